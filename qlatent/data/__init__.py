@@ -1,0 +1,1 @@
+"""Datasets: the synthetic quantum dataset and QM9."""

@@ -1,0 +1,1 @@
+"""Metrics: distances between distributions and molecular quality scores."""

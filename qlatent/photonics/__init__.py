@@ -1,0 +1,1 @@
+"""Linear-optical interferometers and exact boson sampling."""
