@@ -1,0 +1,133 @@
+"""The ``qlatent`` command: execute notebooks and build the book.
+
+``qlatent book [--profile quick|paper] [--only NAME ...] [--force]``
+    Execute the profile's notebooks (skipping unchanged ones) and build the book.
+``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
+    Execute one notebook with explicit parameters (values are read as YAML: 3, 0.5, true, [1, 2]).
+``qlatent profiles``
+    List the profiles and their notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from qlatent.paths import cache_dir, profiles_file
+from qlatent.runner.errors import RunnerError
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _report(index: int, total: int, result: Any) -> None:
+    if result.status == "skipped":
+        _say(f"[{index}/{total}] {result.name}: unchanged since its last successful run, skipped (--force re-runs it)")
+    else:
+        _say(f"[{index}/{total}] {result.name}: executed in {result.seconds:.1f} s")
+
+
+def cmd_book(args: argparse.Namespace) -> None:
+    from qlatent.runner.book import build_book
+    from qlatent.runner.execution import execute, executed_path, resolve_notebook
+    from qlatent.runner.profiles import get_profile
+
+    profile = get_profile(profiles_file(), args.profile)
+    only = set(args.only or [])
+    unknown = only - set(profile.notebooks)
+    if unknown:
+        raise RunnerError(f"profile {profile.name!r} has no notebook {', '.join(sorted(unknown))}; "
+                          f"it has: {', '.join(profile.notebooks)}")
+    for name in profile.notebooks:  # fail fast on a missing notebook before executing anything
+        resolve_notebook(name)
+    _say(f"profile {profile.name!r}: {len(profile.notebooks)} notebook(s)")
+    started = time.perf_counter()
+    total = len(profile.notebooks)
+    for index, (name, parameters) in enumerate(profile.notebooks.items(), start=1):
+        if only and name not in only and executed_path(name).is_file():
+            _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
+            continue
+        _say(f"[{index}/{total}] {name}: running ...")
+        _report(index, total, execute(name, parameters, force=args.force))
+    _say("building the book ...")
+    index_html = build_book()
+    _say(f"book built in {time.perf_counter() - started:.1f} s: {index_html}")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from qlatent.runner.execution import execute, resolve_notebook
+    from qlatent.runner.profiles import get_profile
+
+    name, _ = resolve_notebook(args.notebook)
+    parameters: dict[str, Any] = {}
+    if args.profile:
+        profile = get_profile(profiles_file(), args.profile)
+        parameters.update(profile.notebooks.get(name, {}))
+    parameters.update({key: _parse_value(value) for key, value in args.parameter or []})
+    _say(f"{name}: running with {parameters or 'its default parameters'} ...")
+    _report(1, 1, execute(args.notebook, parameters, force=args.force))
+
+
+def cmd_profiles(args: argparse.Namespace) -> None:
+    from qlatent.runner.profiles import load_profiles
+
+    for profile in load_profiles(profiles_file()).values():
+        _say(f"{profile.name}: {profile.description}")
+        for name, parameters in profile.notebooks.items():
+            _say(f"  {name}: {parameters}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qlatent", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    book = commands.add_parser("book", help="execute the profile's notebooks and build the book")
+    book.add_argument("--profile", default="quick", help="profile from notebooks/profiles.yml (default: quick)")
+    book.add_argument("--only", nargs="+", metavar="NAME", help="re-execute only these notebooks")
+    book.add_argument("--force", action="store_true", help="re-execute even unchanged notebooks")
+    book.set_defaults(handler=cmd_book)
+
+    run = commands.add_parser("run", help="execute one notebook with explicit parameters")
+    run.add_argument("notebook", help="notebook name (01_interference) or path")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                     help="parameter to inject (value read as YAML); repeatable")
+    run.add_argument("--profile", help="start from this profile's parameters for the notebook")
+    run.add_argument("--force", action="store_true", help="re-execute even if unchanged")
+    run.set_defaults(handler=cmd_run)
+
+    profiles = commands.add_parser("profiles", help="list profiles and their notebooks")
+    profiles.set_defaults(handler=cmd_profiles)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; user errors print one line and exit with status 2."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except RunnerError as exc:
+        print(f"qlatent: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qlatent: interrupted; completed notebooks are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Shared fixtures: a throw-away copy of the project, so runner tests never touch the real checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def copy_project(target: Path) -> Path:
+    """Copy what the runner and the book need (sources only, no generated files) into ``target``."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(REPO / "notebooks", target / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(REPO / "book", target / "book", ignore=shutil.ignore_patterns("executed", "_build"))
+    return target
+
+
+def project_env(root: Path) -> dict[str, str]:
+    """Environment pointing qlatent (and the notebooks' kernels) at the copy in ``root``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QLATENT_")}
+    env["QLATENT_ROOT"] = str(root)
+    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))
+    return env
+
+
+def run_cli(root: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run ``python -m qlatent ARGS`` against the project copy in ``root``."""
+    return subprocess.run([sys.executable, "-m", "qlatent", *args], cwd=root, env=project_env(root),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path)
