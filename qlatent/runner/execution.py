@@ -150,12 +150,14 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         try:
             papermill.execute_notebook(
                 str(path), str(tmp), parameters=parameters, cwd=str(project_root()),
-                progress_bar=show_progress, log_output=False,
+                progress_bar=show_progress, log_output=False, kernel_manager_class=_local_kernel_manager(),
             )
         except PapermillExecutionError as exc:
             failed = _keep_failed_copy(name, tmp)
-            error = f"{exc.ename}: {str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ''}"
-            raise NotebookFailed(name, exc.cell_index, error.rstrip(": "), str(failed)) from None
+            message = str(exc.evalue).strip().splitlines()
+            error = f"{exc.ename}: {message[0]}" if message else exc.ename
+            first_line = next((line for line in exc.source.splitlines() if line.strip()), "")
+            raise NotebookFailed(name, exc.cell_index, error, str(failed), first_line) from None
         except Exception as exc:  # kernel died, failed to start, timed out
             failed = _keep_failed_copy(name, tmp)
             raise NotebookFailed(name, None, f"{type(exc).__name__}: {exc}", str(failed)) from None
@@ -169,6 +171,22 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
     return ExecutionResult(name, "executed", seconds, output)
+
+
+def _local_kernel_manager() -> type:
+    """A kernel manager talking to its kernel over local IPC sockets instead of TCP on loopback.
+
+    Nothing is exposed on the network, it works where the loopback interface is down, and the
+    kernel does not warn about unencrypted TCP on every start.
+    """
+    from jupyter_client.manager import KernelManager
+
+    class LocalKernelManager(KernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return LocalKernelManager
 
 
 def _keep_failed_copy(name: str, partial: Path) -> Path | None:

@@ -1,0 +1,67 @@
+"""The profiles file: readable, checked, with one-line errors naming the culprit."""
+
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from qlatent.runner.errors import RunnerError
+from qlatent.runner.profiles import get_profile, load_profiles
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profiles.yml"
+    path.write_text(text)
+    return path
+
+
+def test_project_profiles_are_valid_and_share_notebooks():
+    profiles = load_profiles(REPO / "notebooks" / "profiles.yml")
+    assert {"quick", "paper"} <= set(profiles)
+    assert list(profiles["quick"].notebooks) == list(profiles["paper"].notebooks), "both profiles make the same book"
+    for profile in profiles.values():
+        for name in profile.notebooks:
+            assert (REPO / "notebooks" / f"{name}.ipynb").is_file(), f"{profile.name} names missing notebook {name}"
+
+
+def test_project_profiles_only_set_declared_parameters():
+    from qlatent.runner.execution import declared_parameters
+
+    for profile in load_profiles(REPO / "notebooks" / "profiles.yml").values():
+        for name, parameters in profile.notebooks.items():
+            declared = declared_parameters(name, REPO / "notebooks" / f"{name}.ipynb")
+            assert set(parameters) <= set(declared), f"{profile.name}/{name}: {set(parameters) - set(declared)}"
+
+
+def test_order_and_null_parameters(tmp_path):
+    path = write(tmp_path, "quick:\n  notebooks:\n    b:\n    a: {x: 1}\n")
+    profile = get_profile(path, "quick")
+    assert list(profile.notebooks) == ["b", "a"]
+    assert profile.notebooks == {"b": {}, "a": {"x": 1}}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("quick: [1, 2\n", r"not valid YAML at line"),
+        ("- a\n- b\n", "must map profile names"),
+        ("", "must map profile names"),
+        ("quick:\n  description: x\n", "must have a 'notebooks' mapping"),
+        ("quick:\n  notebooks:\n    a: 3\n", "parameters of 'a' must be a mapping"),
+        ("quick:\n  notebook: {}\n  notebooks: {}\n", "unknown keys: notebook"),
+    ],
+)
+def test_malformed_profiles(tmp_path, text, message):
+    with pytest.raises(RunnerError, match=message):
+        load_profiles(write(tmp_path, text))
+
+
+def test_unknown_profile_lists_known(tmp_path):
+    path = write(tmp_path, "quick:\n  notebooks: {}\npaper:\n  notebooks: {}\n")
+    with pytest.raises(RunnerError, match="unknown profile 'fast'; known profiles: quick, paper"):
+        get_profile(path, "fast")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RunnerError, match="profiles file not found"):
+        load_profiles(tmp_path / "absent.yml")
