@@ -9,6 +9,7 @@ renamed, so a failure leaves the previous good copy in place; the failed copy is
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import shutil
@@ -82,7 +83,7 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             raise RunnerError(
                 f"notebook {name!r} declares no parameter {key!r}; it declares: {', '.join(declared) or 'none'}"
             )
-        expected = declared[key].get("inferred_type_name", "None")
+        expected = _declared_type(declared[key])
         accepted = _ACCEPTED_TYPES.get(expected)
         if accepted is None:
             continue
@@ -91,6 +92,17 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             raise RunnerError(
                 f"parameter {key!r} of notebook {name!r} expects {expected}, got {type(value).__name__} {value!r}"
             )
+
+
+def _declared_type(declaration: dict[str, Any]) -> str:
+    """Type name of a parameter: its annotation if any, else the type of its default literal."""
+    annotated = declaration.get("inferred_type_name", "None")
+    if annotated != "None":
+        return annotated
+    try:
+        return type(ast.literal_eval(declaration.get("default", "None"))).__name__
+    except (ValueError, SyntaxError):
+        return "None"
 
 
 def execution_fingerprint(path: Path, parameters: dict[str, Any]) -> str:
