@@ -1,1 +1,48 @@
-"""Linear-optical interferometers and exact boson sampling."""
+"""Linear-optical interferometers and exact boson sampling.
+
+Algorithms
+----------
+* Permanent: Glynn's formula with Gray-code updates, O(n 2^n)
+  (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanent`.
+* All column-deleted sub-permanents of a (k-1) x k matrix for the price of one permanent, by the
+  Laplace expansion inside Glynn's sum (Clifford & Clifford, SODA 2018, arXiv:1706.01260, sec. 4).
+* Exact sampling of indistinguishable photons, arbitrary Fock inputs: Clifford & Clifford algorithm B
+  (same reference), batched over cores -- :mod:`qlatent.photonics.sampling`.
+* Distinguishable and partially distinguishable photons: each photon independently interferes
+  with probability x; equal to pairwise internal overlaps x, HOM visibility x^2 (Tichy, J. Phys. B
+  47, 103001 (2014), eq. (60)) -- :mod:`qlatent.photonics.probabilities`.
+* Loss: binomial thinning of the input photons for uniform loss; unitary dilation of a sub-unitary
+  transfer matrix to 2m modes for per-mode loss (Halmos 1950) -- :mod:`qlatent.photonics.models`.
+* Exact output probabilities |Per(U_st)|^2 / (prod s! prod t!) (Scheel 2004; Aaronson & Arkhipov
+  2011) over the Fock basis, enumerated and ranked as in QuantEcon's simplex grid --
+  :mod:`qlatent.photonics.fock`.
+
+Exports (loaded on first use, so importing the package stays cheap): see ``__all__``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "permanent": "qlatent.photonics.permanent",
+    "sample": "qlatent.photonics.sampling",
+    "output_probabilities": "qlatent.photonics.probabilities",
+    "pattern_probability": "qlatent.photonics.probabilities",
+    "fock_basis": "qlatent.photonics.fock",
+    "fock_index": "qlatent.photonics.fock",
+    "validate_transfer_matrix": "qlatent.photonics.validation",
+    "validate_input_state": "qlatent.photonics.validation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'qlatent.photonics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

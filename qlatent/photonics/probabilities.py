@@ -1,0 +1,299 @@
+"""Exact output probabilities of linear-optical interferometers for every photon model (small n).
+
+Lossless pattern ``s`` of ``n`` photons from input ``t`` through the ``m' x n`` photon isometry ``A``
+(one column per photon, see :mod:`qlatent.photonics.models`), with ``A_s`` the ``n x n`` matrix whose
+row ``i`` is repeated ``s_i`` times:
+
+* indistinguishable: ``P(s) = |Per(A_s)|^2 / (prod_i s_i! prod_j t_j!)`` (Scheel 2004; Aaronson &
+  Arkhipov 2011, eq. (1));
+* distinguishable: ``P(s) = Per(|A_s|^2) / prod_i s_i!`` -- each photon goes its own way;
+* partial (indistinguishability ``x``): each photon is, independently, in a shared internal state
+  with probability ``x`` and in its own orthogonal state otherwise; the shared photons interfere, the
+  others do not, and counts add. ``P(s) = sum_a w(a) sum_{s1 + s2 = s} P_ind(s1 | a) P_dist(s2 | t - a)``
+  over the sub-multisets ``a`` of interfering photons, ``w(a) = prod_j C(t_j, a_j) x^|a| (1-x)^(n-|a|)``.
+  For inputs with at most one photon per mode this equals the pure-state model with pairwise
+  internal overlaps ``<psi_i|psi_j> = x`` (both give ``x^L`` for every permutation cycle of length
+  ``L >= 2`` in the first-quantised detection formula of Tichy, J. Phys. B 47, 103001 (2014),
+  eq. (60)), so the two-photon HOM visibility is ``x^2``.
+
+Loss: uniform transmission ``eta`` is the sub-unitary ``sqrt(eta) T``; any sub-unitary matrix is
+dilated to ``2m`` modes and the lost photons are the ones in the extra modes, which are summed
+out. Threshold detection sums the PNR patterns with the same support.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from math import comb, factorial
+
+import numpy as np
+from numba import njit
+
+from qlatent.photonics.fock import basis_size, binomial_table, fock_basis, rank_pattern
+from qlatent.photonics.models import check_options, input_columns, photon_isometry
+from qlatent.photonics.permanent import glynn_permanent
+from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
+
+MAX_EXACT_OUTCOMES = 2_000_000
+
+
+@njit(cache=True)
+def _indistinguishable_distribution(amplitudes: np.ndarray, basis: np.ndarray, scale: float,
+                                    out: np.ndarray) -> None:
+    n = amplitudes.shape[1]
+    n_modes = basis.shape[1]
+    sub = np.empty((n, n), dtype=np.complex128)
+    for b in range(basis.shape[0]):
+        row = 0
+        weight = scale
+        for i in range(n_modes):
+            for c in range(basis[b, i]):
+                sub[row, :] = amplitudes[i, :]
+                row += 1
+                weight /= c + 1
+        value = glynn_permanent(sub)
+        out[b] = (value.real * value.real + value.imag * value.imag) * weight
+
+
+@njit(cache=True)
+def _add_distinguishable_photon(probs: np.ndarray, basis: np.ndarray, weights: np.ndarray,
+                                binom: np.ndarray, out: np.ndarray) -> None:
+    pattern = np.empty(basis.shape[1], dtype=np.int64)
+    for b in range(basis.shape[0]):
+        p = probs[b]
+        if p == 0.0:
+            continue
+        pattern[:] = basis[b]
+        for i in range(basis.shape[1]):
+            pattern[i] += 1
+            out[rank_pattern(pattern, binom)] += p * weights[i]
+            pattern[i] -= 1
+
+
+def _mixture_weight(counts: np.ndarray, shared: Sequence[int], x: float) -> float:
+    n, k = int(counts.sum()), int(sum(shared))
+    weight = x**k * (1.0 - x) ** (n - k)
+    for t, a in zip(counts, shared):
+        weight *= comb(int(t), int(a))
+    return weight
+
+
+def _shared_subsets(counts: np.ndarray, x: float) -> Iterator[tuple[np.ndarray, float]]:
+    """Sub-multisets ``a <= counts`` of interfering photons with their non-zero mixture weights."""
+    for shared in itertools.product(*(range(int(t) + 1) for t in counts)):
+        weight = _mixture_weight(counts, shared, x)
+        if weight > 0.0:
+            yield np.asarray(shared, dtype=np.int64), weight
+
+
+def _split_columns(amplitudes: np.ndarray, counts: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of the interfering photons (``shared`` per mode) and of the distinguishable rest."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    chosen = np.zeros(amplitudes.shape[1], dtype=bool)
+    for start, a in zip(starts, shared):
+        chosen[start:start + a] = True
+    return np.ascontiguousarray(amplitudes[:, chosen]), np.ascontiguousarray(amplitudes[:, ~chosen])
+
+
+def _prepare(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary):
+    x, eta = check_options(model, indistinguishability, transmission, detection)
+    transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
+    counts = validate_input_state(input_state, transfer.shape[0])
+    amplitudes = photon_isometry(np.sqrt(eta) * transfer, input_columns(counts))
+    return x, counts, amplitudes
+
+
+def _check_size(n_photons: int, n_modes: int, what: str) -> None:
+    size = basis_size(n_photons, n_modes)
+    if size > MAX_EXACT_OUTCOMES:
+        raise ValueError(
+            f"{what} needs {size:,} patterns ({n_photons} photons in {n_modes} modes; lossy matrices "
+            f"count twice the modes), above the limit of {MAX_EXACT_OUTCOMES:,}; use sample() for "
+            "states this large"
+        )
+
+
+def _lossless_distribution(amplitudes: np.ndarray, counts: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distribution of ``n`` photons over all ``m'`` modes of the isometry, in ``fock_basis`` order."""
+    n, n_modes = int(counts.sum()), amplitudes.shape[0]
+    basis_n = fock_basis(n, n_modes)
+    binom = binomial_table(n + n_modes + 1)
+    bases = {}
+    total = np.zeros(basis_n.shape[0])
+    for shared, weight in _shared_subsets(counts, x):
+        interfering, rest = _split_columns(amplitudes, counts, shared)
+        k = interfering.shape[1]
+        bases.setdefault(k, fock_basis(k, n_modes))
+        probs = np.empty(bases[k].shape[0])
+        scale = 1.0 / float(np.prod([factorial(int(a)) for a in shared]))
+        _indistinguishable_distribution(interfering, bases[k], scale, probs)
+        for c in range(rest.shape[1]):
+            bases.setdefault(k + 1, fock_basis(k + 1, n_modes))
+            grown = np.zeros(bases[k + 1].shape[0])
+            _add_distinguishable_photon(probs, bases[k], np.abs(rest[:, c]) ** 2, binom, grown)
+            probs, k = grown, k + 1
+        total += weight * probs
+    return basis_n, total
+
+
+def output_probabilities(
+    unitary: np.ndarray,
+    input_state: Sequence[int] | np.ndarray,
+    *,
+    model: str = "indistinguishable",
+    indistinguishability: float = 1.0,
+    transmission: float = 1.0,
+    detection: str = "pnr",
+    allow_subunitary: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact distribution of detection patterns for a small input state.
+
+    Parameters
+    ----------
+    unitary : array_like, shape (m, m)
+        Interferometer; sub-unitary (lossy) only with ``allow_subunitary=True``.
+    input_state : sequence of int, length m
+        Photons per input mode.
+    model : {"indistinguishable", "distinguishable", "partial"}
+    indistinguishability : float in [0, 1]
+        Pairwise internal-state overlap ``x`` of the partial model (HOM visibility ``x^2``).
+    transmission : float in [0, 1]
+        Uniform transmission ``eta`` of every photon.
+    detection : {"pnr", "threshold"}
+        Photon-number-resolving counts or click / no-click.
+    allow_subunitary : bool
+        Accept a sub-unitary transfer matrix (per-mode loss).
+
+    Returns
+    -------
+    patterns : ndarray, shape (K, m), int64
+        Every possible detection pattern, in descending lexicographic order (``fock_basis`` order
+        for lossless PNR detection).
+    probs : ndarray, shape (K,)
+        Their probabilities (summing to one).
+
+    Raises
+    ------
+    ValueError
+        Invalid options, matrix or state (see :func:`qlatent.photonics.models.check_options` and
+        :mod:`qlatent.photonics.validation`), or more than ``MAX_EXACT_OUTCOMES`` patterns to enumerate.
+    """
+    x, counts, amplitudes = _prepare(unitary, input_state, model, indistinguishability, transmission,
+                                     detection, allow_subunitary)
+    m, n_modes, n = counts.shape[0], amplitudes.shape[0], int(counts.sum())
+    _check_size(n, n_modes, "the exact distribution")
+    basis, probs = _lossless_distribution(amplitudes, counts, x)
+    if n_modes == m and detection == "pnr":
+        return basis, probs
+    observed = basis[:, :m]
+    if detection == "threshold":
+        observed = np.minimum(observed, 1)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    summed = np.bincount(inverse.ravel(), weights=probs, minlength=patterns.shape[0])
+    return patterns[::-1].copy(), summed[::-1].copy()
+
+
+def _sub_patterns(pattern: np.ndarray, k: int) -> Iterator[np.ndarray]:
+    """The patterns ``s1 <= pattern`` holding ``k`` photons."""
+    if k == int(pattern.sum()):
+        yield pattern
+        return
+    if k == 0:
+        yield np.zeros_like(pattern)
+        return
+    for first in itertools.product(*(range(int(s) + 1) for s in pattern)):
+        if sum(first) == k:
+            yield np.asarray(first, dtype=np.int64)
+
+
+def _pattern_terms(amplitudes: np.ndarray, counts: np.ndarray, pattern: np.ndarray, x: float) -> float:
+    """Probability of one lossless pattern over all ``m'`` modes under the (partial) model."""
+    total = 0.0
+    for shared, weight in _shared_subsets(counts, x):
+        interfering, rest = _split_columns(amplitudes, counts, shared)
+        k = interfering.shape[1]
+        a_factor = float(np.prod([factorial(int(a)) for a in shared]))
+        for first in _sub_patterns(pattern, k):
+            second = pattern - first
+            rows_first = np.repeat(np.arange(pattern.shape[0]), first)
+            rows_second = np.repeat(np.arange(pattern.shape[0]), second)
+            amp = glynn_permanent(np.ascontiguousarray(interfering[rows_first]))
+            p_ind = abs(amp) ** 2 / (a_factor * float(np.prod([factorial(int(s)) for s in first])))
+            classical = np.ascontiguousarray(np.abs(rest[rows_second]) ** 2).astype(np.complex128)
+            p_dist = glynn_permanent(classical).real / float(np.prod([factorial(int(s)) for s in second]))
+            total += weight * p_ind * p_dist
+    return total
+
+
+def _compatible_patterns(observed: np.ndarray, n: int, n_modes: int, detection: str) -> Iterator[np.ndarray]:
+    """Lossless patterns over ``n_modes`` that show ``observed`` on the first ``m`` modes."""
+    m = observed.shape[0]
+    clicked = np.flatnonzero(observed) if detection == "threshold" else None
+    lossy = n_modes > m
+    first_totals = range(int(observed.sum()), n + 1) if detection == "threshold" else [int(observed.sum())]
+    for first_total in first_totals:
+        lost = n - first_total
+        if lost < 0 or (lost > 0 and not lossy):
+            continue
+        if detection == "threshold":
+            extras = fock_basis(first_total - clicked.shape[0], clicked.shape[0]) if clicked.shape[0] else \
+                np.zeros((1 if first_total == 0 else 0, 0), dtype=np.int64)
+        else:
+            extras = np.zeros((1, 0), dtype=np.int64)
+        tails = fock_basis(lost, n_modes - m) if lossy else np.zeros((1, 0), dtype=np.int64)
+        for extra in extras:
+            head = observed.copy()
+            if detection == "threshold":
+                head[clicked] += extra
+            for tail in tails:
+                yield np.concatenate([head, tail])
+
+
+def pattern_probability(
+    unitary: np.ndarray,
+    input_state: Sequence[int] | np.ndarray,
+    output_pattern: Sequence[int] | np.ndarray,
+    *,
+    model: str = "indistinguishable",
+    indistinguishability: float = 1.0,
+    transmission: float = 1.0,
+    detection: str = "pnr",
+    allow_subunitary: bool = False,
+) -> float:
+    """Exact probability of one detection pattern (same models and options as :func:`output_probabilities`).
+
+    Lossless PNR detection with indistinguishable photons costs one permanent (fine up to n of
+    about 25); loss, threshold detection and partial distinguishability sum over the hidden
+    patterns and are meant for small n.
+
+    Raises
+    ------
+    ValueError
+        Invalid options, matrix or state; a pattern of the wrong length, with negative or
+        non-integer counts (or counts above 1 for threshold detection); or more than
+        ``MAX_EXACT_OUTCOMES`` hidden patterns to sum.
+    """
+    x, counts, amplitudes = _prepare(unitary, input_state, model, indistinguishability, transmission,
+                                     detection, allow_subunitary)
+    m, n_modes, n = counts.shape[0], amplitudes.shape[0], int(counts.sum())
+    observed = np.asarray(output_pattern)
+    if observed.ndim != 1 or observed.shape[0] != m:
+        raise ValueError(f"output pattern must have {m} entries (one per mode), got shape {observed.shape}")
+    if observed.dtype.kind not in "iub" and not (observed.dtype.kind == "f" and np.all(observed == np.round(observed))):
+        raise ValueError(f"output pattern must hold whole photon numbers, got {observed.tolist()}")
+    observed = observed.astype(np.int64)
+    if np.any(observed < 0):
+        raise ValueError(f"output pattern has negative counts: {observed.tolist()}")
+    if detection == "threshold" and np.any(observed > 1):
+        raise ValueError(f"threshold detection patterns hold 0 or 1 per mode, got {observed.tolist()}")
+    if observed.sum() > n:
+        return 0.0
+    if n_modes > m or detection == "threshold":
+        hidden = n - int(observed.sum())
+        hidden_modes = (n_modes - m) + (int(observed.sum()) if detection == "threshold" else 0)
+        _check_size(hidden, max(hidden_modes, 1), "summing the hidden (lost or unresolved) photons")
+    total = 0.0
+    for pattern in _compatible_patterns(observed, n, n_modes, detection):
+        total += _pattern_terms(amplitudes, counts, pattern, x)
+    return float(total)
