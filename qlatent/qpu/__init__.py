@@ -1,0 +1,51 @@
+"""Photon-count samples from simulators and photonic processors, requested once and replayed forever.
+
+One line gives a notebook its latents::
+
+    counts = get_or_sample(SampleRequest("local", interferometer, input_state, 10_000, seed=1)).counts
+
+- :class:`SampleRequest` — what to sample; its SHA-256 is the address in the store.
+- :class:`SampleSet` — counts (``n_samples × n_modes``) with full provenance.
+- :class:`SampleStore`, :func:`get_or_sample` — the content-addressed, verified store.
+- :func:`get_backend` — ``"local"``, ``"perceval:<Backend>"``, ``"remote:<platform>"``,
+  ``"recorded:<path-or-id>"`` (see :mod:`qlatent.qpu.backends`).
+- :func:`to_perceval_circuit` — our interferometers as Perceval circuits.
+
+Perceval is imported only when a Perceval backend or circuit is used.
+"""
+
+from qlatent.qpu.backends import BACKEND_FORMS, PhotonicBackend, get_backend
+from qlatent.qpu.circuits import perceval_unitary, to_perceval_circuit
+from qlatent.qpu.errors import (
+    CircuitTooLargeError,
+    CorruptSampleError,
+    MissingTokenError,
+    QPUError,
+    RejectedTokenError,
+    RemoteJobError,
+    UnknownPlatformError,
+)
+from qlatent.qpu.sampleset import SampleRequest, SampleSet
+from qlatent.qpu.store import SampleStore, default_store_root, get_or_sample, read_sample_files, write_sample_files
+
+__all__ = [
+    "BACKEND_FORMS",
+    "CircuitTooLargeError",
+    "CorruptSampleError",
+    "MissingTokenError",
+    "PhotonicBackend",
+    "QPUError",
+    "RejectedTokenError",
+    "RemoteJobError",
+    "SampleRequest",
+    "SampleSet",
+    "SampleStore",
+    "UnknownPlatformError",
+    "default_store_root",
+    "get_backend",
+    "get_or_sample",
+    "perceval_unitary",
+    "read_sample_files",
+    "to_perceval_circuit",
+    "write_sample_files",
+]

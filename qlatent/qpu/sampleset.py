@@ -1,0 +1,305 @@
+"""What to sample (`SampleRequest`, the content address) and what came back (`SampleSet`, counts + provenance).
+
+The open format of a sample set is two files side by side:
+
+``<id>.npz``
+    One array ``counts`` (``n_samples × n_modes``, unsigned integers: photons detected per mode per
+    shot), written with :func:`numpy.savez` and readable without pickle.
+``<id>.json``
+    The provenance: the request (backend, circuit as a unitary plus its description, input state,
+    photon model and noise, detection, seed), backend details (platform, job ids), timestamps,
+    software versions, and ``counts.sha256``, the checksum of the counts array.
+
+``<id>`` is :meth:`SampleRequest.request_id`, the SHA-256 of the request's canonical JSON, so the same
+request always maps to the same files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import platform as _platform
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
+
+FORMAT = "qlatent.sampleset/1"
+MODELS = ("indistinguishable", "distinguishable", "partial")
+DETECTIONS = ("pnr", "threshold")
+_REPORTED_PACKAGES = ("qlatent", "numpy", "numba", "perceval-quandela", "exqalibur")
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal objects give equal strings (the hashing form)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def counts_sha256(counts: np.ndarray) -> str:
+    """SHA-256 of a counts array: its dtype, shape and C-order bytes."""
+    array = np.ascontiguousarray(counts)
+    digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def counts_dtype(n_photons: int) -> np.dtype:
+    """The smallest unsigned dtype holding up to ``n_photons`` photons in one mode."""
+    return np.dtype(np.uint8) if n_photons <= np.iinfo(np.uint8).max else np.dtype(np.uint16)
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string (the provenance timestamp format)."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def software_versions() -> dict[str, str | None]:
+    """Versions of Python and of the packages that produce or shape the samples."""
+    versions: dict[str, str | None] = {"python": _platform.python_version()}
+    for name in _REPORTED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _matrix_to_json(matrix: np.ndarray) -> dict[str, list[list[float]]]:
+    return {"real": matrix.real.tolist(), "imag": matrix.imag.tolist()}
+
+
+def _matrix_from_json(data: Mapping[str, Any]) -> np.ndarray:
+    try:
+        real = np.asarray(data["real"], dtype=np.float64)
+        imag = np.asarray(data["imag"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"circuit unitary must be {{'real': [[...]], 'imag': [[...]]}}: {error}") from None
+    if real.shape != imag.shape:
+        raise ValueError(f"circuit unitary has real part {real.shape} but imaginary part {imag.shape}")
+    return real + 1j * imag
+
+
+def _normalise_circuit(circuit: Any) -> dict[str, Any]:
+    """Turn an interferometer, a matrix or a stored circuit dict into the request's circuit dict."""
+    if isinstance(circuit, Mapping):
+        if "unitary" not in circuit:
+            raise ValueError("a circuit given as a dict needs a 'unitary' entry ({'real': ..., 'imag': ...})")
+        matrix = _matrix_from_json(circuit["unitary"])
+        description = dict(circuit.get("description", {"kind": "matrix"}))
+    elif hasattr(circuit, "unitary") and hasattr(circuit, "to_dict"):
+        matrix = np.asarray(circuit.unitary)
+        description = dict(circuit.to_dict())
+        if hasattr(circuit, "fingerprint"):
+            description["fingerprint"] = circuit.fingerprint()
+    else:
+        matrix = np.asarray(circuit)
+        description = {"kind": "matrix"}
+    matrix = validate_transfer_matrix(matrix, allow_subunitary=True)
+    try:
+        description = json.loads(canonical_json(description))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"the circuit description must be JSON-serialisable: {error}") from None
+    unitary = _matrix_to_json(matrix)
+    return {"unitary": unitary, "description": description,
+            "sha256": hashlib.sha256(canonical_json(unitary).encode()).hexdigest()}
+
+
+def _check_fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleRequest:
+    """Everything that determines a set of photon-count samples; its hash is the store's address.
+
+    Parameters
+    ----------
+    backend : str
+        ``"local"`` (our sampler), ``"perceval:<Backend>"`` (e.g. ``"perceval:SLOS"``),
+        ``"remote:<platform>"`` (e.g. ``"remote:sim:slos"``) or ``"recorded:<path-or-id>"``.
+    circuit : Interferometer, array_like or dict
+        An object with ``unitary`` and ``to_dict()`` (a :mod:`qlatent.photonics.interferometers`
+        interferometer), an ``m × m`` (sub-)unitary transfer matrix, or a circuit dict as stored.
+        Kept as the matrix (exact JSON floats), its description and its SHA-256.
+    input_state : sequence of int
+        Photons per input mode.
+    n_samples : int
+        Number of shots (rows of ``counts``); every shot is kept, including those with lost photons.
+    model : {"indistinguishable", "distinguishable", "partial"}
+        Photon model; ``"partial"`` reads ``indistinguishability``.
+    indistinguishability, transmission, brightness : float
+        Noise parameters in [0, 1]: photon indistinguishability (``"partial"`` only), uniform
+        transmission of the interferometer plus detection, and source brightness (probability that
+        a photon is emitted per pulse).
+    detection : {"pnr", "threshold"}
+        Photon-number-resolving or threshold (click / no click) detectors.
+    seed : int or None
+        Seed of the simulator's random generator; None for hardware or unseeded runs.
+    """
+
+    backend: str
+    circuit: Any
+    input_state: tuple[int, ...]
+    n_samples: int
+    model: str = "indistinguishable"
+    indistinguishability: float = 1.0
+    transmission: float = 1.0
+    brightness: float = 1.0
+    detection: str = "pnr"
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, str) or not self.backend:
+            raise TypeError(f"backend must be a non-empty string, got {self.backend!r}")
+        circuit = _normalise_circuit(self.circuit)
+        n_modes = len(circuit["unitary"]["real"])
+        state = tuple(int(k) for k in validate_input_state(self.input_state, n_modes))
+        if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, (int, np.integer)):
+            raise TypeError(f"n_samples must be an integer, got {self.n_samples!r}")
+        if self.n_samples < 1:
+            raise ValueError(f"n_samples must be positive, got {self.n_samples}")
+        if self.model not in MODELS:
+            raise ValueError(f"unknown photon model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.detection not in DETECTIONS:
+            raise ValueError(f"unknown detection {self.detection!r}; choose one of {', '.join(DETECTIONS)}")
+        indistinguishability = _check_fraction("indistinguishability", self.indistinguishability)
+        if self.model == "indistinguishable" and indistinguishability != 1.0:
+            raise ValueError(f"model 'indistinguishable' needs indistinguishability 1, got {indistinguishability}; "
+                             "use model='partial' for partially distinguishable photons")
+        if self.model == "distinguishable":
+            if indistinguishability not in (0.0, 1.0):
+                raise ValueError(f"model 'distinguishable' takes no indistinguishability, got {indistinguishability}; "
+                                 "use model='partial'")
+            indistinguishability = 0.0
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))
+                                      or self.seed < 0):
+            raise TypeError(f"seed must be a non-negative integer or None (a Generator has no content address), "
+                            f"got {self.seed!r}")
+        set_field = object.__setattr__
+        set_field(self, "circuit", circuit)
+        set_field(self, "input_state", state)
+        set_field(self, "n_samples", int(self.n_samples))
+        set_field(self, "indistinguishability", indistinguishability)
+        set_field(self, "transmission", _check_fraction("transmission", self.transmission))
+        set_field(self, "brightness", _check_fraction("brightness", self.brightness))
+        set_field(self, "seed", None if self.seed is None else int(self.seed))
+
+    def __hash__(self) -> int:
+        return hash(self.request_id())
+
+    @property
+    def unitary(self) -> np.ndarray:
+        """The transfer matrix as a ``complex128`` array (rows: output modes, columns: input modes)."""
+        return _matrix_from_json(self.circuit["unitary"])
+
+    @property
+    def n_modes(self) -> int:
+        """Number of modes ``m``."""
+        return len(self.input_state)
+
+    @property
+    def n_photons(self) -> int:
+        """Number of photons sent in."""
+        return sum(self.input_state)
+
+    def with_backend(self, backend: str) -> SampleRequest:
+        """The same experiment on another backend (its content address differs)."""
+        return dataclasses.replace(self, backend=backend)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict from which :meth:`from_dict` rebuilds an equal request."""
+        return {"backend": self.backend, "circuit": self.circuit, "input_state": list(self.input_state),
+                "n_samples": self.n_samples, "model": self.model,
+                "indistinguishability": self.indistinguishability, "transmission": self.transmission,
+                "brightness": self.brightness, "detection": self.detection, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SampleRequest:
+        """Rebuild a request from :meth:`to_dict`'s output."""
+        fields = {field.name for field in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise ValueError(f"unknown request fields: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def request_id(self) -> str:
+        """SHA-256 hex digest of the request's canonical JSON: the content address in the store."""
+        return hashlib.sha256(canonical_json({"format": FORMAT, **self.to_dict()}).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SampleSet:
+    """Photon counts (``n_samples × n_modes``) with the provenance that produced them.
+
+    ``counts`` is read-only: a stored set is shared, never modified in place.
+    """
+
+    counts: np.ndarray
+    provenance: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.counts)
+        if counts.ndim != 2 or counts.dtype.kind != "u":
+            raise ValueError(f"counts must be a 2-d unsigned integer array, got {counts.dtype} {counts.shape}")
+        counts = counts.copy() if counts.flags.writeable else counts
+        counts.setflags(write=False)
+        object.__setattr__(self, "counts", counts)
+
+    @classmethod
+    def create(cls, request: SampleRequest, counts: np.ndarray, *, backend_details: Mapping[str, Any],
+               started_at: str) -> SampleSet:
+        """Wrap freshly sampled ``counts`` with the full provenance of ``request``.
+
+        Raises
+        ------
+        ValueError
+            If ``counts`` does not have ``request.n_samples`` rows of ``request.n_modes`` entries.
+        """
+        counts = np.asarray(counts)
+        expected = (request.n_samples, request.n_modes)
+        if counts.shape != expected:
+            raise ValueError(f"backend returned counts of shape {counts.shape}, expected {expected}")
+        if counts.size and (counts.min() < 0 or counts.max() > request.n_photons):
+            raise ValueError(f"backend returned counts outside [0, {request.n_photons}]")
+        counts = counts.astype(counts_dtype(request.n_photons))
+        provenance = {
+            "format": FORMAT,
+            "request_id": request.request_id(),
+            "request": request.to_dict(),
+            "backend": dict(backend_details),
+            "started_at": started_at,
+            "finished_at": utc_now(),
+            "software": software_versions(),
+            "counts": {"sha256": counts_sha256(counts), "dtype": counts.dtype.str, "shape": list(counts.shape)},
+        }
+        return cls(counts, provenance)
+
+    @property
+    def request_id(self) -> str:
+        """The content address of the request that produced these counts."""
+        return self.provenance["request_id"]
+
+    @property
+    def request(self) -> SampleRequest:
+        """The request, rebuilt from the provenance."""
+        return SampleRequest.from_dict(self.provenance["request"])
+
+    @property
+    def n_samples(self) -> int:
+        """Number of shots (rows)."""
+        return self.counts.shape[0]
+
+    @property
+    def n_modes(self) -> int:
+        """Number of modes (columns)."""
+        return self.counts.shape[1]

@@ -1,0 +1,306 @@
+"""The content-addressed sample store: request once, keep with provenance, replay bit-for-bit.
+
+Each sample set lives as ``<id>.npz`` + ``<id>.json`` (see :mod:`qlatent.qpu.sampleset` for the open
+format), both written atomically; the JSON sidecar is written last and marks the set complete.
+Every read re-checks the checksum, so a truncated or tampered file raises
+:class:`~qlatent.qpu.errors.CorruptSampleError` naming the file instead of being reused. A remote
+run in progress keeps what it has received in ``<id>.partial.npz`` so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qlatent.io import atomic_path, atomic_write_json
+from qlatent.qpu.errors import CorruptSampleError
+from qlatent.qpu.sampleset import FORMAT, SampleRequest, SampleSet, counts_sha256
+
+if TYPE_CHECKING:
+    from qlatent.qpu.backends import PhotonicBackend
+
+STORE_ENV = "QLATENT_SAMPLES"
+_PARTIAL_SUFFIX = ".partial.npz"
+
+
+def default_store_root() -> Path:
+    """``$QLATENT_SAMPLES`` if set, else ``cache_dir()/samples``."""
+    explicit = os.environ.get(STORE_ENV)
+    if explicit:
+        return Path(explicit).resolve()
+    from qlatent.paths import cache_dir
+
+    return cache_dir() / "samples"
+
+
+def write_sample_files(sample_set: SampleSet, npz_path: Path, json_path: Path) -> None:
+    """Write a sample set in the open format: counts first, then the provenance sidecar (atomically)."""
+    with atomic_path(npz_path) as tmp:
+        np.savez(tmp, counts=sample_set.counts)
+    atomic_write_json(json_path, sample_set.provenance)
+
+
+def _load_counts(npz_path: Path) -> np.ndarray:
+    try:
+        with np.load(npz_path, allow_pickle=False) as archive:
+            return archive["counts"]
+    except FileNotFoundError:
+        raise CorruptSampleError(f"{npz_path}: counts file is missing") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise CorruptSampleError(f"{npz_path}: unreadable counts file ({type(error).__name__}: {error})") from None
+
+
+def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.PathLike[str]) -> SampleSet:
+    """Read and verify a sample set in the open format.
+
+    Raises
+    ------
+    CorruptSampleError
+        Naming the file, if either file is missing, truncated or unreadable, if the provenance lacks
+        the checksum, or if the counts do not match their recorded shape, dtype or SHA-256.
+    """
+    npz_path, json_path = Path(npz_path), Path(json_path)
+    try:
+        provenance = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorruptSampleError(f"{json_path}: provenance file is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptSampleError(f"{json_path}: unreadable provenance ({error})") from None
+    if not isinstance(provenance, dict) or not isinstance(provenance.get("counts"), dict) \
+            or "sha256" not in provenance["counts"]:
+        raise CorruptSampleError(f"{json_path}: provenance has no counts checksum")
+    counts = _load_counts(npz_path)
+    recorded = provenance["counts"]
+    if list(counts.shape) != recorded.get("shape") or counts.dtype.str != recorded.get("dtype"):
+        raise CorruptSampleError(f"{npz_path}: counts are {counts.dtype.str} {list(counts.shape)} but "
+                                 f"{json_path.name} records {recorded.get('dtype')} {recorded.get('shape')}")
+    if counts_sha256(counts) != recorded["sha256"]:
+        raise CorruptSampleError(f"{npz_path}: counts do not match the SHA-256 recorded in {json_path.name}")
+    try:
+        return SampleSet(counts, provenance)
+    except ValueError as error:
+        raise CorruptSampleError(f"{npz_path}: {error}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredSetInfo:
+    """One line of :meth:`SampleStore.list`: what a stored set is, read from its sidecar only."""
+
+    request_id: str
+    backend: str
+    n_samples: int
+    n_modes: int
+    n_photons: int
+    model: str
+    detection: str
+    finished_at: str
+
+
+class PartialRun:
+    """Samples received so far by a remote run, with the run's job bookkeeping (``<id>.partial.npz``).
+
+    The state dict is free-form JSON owned by the backend (job ids received, job in flight).
+    """
+
+    def __init__(self, path: Path, request_id: str) -> None:
+        self.path = path
+        self.request_id = request_id
+
+    def load(self) -> tuple[np.ndarray | None, dict[str, Any]]:
+        """Counts and state saved so far, or ``(None, {})`` when nothing was saved.
+
+        Raises
+        ------
+        CorruptSampleError
+            If the partial file exists but is unreadable or belongs to another request.
+        """
+        if not self.path.exists():
+            return None, {}
+        try:
+            with np.load(self.path, allow_pickle=False) as archive:
+                counts = archive["counts"]
+                state = json.loads(str(archive["state"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise CorruptSampleError(f"{self.path}: unreadable partial results ({type(error).__name__}: {error}); "
+                                     "delete it to restart the run") from None
+        if state.get("request_id") != self.request_id or counts_sha256(counts) != state.get("counts_sha256"):
+            raise CorruptSampleError(f"{self.path}: partial results do not match their request or checksum; "
+                                     "delete it to restart the run")
+        return counts, state
+
+    def save(self, counts: np.ndarray, state: dict[str, Any]) -> None:
+        """Atomically replace the partial file with ``counts`` and ``state``."""
+        state = {**state, "request_id": self.request_id, "counts_sha256": counts_sha256(counts)}
+        with atomic_path(self.path) as tmp:
+            np.savez(tmp, counts=counts, state=np.array(json.dumps(state, sort_keys=True)))
+
+    def discard(self) -> None:
+        """Remove the partial file (after the complete set is stored)."""
+        self.path.unlink(missing_ok=True)
+
+
+class SampleStore:
+    """A folder of sample sets addressed by :meth:`SampleRequest.request_id`.
+
+    Parameters
+    ----------
+    root : path, optional
+        The folder; defaults to :func:`default_store_root`. Created on first write.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else default_store_root()
+
+    def __repr__(self) -> str:
+        return f"SampleStore({str(self.root)!r})"
+
+    def paths(self, request_id: str) -> tuple[Path, Path]:
+        """The ``(.npz, .json)`` pair of a request id."""
+        return self.root / f"{request_id}.npz", self.root / f"{request_id}.json"
+
+    def __contains__(self, request_id: str) -> bool:
+        return self.paths(request_id)[1].exists()
+
+    def ids(self) -> list[str]:
+        """Ids of every complete (sidecar-bearing) set, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(path.stem for path in self.root.glob("*.json") if not path.name.startswith("."))
+
+    def resolve(self, prefix: str) -> str:
+        """The full id starting with ``prefix`` (ids are long; a unique prefix is enough).
+
+        Raises
+        ------
+        KeyError
+            If no stored id, or more than one, starts with ``prefix``.
+        """
+        matches = [request_id for request_id in self.ids() if request_id.startswith(prefix)]
+        if len(matches) != 1:
+            found = "no sample set" if not matches else f"{len(matches)} sample sets"
+            raise KeyError(f"{found} in {self.root} with an id starting with {prefix!r}")
+        return matches[0]
+
+    def load(self, request_id: str) -> SampleSet:
+        """Read and verify a stored set (see :func:`read_sample_files` for the errors)."""
+        sample_set = read_sample_files(*self.paths(request_id))
+        if sample_set.request_id != request_id:
+            raise CorruptSampleError(f"{self.paths(request_id)[1]}: records request id {sample_set.request_id}")
+        return sample_set
+
+    def save(self, sample_set: SampleSet) -> Path:
+        """Store a set under its request id; returns the JSON sidecar's path."""
+        npz_path, json_path = self.paths(sample_set.request_id)
+        write_sample_files(sample_set, npz_path, json_path)
+        return json_path
+
+    def partial(self, request_id: str) -> PartialRun:
+        """The partial-results file of a run in progress."""
+        return PartialRun(self.root / f"{request_id}{_PARTIAL_SUFFIX}", request_id)
+
+    def list(self) -> list[StoredSetInfo]:
+        """Summaries of every stored set, from the sidecars (use :meth:`verify` to check the counts).
+
+        Raises
+        ------
+        CorruptSampleError
+            If a sidecar cannot be read.
+        """
+        infos = []
+        for request_id in self.ids():
+            json_path = self.paths(request_id)[1]
+            try:
+                provenance = json.loads(json_path.read_text(encoding="utf-8"))
+                request = provenance["request"]
+                infos.append(StoredSetInfo(
+                    request_id=request_id, backend=request["backend"],
+                    n_samples=int(provenance["counts"]["shape"][0]), n_modes=len(request["input_state"]),
+                    n_photons=sum(request["input_state"]), model=request["model"],
+                    detection=request["detection"], finished_at=provenance.get("finished_at", "")))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, IndexError) as error:
+                raise CorruptSampleError(f"{json_path}: unreadable provenance ({error})") from None
+        return infos
+
+    def verify(self) -> dict[str, list[str]]:
+        """Check every file in the store; returns ``{file name: [problems]}``, empty when all is well.
+
+        Each set must read back with a matching checksum, its request must hash to its file name,
+        no counts file may lack its sidecar, and partial files must be readable.
+        """
+        problems: dict[str, list[str]] = {}
+        if not self.root.is_dir():
+            return problems
+        for request_id in self.ids():
+            name = f"{request_id}.json"
+            try:
+                sample_set = self.load(request_id)
+                if sample_set.provenance.get("format") != FORMAT:
+                    problems.setdefault(name, []).append(f"unknown format {sample_set.provenance.get('format')!r}")
+                elif sample_set.request.request_id() != request_id:
+                    problems.setdefault(name, []).append("the recorded request does not hash to the file name")
+            except CorruptSampleError as error:
+                problems.setdefault(name, []).append(str(error))
+            except (KeyError, TypeError, ValueError) as error:
+                problems.setdefault(name, []).append(f"invalid recorded request ({error})")
+        for npz_path in sorted(self.root.glob("*.npz")):
+            if npz_path.name.startswith("."):
+                continue
+            if npz_path.name.endswith(_PARTIAL_SUFFIX):
+                request_id = npz_path.name[: -len(_PARTIAL_SUFFIX)]
+                try:
+                    self.partial(request_id).load()
+                except CorruptSampleError as error:
+                    problems.setdefault(npz_path.name, []).append(str(error))
+            elif not npz_path.with_suffix(".json").exists():
+                problems.setdefault(npz_path.name, []).append("counts file without its .json provenance")
+        return problems
+
+
+def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike[str] | None = None,
+                  progress: bool = True, backend: PhotonicBackend | None = None) -> SampleSet:
+    """Return the stored sample set for ``request``, sampling and storing it first if there is none.
+
+    Notebooks call only this, so re-executing them replays stored samples bit-for-bit and never
+    re-queries hardware.
+
+    Parameters
+    ----------
+    request : SampleRequest
+        What to sample; its id is the address in the store.
+    store : SampleStore or path, optional
+        Defaults to ``SampleStore()`` (``$QLATENT_SAMPLES`` or ``cache_dir()/samples``).
+    progress : bool
+        Show a progress bar for long runs.
+    backend : PhotonicBackend, optional
+        A configured backend (e.g. a remote one with a token and URL); by default one is built from
+        ``request.backend``. Its ``name`` must equal ``request.backend``.
+
+    Raises
+    ------
+    CorruptSampleError
+        If the stored set exists but fails verification (it is never silently re-sampled over).
+    ValueError
+        If ``backend.name`` differs from ``request.backend``.
+    """
+    from qlatent.qpu.backends import get_backend
+
+    if not isinstance(store, SampleStore):
+        store = SampleStore(store)
+    request_id = request.request_id()
+    if request_id in store:
+        return store.load(request_id)
+    if backend is None:
+        backend = get_backend(request.backend, store=store)
+    elif backend.name != request.backend:
+        raise ValueError(f"backend {backend.name!r} cannot serve a request for {request.backend!r}")
+    checkpoint = store.partial(request_id)
+    sample_set = backend.sample(request, checkpoint=checkpoint, progress=progress)
+    store.save(sample_set)
+    checkpoint.discard()
+    return sample_set
