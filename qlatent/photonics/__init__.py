@@ -3,7 +3,7 @@
 Algorithms
 ----------
 * Permanent: Glynn's formula with Gray-code updates, O(n 2^n)
-  (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanent`.
+  (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanents`.
 * All column-deleted sub-permanents of a (k-1) x k matrix for the price of one permanent, by the
   Laplace expansion inside Glynn's sum (Clifford & Clifford, SODA 2018, arXiv:1706.01260, sec. 4).
 * Exact sampling of indistinguishable photons, arbitrary Fock inputs: Clifford & Clifford algorithm B
@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "permanent": "qlatent.photonics.permanent",
+    "permanent": "qlatent.photonics.permanents",
     "sample": "qlatent.photonics.sampling",
     "output_probabilities": "qlatent.photonics.probabilities",
     "pattern_probability": "qlatent.photonics.probabilities",

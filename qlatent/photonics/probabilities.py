@@ -32,7 +32,7 @@ from numba import njit
 
 from qlatent.photonics.fock import basis_size, binomial_table, fock_basis, rank_pattern
 from qlatent.photonics.models import check_options, input_columns, photon_isometry
-from qlatent.photonics.permanent import glynn_permanent
+from qlatent.photonics.permanents import glynn_permanent
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 MAX_EXACT_OUTCOMES = 2_000_000

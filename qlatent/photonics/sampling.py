@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from qlatent.photonics.models import check_options, input_columns, photon_isometry
-from qlatent.photonics.permanent import column_deleted_permanents
+from qlatent.photonics.permanents import column_deleted_permanents
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 LOST, INTERFERING, DISTINGUISHABLE = 0, 1, 2
@@ -170,7 +170,7 @@ def sample(
     for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
         draws = rng.random((rows, n_streams, n))
-        status = np.full((rows, n), INTERFERING if x == 1.0 else DISTINGUISHABLE, dtype=np.int8)
+        status = np.full((rows, n), INTERFERING if x > 0.0 else DISTINGUISHABLE, dtype=np.int8)
         stream = 2
         if 0.0 < x < 1.0:
             status[draws[:, stream] >= x] = DISTINGUISHABLE
