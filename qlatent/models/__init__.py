@@ -1,0 +1,28 @@
+"""Generative models whose latent distribution is injected, never hard-coded.
+
+- :class:`~qlatent.models.gan.WGANGP`, :class:`~qlatent.models.gan.WGANGPConfig` — Wasserstein GAN
+  with gradient penalty, MLP generator and critic (Gulrajani et al., NeurIPS 2017,
+  arXiv:1704.00028).
+- :func:`~qlatent.models.mlp.build_mlp` — the MLP builder both networks use.
+
+Names are imported lazily so that importing the package does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "WGANGP": "qlatent.models.gan",
+    "WGANGPConfig": "qlatent.models.gan",
+    "build_mlp": "qlatent.models.mlp",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,259 @@
+"""A Wasserstein GAN with gradient penalty (WGAN-GP) whose latent distribution is injected.
+
+The generator is an MLP g: R^{d_z} → R^d and the critic an MLP D: R^d → R without batch norm.
+The latent distribution is never part of the model: every call that needs latent samples takes a
+distribution object (``sample(n, generator)``, ``dim``, ``name``) and the run's
+``torch.Generator``, so a Gaussian, a uniform or a photon-count latent drop in unchanged.
+
+References
+----------
+Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville, *Improved Training of Wasserstein GANs*,
+NeurIPS 2017 (arXiv:1704.00028), Algorithm 1 and eq. (3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from qlatent.models.mlp import build_mlp, check_activation, check_hidden
+
+
+def _positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+
+
+@dataclass(frozen=True)
+class WGANGPConfig:
+    """Sizes and optimisation settings of a WGAN-GP.
+
+    Parameters
+    ----------
+    latent_dim, data_dim
+        Generator input width d_z and data width d.
+    generator_hidden, critic_hidden
+        Hidden-layer widths of the two MLPs.
+    activation
+        Hidden activation of both networks (see :data:`qlatent.models.mlp.ACTIVATIONS`).
+    generator_batch_norm
+        Batch norm in the generator's hidden layers (never in the critic).
+    dropout
+        Dropout probability in both networks' hidden layers.
+    gp_weight
+        λ of the gradient penalty (10 in the reference).
+    n_critic
+        Critic updates per generator update (5 in the reference).
+    lr_generator, lr_critic
+        Adam learning rates (1e-4 in the reference).
+    betas
+        Adam's (β1, β2): (0, 0.9) in the reference, (0.5, 0.9) also common.
+
+    Raises
+    ------
+    ValueError
+        On a non-positive size, rate or ``n_critic``, a negative ``gp_weight`` or betas outside [0, 1).
+    """
+
+    latent_dim: int
+    data_dim: int
+    generator_hidden: tuple[int, ...] = (64, 64)
+    critic_hidden: tuple[int, ...] = (64, 64)
+    activation: str = "leaky_relu"
+    generator_batch_norm: bool = False
+    dropout: float = 0.0
+    gp_weight: float = 10.0
+    n_critic: int = 5
+    lr_generator: float = 1e-4
+    lr_critic: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "data_dim", "n_critic"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+            _positive(name, value)
+        object.__setattr__(self, "generator_hidden", check_hidden("generator_hidden", self.generator_hidden))
+        object.__setattr__(self, "critic_hidden", check_hidden("critic_hidden", self.critic_hidden))
+        check_activation(self.activation)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.gp_weight >= 0:
+            raise ValueError(f"gp_weight must be non-negative, got {self.gp_weight}")
+        _positive("lr_generator", self.lr_generator)
+        _positive("lr_critic", self.lr_critic)
+        betas = tuple(float(b) for b in self.betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        object.__setattr__(self, "betas", betas)
+
+
+class WGANGP:
+    """MLP generator and critic trained with the WGAN-GP objective.
+
+    Parameters
+    ----------
+    config
+        Sizes and optimisation settings.
+    seed
+        Seed of the weight initialisation. It is applied inside :func:`torch.random.fork_rng`, so
+        two models with the same seed have bit-identical weights and the global RNG is left as
+        it was.
+
+    Notes
+    -----
+    One :meth:`train_step` is one iteration of Algorithm 1 of Gulrajani et al.: ``n_critic``
+    critic updates on ``E[D(g(z))] − E[D(x)] + λ E[(‖∇D(x̂)‖₂ − 1)²]`` with
+    ``x̂ = εx + (1 − ε)g(z)``, ``ε ~ U[0, 1]`` per sample, then one generator update on
+    ``−E[D(g(z))]``. Every random draw (real batches, latents, ε) comes from the caller's
+    ``torch.Generator``.
+    """
+
+    def __init__(self, config: WGANGPConfig, seed: int) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        self.config = config
+        self.seed = seed
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.generator = build_mlp(config.latent_dim, config.data_dim, config.generator_hidden,
+                                       config.activation, batch_norm=config.generator_batch_norm,
+                                       dropout=config.dropout)
+            self.critic = build_mlp(config.data_dim, 1, config.critic_hidden, config.activation,
+                                    dropout=config.dropout)
+        self.opt_generator = torch.optim.Adam(self.generator.parameters(), lr=config.lr_generator,
+                                              betas=config.betas)
+        self.opt_critic = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, betas=config.betas)
+        self.device = torch.device("cpu")
+
+    @property
+    def latent_dim(self) -> int:
+        """Input width of the generator."""
+        return self.config.latent_dim
+
+    def to(self, device: str | torch.device) -> WGANGP:
+        """Move both networks (and any optimiser state) to ``device``; returns ``self``."""
+        self.device = torch.device(device)
+        self.generator.to(self.device)
+        self.critic.to(self.device)
+        for optimizer in (self.opt_generator, self.opt_critic):
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    if torch.is_tensor(value) and key != "step":
+                        state[key] = value.to(self.device)
+        return self
+
+    def check_latent(self, latent: Any) -> None:
+        """Raise ``ValueError`` if ``latent.dim`` is not the generator's input width."""
+        if latent.dim != self.latent_dim:
+            raise ValueError(f"latent distribution {latent.name!r} has dimension {latent.dim}, "
+                             f"but the generator takes latent_dim={self.latent_dim}")
+
+    def _latents(self, n: int, latent: Any, generator: torch.Generator) -> torch.Tensor:
+        z = latent.sample(n, generator)
+        if tuple(z.shape) != (n, self.latent_dim):
+            raise ValueError(f"latent distribution {latent.name!r} returned shape {tuple(z.shape)}, "
+                             f"expected ({n}, {self.latent_dim})")
+        return z.to(self.device, torch.float32)
+
+    def _check_real(self, real: torch.Tensor) -> None:
+        if real.ndim != 2 or real.shape[1] != self.config.data_dim:
+            raise ValueError(f"real batch has shape {tuple(real.shape)}, expected (batch, {self.config.data_dim})")
+
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """``E[(‖∇_x̂ D(x̂)‖₂ − 1)²]`` on random interpolates of ``real`` and ``fake`` (eq. 3).
+
+        The gradient is that of the critic's scalar output with respect to its input, one norm
+        per sample.
+        """
+        eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator).to(real.device)
+        x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.critic(x_hat).sum(), x_hat, create_graph=True)
+        return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+    def train_step(self, draw_batch: Callable[[], torch.Tensor], latent: Any,
+                   generator: torch.Generator) -> dict[str, float]:
+        """One generator update after ``n_critic`` critic updates.
+
+        Parameters
+        ----------
+        draw_batch
+            Returns a fresh real batch of shape (batch, data_dim) on the model's device.
+        latent
+            The latent distribution (``sample(n, generator)``, ``dim``, ``name``).
+        generator
+            The run's random generator; every draw of this step comes from it.
+
+        Returns
+        -------
+        dict
+            ``critic_loss``, ``wasserstein`` (E[D(x)] − E[D(g(z))]) and ``gradient_penalty``
+            averaged over the critic updates, and ``generator_loss``.
+        """
+        self.generator.train()
+        self.critic.train()
+        self.critic.requires_grad_(True)
+        critic_losses, distances, penalties = [], [], []
+        for _ in range(self.config.n_critic):
+            real = draw_batch()
+            self._check_real(real)
+            with torch.no_grad():
+                fake = self.generator(self._latents(real.shape[0], latent, generator))
+            distance = self.critic(real).mean() - self.critic(fake).mean()
+            penalty = self.gradient_penalty(real, fake, generator)
+            loss = -distance + self.config.gp_weight * penalty
+            self.opt_critic.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_critic.step()
+            critic_losses.append(loss.detach())
+            distances.append(distance.detach())
+            penalties.append(penalty.detach())
+        self.critic.requires_grad_(False)
+        generator_loss = -self.critic(self.generator(self._latents(real.shape[0], latent, generator))).mean()
+        self.opt_generator.zero_grad(set_to_none=True)
+        generator_loss.backward()
+        self.opt_generator.step()
+        self.critic.requires_grad_(True)
+        values = torch.stack([torch.stack(critic_losses).mean(), torch.stack(distances).mean(),
+                              torch.stack(penalties).mean(), generator_loss.detach()]).tolist()
+        return dict(zip(("critic_loss", "wasserstein", "gradient_penalty", "generator_loss"), values))
+
+    @torch.no_grad()
+    def sample(self, n: int, latent: Any, generator: torch.Generator, batch_size: int = 4096) -> torch.Tensor:
+        """Draw ``n`` generated points g(z), z ~ ``latent``, as a float32 CPU tensor (n, data_dim).
+
+        The generator runs in evaluation mode (dropout off, batch norm on running statistics);
+        its previous mode is restored afterwards.
+        """
+        for name, value in (("n", n), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.check_latent(latent)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            chunks = [self.generator(self._latents(min(batch_size, n - start), latent, generator)).cpu()
+                      for start in range(0, n, batch_size)]
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(chunks)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights and optimiser states of both networks."""
+        return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_generator": self.opt_generator.state_dict(), "opt_critic": self.opt_critic.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_generator.load_state_dict(state["opt_generator"])
+        self.opt_critic.load_state_dict(state["opt_critic"])
+
+    def describe(self) -> dict[str, Any]:
+        """Everything that defines the model, for the run manifest."""
+        return {"model": "wgan-gp", "init_seed": self.seed, **asdict(self.config)}

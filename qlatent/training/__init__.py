@@ -1,0 +1,32 @@
+"""Training: one seeded, checkpointed, resumable loop for every model of the project.
+
+- :class:`~qlatent.training.loop.Trainer`, :class:`~qlatent.training.loop.TrainerConfig`,
+  :class:`~qlatent.training.loop.TrainingDivergedError` — the loop and its settings.
+- :class:`~qlatent.training.bank.TensorBank` — real data served in shuffled batches.
+- :func:`~qlatent.training.device.resolve_device` — ``"auto"`` picks CUDA when present.
+- :mod:`~qlatent.training.checkpoint`, :mod:`~qlatent.training.runlog` — checkpoints, metrics CSV
+  and run manifest, all written atomically.
+
+Names are imported lazily so that importing the package does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Trainer": "qlatent.training.loop",
+    "TrainerConfig": "qlatent.training.loop",
+    "TrainingDivergedError": "qlatent.training.loop",
+    "TensorBank": "qlatent.training.bank",
+    "resolve_device": "qlatent.training.device",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,35 @@
+"""Choose the torch device of a run: CPU by default, CUDA when asked for or when ``auto`` finds it."""
+
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a :class:`torch.device`.
+
+    ``"auto"`` is CUDA when :func:`torch.cuda.is_available` and the CPU otherwise.
+
+    Raises
+    ------
+    ValueError
+        On an unrecognised device string, or a CUDA device asked for where none is available.
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"unrecognised device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from error
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {str(resolved)!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(resolved)!r} requested but CUDA is not available here")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(resolved)!r} requested but only {torch.cuda.device_count()} "
+                             "CUDA device(s) exist")
+    return resolved

@@ -1,0 +1,349 @@
+"""The one training loop: seeded, checkpointed, resumable, logged.
+
+Every model (the WGAN-GP here, MolGAN later) plugs in through a small duck-typed interface::
+
+    model.latent_dim                                   # int, checked against latent.dim
+    model.train_step(draw_batch, latent, generator)    # -> dict[str, float]; one optimisation step
+    model.state_dict() / model.load_state_dict(state)  # weights and optimiser states
+    model.to(device), model.describe()                 # device placement, manifest entry
+
+``draw_batch()`` returns the next real batch (already on the run's device); the model draws as
+many as it needs (a WGAN-GP step takes ``n_critic`` of them). The latent distribution
+(``sample(n, generator)``, ``dim``, ``name``, ``describe()``) and the data source (``batch(n,
+generator)``, ``len``, ``describe()``, optionally ``state_dict``) are injected; every random draw
+comes from one CPU ``torch.Generator`` seeded from the run's seed, and anything that still uses
+torch's global RNG (dropout) runs under :func:`torch.random.fork_rng` re-seeded per step from
+``(seed, step)``. So a run is a function of its parameters: on the CPU two runs with the same seed
+give bit-identical weights, and a run resumed from a checkpoint ends bit-identical to one that
+was never interrupted.
+
+Run directory layout::
+
+    manifest.json           parameters, seeds, environment, device, runtime, status
+    metrics.csv             one row every ``log_every`` steps (means over the window)
+    checkpoints/step_NNNNNNNN.pt   at step 0, every ``checkpoint_every`` steps and at the last step
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from qlatent.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from qlatent.training.device import resolve_device
+from qlatent.training.runlog import MetricsLog, write_manifest
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss or a weight became NaN or infinite; training stopped and the last good checkpoint was kept.
+
+    Attributes
+    ----------
+    step
+        The step (1-based) whose result was not finite.
+    name
+        The loss (or state entry) that was not finite.
+    value
+        Its value.
+    checkpoint
+        The last good checkpoint, or None if none had been written.
+    """
+
+    def __init__(self, step: int, name: str, value: float, checkpoint: Path | None) -> None:
+        self.step, self.name, self.value, self.checkpoint = step, name, value, checkpoint
+        kept = f"last good checkpoint kept: {checkpoint}" if checkpoint else "no checkpoint had been written"
+        super().__init__(f"training diverged at step {step}: {name} = {value}; {kept}")
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {'positive' if minimum == 1 else f'>= {minimum}'}, got {value}")
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Settings of one training run.
+
+    Parameters
+    ----------
+    n_steps
+        Number of model steps (for a WGAN-GP: generator updates).
+    batch_size
+        Real examples per batch (the latent batch has the same size).
+    seed
+        Seed of the run's random generator (data order, latent draws, interpolation weights).
+    checkpoint_every
+        Save a checkpoint after every this many steps (and after the last step).
+    log_every
+        Append a metrics row (means over the last ``log_every`` steps, plus evaluations) every
+        this many steps. A run extended to more steps later matches one trained straight through.
+    keep_checkpoints
+        How many of the newest checkpoints to keep.
+    device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    progress
+        Show a tqdm progress bar.
+
+    Raises
+    ------
+    ValueError
+        On a non-positive count or a negative seed.
+    """
+
+    n_steps: int
+    batch_size: int
+    seed: int
+    checkpoint_every: int = 100
+    log_every: int = 10
+    keep_checkpoints: int = 2
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("n_steps", "batch_size", "checkpoint_every", "log_every", "keep_checkpoints"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("seed", self.seed, 0)
+
+    def run_parameters(self) -> dict[str, Any]:
+        """The settings that determine the numbers (device and progress bar excluded)."""
+        parameters = asdict(self)
+        for key in ("device", "progress", "n_steps", "keep_checkpoints"):
+            parameters.pop(key)
+        return parameters
+
+
+def _derived_seed(seed: int, step: int, purpose: int) -> int:
+    return int(np.random.SeedSequence((seed, step, purpose)).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _first_nonfinite(state: Any, prefix: str = "") -> tuple[str, float] | None:
+    """Name and a value of the first floating tensor in a nested state that is not all finite."""
+    if torch.is_tensor(state):
+        if state.is_floating_point() and not bool(torch.isfinite(state).all()):
+            bad = state[~torch.isfinite(state)].flatten()[0]
+            return prefix, float(bad)
+        return None
+    items = state.items() if isinstance(state, dict) else enumerate(state) if isinstance(state, (list, tuple)) else ()
+    for key, value in items:
+        found = _first_nonfinite(value, f"{prefix}.{key}" if prefix else str(key))
+        if found:
+            return found
+    return None
+
+
+class Trainer:
+    """Train ``model`` on ``data`` with latent samples from ``latent``, writing into ``run_dir``.
+
+    Parameters
+    ----------
+    model
+        An object with the interface described in the module docstring (e.g.
+        :class:`qlatent.models.gan.WGANGP`).
+    latent
+        The latent distribution; its ``dim`` must equal ``model.latent_dim``. If it has
+        ``state_dict``/``load_state_dict`` (a bank with an epoch position) its state is checkpointed.
+    data
+        The real data source (e.g. :class:`qlatent.training.bank.TensorBank`).
+    config
+        Run settings.
+    run_dir
+        Directory for the manifest, metrics and checkpoints.
+    evaluate
+        Optional ``evaluate(model, latent, generator) -> dict[str, float]`` called at every logged
+        step, with its own generator seeded from ``(seed, step)`` so it never shifts the training
+        stream; its values join the metrics row.
+
+    Raises
+    ------
+    ValueError
+        If the latent dimension does not match the model, the data source holds fewer examples
+        than one batch, or the device is unavailable.
+    """
+
+    def __init__(self, model: Any, latent: Any, data: Any, config: TrainerConfig, run_dir: str | Path,
+                 evaluate: Callable[[Any, Any, torch.Generator], dict[str, float]] | None = None) -> None:
+        if latent.dim != model.latent_dim:
+            raise ValueError(f"latent distribution {latent.name!r} has dimension {latent.dim}, "
+                             f"but the model takes latent_dim={model.latent_dim}")
+        if len(data) < config.batch_size:
+            raise ValueError(f"data source holds {len(data)} examples, fewer than one batch of "
+                             f"batch_size={config.batch_size}")
+        self.model, self.latent, self.data, self.config = model, latent, data, config
+        self.evaluate = evaluate
+        self.device = resolve_device(config.device)
+        self.run_dir = Path(run_dir)
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.metrics = MetricsLog(self.run_dir / "metrics.csv")
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self._runtime_before = 0.0
+
+    def parameters(self) -> dict[str, Any]:
+        """Everything that determines the run's numbers; a checkpoint made with other parameters is refused."""
+        latent = {"name": self.latent.name, "dim": self.latent.dim, **self.latent.describe()}
+        return json.loads(json.dumps({"trainer": self.config.run_parameters(), "model": self.model.describe(),
+                                      "latent": latent, "data": self.data.describe()}, default=str))
+
+    def _draw_batch(self) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        batch = self.data.batch(self.config.batch_size, self.generator)
+        if isinstance(batch, tuple):
+            return tuple(t.to(self.device) for t in batch)
+        return batch.to(self.device)
+
+    @contextlib.contextmanager
+    def _scoped_global_rng(self, step: int, purpose: int) -> Iterator[None]:
+        seed = _derived_seed(self.config.seed, step, purpose)
+        if self.device.type == "cuda":
+            index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+            with torch.random.fork_rng(devices=[index]), torch.cuda.device(index):
+                torch.default_generator.manual_seed(seed)
+                torch.cuda.manual_seed(seed)
+                yield
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.default_generator.manual_seed(seed)
+                yield
+
+    def _state(self) -> dict[str, Any]:
+        state = {"step": self.step, "model": self.model.state_dict(), "rng": self.generator.get_state(),
+                 "accumulator": {"sums": dict(self._sums), "count": self._count},
+                 "parameters": json.dumps(self.parameters(), sort_keys=True),
+                 "runtime_s": self._runtime_before + (time.perf_counter() - self._started)}
+        if hasattr(self.data, "state_dict"):
+            state["data"] = self.data.state_dict()
+        if hasattr(self.latent, "state_dict"):
+            state["latent"] = self.latent.state_dict()
+        return state
+
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        mine = json.dumps(self.parameters(), sort_keys=True)
+        if state["parameters"] != mine:
+            theirs, ours = json.loads(state["parameters"]), json.loads(mine)
+            differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            raise ValueError(f"checkpoint {path} was made with different {', '.join(differ)} parameters: "
+                             f"{ {k: theirs.get(k) for k in differ} } vs now { {k: ours.get(k) for k in differ} }; "
+                             "use a fresh run directory")
+        self.model.load_state_dict(state["model"])
+        self.model.to(self.device)
+        self.generator.set_state(state["rng"])
+        if "data" in state:
+            self.data.load_state_dict(state["data"])
+        if "latent" in state:
+            self.latent.load_state_dict(state["latent"])
+        self._sums = dict(state["accumulator"]["sums"])
+        self._count = state["accumulator"]["count"]
+        self._runtime_before = state["runtime_s"]
+        self.step = state["step"]
+
+    def _manifest(self, status: str, **extra: Any) -> None:
+        write_manifest(self.run_dir / "manifest.json", status=status, parameters=self.parameters(),
+                       seeds={"train": self.config.seed, **({"init": self.model.seed} if hasattr(self.model, "seed") else {})},
+                       device=str(self.device), runtime_s=self._runtime_before + time.perf_counter() - self._started,
+                       step=self.step, n_steps=self.config.n_steps, **extra)
+
+    def _last_checkpoint(self) -> Path | None:
+        found = list_checkpoints(self.checkpoint_dir)
+        return found[-1][1] if found else None
+
+    def _log(self) -> None:
+        row: dict[str, float | int] = {"step": self.step}
+        row.update({key: total / self._count for key, total in self._sums.items()})
+        if self.evaluate is not None:
+            evaluation_rng = torch.Generator().manual_seed(_derived_seed(self.config.seed, self.step, 2))
+            with self._scoped_global_rng(self.step, 3):
+                row.update({key: float(value) for key, value in
+                            self.evaluate(self.model, self.latent, evaluation_rng).items()})
+        self.metrics.append(row)
+        self._sums, self._count = {}, 0
+
+    def _checkpoint(self) -> None:
+        state = self._state()
+        bad = _first_nonfinite(state["model"])
+        if bad:
+            raise TrainingDivergedError(self.step, f"state entry {bad[0]}", bad[1], self._last_checkpoint())
+        save_checkpoint(self.checkpoint_dir, self.step, state, keep=self.config.keep_checkpoints)
+
+    def fit(self, resume: bool = True) -> list[dict[str, float | int | None]]:
+        """Train up to ``config.n_steps`` steps, resuming from the newest checkpoint in the run directory.
+
+        Parameters
+        ----------
+        resume
+            Continue from the newest checkpoint if there is one. With ``False`` a run directory
+            that already holds checkpoints is refused rather than overwritten.
+
+        Returns
+        -------
+        list of dict
+            The metrics rows (as in ``metrics.csv``).
+
+        Raises
+        ------
+        TrainingDivergedError
+            When a loss or a weight is NaN or infinite; the manifest says ``diverged`` and the
+            checkpoints written before are untouched.
+        ValueError
+            When the newest checkpoint was made with other parameters, lies beyond ``n_steps``,
+            or exists while ``resume`` is False.
+        """
+        self._started = time.perf_counter()
+        self.model.to(self.device)
+        last = self._last_checkpoint()
+        if last is not None:
+            if not resume:
+                raise ValueError(f"run directory {self.run_dir} already holds checkpoints; pass resume=True "
+                                 "or use a fresh run directory")
+            self._restore(load_checkpoint(last), last)
+            if self.step > self.config.n_steps:
+                raise ValueError(f"checkpoint {last} is at step {self.step}, beyond n_steps={self.config.n_steps}")
+        else:
+            self._checkpoint()
+        self.metrics.load(up_to_step=self.step)
+        self._manifest("running")
+        bar = tqdm(total=self.config.n_steps, initial=self.step, disable=not self.config.progress,
+                   desc=self.run_dir.name, dynamic_ncols=True)
+        try:
+            while self.step < self.config.n_steps:
+                step = self.step + 1
+                with self._scoped_global_rng(step, 1):
+                    losses = self.model.train_step(self._draw_batch, self.latent, self.generator)
+                for name, value in losses.items():
+                    if not math.isfinite(value):
+                        raise TrainingDivergedError(step, name, value, self._last_checkpoint())
+                    self._sums[name] = self._sums.get(name, 0.0) + value
+                self._count += 1
+                self.step = step
+                if step % self.config.log_every == 0:
+                    self._log()
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in self.metrics.rows[-1].items() if k != "step"})
+                if step % self.config.checkpoint_every == 0 or step == self.config.n_steps:
+                    self._checkpoint()
+                bar.update(1)
+        except TrainingDivergedError as error:
+            self._manifest("diverged", error=str(error))
+            raise
+        except BaseException as error:
+            self._manifest("interrupted", error=repr(error))
+            raise
+        finally:
+            bar.close()
+        self._manifest("complete")
+        return self.metrics.rows
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` generated points from the trained model and this run's latent distribution."""
+        return self.model.sample(n, self.latent, generator)
