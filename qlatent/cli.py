@@ -6,6 +6,8 @@
     Execute one notebook with explicit parameters (values are read as YAML: 3, 0.5, true, [1, 2]).
 ``qlatent profiles``
     List the profiles and their notebooks.
+``qlatent samples list|show ID|fetch ...|verify``
+    The photon sample store (see :mod:`qlatent.qpu.cli`).
 """
 
 from __future__ import annotations
@@ -111,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     profiles = commands.add_parser("profiles", help="list profiles and their notebooks")
     profiles.set_defaults(handler=cmd_profiles)
+
+    from qlatent.qpu.cli import add_subparser as add_samples_commands
+
+    add_samples_commands(commands)
     return parser
 
 
@@ -118,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors print one line and exit with status 2."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     args = build_parser().parse_args(argv)
+    if hasattr(args, "func"):  # `qlatent samples ...` reports its own errors and exit status
+        return int(args.func(args))
     try:
         args.handler(args)
     except RunnerError as exc:
