@@ -70,7 +70,9 @@ def test_validate_n_modes_accepts_numpy_integers():
     assert validate_n_modes(np.int64(4)) == 4
 
 
-@pytest.mark.parametrize("bad, message", [(-1, "non-negative"), (1.5, "seed must be an int"), ("a", "seed must be an int")])
+@pytest.mark.parametrize(
+    "bad, message", [(-1, "non-negative"), (1.5, "seed must be an int"), ("a", "seed must be an int")]
+)
 def test_bad_seed_is_refused(bad, message):
     with pytest.raises(ValueError, match=message):
         haar_unitary(3, bad)

@@ -139,7 +139,12 @@ def test_random_interferometer_is_seeded_uniform_and_saveable():
 
 def test_timebin_interferometer_records_its_settings():
     interferometer = timebin_interferometer(4, [1], [0.1, 0.2, 0.3])
-    assert interferometer.parameters == {"n_modes": 4, "loop_lengths": [1], "thetas": [0.1, 0.2, 0.3], "phis": [0.0, 0.0, 0.0]}
+    assert interferometer.parameters == {
+        "n_modes": 4,
+        "loop_lengths": [1],
+        "thetas": [0.1, 0.2, 0.3],
+        "phis": [0.0, 0.0, 0.0],
+    }
 
 
 @pytest.mark.parametrize(

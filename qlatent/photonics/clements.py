@@ -10,8 +10,9 @@ et al. (2016), eq. (1)::
 
 i.e. an external phase ``phi`` on mode ``k`` (the lower-index mode) at the MZI's input, then a
 real rotation: ``theta`` sets the splitting (power ``cos^2 theta`` stays in its mode; ``theta = 0``
-is the bar state, ``theta = pi/2`` the cross state). In hardware ``theta`` is set by the MZI's
-internal phase shifter (``2 theta``) between two balanced couplers. Matrices act on amplitudes:
+is the bar state, ``theta = pi/2`` the cross state). In Perceval's terms one MZI is ``PS(phi)`` on
+mode ``k`` followed by ``BS.Ry(theta=2 * theta)`` on ``(k, k+1)`` (checked in the tests); in
+hardware the splitting is set by the MZI's internal phase. Matrices act on amplitudes:
 ``U[j, k]`` is the amplitude from input mode ``k`` to output mode ``j``.
 
 Layout: ``m`` columns (layers) ``l = 0 ... m-1`` in the order light meets them; layer ``l`` holds
@@ -25,8 +26,9 @@ all. The parameter vectors list the MZIs layer by layer, and within a layer by i
 References
 ----------
 W. R. Clements, P. C. Humphreys, B. J. Metcalf, W. S. Kolthammer, I. A. Walmsley, "Optimal design
-for universal multiport interferometers", Optica 3, 1460 (2016): eq. (1) (the MZI matrix), the
-nulling procedure of its Fig. 2, and eq. (5) (moving the left-hand MZIs through the diagonal).
+for universal multiport interferometers", Optica 3, 1460 (2016): eq. (1) (the MZI matrix) and its
+decomposition procedure (alternate nulling from the right and the left, then moving the left-hand
+MZIs through the diagonal).
 """
 
 from __future__ import annotations
@@ -64,7 +66,9 @@ def mzi_matrix(theta: float, phi: float) -> np.ndarray:
     return np.array([[phase * c, -s], [phase * s, c]], dtype=np.complex128)
 
 
-def _build(n_modes: int, positions: np.ndarray, thetas: np.ndarray, phis: np.ndarray, output_phases: np.ndarray) -> np.ndarray:
+def _build(
+    n_modes: int, positions: np.ndarray, thetas: np.ndarray, phis: np.ndarray, output_phases: np.ndarray
+) -> np.ndarray:
     unitary = np.eye(n_modes, dtype=np.complex128)
     for (k, _), theta, phi in zip(positions, thetas, phis):
         unitary[k : k + 2, :] = mzi_matrix(theta, phi) @ unitary[k : k + 2, :]
@@ -161,7 +165,9 @@ def decompose(unitary) -> ClementsMesh:
     Clements et al. (2016): null the lower triangle diagonal by diagonal, alternately by MZIs
     multiplied from the right (odd diagonals; they end up at the input side of the mesh) and from
     the left (even diagonals; output side), leaving a diagonal matrix ``D``; then move each
-    left-hand MZI through ``D`` using ``T(theta, phi)^-1 D = D' T(theta, phi')`` (their eq. (5)).
+    left-hand MZI through ``D`` using ``T(theta, phi)^-1 D = D' T(theta, phi')`` with
+    ``phi' = alpha - beta + pi``, ``D'_k = exp(i (beta - phi + pi))``, ``D'_{k+1} = exp(i beta)`` for
+    ``D = diag(exp(i alpha), exp(i beta))`` on the pair.
     Returned angles lie in ``theta in [0, pi/2]``, ``phi, output_phases in [0, 2 pi)``.
 
     Parameters

@@ -7,7 +7,7 @@ a run's manifest can record exactly which interferometer produced its latents.
 References
 ----------
 F. Mezzadri, "How to generate random matrices from the classical compact groups", Notices of the
-AMS 54, 592 (2007), section 5 (QR of a complex Ginibre matrix, then the phase fix of eq. (5.12)).
+AMS 54, 592 (2007): QR of a complex Ginibre matrix, then the phase fix of R's diagonal.
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ class Interferometer:
         except KeyError as error:
             raise ValueError(f"{kind!r} interferometer description lacks parameter {error.args[0]!r}") from error
         if "n_modes" in data and data["n_modes"] != rebuilt.n_modes:
-            raise ValueError(f"description says n_modes={data['n_modes']} but its parameters build {rebuilt.n_modes} modes")
+            raise ValueError(
+                f"description says n_modes={data['n_modes']} but its parameters build {rebuilt.n_modes} modes"
+            )
         if "unitary" in data:
             stored = pairs_to_matrix(data["unitary"])
             if stored.shape != rebuilt.unitary.shape:
@@ -259,7 +261,7 @@ def _generator_from_state(state: dict) -> np.random.Generator:
 
 
 def validate_seed(seed: Any) -> None:
-    """Check ``seed`` is a non-negative int, a ``numpy.random.Generator`` or ``None``; raise ``ValueError`` otherwise."""
+    """Check ``seed`` is a non-negative int, a ``numpy.random.Generator`` or ``None`` (else ``ValueError``)."""
     if seed is None or isinstance(seed, np.random.Generator):
         return
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -280,7 +282,7 @@ def haar_unitary(n_modes: int, seed: int | np.random.Generator | None = None) ->
 
     QR-decompose a complex Ginibre matrix (i.i.d. standard complex normal entries) and multiply
     column ``k`` of Q by ``r_kk / |r_kk|``: without this phase fix Q is not Haar-distributed
-    (Mezzadri 2007, eq. (5.12)). Draws ``2 m^2`` standard normals from the generator: the real
+    (Mezzadri 2007). Draws ``2 m^2`` standard normals from the generator: the real
     parts first, then the imaginary parts.
 
     Parameters

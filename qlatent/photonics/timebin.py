@@ -13,10 +13,12 @@ loops in that order, so there are ``L M - sum(l)`` of them. On the amplitudes of
                 [sin(theta),  cos(theta)]]       (transmission amplitude cos(theta))
 
 so ``theta = 0`` leaves both modes as they are and ``theta = pi/2`` exchanges them
-(``i -> i + l`` with amplitude +1, ``i + l -> i`` with amplitude -1). This is the one-photon matrix
-of the real beam splitter in CUDA-Q's photonics simulator (transmission ``cos theta``, its phase
-gate ``exp(i phi n)``). ``U[j, k]`` is the amplitude from input bin ``k`` to output bin ``j``;
-later operations multiply from the left.
+(``i -> i + l`` with amplitude +1, ``i + l -> i`` with amplitude -1). We read this real rotation
+(transmission amplitude ``cos theta``) from the Fock-space element formula of CUDA-Q's photonics
+simulator; its documentation writes the gate as ``exp[i theta (a1^+ a2 + a1 a2^+)]``, which differs
+by phases. The sign of the ``sin theta`` terms was not checked against a run of CUDA-Q. The phase
+is ``exp(i phi)`` on one photon (CUDA-Q's ``exp(i phi n)``). ``U[j, k]`` is the amplitude from
+input bin ``k`` to output bin ``j``; later operations multiply from the left.
 
 Physical reading (one loop of delay ``l``)
 ------------------------------------------
@@ -102,8 +104,9 @@ def _validated(n_modes, loop_lengths, thetas, phis) -> tuple[int, list[int], np.
     n_modes = validate_n_modes(n_modes, minimum=2)
     lengths = _validate_loop_lengths(n_modes, loop_lengths)
     count = len(lengths) * n_modes - sum(lengths)
-    thetas = real_vector(thetas, f"thetas (one per beam splitter for loops {lengths} on {n_modes} modes)", count)
-    phis = np.zeros(count) if phis is None else real_vector(phis, f"phis (one per beam splitter for loops {lengths} on {n_modes} modes)", count)
+    where = f"(one per beam splitter for loops {lengths} on {n_modes} modes)"
+    thetas = real_vector(thetas, f"thetas {where}", count)
+    phis = np.zeros(count) if phis is None else real_vector(phis, f"phis {where}", count)
     return n_modes, lengths, thetas, phis
 
 
