@@ -7,7 +7,7 @@ cancellation and availability. Samples come from the exact output distribution (
 of the experiment the client sent, drawn with the mock's own seeded generator.
 
 Faults are injected per endpoint (``platform``, ``submit``, ``status``, ``results``):
-``timeout`` (answer only after the client's timeout), ``500``/``503``, ``malformed`` (unparseable
+``timeout`` (answer only after the client's timeout), ``500``/``503``, ``400``, ``malformed`` (unparseable
 body or results), ``job_error`` (status says the job failed), ``wrong_modes`` (results of the wrong
 size). The server lives at most ``lifetime`` seconds.
 """
@@ -151,8 +151,8 @@ class MockCloud:
         if kind == "timeout":
             time.sleep(self.timeout_sleep)
             return 504, {"error": "gateway timeout"}
-        if kind in ("500", "503"):
-            return int(kind), {"error": "internal server error"}
+        if kind in ("400", "500", "503"):
+            return int(kind), {"error": "rejected" if kind == "400" else "internal server error"}
         if kind == "malformed" and endpoint != "results":
             return 200, b"<html>not json"
         return kind

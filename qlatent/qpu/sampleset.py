@@ -93,7 +93,7 @@ def _normalise_circuit(circuit: Any) -> dict[str, Any]:
         description = dict(circuit.get("description", {"kind": "matrix"}))
     elif hasattr(circuit, "unitary") and hasattr(circuit, "to_dict"):
         matrix = np.asarray(circuit.unitary)
-        description = dict(circuit.to_dict())
+        description = {key: value for key, value in circuit.to_dict().items() if key != "unitary"}
         if hasattr(circuit, "fingerprint"):
             description["fingerprint"] = circuit.fingerprint()
     else:

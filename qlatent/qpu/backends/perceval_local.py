@@ -14,10 +14,16 @@ if TYPE_CHECKING:
 
 
 def perceval_noise(request: SampleRequest) -> Any:
-    """The ``perceval.NoiseModel`` of a request (distinguishable photons: indistinguishability 0)."""
+    """The ``perceval.NoiseModel`` of a request.
+
+    Perceval's ``indistinguishability`` is the two-photon mean wavepacket overlap, i.e. the HOM
+    visibility; ours is the per-photon overlap ``x`` whose HOM visibility is ``x²``
+    (:mod:`qlatent.photonics.probabilities`), so Perceval gets ``x²`` (the two output
+    distributions then agree exactly; tests check it). Distinguishable photons: 0.
+    """
     import perceval as pcvl
 
-    return pcvl.NoiseModel(brightness=request.brightness, indistinguishability=request.indistinguishability,
+    return pcvl.NoiseModel(brightness=request.brightness, indistinguishability=request.indistinguishability ** 2,
                            transmittance=request.transmission)
 
 
@@ -108,6 +114,6 @@ class PercevalBackend:
                 bar.update(size)
         details = {"name": self.name, "perceval_backend": self.backend_name,
                    "noise_model": {"brightness": request.brightness, "transmittance": request.transmission,
-                                   "indistinguishability": request.indistinguishability},
+                                   "indistinguishability": request.indistinguishability ** 2},
                    "seeding": "perceval.random_seed"}
         return SampleSet.create(request, np.concatenate(chunks), backend_details=details, started_at=started_at)

@@ -1,0 +1,273 @@
+"""The sample store: content addresses, atomic verified files, replay, recorded sets, the local backend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qlatent.photonics.interferometers import haar_interferometer
+from qlatent.qpu import (
+    CorruptSampleError,
+    SampleRequest,
+    SampleSet,
+    SampleStore,
+    get_backend,
+    get_or_sample,
+)
+from qlatent.qpu.backends.recorded import RecordedBackend
+from qlatent.qpu.store import default_store_root
+
+
+@pytest.fixture
+def interferometer():
+    return haar_interferometer(4, seed=7)
+
+
+@pytest.fixture
+def request_(interferometer):
+    return SampleRequest("local", interferometer, (1, 1, 0, 0), 500, seed=3)
+
+
+class NoCall:
+    """A backend that must not be used (replays never sample again)."""
+
+    name = "local"
+
+    def sample(self, request, *, checkpoint=None, progress=False):
+        raise AssertionError("the stored set should have been replayed")
+
+
+class Counting:
+    """The local backend, counting its calls."""
+
+    name = "local"
+
+    def __init__(self):
+        self.calls = 0
+
+    def sample(self, request, *, checkpoint=None, progress=False):
+        self.calls += 1
+        return get_backend("local").sample(request)
+
+
+# -- SampleRequest -------------------------------------------------------------------------------
+def test_request_id_is_stable_and_tracks_every_field(request_, interferometer):
+    same = SampleRequest("local", interferometer, [1, 1, 0, 0], 500, seed=3)
+    assert same == request_ and same.request_id() == request_.request_id()
+    assert len(request_.request_id()) == 64
+    variants = [request_.with_backend("perceval:SLOS"),
+                SampleRequest("local", interferometer, (1, 0, 1, 0), 500, seed=3),
+                SampleRequest("local", interferometer, (1, 1, 0, 0), 501, seed=3),
+                SampleRequest("local", interferometer, (1, 1, 0, 0), 500, seed=4),
+                SampleRequest("local", interferometer, (1, 1, 0, 0), 500, seed=3, transmission=0.9),
+                SampleRequest("local", interferometer, (1, 1, 0, 0), 500, seed=3, detection="threshold"),
+                SampleRequest("local", haar_interferometer(4, seed=8), (1, 1, 0, 0), 500, seed=3)]
+    assert len({variant.request_id() for variant in variants} | {request_.request_id()}) == len(variants) + 1
+
+
+def test_request_round_trips_through_json(request_, interferometer):
+    rebuilt = SampleRequest.from_dict(json.loads(json.dumps(request_.to_dict())))
+    assert rebuilt == request_ and rebuilt.request_id() == request_.request_id()
+    np.testing.assert_array_equal(rebuilt.unitary, interferometer.unitary)
+    assert rebuilt.circuit["description"]["kind"] == "haar"
+    assert rebuilt.circuit["description"]["fingerprint"] == interferometer.fingerprint()
+    from_matrix = SampleRequest("local", interferometer.unitary, (1, 1, 0, 0), 10)
+    assert from_matrix.circuit["sha256"] == request_.circuit["sha256"]
+
+
+@pytest.mark.parametrize(("changes", "error", "match"), [
+    ({"n_samples": 0}, ValueError, "n_samples must be positive"),
+    ({"n_samples": 2.5}, TypeError, "n_samples must be an integer"),
+    ({"model": "bosonic"}, ValueError, "unknown photon model 'bosonic'"),
+    ({"detection": "apd"}, ValueError, "unknown detection 'apd'"),
+    ({"transmission": 1.5}, ValueError, "transmission must lie in"),
+    ({"brightness": "high"}, TypeError, "brightness must be a number"),
+    ({"indistinguishability": 0.5}, ValueError, "use model='partial'"),
+    ({"model": "distinguishable", "indistinguishability": 0.5}, ValueError, "takes no indistinguishability"),
+    ({"seed": np.random.default_rng(0)}, TypeError, "seed must be a non-negative integer"),
+    ({"input_state": (1, 1, 0)}, ValueError, "input state has 3 modes but the interferometer has 4"),
+    ({"input_state": (0, 0, 0, 0)}, ValueError, "holds no photon"),
+    ({"circuit": np.ones((4, 4))}, ValueError, "not sub-unitary"),
+    ({"circuit": {"description": {}}}, ValueError, "needs a 'unitary' entry"),
+    ({"backend": ""}, TypeError, "backend must be a non-empty string"),
+])
+def test_request_rejects_bad_input(interferometer, changes, error, match):
+    arguments = {"backend": "local", "circuit": interferometer, "input_state": (1, 1, 0, 0), "n_samples": 10,
+                 **changes}
+    with pytest.raises(error, match=match):
+        SampleRequest(**arguments)
+
+
+def test_distinguishable_model_normalises_its_indistinguishability(interferometer):
+    request = SampleRequest("local", interferometer, (1, 1, 0, 0), 10, model="distinguishable")
+    assert request.indistinguishability == 0.0
+    assert SampleRequest.from_dict(request.to_dict()) == request
+
+
+def test_sample_set_rejects_counts_of_the_wrong_shape(request_):
+    with pytest.raises(ValueError, match=r"expected \(500, 4\)"):
+        SampleSet.create(request_, np.zeros((10, 4), np.uint8), backend_details={}, started_at="")
+    with pytest.raises(ValueError, match="outside"):
+        SampleSet.create(request_, np.full((500, 4), 3, np.uint8), backend_details={}, started_at="")
+    with pytest.raises(ValueError, match="unsigned integer"):
+        SampleSet(np.zeros((2, 2)), {})
+
+
+# -- store and get_or_sample ---------------------------------------------------------------------
+def test_get_or_sample_stores_with_provenance_and_replays_bit_for_bit(tmp_path, request_):
+    store = SampleStore(tmp_path)
+    backend = Counting()
+    first = get_or_sample(request_, store, progress=False, backend=backend)
+    assert backend.calls == 1 and first.counts.dtype == np.uint8 and first.counts.shape == (500, 4)
+    assert not first.counts.flags.writeable
+    provenance = first.provenance
+    assert provenance["request_id"] == request_.request_id()
+    assert provenance["request"]["seed"] == 3 and provenance["request"]["input_state"] == [1, 1, 0, 0]
+    assert provenance["backend"]["name"] == "local"
+    assert {"qlatent", "numpy", "perceval-quandela", "python"} <= set(provenance["software"])
+    assert provenance["started_at"] <= provenance["finished_at"]
+    replay = get_or_sample(request_, store, progress=False, backend=NoCall())
+    assert replay.counts.tobytes() == first.counts.tobytes()
+    assert replay.provenance == json.loads(json.dumps(first.provenance))
+    again = get_or_sample(SampleRequest.from_dict(request_.to_dict()), SampleStore(tmp_path), backend=NoCall())
+    np.testing.assert_array_equal(again.counts, first.counts)
+    assert store.verify() == {}
+    assert [info.request_id for info in store.list()] == [request_.request_id()]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [f"{request_.request_id()}.json",
+                                                               f"{request_.request_id()}.npz"]
+
+
+def test_local_backend_is_reproducible_and_physical(tmp_path):
+    """Seeded runs repeat; HOM on a balanced beam splitter: no coincidences; threshold clicks only."""
+    splitter = np.array([[1, 1], [1, -1]]) / np.sqrt(2)
+    request = SampleRequest("local", splitter, (1, 1), 2000, seed=11)
+    counts = get_backend("local").sample(request).counts
+    np.testing.assert_array_equal(counts, get_backend("local").sample(request).counts)
+    assert not np.any((counts[:, 0] == 1) & (counts[:, 1] == 1))
+    clicks = get_backend("local").sample(SampleRequest("local", splitter, (1, 1), 200, seed=1,
+                                                      detection="threshold")).counts
+    assert clicks.max() == 1
+    lossy = get_backend("local").sample(SampleRequest("local", splitter, (1, 1), 4000, seed=2,
+                                                     transmission=0.8, brightness=0.5)).counts
+    mean = lossy.sum() / 4000  # two photons, each kept with probability 0.8 * 0.5
+    assert abs(mean - 0.8) < 5 * np.sqrt(2 * 0.4 * 0.6 / 4000)
+
+
+def test_store_root_defaults_to_the_cache_and_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("QLATENT_SAMPLES", raising=False)
+    monkeypatch.setenv("QLATENT_CACHE", str(tmp_path / "cache"))
+    assert default_store_root() == (tmp_path / "cache" / "samples").resolve()
+    monkeypatch.setenv("QLATENT_SAMPLES", str(tmp_path / "elsewhere"))
+    assert SampleStore().root == (tmp_path / "elsewhere").resolve()
+
+
+def _stored(tmp_path, request_):
+    store = SampleStore(tmp_path)
+    get_or_sample(request_, store, progress=False)
+    return store, *store.paths(request_.request_id())
+
+
+def test_truncated_counts_file_is_reported_and_never_reused(tmp_path, request_):
+    store, npz_path, _ = _stored(tmp_path, request_)
+    npz_path.write_bytes(npz_path.read_bytes()[:100])
+    with pytest.raises(CorruptSampleError, match=npz_path.name):
+        get_or_sample(request_, store, backend=NoCall())
+    assert list(store.verify()) == [f"{request_.request_id()}.json"]
+
+
+def test_tampered_counts_fail_the_checksum(tmp_path, request_):
+    store, npz_path, _ = _stored(tmp_path, request_)
+    counts = np.load(npz_path)["counts"].copy()
+    counts[0, 0] ^= 1
+    np.savez(npz_path, counts=counts)
+    with pytest.raises(CorruptSampleError, match=rf"{npz_path.name}: counts do not match the SHA-256"):
+        store.load(request_.request_id())
+
+
+def test_tampered_or_truncated_provenance_is_reported(tmp_path, request_):
+    store, _, json_path = _stored(tmp_path, request_)
+    provenance = json.loads(json_path.read_text())
+    provenance["request"]["seed"] = 4
+    json_path.write_text(json.dumps(provenance))
+    assert "does not hash to the file name" in store.verify()[json_path.name][0]
+    json_path.write_text(json_path.read_text()[:50])
+    with pytest.raises(CorruptSampleError, match=rf"{json_path.name}: unreadable provenance"):
+        store.load(request_.request_id())
+    assert "unreadable provenance" in store.verify()[json_path.name][0]
+
+
+def test_verify_reports_orphans_and_missing_counts(tmp_path, request_):
+    store, npz_path, json_path = _stored(tmp_path, request_)
+    orphan = tmp_path / ("0" * 64 + ".npz")
+    orphan.write_bytes(npz_path.read_bytes())
+    npz_path.unlink()
+    problems = store.verify()
+    assert problems[orphan.name] == ["counts file without its .json provenance"]
+    assert "counts file is missing" in problems[json_path.name][0]
+
+
+def test_resolve_accepts_unique_prefixes_only(tmp_path, request_):
+    store, _, _ = _stored(tmp_path, request_)
+    assert store.resolve(request_.request_id()[:8]) == request_.request_id()
+    with pytest.raises(KeyError, match="no sample set"):
+        store.resolve("zz")
+
+
+def test_partial_runs_round_trip_and_corruption_is_caught(tmp_path, request_):
+    partial = SampleStore(tmp_path).partial(request_.request_id())
+    assert partial.load() == (None, {})
+    counts = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    partial.save(counts, {"jobs": [{"job_id": "a", "n_samples": 3}], "pending": None})
+    loaded, state = partial.load()
+    np.testing.assert_array_equal(loaded, counts)
+    assert state["jobs"] == [{"job_id": "a", "n_samples": 3}]
+    partial.path.write_bytes(partial.path.read_bytes()[:40])
+    with pytest.raises(CorruptSampleError, match="partial.npz: unreadable partial results"):
+        partial.load()
+    assert "unreadable partial" in SampleStore(tmp_path).verify()[partial.path.name][0]
+    other = SampleStore(tmp_path).partial("f" * 64)
+    other.save(counts, {})
+    other.path.rename(partial.path)
+    with pytest.raises(CorruptSampleError, match="do not match their request"):
+        partial.load()
+
+
+# -- recorded backend ----------------------------------------------------------------------------
+def test_recorded_replay_is_bit_for_bit_from_an_id_or_a_file(tmp_path, request_):
+    store, npz_path, json_path = _stored(tmp_path, request_)
+    original = store.load(request_.request_id())
+    by_id = request_.with_backend(f"recorded:{request_.request_id()[:10]}")
+    replayed = get_or_sample(by_id, store, progress=False)
+    assert replayed.counts.tobytes() == original.counts.tobytes()
+    assert replayed.provenance["backend"]["replayed_from"] == request_.request_id()
+    shorter = SampleRequest(f"recorded:{json_path}", request_.circuit, request_.input_state, 100, seed=3)
+    head = RecordedBackend(str(json_path)).sample(shorter)
+    assert head.counts.tobytes() == original.counts[:100].tobytes()
+
+
+def test_recorded_replay_rejects_a_different_experiment(tmp_path, request_):
+    _, _, json_path = _stored(tmp_path, request_)
+    backend = RecordedBackend(str(json_path))
+    other_state = SampleRequest("recorded:x", request_.circuit, (1, 0, 1, 0), 10)
+    with pytest.raises(ValueError, match="does not match the request: different input_state"):
+        backend.sample(other_state)
+    other_circuit = SampleRequest("recorded:x", haar_interferometer(4, seed=1), (1, 1, 0, 0), 10,
+                                  detection="threshold")
+    with pytest.raises(ValueError, match="different circuit, detection"):
+        backend.sample(other_circuit)
+    with pytest.raises(ValueError, match="holds 500 shots, fewer than the 600 requested"):
+        backend.sample(SampleRequest("recorded:x", request_.circuit, (1, 1, 0, 0), 600))
+    with pytest.raises(KeyError, match="no sample set"):
+        RecordedBackend("nothere", store=SampleStore(tmp_path))
+
+
+def test_unknown_backend_lists_the_forms():
+    with pytest.raises(ValueError, match=r"unknown backend 'qiskit'; use one of: local, perceval:<Backend>"):
+        get_backend("qiskit")
+
+
+def test_get_or_sample_refuses_a_mismatched_backend(tmp_path, request_):
+    with pytest.raises(ValueError, match="cannot serve a request for 'perceval:SLOS'"):
+        get_or_sample(request_.with_backend("perceval:SLOS"), tmp_path, backend=NoCall())
