@@ -27,6 +27,7 @@ Run directory layout::
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import time
@@ -162,8 +163,8 @@ class Trainer:
         Directory for the manifest, metrics and checkpoints.
     evaluate
         Optional ``evaluate(model, latent, generator) -> dict[str, float]`` called at every logged
-        step, with its own generator seeded from ``(seed, step)`` so it never shifts the training
-        stream; its values join the metrics row.
+        step, with its own generator seeded from ``(seed, step)`` and the latent's state (if any)
+        restored afterwards, so it never shifts the training stream; its values join the metrics row.
 
     Raises
     ------
@@ -264,9 +265,14 @@ class Trainer:
         row.update({key: total / self._count for key, total in self._sums.items()})
         if self.evaluate is not None:
             evaluation_rng = torch.Generator().manual_seed(_derived_seed(self.config.seed, self.step, 2))
-            with self._scoped_global_rng(self.step, 3):
-                row.update({key: float(value) for key, value in
-                            self.evaluate(self.model, self.latent, evaluation_rng).items()})
+            latent_state = copy.deepcopy(self.latent.state_dict()) if hasattr(self.latent, "state_dict") else None
+            try:
+                with self._scoped_global_rng(self.step, 3):
+                    row.update({key: float(value) for key, value in
+                                self.evaluate(self.model, self.latent, evaluation_rng).items()})
+            finally:
+                if latent_state is not None:
+                    self.latent.load_state_dict(latent_state)
         self.metrics.append(row)
         self._sums, self._count = {}, 0
 

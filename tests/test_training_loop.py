@@ -1,0 +1,398 @@
+"""The training loop: validation, determinism, resume after a crash, divergence, run-directory files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from qlatent.models.gan import WGANGP, WGANGPConfig
+from qlatent.training import checkpoint as checkpoint_module
+from qlatent.training.bank import TensorBank
+from qlatent.training.checkpoint import checkpoint_path, list_checkpoints, load_checkpoint, save_checkpoint
+from qlatent.training.device import resolve_device
+from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
+from qlatent.training.runlog import MetricsLog
+
+
+class GaussianLatent:
+    """Standard normal latent with the project's latent interface."""
+
+    name = "gaussian"
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, self.dim, generator=generator)
+
+    def describe(self) -> dict:
+        return {"kind": "standard normal"}
+
+
+class BankLatent:
+    """A pre-drawn latent bank re-shuffled per epoch: it has state, which a resume must restore."""
+
+    name = "bank"
+
+    def __init__(self, dim: int, size: int = 40) -> None:
+        self.dim = dim
+        self.bank = torch.arange(size * dim, dtype=torch.float32).reshape(size, dim) / (size * dim)
+        self.order, self.position = None, 0
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.order is None or self.position + n > len(self.bank):
+            self.order, self.position = torch.randperm(len(self.bank), generator=generator), 0
+        picked = self.bank[self.order[self.position:self.position + n]]
+        self.position += n
+        return picked
+
+    def describe(self) -> dict:
+        return {"size": len(self.bank)}
+
+    def state_dict(self) -> dict:
+        return {"order": self.order, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order, self.position = state["order"], state["position"]
+
+
+class FailingBank(TensorBank):
+    """Serves real batches, then fails (a crash) or turns to NaN after ``fail_after`` batches."""
+
+    def __init__(self, *arrays, fail_after: int, failure: str) -> None:
+        super().__init__(*arrays)
+        self.fail_after, self.failure, self.calls = fail_after, failure, 0
+
+    def batch(self, batch_size, generator):
+        self.calls += 1
+        batch = super().batch(batch_size, generator)
+        if self.calls > self.fail_after:
+            if self.failure == "crash":
+                raise RuntimeError("simulated crash")
+            batch = torch.full_like(batch, float("nan"))
+        return batch
+
+
+class ToyModel:
+    """The smallest model the loop accepts: one weight vector fitted to the batch mean by SGD."""
+
+    latent_dim = 2
+    seed = 0
+
+    def __init__(self, poison_at: int | None = None) -> None:
+        self.weight = torch.zeros(3)
+        self.steps, self.poison_at = 0, poison_at
+
+    def train_step(self, draw_batch, latent, generator):
+        batch = draw_batch()
+        latent.sample(batch.shape[0], generator)
+        self.steps += 1
+        self.weight += 0.1 * (batch.mean(0) - self.weight)
+        if self.steps == self.poison_at:
+            self.weight[0] = float("nan")  # a weight breaks while the reported loss stays finite
+        return {"loss": 1.0}
+
+    def state_dict(self):
+        return {"weight": self.weight.clone(), "steps": self.steps}
+
+    def load_state_dict(self, state):
+        self.weight, self.steps = state["weight"].clone(), state["steps"]
+
+    def to(self, device):
+        return self
+
+    def describe(self):
+        return {"model": "toy"}
+
+
+DATA = torch.randn(48, 3, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_model(**overrides) -> WGANGP:
+    settings = dict(latent_dim=2, data_dim=3, generator_hidden=(8,), critic_hidden=(8,), n_critic=2,
+                    lr_generator=1e-3, lr_critic=1e-3)
+    settings.update(overrides)
+    return WGANGP(WGANGPConfig(**settings), seed=5)
+
+
+def make_config(**overrides) -> TrainerConfig:
+    settings = dict(n_steps=20, batch_size=8, seed=3, checkpoint_every=5, log_every=2, progress=False,
+                    device="cpu")
+    settings.update(overrides)
+    return TrainerConfig(**settings)
+
+
+def run(run_dir, data=None, latent=None, model=None, resume=True, **config):
+    trainer = Trainer(model or make_model(), latent or BankLatent(2), data or TensorBank(DATA), make_config(**config),
+                      run_dir)
+    return trainer, trainer.fit(resume=resume)
+
+
+def assert_same_state(a, b):
+    if torch.is_tensor(a):
+        assert torch.equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_same_state(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same_state(x, y)
+    else:
+        assert a == b
+
+
+# --- configuration and input checks -------------------------------------------------------------
+
+@pytest.mark.parametrize(("overrides", "error", "match"), [
+    (dict(n_steps=0), ValueError, "n_steps must be positive"),
+    (dict(batch_size=-1), ValueError, "batch_size must be positive"),
+    (dict(checkpoint_every=0), ValueError, "checkpoint_every must be positive"),
+    (dict(log_every=0), ValueError, "log_every must be positive"),
+    (dict(keep_checkpoints=0), ValueError, "keep_checkpoints must be positive"),
+    (dict(seed=-1), ValueError, "seed must be >= 0"),
+    (dict(n_steps=10.0), TypeError, "n_steps must be an int"),
+])
+def test_config_rejects_bad_values(overrides, error, match):
+    with pytest.raises(error, match=match):
+        make_config(**overrides)
+
+
+def test_latent_dimension_mismatch_names_both(tmp_path):
+    with pytest.raises(ValueError, match=r"latent distribution 'gaussian' has dimension 4, but the model takes "
+                                         r"latent_dim=2"):
+        Trainer(make_model(), GaussianLatent(4), TensorBank(DATA), make_config(), tmp_path)
+
+
+def test_bank_smaller_than_a_batch_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="data source holds 6 examples, fewer than one batch of batch_size=8"):
+        Trainer(make_model(), GaussianLatent(2), TensorBank(DATA[:6]), make_config(), tmp_path)
+    with pytest.raises(ValueError, match=r"data bank 'data' holds 6 examples, fewer than one batch of batch_size=8"):
+        TensorBank(DATA[:6]).batch(8, torch.Generator())
+
+
+def test_unavailable_device_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unsupported device 'mps'"):
+        Trainer(make_model(), GaussianLatent(2), TensorBank(DATA), make_config(device="mps"), tmp_path)
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+def test_resolve_device(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device 'cuda' requested but CUDA is not available here"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="unrecognised device 'gpu0'"):
+        resolve_device("gpu0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto") == torch.device("cuda")
+    with pytest.raises(ValueError, match=r"device 'cuda:3' requested but only 1 CUDA device\(s\) exist"):
+        resolve_device("cuda:3")
+
+
+# --- the data bank -------------------------------------------------------------------------------
+
+def test_bank_serves_disjoint_batches_per_epoch_and_aligned_tuples():
+    features = np.arange(20, dtype=np.float64).reshape(10, 2)
+    labels = np.arange(10)
+    bank = TensorBank(features, labels, name="pairs")
+    generator = torch.Generator().manual_seed(0)
+    seen = []
+    for _ in range(3):  # 10 // 3 = 3 full batches, the last example of the epoch is dropped
+        x, y = bank.batch(3, generator)
+        assert x.dtype == torch.float32 and torch.equal(x[:, 0], 2 * y.float())
+        seen.extend(y.tolist())
+    assert len(set(seen)) == 9 and bank.epoch == 1
+    bank.batch(3, generator)
+    assert bank.epoch == 2
+    assert bank.describe() == {"name": "pairs", "size": 10, "shapes": [[2], []], "dtypes": ["torch.float32", "torch.int64"]}
+
+
+@pytest.mark.parametrize(("arrays", "match"), [
+    ((), "needs at least one array"),
+    ((np.zeros((0, 2)),), "TensorBank is empty"),
+    ((np.zeros((4, 2)), np.zeros(5)), r"same first dimension, got \[4, 5\]"),
+])
+def test_bank_rejects_bad_arrays(arrays, match):
+    with pytest.raises(ValueError, match=match):
+        TensorBank(*arrays)
+
+
+def test_bank_state_is_refused_for_another_size():
+    with pytest.raises(ValueError, match="saved for a data bank of 48 examples, this bank 'data' holds 10"):
+        TensorBank(DATA[:10]).load_state_dict(TensorBank(DATA).state_dict())
+
+
+# --- checkpoints and the metrics log -------------------------------------------------------------
+
+def test_checkpoints_are_pruned_and_a_failed_save_leaves_the_previous_one(tmp_path, monkeypatch):
+    for step in (0, 5, 10):
+        save_checkpoint(tmp_path, step, {"step": step, "w": torch.ones(2) * step}, keep=2)
+    assert [step for step, _ in list_checkpoints(tmp_path)] == [5, 10]
+
+    def broken_save(obj, path):
+        with open(path, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path, 15, {"step": 15}, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_00000005.pt", "step_00000010.pt"]
+    assert load_checkpoint(checkpoint_path(tmp_path, 10))["step"] == 10
+    assert list_checkpoints(tmp_path / "missing") == []
+
+
+def test_metrics_log_round_trips_floats_and_truncates(tmp_path):
+    log = MetricsLog(tmp_path / "metrics.csv")
+    log.append({"step": 1, "loss": 0.1 + 0.2})
+    log.append({"step": 2, "loss": 1 / 3, "extra": -2.5e-17})
+    reread = MetricsLog(tmp_path / "metrics.csv")
+    reread.load(up_to_step=1)
+    assert reread.rows == [{"step": 1, "loss": 0.1 + 0.2, "extra": None}]
+    reread.load(up_to_step=10)
+    assert reread.rows[1] == {"step": 2, "loss": 1 / 3, "extra": -2.5e-17}
+    with pytest.raises(ValueError, match="needs a 'step' entry"):
+        log.append({"loss": 1.0})
+
+
+# --- determinism and resume ----------------------------------------------------------------------
+
+def test_same_seed_gives_bit_identical_runs_and_leaves_global_rng_alone(tmp_path):
+    before = torch.get_rng_state()
+    first, rows_first = run(tmp_path / "a", model=make_model(dropout=0.3))
+    second, rows_second = run(tmp_path / "b", model=make_model(dropout=0.3))
+    other, _ = run(tmp_path / "c", seed=4, model=make_model(dropout=0.3))
+    assert torch.equal(torch.get_rng_state(), before)
+    assert_same_state(first.model.state_dict(), second.model.state_dict())
+    assert rows_first == rows_second
+    assert (tmp_path / "a" / "metrics.csv").read_bytes() == (tmp_path / "b" / "metrics.csv").read_bytes()
+    assert not torch.equal(first.model.generator[0].weight, other.model.generator[0].weight)
+
+
+@pytest.mark.parametrize("latent_class", [BankLatent, GaussianLatent])
+def test_resume_after_a_crash_is_bit_identical(tmp_path, latent_class):
+    straight, straight_rows = run(tmp_path / "straight", latent=latent_class(2))
+    # n_critic = 2 batches per step: the crash hits during step 13, after the checkpoint of step 10
+    # and after the metrics row of step 12 was written.
+    crashing = FailingBank(DATA, fail_after=25, failure="crash")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(tmp_path / "resumed", data=crashing, latent=latent_class(2))
+    assert [step for step, _ in list_checkpoints(tmp_path / "resumed" / "checkpoints")] == [5, 10]
+    assert "12," in (tmp_path / "resumed" / "metrics.csv").read_text()
+    manifest = json.loads((tmp_path / "resumed" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and "simulated crash" in manifest["error"]
+
+    resumed, resumed_rows = run(tmp_path / "resumed", latent=latent_class(2))
+    assert_same_state(straight.model.state_dict(), resumed.model.state_dict())
+    assert torch.equal(straight.generator.get_state(), resumed.generator.get_state())
+    assert resumed_rows == straight_rows
+    assert (tmp_path / "straight" / "metrics.csv").read_bytes() == (tmp_path / "resumed" / "metrics.csv").read_bytes()
+    assert_same_state(load_checkpoint(checkpoint_path(tmp_path / "straight" / "checkpoints", 20))["model"],
+                      load_checkpoint(checkpoint_path(tmp_path / "resumed" / "checkpoints", 20))["model"])
+    assert json.loads((tmp_path / "resumed" / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_extending_a_finished_run_matches_a_straight_run(tmp_path):
+    straight, straight_rows = run(tmp_path / "straight")
+    run(tmp_path / "extended", n_steps=10)
+    extended, extended_rows = run(tmp_path / "extended", n_steps=20)
+    assert_same_state(straight.model.state_dict(), extended.model.state_dict())
+    assert extended_rows == straight_rows
+
+
+def test_a_finished_run_is_not_retrained(tmp_path):
+    first, rows = run(tmp_path, n_steps=6)
+    again, rows_again = run(tmp_path, n_steps=6)
+    assert rows_again == rows
+    assert_same_state(first.model.state_dict(), again.model.state_dict())
+
+
+def test_resume_refusals(tmp_path):
+    run(tmp_path, n_steps=10)
+    with pytest.raises(ValueError, match="already holds checkpoints; pass resume=True"):
+        run(tmp_path, resume=False)
+    with pytest.raises(ValueError, match=r"checkpoint .*step_00000010.pt is at step 10, beyond n_steps=5"):
+        run(tmp_path, n_steps=5)
+    with pytest.raises(ValueError, match=r"was made with different trainer parameters"):
+        run(tmp_path, batch_size=4)
+    with pytest.raises(ValueError, match=r"was made with different model parameters"):
+        run(tmp_path, model=make_model(n_critic=3))
+
+
+# --- divergence ----------------------------------------------------------------------------------
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
+    poisoned = FailingBank(DATA, fail_after=12, failure="nan")  # 2 batches a step: step 7 sees NaN
+    with pytest.raises(TrainingDivergedError, match=r"training diverged at step 7: critic_loss = nan; "
+                                                    r"last good checkpoint kept: .*step_00000005.pt") as info:
+        run(tmp_path, data=poisoned)
+    assert info.value.step == 7 and info.value.name == "critic_loss" and np.isnan(info.value.value)
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [0, 5]
+    state = load_checkpoint(checkpoint_path(tmp_path / "checkpoints", 5))
+    assert state["step"] == 5
+    assert all(torch.isfinite(t).all() for t in state["model"]["generator"].values())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "diverged" and "step 7" in manifest["error"]
+    # the good checkpoint is usable: training resumes from it with clean data and finishes
+    trainer, _ = run(tmp_path)
+    assert trainer.step == 20
+
+
+def test_a_non_finite_weight_is_never_checkpointed(tmp_path):
+    with pytest.raises(TrainingDivergedError, match=r"at step 5: state entry weight = nan; last good checkpoint "
+                                                    r"kept: .*step_00000000.pt"):
+        run(tmp_path, model=ToyModel(poison_at=3))
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [0]
+
+
+# --- run directory -------------------------------------------------------------------------------
+
+def test_manifest_metrics_and_evaluation(tmp_path):
+    def evaluate(model, latent, generator):
+        return {"mean_x": float(model.sample(32, latent, generator)[:, 0].mean())}
+
+    plain, _ = run(tmp_path / "plain", n_steps=6)
+    trainer = Trainer(make_model(), BankLatent(2), TensorBank(DATA), make_config(n_steps=6), tmp_path / "eval",
+                      evaluate=evaluate)
+    rows = trainer.fit()
+    # evaluation has its own generator: the training stream is the same with or without it
+    assert_same_state(plain.model.state_dict(), trainer.model.state_dict())
+    assert [row["step"] for row in rows] == [2, 4, 6]
+    assert set(rows[0]) == {"step", "critic_loss", "wasserstein", "gradient_penalty", "generator_loss", "mean_x"}
+    header = (tmp_path / "eval" / "metrics.csv").read_text().splitlines()[0]
+    assert header.startswith("step,critic_loss")
+    manifest = json.loads((tmp_path / "eval" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["steps_completed"] == 6 and manifest["n_steps"] == 6
+    assert manifest["seeds"] == {"train": 3, "init": 5}
+    assert manifest["device"] == "cpu" and manifest["runtime_s"] >= 0
+    assert manifest["parameters"]["model"]["n_critic"] == 2
+    assert manifest["parameters"]["latent"] == {"name": "bank", "dim": 2, "size": 40}
+    assert manifest["parameters"]["data"]["size"] == 48
+    assert {"git_commit", "versions"} <= set(manifest["environment"])
+    assert manifest["environment"]["versions"]["torch"] == torch.__version__
+    samples = trainer.sample(10, torch.Generator().manual_seed(0))
+    assert samples.shape == (10, 3)
+
+
+def test_progress_bar_can_be_shown_or_hidden(tmp_path, capsys):
+    run(tmp_path / "quiet", n_steps=2, progress=False)
+    assert capsys.readouterr().err == ""
+    run(tmp_path / "shown", n_steps=2, progress=True)
+    assert "2/2" in capsys.readouterr().err
