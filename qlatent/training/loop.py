@@ -118,9 +118,10 @@ class TrainerConfig:
         _check_int("seed", self.seed, 0)
 
     def run_parameters(self) -> dict[str, Any]:
-        """The settings that determine the numbers (device and progress bar excluded)."""
+        """The settings that determine the numbers: not the device, the progress bar, how long to
+        train or how often to checkpoint (a run may be resumed with other values of those)."""
         parameters = asdict(self)
-        for key in ("device", "progress", "n_steps", "keep_checkpoints"):
+        for key in ("device", "progress", "n_steps", "checkpoint_every", "keep_checkpoints"):
             parameters.pop(key)
         return parameters
 
