@@ -31,7 +31,9 @@ def bank_sha256(bank: np.ndarray) -> str:
 def _as_bank(bank: Any) -> np.ndarray:
     array = as_array_2d(bank, "bank")
     if array.dtype.kind in "iu" and array.size and np.max(np.abs(array)) > FLOAT32_EXACT_INTEGER:
-        raise ValueError(f"bank holds integers beyond {FLOAT32_EXACT_INTEGER}, which float32 latents cannot store exactly")
+        raise ValueError(
+            f"bank holds integers beyond {FLOAT32_EXACT_INTEGER}, which float32 latents cannot store exactly"
+        )
     return np.ascontiguousarray(array, dtype=np.float32)
 
 

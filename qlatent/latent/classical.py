@@ -180,7 +180,9 @@ def _as_marginals(marginals: Any) -> np.ndarray:
     for mode, row in enumerate(rows):
         row = np.asarray(row)
         if row.ndim != 1 or row.size == 0:
-            raise ValueError(f"marginal of mode {mode} must be a non-empty 1-D probability vector, got shape {row.shape}")
+            raise ValueError(
+                f"marginal of mode {mode} must be a non-empty 1-D probability vector, got shape {row.shape}"
+            )
         width = max(width, row.size)
     table = np.zeros((len(rows), width))
     for mode, row in enumerate(rows):
@@ -301,7 +303,7 @@ class ShuffledCountsLatent(BankLatent):
         postprocess: CountPostprocess | None = None,
         replace: bool = True,
     ) -> ShuffledCountsLatent:
-        """Permute each column of ``counts`` (n_samples, n_modes) independently with a NumPy generator seeded by ``seed``.
+        """Permute each column of ``counts`` (n_samples, n_modes) independently, NumPy generator seeded by ``seed``.
 
         Raises
         ------
@@ -340,6 +342,7 @@ class ShuffledCountsLatent(BankLatent):
         )
         if rebuilt.sha256 != description["sha256"]:
             raise ValueError(
-                f"counts do not match the description: shuffled bank sha256 {rebuilt.sha256} != recorded {description['sha256']}"
+                "counts do not match the description: shuffled bank sha256 "
+                f"{rebuilt.sha256} != recorded {description['sha256']}"
             )
         return rebuilt

@@ -54,7 +54,8 @@ class CountPostprocess:
     def __post_init__(self) -> None:
         if not isinstance(self.standardize, bool):
             raise TypeError(f"standardize must be a bool, got {type(self.standardize).__name__}")
-        if isinstance(self.noise_scale, bool) or not isinstance(self.noise_scale, (int, float, np.integer, np.floating)):
+        number_types = (int, float, np.integer, np.floating)
+        if isinstance(self.noise_scale, bool) or not isinstance(self.noise_scale, number_types):
             raise TypeError(f"noise_scale must be a number, got {type(self.noise_scale).__name__}")
         if not math.isfinite(self.noise_scale) or self.noise_scale < 0:
             raise ValueError(f"noise_scale must be finite and non-negative, got {self.noise_scale}")
@@ -97,7 +98,8 @@ class FittedPostprocess:
             return counts
         values = counts.to(torch.float64)
         if self.recipe.noise_scale > 0:
-            values = values + self.recipe.noise_scale * torch.randn(values.shape, generator=generator, dtype=torch.float64)
+            noise = torch.randn(values.shape, generator=generator, dtype=torch.float64)
+            values = values + self.recipe.noise_scale * noise
         if self.recipe.standardize:
             values = (values - self._mean) / self._std
         return values

@@ -135,7 +135,8 @@ def _sq_dists(a: np.ndarray, b: np.ndarray, b_sq: np.ndarray) -> np.ndarray:
 def _block_sum(a: np.ndarray, b: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
     """Sum of ``fn(block of squared distances)`` over row blocks of ``a`` against all of ``b``."""
     b_sq = np.einsum("ij,ij->i", b, b)
-    return float(sum(fn(_sq_dists(a[start : start + BLOCK_ROWS], b, b_sq)) for start in range(0, a.shape[0], BLOCK_ROWS)))
+    starts = range(0, a.shape[0], BLOCK_ROWS)
+    return float(sum(fn(_sq_dists(a[start : start + BLOCK_ROWS], b, b_sq)) for start in starts))
 
 
 def wasserstein1(
