@@ -1,0 +1,166 @@
+"""Molecule <-> padded graph tensors: encoder, kekulised bonds, exact round trips, invalid graphs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from qlatent.chem.graphs import (
+    BOND_TYPES,
+    N_BOND_TYPES,
+    AtomEncoder,
+    assemble_molecule,
+    canonical_smiles,
+    graph_to_mol,
+    graphs_to_mols,
+    kekule_graph,
+    mol_to_graph,
+)
+
+NEUTRAL = AtomEncoder.from_atom_types([(6, 0), (7, 0), (8, 0), (9, 0)])
+CHARGED = AtomEncoder.from_atom_types([(6, 0), (6, -1), (7, 0), (7, 1), (7, -1), (8, 0), (8, -1), (9, 0)])
+
+
+def reference(smiles: str) -> str:
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles), isomericSmiles=False)
+
+
+def test_encoder_vocabulary_is_sorted_with_padding_at_zero():
+    encoder = AtomEncoder.from_atom_types([(8, 0), (6, 0), (6, 0), (7, 1)])
+    assert encoder.atom_types == ((6, 0), (7, 1), (8, 0))
+    assert encoder.n_types == 4
+    assert encoder.labels == ("PAD", "C", "N+", "O")
+    assert [encoder.encode(z, q) for z, q in encoder.atom_types] == [1, 2, 3]
+    assert [encoder.decode(i) for i in (1, 2, 3)] == list(encoder.atom_types)
+    assert AtomEncoder.from_array(encoder.to_array()) == encoder
+
+
+def test_encoder_from_molecules_ignores_explicit_hydrogens():
+    mols = [Chem.AddHs(Chem.MolFromSmiles("CO")), Chem.MolFromSmiles("C[NH3+]")]
+    assert AtomEncoder.from_molecules(mols).atom_types == ((6, 0), (7, 1), (8, 0))
+
+
+@pytest.mark.parametrize(
+    ("types", "match"),
+    [([], "at least one atom type"), ([(7, 0), (6, 0)], "distinct and sorted"), ([(0, 0)], "1..118")],
+)
+def test_encoder_rejects_bad_vocabularies(types, match):
+    with pytest.raises(ValueError, match=match):
+        AtomEncoder(tuple(types))
+
+
+def test_encoder_errors_name_the_problem():
+    with pytest.raises(ValueError, match=r"atomic number 16, charge \+0\) is not in the vocabulary"):
+        NEUTRAL.encode(16)
+    with pytest.raises(ValueError, match="0 is padding"):
+        NEUTRAL.decode(0)
+    with pytest.raises(ValueError, match=r"shape \(k, 2\)"):
+        AtomEncoder.from_array(np.zeros(3))
+
+
+def test_bond_vocabulary_is_none_single_double_triple():
+    assert N_BOND_TYPES == 4
+    assert BOND_TYPES == (None, Chem.BondType.SINGLE, Chem.BondType.DOUBLE, Chem.BondType.TRIPLE)
+
+
+def test_benzene_is_kekulised_and_padded():
+    nodes, adjacency = mol_to_graph(Chem.MolFromSmiles("c1ccccc1"), NEUTRAL)
+    assert nodes.tolist() == [1] * 6 + [0] * 3
+    assert (adjacency == adjacency.T).all() and (np.diag(adjacency) == 0).all()
+    ring = adjacency[:6, :6]
+    assert sorted(ring[ring > 0].tolist()) == [1] * 6 + [2] * 6  # three single, three double, both directions
+    assert ((ring == 2).sum(axis=1) == 1).all()  # every carbon has exactly one double bond
+    assert not adjacency[6:].any() and not adjacency[:, 6:].any()
+
+
+@pytest.mark.parametrize(
+    ("smiles", "encoder"),
+    [
+        ("CCO", NEUTRAL), ("CC#N", NEUTRAL), ("c1ccccc1", NEUTRAL), ("c1cc[nH]c1", NEUTRAL),
+        ("c1ccoc1", NEUTRAL), ("O=C1NC(=O)C(F)=C1", NEUTRAL), ("C", NEUTRAL), ("C1CC2CC1C2", NEUTRAL),
+        ("[NH3+]CC([O-])=O", CHARGED), ("[C-]#[N+]C", CHARGED), ("C[N-]C#N", CHARGED),
+    ],
+)
+def test_graph_round_trip_gives_the_canonical_smiles(smiles, encoder):
+    nodes, adjacency = mol_to_graph(Chem.MolFromSmiles(smiles), encoder)
+    assert canonical_smiles(graph_to_mol(nodes, adjacency, encoder)) == reference(smiles)
+
+
+def test_stereochemistry_is_dropped_and_hydrogens_made_implicit():
+    mol = Chem.AddHs(Chem.MolFromSmiles("C[C@H](N)O"))
+    atoms, bonds = kekule_graph(mol)
+    assert atoms == [(6, 0), (6, 0), (7, 0), (8, 0)]
+    assert sorted(bonds) == [(0, 1, 1), (1, 2, 1), (1, 3, 1)]
+    assert canonical_smiles(mol) == "CC(N)O"
+
+
+def test_mol_to_graph_errors():
+    with pytest.raises(ValueError, match="10 heavy atoms, more than max_atoms=9"):
+        mol_to_graph(Chem.MolFromSmiles("CCCCCCCCCC"), NEUTRAL)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        mol_to_graph(Chem.MolFromSmiles("CS"), NEUTRAL)
+    dative = Chem.RWMol(Chem.MolFromSmiles("N.C"))
+    dative.AddBond(0, 1, Chem.BondType.DATIVE)
+    with pytest.raises(ValueError, match="not single, double or triple"):
+        kekule_graph(dative.GetMol())
+
+
+def _graph(atoms: list[int], bonds: list[tuple[int, int, int]], n: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    nodes = np.zeros(n, dtype=np.int64)
+    nodes[: len(atoms)] = atoms
+    adjacency = np.zeros((n, n), dtype=np.int64)
+    for i, j, order in bonds:
+        adjacency[i, j] = adjacency[j, i] = order
+    return nodes, adjacency
+
+
+def test_invalid_graphs_decode_to_none():
+    empty = _graph([], [])
+    pentavalent_carbon = _graph([1] * 6, [(0, k, 1) for k in range(1, 6)])
+    bond_to_padding = _graph([1, 1], [(1, 4, 1)])
+    oxygen_triple = _graph([3, 1], [(0, 1, 3)])
+    for nodes, adjacency in (empty, pentavalent_carbon, bond_to_padding, oxygen_triple):
+        assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
+
+
+def test_decoding_reads_the_upper_triangle_and_skips_padding_slots():
+    nodes, adjacency = _graph([1, 0, 3], [(0, 2, 1)])  # C, padding, O: methanol with a gap
+    adjacency[2, 0] = 3  # a lower-triangle entry that disagrees is ignored
+    adjacency[0, 0] = 2  # so is the diagonal
+    assert canonical_smiles(graph_to_mol(nodes, adjacency, NEUTRAL)) == "CO"
+
+
+def test_disconnected_graphs_decode_to_multi_fragment_molecules():
+    nodes, adjacency = _graph([1, 1], [])
+    assert canonical_smiles(graph_to_mol(nodes, adjacency, NEUTRAL)) == "C.C"
+
+
+def test_batch_decoding_matches_single_decoding():
+    graphs = [mol_to_graph(Chem.MolFromSmiles(s), NEUTRAL) for s in ("CCO", "c1ccccc1", "N#CC=O")]
+    nodes = np.stack([g[0] for g in graphs]).astype(np.int8)
+    adjacency = np.stack([g[1] for g in graphs]).astype(np.int8)
+    decoded = [canonical_smiles(m) for m in graphs_to_mols(nodes, adjacency, NEUTRAL)]
+    assert decoded == [reference(s) for s in ("CCO", "c1ccccc1", "N#CC=O")]
+
+
+def test_graph_shape_and_range_errors():
+    nodes, adjacency = _graph([1], [])
+    with pytest.raises(ValueError, match=r"expected nodes \(n,\) and adjacency \(n, n\)"):
+        graph_to_mol(nodes[None], adjacency, NEUTRAL)
+    with pytest.raises(ValueError, match="does not match nodes shape"):
+        graphs_to_mols(nodes[None], adjacency[None, :5, :5], NEUTRAL)
+    with pytest.raises(TypeError, match="integer type indices"):
+        graph_to_mol(nodes.astype(float), adjacency, NEUTRAL)
+    with pytest.raises(ValueError, match=r"nodes indices must lie in 0..4"):
+        graph_to_mol(nodes + 7, adjacency, NEUTRAL)
+    with pytest.raises(ValueError, match=r"adjacency indices must lie in 0..3"):
+        graph_to_mol(nodes, adjacency - 1, NEUTRAL)
+
+
+def test_canonical_smiles_of_missing_or_invalid_molecules_is_none():
+    assert canonical_smiles(None) is None
+    assert canonical_smiles(Chem.Mol()) is None
+    unsanitised = Chem.MolFromSmiles("C(C)(C)(C)(C)C", sanitize=False)
+    assert canonical_smiles(unsanitised) is None
+    assert assemble_molecule([], []) is None
