@@ -146,6 +146,10 @@ def test_local_backend_is_reproducible_and_physical(tmp_path):
     counts = get_backend("local").sample(request).counts
     np.testing.assert_array_equal(counts, get_backend("local").sample(request).counts)
     assert not np.any((counts[:, 0] == 1) & (counts[:, 1] == 1))
+    for model, x, expected in (("distinguishable", 1.0, 0.5), ("partial", 0.5, (1 - 0.5 ** 2) / 2)):
+        pairs = get_backend("local").sample(SampleRequest("local", splitter, (1, 1), 4000, seed=4, model=model,
+                                                         indistinguishability=x)).counts
+        assert abs(np.mean(np.all(pairs == 1, axis=1)) - expected) < 5 * np.sqrt(0.25 / 4000)
     clicks = get_backend("local").sample(SampleRequest("local", splitter, (1, 1), 200, seed=1,
                                                       detection="threshold")).counts
     assert clicks.max() == 1

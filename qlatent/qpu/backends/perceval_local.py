@@ -53,6 +53,9 @@ class PercevalBackend:
     (``min_detected_photons_filter(0)``) and PNR or threshold detectors, through
     ``perceval.algorithm.Sampler``. Seeding goes through ``perceval.random_seed``, which sets
     Perceval's global generators (Python, NumPy legacy, exqalibur): that is Perceval's only way.
+    Seeded SLOS runs repeat exactly; CliffordClifford2017 (multithreaded in exqalibur) was seen to
+    differ between seeded runs beyond about a thousand shots per call — the store, not the seed,
+    is what makes a notebook's samples repeat.
 
     Parameters
     ----------

@@ -116,6 +116,11 @@ class _Retries:
 class RemoteBackend:
     """A Perceval cloud platform (``"remote:<platform>"``).
 
+    Every shot is kept (``min_detected_photons_filter(0)``); on simulators the request's noise goes
+    in as a ``NoiseModel`` (see :func:`~qlatent.qpu.backends.perceval_local.perceval_noise`), while a
+    physical QPU brings its own. Threshold detection is applied to the returned counts (clicks =
+    counts clipped to 1). The request's seed is recorded but not sent: clouds take none.
+
     Parameters
     ----------
     platform : str
@@ -238,20 +243,21 @@ class RemoteBackend:
         job.execute_async(max_samples=size)
         return job.id
 
-    def _poll(self, handler: Any, job_id: str, bar: Any) -> None:
-        """Wait for a job; ``_JobFailed`` if the platform reports it failed, ``_JobTimeout`` past the limit."""
+    def _poll(self, handler: Any, job_id: str, deadline: float, bar: Any) -> None:
+        """Wait for a job; ``_JobFailed`` if the platform reports it failed, ``_JobTimeout`` past ``deadline``."""
         from perceval.runtime import RunningStatus
 
-        deadline = time.monotonic() + self.job_timeout
         while True:
             response = handler.get_job_status(job_id)
+            if not isinstance(response, dict):
+                raise _Malformed(f"status of job {job_id} is not a JSON object: {response!r:.80}")
             status = RunningStatus.from_server_response(str(response.get("status")))
             bar.set_postfix_str(f"job {job_id[:8]} {status.name.lower()}")
             if status == RunningStatus.SUCCESS:
                 return
             if status in (RunningStatus.ERROR, RunningStatus.CANCELED):
                 raise _JobFailed(f"the platform reports job {job_id} {status.name.lower()}: "
-                             f"{response.get('status_message')}")
+                                 f"{response.get('status_message')}")
             if time.monotonic() > deadline:
                 raise _JobTimeout(f"job {job_id} did not complete within {self.job_timeout:g} s")
             time.sleep(self.poll_interval)
@@ -335,7 +341,8 @@ class RemoteBackend:
                         state["pending"] = {"job_id": job_id, "size": size}
                         save()
                     job_id = state["pending"]["job_id"]
-                    self._call(lambda: self._poll(handler, job_id, bar), "polling the job status", retries,
+                    deadline = time.monotonic() + self.job_timeout
+                    self._call(lambda: self._poll(handler, job_id, deadline, bar), "polling the job status", retries,
                                job_id, received, where)
                     new = self._call(lambda: self._results(handler, job_id, request), "fetching results",
                                      retries, job_id, received, where)
