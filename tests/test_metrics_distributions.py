@@ -15,8 +15,13 @@ def gaussian(n, d, shift=0.0, seed=0):
 
 
 def dyadic(n, d, seed=0):
-    """Points on a 2^-10 grid: every distance is computed exactly, whatever the summation order."""
-    return np.round(gaussian(n, d, seed=seed) * 1024) / 1024
+    """Points on a 2^-10 grid, symmetric about 0: the mean is exactly 0 and every distance is exact.
+
+    Exact distances make the k-th neighbour lie exactly on its ball's boundary whichever way
+    round the pair is computed.
+    """
+    half = np.round(gaussian(n // 2, d, seed=seed) * 1024) / 1024
+    return np.concatenate([half, -half])
 
 
 def gaussian_kernel(a, b, sigmas):
@@ -261,6 +266,15 @@ def test_prdc_shifted_fake_loses_precision_and_coverage():
     shifted = D.precision_recall_density_coverage(real, gaussian(800, 2, 2.0, seed=2))
     for key in near:
         assert shifted[key] < near[key]
+
+
+def test_far_from_origin_data_give_the_same_values():
+    # Every metric is translation invariant; pooled-mean centring keeps |a|²+|b|²-2a·b accurate.
+    x, y = gaussian(300, 3, seed=1), gaussian(300, 3, 0.5, seed=2)
+    offset = 1e6
+    assert D.mmd(x + offset, y + offset) == pytest.approx(D.mmd(x, y), rel=1e-6)
+    assert D.energy_distance(x + offset, y + offset) == pytest.approx(D.energy_distance(x, y), rel=1e-6)
+    assert D.precision_recall_density_coverage(x + offset, y + offset) == D.precision_recall_density_coverage(x, y)
 
 
 # --- inputs ------------------------------------------------------------------------------------

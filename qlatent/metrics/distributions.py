@@ -123,6 +123,12 @@ def _subsample(array: np.ndarray, max_samples: int, rng: np.random.Generator) ->
     return array[rng.choice(array.shape[0], size=max_samples, replace=False)]
 
 
+def _centred(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets shifted by their pooled mean: distances are unchanged, ``|a|² + |b|² - 2a·b`` cancels less."""
+    centre = (a.sum(axis=0) + b.sum(axis=0)) / (a.shape[0] + b.shape[0])
+    return a - centre, b - centre
+
+
 def _sq_dists(a: np.ndarray, b: np.ndarray, b_sq: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances between the rows of ``a`` and of ``b`` (clipped at zero)."""
     d2 = a @ b.T
@@ -271,7 +277,7 @@ def median_heuristic_bandwidth(
     pooled points coincide (the median distance is then zero).
     """
     a, b = _pair(x, y)
-    pooled = _subsample(np.concatenate([a, b]), _positive_int(max_samples, "max_samples"), _rng(seed))
+    pooled = _subsample(np.concatenate(_centred(a, b)), _positive_int(max_samples, "max_samples"), _rng(seed))
     d2 = _sq_dists(pooled, pooled, np.einsum("ij,ij->i", pooled, pooled))
     upper = d2[np.triu_indices(pooled.shape[0], k=1)]
     median = float(np.sqrt(np.median(upper))) if upper.size else 0.0
@@ -327,7 +333,7 @@ def mmd(
     ValueError
         On invalid sample sets, fewer than two samples in a set, or non-positive bandwidths.
     """
-    a, b = _capped_pair(x, y, max_samples, seed)
+    a, b = _centred(*_capped_pair(x, y, max_samples, seed))
     sigmas = np.sort(_bandwidths(a, b, bandwidths))[::-1]
     scale = -0.5 / sigmas**2
 
@@ -371,7 +377,7 @@ def energy_distance(
     ValueError
         On invalid sample sets or fewer than two samples in a set.
     """
-    a, b = _capped_pair(x, y, max_samples, seed)
+    a, b = _centred(*_capped_pair(x, y, max_samples, seed))
     n, m = a.shape[0], b.shape[0]
     def distance(d2: np.ndarray) -> float:
         return float(np.sqrt(d2).sum())
@@ -426,7 +432,7 @@ def precision_recall_density_coverage(real: Any, fake: Any, k: int = 5) -> dict[
         On invalid sample sets, ``k < 1``, or a set with ``k`` points or fewer.
     """
     k = _positive_int(k, "k")
-    r, f = _pair(real, fake, labels=("real", "fake"), min_samples=k + 1)
+    r, f = _centred(*_pair(real, fake, labels=("real", "fake"), min_samples=k + 1))
     real_radii_sq = _kth_neighbour_sq_radii(r, k)
     fake_radii_sq = _kth_neighbour_sq_radii(f, k)
     r_sq = np.einsum("ij,ij->i", r, r)
