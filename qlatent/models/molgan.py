@@ -1,0 +1,718 @@
+"""MolGAN: a WGAN-GP on padded molecular graphs with an optional reward-network RL term.
+
+The generator maps a latent vector to node logits ``(B, V, T)`` and symmetrised edge logits
+``(B, V, V, Y)``; a categorical relaxation (softmax, Gumbel-softmax or its straight-through
+version) turns them into the continuous graph the critic scores. Critic and reward network are
+relational graph convolutions with MolGAN's gated sum readout (:mod:`qlatent.models.rgcn`). The
+latent distribution is never part of the model: every call that needs latent samples takes a
+distribution object (``sample(n, generator)``, ``dim``, ``name``) and the run's
+``torch.Generator``, which is also the only source of Gumbel noise and interpolation weights.
+The model plugs into :class:`qlatent.training.loop.Trainer`.
+
+Where we differ from the released MolGAN code (``nicola-decao/MolGAN``), and why:
+
+- **Symmetric Gumbel noise.** MolGAN adds independent noise to edge ``(i, j)`` and ``(j, i)``, so a
+  sampled adjacency need not be symmetric. We draw one noise value per unordered pair, so relaxed
+  and discrete edges are symmetric like the logits.
+- **No self-bonds.** The diagonal of the edge tensor is fixed to "no bond" (real graphs have no
+  self-bonds); the generator's diagonal logits are not used.
+- **Gradient penalty.** By default one gradient norm per sample over nodes and edges together, the
+  Lipschitz constraint of Gulrajani et al.; ``gradient_penalty="per_entry"`` is MolGAN's variant (a
+  norm per node and per edge slot, each pushed towards 1). Either way it is the gradient of the
+  critic's scalar output.
+- **Schedule.** One :meth:`MolGAN.train_step` is ``n_critic`` critic updates then one generator
+  update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations).
+- **Omitted**: mini-batch discrimination (it couples the samples of a batch, so the per-sample
+  gradient penalty no longer constrains a per-sample function; MolGAN's example script turns it
+  off too) and MolGAN's non-adjacency decoders.
+
+References
+----------
+- De Cao, Kipf, *MolGAN: An implicit generative model for small molecular graphs*,
+  arXiv:1805.11973 (2018): sec. 3.1 (generator), 3.2 (critic, WGAN-GP), 3.3 (reward network and
+  the mix λ·L_WGAN + (1 − λ)·L_RL, eq. 9).
+- Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville, *Improved Training of Wasserstein GANs*,
+  NeurIPS 2017 (arXiv:1704.00028), eq. (3).
+- Jang, Gu, Poole, *Categorical Reparameterization with Gumbel-Softmax*, ICLR 2017
+  (arXiv:1611.01144), eq. (1)-(2) and sec. 2.2 (straight-through).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from qlatent.models.mlp import build_mlp, check_activation, check_hidden
+from qlatent.models.rgcn import GraphCritic
+from qlatent.training.bank import TensorBank
+
+if TYPE_CHECKING:
+    from rdkit import Chem
+
+    from qlatent.chem.graphs import AtomEncoder
+
+#: Categorical relaxations of the generator's logits.
+SAMPLINGS = ("softmax", "gumbel", "gumbel-hard")
+#: Forms of the gradient penalty.
+PENALTIES = ("sample", "per_entry")
+#: Ways to turn logits into discrete graphs.
+DECODE_MODES = ("argmax", "categorical")
+
+RewardFn = Callable[[list], np.ndarray]
+Graph = tuple[torch.Tensor, torch.Tensor]
+
+
+def _int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _positive(name: str, value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class MolGANConfig:
+    """Sizes, relaxation, losses and optimisation of a MolGAN; the defaults are MolGAN's.
+
+    Parameters
+    ----------
+    latent_dim
+        Generator input width d_z (MolGAN: 32 with a Gaussian; here any injected latent).
+    n_atom_types
+        ``T``, node types with padding (``AtomEncoder.n_types``; 5 for QM9's C, N, O, F).
+    n_bond_types
+        ``Y``, edge types with "no bond" (4: none, single, double, triple).
+    max_atoms
+        ``V``, padded graph size (9 for QM9).
+    generator_hidden
+        Generator MLP widths ((128, 256, 512) in MolGAN).
+    conv_hidden, aggregation_dim, dense_hidden
+        Critic and reward network: R-GCN widths ((64, 32)), gated aggregation width (128) and dense
+        head widths ((128, 64)) before the scalar output.
+    activation
+        Activation of every hidden layer (tanh in MolGAN).
+    dropout
+        Dropout probability in every network (0 in MolGAN's experiments).
+    sampling
+        ``"softmax"`` (MolGAN's released default), ``"gumbel"`` (Gumbel-softmax) or
+        ``"gumbel-hard"`` (one-hot forward, Gumbel-softmax gradient).
+    temperature
+        Softmax temperature τ of the relaxation.
+    gp_weight
+        Weight of the gradient penalty (10).
+    gradient_penalty
+        ``"sample"`` (one norm per graph) or ``"per_entry"`` (MolGAN's code); see the module notes.
+    n_critic
+        Critic updates per generator update (5).
+    lr_generator, lr_critic, lr_reward
+        Adam learning rates (1e-3 in MolGAN).
+    betas
+        Adam's (β1, β2); MolGAN used TensorFlow's defaults (0.9, 0.999).
+    feature_matching
+        Replace the generator's WGAN loss by squared differences of the mean critic features
+        (last hidden layer) of real and generated graphs (MolGAN's option, off in its experiments).
+    rl_lambda
+        λ of ``λ·L_WGAN + (1 − λ)·L_RL``; 1 disables the reward network altogether.
+    rl_balance
+        Scale ``L_RL`` by ``|L_WGAN / L_RL|`` (no gradient) so both terms have the same size, as
+        MolGAN's code does.
+    rl_warmup_steps
+        Steps during which the generator ignores ``L_RL`` while the reward network already trains
+        (MolGAN: the first epoch).
+
+    Raises
+    ------
+    ValueError
+        On a size below its minimum, a non-positive rate or temperature, a negative ``gp_weight``,
+        ``rl_lambda`` outside [0, 1], betas outside [0, 1) or an unknown option name.
+    TypeError
+        On a count that is not an int.
+    """
+
+    latent_dim: int
+    n_atom_types: int
+    n_bond_types: int = 4
+    max_atoms: int = 9
+    generator_hidden: tuple[int, ...] = (128, 256, 512)
+    conv_hidden: tuple[int, ...] = (64, 32)
+    aggregation_dim: int = 128
+    dense_hidden: tuple[int, ...] = (128, 64)
+    activation: str = "tanh"
+    dropout: float = 0.0
+    sampling: str = "softmax"
+    temperature: float = 1.0
+    gp_weight: float = 10.0
+    gradient_penalty: str = "sample"
+    n_critic: int = 5
+    lr_generator: float = 1e-3
+    lr_critic: float = 1e-3
+    lr_reward: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    feature_matching: bool = False
+    rl_lambda: float = 1.0
+    rl_balance: bool = True
+    rl_warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("latent_dim", 1), ("n_atom_types", 2), ("n_bond_types", 2), ("max_atoms", 2),
+                              ("aggregation_dim", 1), ("n_critic", 1), ("rl_warmup_steps", 0)):
+            object.__setattr__(self, name, _int(name, getattr(self, name), minimum))
+        for name in ("generator_hidden", "conv_hidden", "dense_hidden"):
+            object.__setattr__(self, name, check_hidden(name, getattr(self, name)))
+        if not self.conv_hidden:
+            raise ValueError("conv_hidden needs at least one R-GCN layer width")
+        check_activation(self.activation)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}")
+        if self.gradient_penalty not in PENALTIES:
+            raise ValueError(f"gradient_penalty must be one of {PENALTIES}, got {self.gradient_penalty!r}")
+        for name in ("temperature", "lr_generator", "lr_critic", "lr_reward"):
+            object.__setattr__(self, name, _positive(name, getattr(self, name)))
+        if not self.gp_weight >= 0:
+            raise ValueError(f"gp_weight must be non-negative, got {self.gp_weight}")
+        if not 0.0 <= self.rl_lambda <= 1.0:
+            raise ValueError(f"rl_lambda must be in [0, 1] (1 disables RL), got {self.rl_lambda}")
+        betas = tuple(float(b) for b in self.betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        object.__setattr__(self, "betas", betas)
+
+    @property
+    def uses_rl(self) -> bool:
+        """Whether the reward network exists (``rl_lambda < 1``)."""
+        return self.rl_lambda < 1.0
+
+
+def gumbel_noise(shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
+    """Standard Gumbel samples ``−log(−log U)``, ``U ~ U[0, 1)`` from ``generator`` (CPU, float32).
+
+    Unlike :func:`torch.nn.functional.gumbel_softmax`, which draws from torch's global RNG, every
+    value comes from the caller's generator. ``U`` is clamped at the smallest normal float so the
+    noise is always finite.
+    """
+    uniform = torch.rand(tuple(shape), generator=generator, dtype=torch.float32)
+    return -torch.log(-torch.log(uniform.clamp_min(torch.finfo(torch.float32).tiny)))
+
+
+def symmetric_gumbel_noise(batch: int, n_nodes: int, n_types: int, generator: torch.Generator) -> torch.Tensor:
+    """Gumbel noise ``(batch, n, n, k)`` with one value per unordered node pair (symmetric in i, j)."""
+    noise = gumbel_noise((batch, n_nodes, n_nodes, n_types), generator)
+    upper = torch.ones(n_nodes, n_nodes, dtype=torch.bool).triu()
+    return torch.where(upper[None, :, :, None], noise, noise.transpose(1, 2))
+
+
+def relax(logits: torch.Tensor, sampling: str, temperature: float = 1.0,
+          noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Continuous categorical sample over the last axis of ``logits``.
+
+    Parameters
+    ----------
+    logits
+        Unnormalised log-probabilities, categories on the last axis.
+    sampling
+        ``"softmax"``: ``softmax(logits/τ)`` (no noise); ``"gumbel"``: ``softmax((logits + g)/τ)``;
+        ``"gumbel-hard"``: the one-hot argmax of the latter in the forward pass with its gradient
+        (straight-through, Jang et al. sec. 2.2).
+    temperature
+        τ > 0.
+    noise
+        Gumbel noise ``g`` of the same shape, required by the Gumbel modes.
+
+    Raises
+    ------
+    ValueError
+        On an unknown mode or missing/misshapen noise.
+    """
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if sampling == "softmax":
+        return torch.softmax(logits / temperature, dim=-1)
+    if noise is None or noise.shape != logits.shape:
+        raise ValueError(f"sampling={sampling!r} needs Gumbel noise of shape {tuple(logits.shape)}, got "
+                         f"{None if noise is None else tuple(noise.shape)}")
+    soft = torch.softmax((logits + noise) / temperature, dim=-1)
+    if sampling == "gumbel":
+        return soft
+    hard = F.one_hot(soft.argmax(dim=-1), soft.shape[-1]).to(soft.dtype)
+    return hard - soft.detach() + soft
+
+
+def _no_self_bonds(edges: torch.Tensor) -> torch.Tensor:
+    """Set every diagonal edge slot of ``(B, V, V, Y)`` to the one-hot "no bond"."""
+    n_nodes, n_types = edges.shape[1], edges.shape[-1]
+    eye = torch.eye(n_nodes, dtype=edges.dtype, device=edges.device)[None, :, :, None]
+    no_bond = F.one_hot(torch.zeros((), dtype=torch.long, device=edges.device), n_types).to(edges.dtype)
+    return edges * (1.0 - eye) + eye * no_bond
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], real: Graph, fake: Graph,
+                     eps: torch.Tensor, kind: str = "sample") -> torch.Tensor:
+    """WGAN-GP penalty on the critic's scalar output at interpolates of real and generated graphs.
+
+    ``x̂ = ε·x_real + (1 − ε)·x_fake`` for the node and the edge tensor with one ``ε`` per graph;
+    the gradient of ``critic(x̂)`` (one scalar per graph) is taken with respect to both tensors.
+
+    Parameters
+    ----------
+    critic
+        ``critic(nodes, edges) -> (B,)`` scores.
+    real, fake
+        ``(nodes (B, V, T), edges (B, V, V, Y))`` as floats (one-hot or relaxed).
+    eps
+        ``(B,)`` interpolation weights in [0, 1].
+    kind
+        ``"sample"``: ``E_b[(‖(∇_nodes, ∇_edges)_b‖₂ − 1)²]`` (Gulrajani et al. eq. 3).
+        ``"per_entry"``: MolGAN's code, ``E_b[mean_ij (‖∇_edges[b,i,j]‖ − 1)² + mean_i (‖∇_nodes[b,i]‖ − 1)²]``.
+
+    Returns
+    -------
+    torch.Tensor
+        The penalty (a scalar, differentiable with respect to the critic's parameters).
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``kind``.
+    """
+    if kind not in PENALTIES:
+        raise ValueError(f"gradient_penalty kind must be one of {PENALTIES}, got {kind!r}")
+    node_eps = eps.view(-1, 1, 1)
+    edge_eps = eps.view(-1, 1, 1, 1)
+    nodes = (node_eps * real[0] + (1.0 - node_eps) * fake[0]).detach().requires_grad_(True)
+    edges = (edge_eps * real[1] + (1.0 - edge_eps) * fake[1]).detach().requires_grad_(True)
+    grad_nodes, grad_edges = torch.autograd.grad(critic(nodes, edges).sum(), (nodes, edges), create_graph=True)
+    if kind == "sample":
+        norm = torch.sqrt(grad_nodes.flatten(1).pow(2).sum(1) + grad_edges.flatten(1).pow(2).sum(1))
+        return ((norm - 1.0) ** 2).mean()
+    edge_term = ((grad_edges.norm(dim=-1) - 1.0) ** 2).mean(dim=(1, 2))
+    node_term = ((grad_nodes.norm(dim=-1) - 1.0) ** 2).mean(dim=1)
+    return (edge_term + node_term).mean()
+
+
+class GraphGenerator(nn.Module):
+    """MLP from the latent to node logits ``(B, V, T)`` and symmetric edge logits ``(B, V, V, Y)``.
+
+    One MLP with a final linear layer of width ``V·T + V·V·Y`` (MolGAN's two linear heads on the
+    shared trunk); edge logits are symmetrised as ``(e + eᵀ)/2`` over the two node axes.
+    """
+
+    def __init__(self, config: MolGANConfig) -> None:
+        super().__init__()
+        self.n_nodes, self.n_atom_types, self.n_bond_types = config.max_atoms, config.n_atom_types, config.n_bond_types
+        width = self.n_nodes * self.n_atom_types + self.n_nodes ** 2 * self.n_bond_types
+        self.mlp = build_mlp(config.latent_dim, width, config.generator_hidden, config.activation,
+                             dropout=config.dropout)
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents ``(B, d_z)`` to ``(node_logits, edge_logits)``."""
+        out = self.mlp(z)
+        split = self.n_nodes * self.n_atom_types
+        node_logits = out[:, :split].reshape(-1, self.n_nodes, self.n_atom_types)
+        edges = out[:, split:].reshape(-1, self.n_nodes, self.n_nodes, self.n_bond_types)
+        return node_logits, (edges + edges.transpose(1, 2)) / 2
+
+
+def _reward_name(reward_fn: Callable[..., Any]) -> str:
+    return str(getattr(reward_fn, "name", None) or getattr(reward_fn, "__qualname__", None)
+               or type(reward_fn).__name__)
+
+
+class MolGAN:
+    """Generator, critic and (if ``rl_lambda < 1``) reward network of MolGAN, trained together.
+
+    Parameters
+    ----------
+    config
+        Sizes, relaxation, losses and optimisation settings.
+    seed
+        Seed of the weight initialisation, applied inside :func:`torch.random.fork_rng` (the global
+        RNG is left as it was; two models with the same seed have identical weights).
+    reward_fn
+        ``reward_fn(mols) -> array (n,)`` in [0, 1] for a list of RDKit molecules with ``None`` for
+        invalid graphs, e.g. a normalised score of :mod:`qlatent.metrics.molecules`. Required when
+        ``rl_lambda < 1``, ignored otherwise. Its ``name`` attribute (else its qualified name) is
+        recorded in :meth:`describe`.
+    encoder
+        The node vocabulary, to decode graphs to molecules (rewards, :meth:`sample_molecules`);
+        ``encoder.n_types`` must equal ``config.n_atom_types``.
+
+    Raises
+    ------
+    ValueError
+        If RL is on without a reward function or encoder, or the encoder's vocabulary size differs
+        from ``n_atom_types``.
+
+    Notes
+    -----
+    One :meth:`train_step`: ``n_critic`` times, a real batch and a latent batch, the critic loss
+    ``E[D(G(z))] − E[D(x)] + gp_weight·GP``; then one generator update on
+    ``λ·L_WGAN + (1 − λ)·α·L_RL`` with ``L_WGAN = −E[D(G(z))]`` (or feature matching),
+    ``L_RL = −E[R(G(z))]`` and ``α = |L_WGAN/L_RL|`` (if ``rl_balance``), while the reward network
+    ``R`` regresses (squared error) the reward of the last real batch and of the discrete graphs
+    (argmax of the relaxed generated graphs) on their relaxed tensors.
+    """
+
+    def __init__(self, config: MolGANConfig, seed: int, reward_fn: RewardFn | None = None,
+                 encoder: AtomEncoder | None = None) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        if encoder is not None and encoder.n_types != config.n_atom_types:
+            raise ValueError(f"encoder has {encoder.n_types} node types (padding included), but the "
+                             f"config has n_atom_types={config.n_atom_types}")
+        if config.uses_rl and (reward_fn is None or encoder is None):
+            raise ValueError(f"rl_lambda={config.rl_lambda} < 1 needs a reward_fn and an encoder to "
+                             "decode generated graphs")
+        self.config, self.seed, self.encoder = config, seed, encoder
+        self.reward_fn = reward_fn if config.uses_rl else None
+        critic_args = (config.n_atom_types, config.n_bond_types, config.conv_hidden, config.aggregation_dim,
+                       config.dense_hidden, config.activation, config.dropout)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.generator = GraphGenerator(config)
+            self.critic = GraphCritic(*critic_args, output="linear")
+            self.reward_net = GraphCritic(*critic_args, output="sigmoid") if config.uses_rl else None
+        self.opt_generator = torch.optim.Adam(self.generator.parameters(), lr=config.lr_generator, betas=config.betas)
+        self.opt_critic = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, betas=config.betas)
+        self.opt_reward = (torch.optim.Adam(self.reward_net.parameters(), lr=config.lr_reward, betas=config.betas)
+                           if self.reward_net is not None else None)
+        self.steps = 0
+        self.device = torch.device("cpu")
+
+    @property
+    def latent_dim(self) -> int:
+        """Input width of the generator."""
+        return self.config.latent_dim
+
+    def _networks(self) -> list[tuple[str, nn.Module, torch.optim.Optimizer]]:
+        pairs = [("generator", self.generator, self.opt_generator), ("critic", self.critic, self.opt_critic)]
+        if self.reward_net is not None:
+            pairs.append(("reward_net", self.reward_net, self.opt_reward))
+        return pairs
+
+    def to(self, device: str | torch.device) -> MolGAN:
+        """Move every network (and any optimiser state) to ``device``; returns ``self``."""
+        self.device = torch.device(device)
+        for _, network, optimizer in self._networks():
+            network.to(self.device)
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    if torch.is_tensor(value) and key != "step":
+                        state[key] = value.to(self.device)
+        return self
+
+    def check_latent(self, latent: Any) -> None:
+        """Raise ``ValueError`` if ``latent.dim`` is not the generator's input width."""
+        if latent.dim != self.latent_dim:
+            raise ValueError(f"latent distribution {latent.name!r} has dimension {latent.dim}, "
+                             f"but the generator takes latent_dim={self.latent_dim}")
+
+    def _latents(self, n: int, latent: Any, generator: torch.Generator) -> torch.Tensor:
+        z = latent.sample(n, generator)
+        if tuple(z.shape) != (n, self.latent_dim):
+            raise ValueError(f"latent distribution {latent.name!r} returned shape {tuple(z.shape)}, "
+                             f"expected ({n}, {self.latent_dim})")
+        return z.to(self.device, torch.float32)
+
+    def _noise(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        nodes = gumbel_noise((batch, c.max_atoms, c.n_atom_types), generator)
+        edges = symmetric_gumbel_noise(batch, c.max_atoms, c.n_bond_types, generator)
+        return nodes.to(self.device), edges.to(self.device)
+
+    def relaxed_graphs(self, z: torch.Tensor, generator: torch.Generator) -> Graph:
+        """The continuous graphs the critic scores: relaxed nodes ``(B, V, T)`` and edges ``(B, V, V, Y)``.
+
+        Gumbel noise (if the relaxation uses it) comes from ``generator``; the edge diagonal is the
+        one-hot "no bond".
+        """
+        node_logits, edge_logits = self.generator(z)
+        c = self.config
+        noise: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        if c.sampling != "softmax":
+            noise = self._noise(z.shape[0], generator)
+        nodes = relax(node_logits, c.sampling, c.temperature, noise[0])
+        edges = relax(edge_logits, c.sampling, c.temperature, noise[1])
+        return nodes, _no_self_bonds(edges)
+
+    def one_hot(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> Graph:
+        """Integer graphs ``(B, V)``, ``(B, V, V)`` as float one-hot tensors; ``ValueError`` on bad input."""
+        c = self.config
+        if nodes.ndim != 2 or nodes.shape[1] != c.max_atoms or tuple(adjacency.shape) != (
+                nodes.shape[0], c.max_atoms, c.max_atoms):
+            raise ValueError(f"expected nodes (B, {c.max_atoms}) and adjacency (B, {c.max_atoms}, {c.max_atoms}), "
+                             f"got {tuple(nodes.shape)} and {tuple(adjacency.shape)}")
+        for name, tensor, upper in (("nodes", nodes, c.n_atom_types), ("adjacency", adjacency, c.n_bond_types)):
+            if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+                raise ValueError(f"{name} must hold integer type indices, got dtype {tensor.dtype}")
+            if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= upper):
+                raise ValueError(f"{name} indices must lie in 0..{upper - 1}, got range "
+                                 f"{int(tensor.min())}..{int(tensor.max())}")
+        return (F.one_hot(nodes.long(), c.n_atom_types).float(),
+                F.one_hot(adjacency.long(), c.n_bond_types).float())
+
+    def _real_batch(self, draw_batch: Callable[[], Any]) -> tuple[Graph, Graph]:
+        batch = draw_batch()
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise ValueError("draw_batch must return (nodes, adjacency) integer tensors, e.g. from a GraphBank")
+        nodes, adjacency = batch
+        return (nodes, adjacency), self.one_hot(nodes, adjacency)
+
+    def _rewards(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        from qlatent.chem.graphs import graphs_to_mols
+
+        mols = graphs_to_mols(nodes.cpu().numpy(), adjacency.cpu().numpy(), self.encoder)
+        values = np.asarray(self.reward_fn(mols), dtype=np.float64)
+        if values.shape != (len(mols),):
+            raise ValueError(f"reward_fn returned shape {values.shape}, expected ({len(mols)},)")
+        if not (np.isfinite(values).all() and values.min() >= 0.0 and values.max() <= 1.0):
+            raise ValueError(f"reward_fn must return finite values in [0, 1], got range "
+                             f"{values.min()}..{values.max()}")
+        return torch.as_tensor(values, dtype=torch.float32, device=self.device)
+
+    def train_step(self, draw_batch: Callable[[], Any], latent: Any, generator: torch.Generator) -> dict[str, float]:
+        """``n_critic`` critic updates, then one generator (and reward network) update.
+
+        Parameters
+        ----------
+        draw_batch
+            Returns a fresh real batch ``(nodes (B, V), adjacency (B, V, V))`` of integer indices on
+            the model's device.
+        latent
+            The latent distribution (``sample(n, generator)``, ``dim``, ``name``).
+        generator
+            The run's random generator; latents, Gumbel noise and interpolation weights come from it.
+
+        Returns
+        -------
+        dict
+            ``critic_loss``, ``wasserstein`` (E[D(x)] − E[D(G(z))]) and ``gradient_penalty``
+            averaged over the critic updates, and ``generator_loss``; with RL also ``reward_loss``
+            (the reward network's squared error), ``rl_loss`` (−E[R(G(z))]) and the mean rewards
+            ``reward_real`` and ``reward_fake``.
+        """
+        c = self.config
+        for _, network, _ in self._networks():
+            network.train()
+        self.critic.requires_grad_(True)
+        critic_losses, distances, penalties = [], [], []
+        for _ in range(c.n_critic):
+            (real_nodes, real_adjacency), real = self._real_batch(draw_batch)
+            batch = real[0].shape[0]
+            with torch.no_grad():
+                fake = self.relaxed_graphs(self._latents(batch, latent, generator), generator)
+            distance = self.critic(*real).mean() - self.critic(*fake).mean()
+            eps = torch.rand(batch, generator=generator).to(self.device)
+            penalty = gradient_penalty(self.critic, real, fake, eps, c.gradient_penalty)
+            loss = -distance + c.gp_weight * penalty
+            self.opt_critic.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_critic.step()
+            critic_losses.append(loss.detach())
+            distances.append(distance.detach())
+            penalties.append(penalty.detach())
+
+        self.critic.requires_grad_(False)
+        fake = self.relaxed_graphs(self._latents(batch, latent, generator), generator)
+        if c.feature_matching:
+            _, real_features = self.critic(*real, return_features=True)
+            _, fake_features = self.critic(*fake, return_features=True)
+            wgan_loss = (real_features.mean(0) - fake_features.mean(0)).pow(2).sum()
+        else:
+            wgan_loss = -self.critic(*fake).mean()
+        names = ["critic_loss", "wasserstein", "gradient_penalty", "generator_loss"]
+        extra: list[torch.Tensor] = []
+        generator_loss = wgan_loss
+        self.opt_generator.zero_grad(set_to_none=True)
+        if self.reward_net is not None:
+            reward_real = self._rewards(real_nodes, real_adjacency)
+            reward_fake = self._rewards(fake[0].detach().argmax(-1), fake[1].detach().argmax(-1))
+            self.reward_net.requires_grad_(True)
+            reward_loss = ((self.reward_net(*real) - reward_real) ** 2).mean() + \
+                ((self.reward_net(fake[0].detach(), fake[1].detach()) - reward_fake) ** 2).mean()
+            self.opt_reward.zero_grad(set_to_none=True)
+            reward_loss.backward()
+            self.reward_net.requires_grad_(False)
+            rl_loss = -self.reward_net(*fake).mean()
+            la = c.rl_lambda if self.steps >= c.rl_warmup_steps else 1.0
+            if la < 1.0:
+                alpha = (wgan_loss / rl_loss).abs().detach() if c.rl_balance else 1.0
+                generator_loss = la * wgan_loss + (1.0 - la) * alpha * rl_loss
+            names += ["reward_loss", "rl_loss", "reward_real", "reward_fake"]
+            extra = [reward_loss.detach(), rl_loss.detach(), reward_real.mean(), reward_fake.mean()]
+        generator_loss.backward()
+        self.opt_generator.step()
+        if self.opt_reward is not None:
+            self.opt_reward.step()
+            self.reward_net.requires_grad_(True)
+        self.critic.requires_grad_(True)
+        self.steps += 1
+        values = torch.stack([torch.stack(critic_losses).mean(), torch.stack(distances).mean(),
+                              torch.stack(penalties).mean(), generator_loss.detach(), *extra]).tolist()
+        return dict(zip(names, values))
+
+    @torch.no_grad()
+    def sample_graphs(self, n: int, latent: Any, generator: torch.Generator, mode: str = "argmax",
+                      batch_size: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``n`` discrete graphs: int64 CPU tensors nodes ``(n, V)`` and adjacency ``(n, V, V)``.
+
+        Parameters
+        ----------
+        n
+            Number of graphs.
+        latent
+            The latent distribution.
+        generator
+            Source of the latents (and of the Gumbel noise in ``"categorical"`` mode).
+        mode
+            ``"argmax"``: the most likely type per slot, so every bit of diversity comes from the
+            latent. ``"categorical"``: one categorical draw per slot (Gumbel-max, symmetric over node
+            pairs), MolGAN's evaluation setting (``sample=True`` in its code).
+        batch_size
+            Graphs generated per forward pass.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            Symmetric adjacency with a zero diagonal. The generator runs in evaluation mode; its
+            previous mode is restored. The random draws are made chunk by chunk, so the graphs
+            depend on ``batch_size`` as well as on the generator's state.
+
+        Raises
+        ------
+        ValueError
+            On a non-positive count, an unknown mode or a latent of the wrong dimension.
+        """
+        for name, value in (("n", n), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if mode not in DECODE_MODES:
+            raise ValueError(f"mode must be one of {DECODE_MODES}, got {mode!r}")
+        self.check_latent(latent)
+        was_training = self.generator.training
+        self.generator.eval()
+        node_chunks, edge_chunks = [], []
+        try:
+            for start in range(0, n, batch_size):
+                size = min(batch_size, n - start)
+                node_logits, edge_logits = self.generator(self._latents(size, latent, generator))
+                if mode == "categorical":
+                    node_noise, edge_noise = self._noise(size, generator)
+                    node_logits, edge_logits = node_logits + node_noise, edge_logits + edge_noise
+                adjacency = edge_logits.argmax(-1)
+                adjacency.diagonal(dim1=1, dim2=2).zero_()
+                node_chunks.append(node_logits.argmax(-1).cpu())
+                edge_chunks.append(adjacency.cpu())
+        finally:
+            self.generator.train(was_training)
+        return torch.cat(node_chunks), torch.cat(edge_chunks)
+
+    sample = sample_graphs
+
+    def sample_molecules(self, n: int, latent: Any, generator: torch.Generator,
+                         encoder: AtomEncoder | None = None, mode: str = "argmax") -> list[Chem.Mol | None]:
+        """Draw ``n`` graphs with :meth:`sample_graphs` and decode them; invalid graphs give ``None``.
+
+        ``encoder`` defaults to the model's; ``ValueError`` if there is none or its vocabulary size
+        differs from ``n_atom_types``.
+        """
+        from qlatent.chem.graphs import graphs_to_mols
+
+        encoder = encoder if encoder is not None else self.encoder
+        if encoder is None:
+            raise ValueError("sample_molecules needs an AtomEncoder (pass encoder= or give one to the model)")
+        if encoder.n_types != self.config.n_atom_types:
+            raise ValueError(f"encoder has {encoder.n_types} node types (padding included), but the "
+                             f"model has n_atom_types={self.config.n_atom_types}")
+        nodes, adjacency = self.sample_graphs(n, latent, generator, mode=mode)
+        return graphs_to_mols(nodes.numpy(), adjacency.numpy(), encoder)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Weights and optimiser states of every network, and the number of steps taken."""
+        state: dict[str, Any] = {"steps": self.steps}
+        for name, network, optimizer in self._networks():
+            state[name] = network.state_dict()
+            state[f"opt_{name}"] = optimizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        for name, network, optimizer in self._networks():
+            network.load_state_dict(state[name])
+            optimizer.load_state_dict(state[f"opt_{name}"])
+        self.steps = int(state["steps"])
+
+    def describe(self) -> dict[str, Any]:
+        """Everything that defines the model, for the run manifest."""
+        described: dict[str, Any] = {"model": "molgan", "init_seed": self.seed, **asdict(self.config)}
+        if self.reward_fn is not None:
+            described["reward"] = _reward_name(self.reward_fn)
+        if self.encoder is not None:
+            described["atom_types"] = [list(t) for t in self.encoder.atom_types]
+        return described
+
+
+class GraphBank(TensorBank):
+    """Padded molecular graphs served in shuffled ``(nodes, adjacency)`` batches for the Trainer.
+
+    A :class:`~qlatent.training.bank.TensorBank` of two int64 arrays, checked on entry, whose
+    :meth:`describe` adds a sha256 of the graphs so a run's manifest pins its training set.
+
+    Parameters
+    ----------
+    nodes
+        ``(N, V)`` node-type indices (0 = padding).
+    adjacency
+        ``(N, V, V)`` symmetric bond-type indices.
+    name
+        Label for the run manifest.
+
+    Raises
+    ------
+    ValueError
+        On mismatched shapes, non-integer or negative indices, or an asymmetric adjacency.
+    """
+
+    def __init__(self, nodes: np.ndarray | torch.Tensor, adjacency: np.ndarray | torch.Tensor,
+                 name: str = "graphs") -> None:
+        nodes, adjacency = torch.as_tensor(nodes), torch.as_tensor(adjacency)
+        if nodes.ndim != 2 or adjacency.shape != (nodes.shape[0], nodes.shape[1], nodes.shape[1]):
+            raise ValueError(f"expected nodes (N, V) and adjacency (N, V, V), got {tuple(nodes.shape)} "
+                             f"and {tuple(adjacency.shape)}")
+        for label, tensor in (("nodes", nodes), ("adjacency", adjacency)):
+            if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+                raise ValueError(f"{label} must hold integer type indices, got dtype {tensor.dtype}")
+            if tensor.numel() and int(tensor.min()) < 0:
+                raise ValueError(f"{label} indices must be non-negative, got minimum {int(tensor.min())}")
+        if not torch.equal(adjacency, adjacency.transpose(1, 2)):
+            raise ValueError("adjacency must be symmetric in its two node axes")
+        super().__init__(nodes.to(torch.int64), adjacency.to(torch.int64), name=name)
+        digest = hashlib.sha256()
+        for tensor in self.tensors:
+            digest.update(f"{tuple(tensor.shape)}:".encode())
+            digest.update(tensor.contiguous().numpy().tobytes())
+        self.sha256 = digest.hexdigest()
+
+    @classmethod
+    def from_dataset(cls, dataset: Any, split: str = "train") -> GraphBank:
+        """The graphs of one split of a :class:`qlatent.data.qm9.QM9Dataset`."""
+        rows = dataset.split_index(split)
+        return cls(dataset.nodes[rows], dataset.adjacency[rows], name=f"qm9-{split}")
+
+    def describe(self) -> dict[str, Any]:
+        """Name, size, shapes and the sha256 of the graphs, for the run manifest."""
+        return {**super().describe(), "sha256": self.sha256}
