@@ -69,15 +69,16 @@ def glynn_permanent(matrix: np.ndarray) -> complex:
 
 
 @njit(cache=True)
-def column_deleted_permanents(rows: np.ndarray, n_rows: int, sums: np.ndarray, prefix: np.ndarray,
-                              out: np.ndarray) -> None:
+def column_deleted_permanents(rows: np.ndarray, n_rows: int, work: np.ndarray, out: np.ndarray) -> None:
     """All permanents of ``rows[:n_rows, :n_rows + 1]`` with one column deleted, scaled by ``2^{n_rows - 1}``.
 
     ``out[l]`` receives ``2^{n_rows - 1} Per(R with column l removed)`` for ``l = 0 .. n_rows``; the
     common scale is irrelevant to the sampler, which normalises its weights. Glynn's sum over sign
     vectors gives the column sums ``v_j``; for each vector the products of all ``v_j`` but one come
     from prefix and suffix products, so the cost is O(n_rows 2^n_rows) -- one permanent's worth.
-    ``sums`` and ``prefix`` are work arrays of length at least ``n_rows + 1``.
+    The signs of rows 1 and 2 are unrolled into four lanes that share the Gray-code updates of the
+    other rows, so four independent product chains keep the multipliers busy. ``work`` is a complex
+    array of shape ``(8, >= n_rows + 1)``.
     """
     n_cols = n_rows + 1
     if n_rows == 0:
@@ -87,34 +88,65 @@ def column_deleted_permanents(rows: np.ndarray, n_rows: int, sums: np.ndarray, p
         s = 0.0 + 0.0j
         for k in range(n_rows):
             s += rows[k, j]
-        sums[j] = s
+        work[0, j] = s
         out[j] = 0.0
-    n_terms = 1 << (n_rows - 1)
+    if n_rows < 3:
+        sign = 1.0
+        for g in range(1 << (n_rows - 1)):
+            if g == 1:
+                for j in range(n_cols):
+                    work[0, j] -= 2.0 * rows[1, j]
+                sign = -1.0
+            x = 1.0 + 0.0j
+            for j in range(n_cols):
+                work[4, j] = x
+                x *= work[0, j]
+            y = sign + 0.0j
+            for j in range(n_cols - 1, -1, -1):
+                out[j] += work[4, j] * y
+                y *= work[0, j]
+        return
+    for j in range(n_cols):
+        work[1, j] = work[0, j] - 2.0 * rows[1, j]
+        work[2, j] = work[0, j] - 2.0 * rows[2, j]
+        work[3, j] = work[1, j] - 2.0 * rows[2, j]
+    n_steps = 1 << (n_rows - 3)
     sign = 1.0
-    for g in range(1, n_terms + 1):
-        p = 1.0 + 0.0j
+    for g in range(1, n_steps + 1):
+        x0 = 1.0 + 0.0j
+        x1 = 1.0 + 0.0j
+        x2 = 1.0 + 0.0j
+        x3 = 1.0 + 0.0j
         for j in range(n_cols):
-            prefix[j] = p
-            p *= sums[j]
-        suffix = sign + 0.0j
+            work[4, j] = x0
+            work[5, j] = x1
+            work[6, j] = x2
+            work[7, j] = x3
+            x0 *= work[0, j]
+            x1 *= work[1, j]
+            x2 *= work[2, j]
+            x3 *= work[3, j]
+        y0 = sign + 0.0j
+        y1 = -sign + 0.0j
+        y2 = -sign + 0.0j
+        y3 = sign + 0.0j
         for j in range(n_cols - 1, -1, -1):
-            out[j] += prefix[j] * suffix
-            suffix *= sums[j]
-        if g == n_terms:
+            out[j] += (work[4, j] * y0 + work[5, j] * y1) + (work[6, j] * y2 + work[7, j] * y3)
+            y0 *= work[0, j]
+            y1 *= work[1, j]
+            y2 *= work[2, j]
+            y3 *= work[3, j]
+        if g == n_steps:
             break
-        g_work = g
-        k = 1
-        while (g_work & 1) == 0:
-            g_work >>= 1
-            k += 1
-        # Gray code: bit k-1 of g flips; row k's sign is + when that bit of (g ^ g>>1) is 0.
-        gray = g ^ (g >> 1)
-        if (gray >> (k - 1)) & 1:
-            for j in range(n_cols):
-                sums[j] -= 2.0 * rows[k, j]
-        else:
-            for j in range(n_cols):
-                sums[j] += 2.0 * rows[k, j]
+        # Gray code over rows 3.. : bit tz of g flips row 3 + tz; its sign is - when that bit of g ^ (g >> 1) is set.
+        tz = _trailing_zeros(g)
+        factor = -2.0 if ((g ^ (g >> 1)) >> tz) & 1 else 2.0
+        for j in range(n_cols):
+            d = factor * rows[3 + tz, j]
+            work[0, j] += d
+            work[1, j] += d
+            work[2, j] += d
+            work[3, j] += d
         sign = -sign
 
 

@@ -37,45 +37,60 @@ LOST, INTERFERING, DISTINGUISHABLE = 0, 1, 2
 
 
 @njit(cache=True)
-def _sample_one(amplitudes, cdf, status, keys, uniforms, n_out, out_row, order, ordered, rows, sums,
-                prefix, sub, cumulative):
+def _sample_rows(first, last, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work,
+                 sub, weights):
+    for b in range(first, last):
+        _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work, sub,
+                    weights)
+
+
+@njit(cache=True, inline="always")
+def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work, sub, weights):
     n_modes, n = amplitudes.shape
     n_int = 0
     for k in range(n):
-        if status[k] == DISTINGUISHABLE:
-            target = uniforms[k] * cdf[n_modes - 1, k]
+        if status[b, k] == DISTINGUISHABLE:
+            target = uniforms[b, k] * cdf[n_modes - 1, k]
             i = 0
             while i < n_modes - 1 and cdf[i, k] <= target:
                 i += 1
             if i < n_out:
-                out_row[i] += 1
-        elif status[k] == INTERFERING:
+                out[b, i] += 1
+        elif status[b, k] == INTERFERING:
             j = n_int
-            while j > 0 and keys[order[j - 1]] > keys[k]:
+            while j > 0 and keys[b, order[j - 1]] > keys[b, k]:
                 order[j] = order[j - 1]
                 j -= 1
             order[j] = k
             n_int += 1
-    for i in range(n_modes):
-        for j in range(n_int):
-            ordered[i, j] = amplitudes[i, order[j]]
+    for j in range(n_int):
+        for i in range(n_modes):
+            ordered[j, i] = amplitudes[i, order[j]]
     for k in range(n_int):
-        column_deleted_permanents(rows, k, sums, prefix, sub)
+        column_deleted_permanents(rows, k, work, sub)
+        for i in range(n_modes):
+            weights[i] = 0.0
+        for j in range(k + 1):
+            coefficient = sub[j]
+            for i in range(n_modes):
+                weights[i] += ordered[j, i] * coefficient
         total = 0.0
         for i in range(n_modes):
-            z = 0.0 + 0.0j
-            for j in range(k + 1):
-                z += ordered[i, j] * sub[j]
+            z = weights[i]
             total += z.real * z.real + z.imag * z.imag
-            cumulative[i] = total
-        target = uniforms[order[k]] * total
+        target = uniforms[b, order[k]] * total
         i = 0
-        while i < n_modes - 1 and cumulative[i] <= target:
+        cumulative = 0.0
+        while i < n_modes - 1:
+            z = weights[i]
+            cumulative += z.real * z.real + z.imag * z.imag
+            if cumulative > target:
+                break
             i += 1
         for j in range(n_int):
-            rows[k, j] = ordered[i, j]
+            rows[k, j] = ordered[j, i]
         if i < n_out:
-            out_row[i] += 1
+            out[b, i] += 1
 
 
 @njit(cache=True, parallel=True)
@@ -85,15 +100,13 @@ def _sample_batch(amplitudes, cdf, status, keys, uniforms, n_out, n_chunks, out)
     chunk = (n_rows + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         order = np.empty(n, dtype=np.int64)
-        ordered = np.empty((n_modes, n), dtype=np.complex128)
+        ordered = np.empty((n, n_modes), dtype=np.complex128)
         rows = np.empty((n, n + 1), dtype=np.complex128)
-        sums = np.empty(n + 1, dtype=np.complex128)
-        prefix = np.empty(n + 1, dtype=np.complex128)
+        work = np.empty((8, n + 1), dtype=np.complex128)
         sub = np.empty(n + 1, dtype=np.complex128)
-        cumulative = np.empty(n_modes, dtype=np.float64)
-        for b in range(c * chunk, min(n_rows, (c + 1) * chunk)):
-            _sample_one(amplitudes, cdf, status[b], keys[b], uniforms[b], n_out, out[b], order, ordered,
-                        rows, sums, prefix, sub, cumulative)
+        weights = np.empty(n_modes, dtype=np.complex128)
+        _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), amplitudes, cdf, status, keys, uniforms, n_out, out,
+                     order, ordered, rows, work, sub, weights)
 
 
 def _positive_int(name: str, value: object) -> int:
