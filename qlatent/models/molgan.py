@@ -19,7 +19,8 @@ Where we differ from the released MolGAN code (``nicola-decao/MolGAN``), and why
 - **Gradient penalty.** By default one gradient norm per sample over nodes and edges together, the
   Lipschitz constraint of Gulrajani et al.; ``gradient_penalty="per_entry"`` is MolGAN's variant (a
   norm per node and per edge slot, each pushed towards 1). Either way it is the gradient of the
-  critic's scalar output.
+  critic's scalar output, at interpolates between real graphs and the relaxed graphs the critic
+  scored (MolGAN's code interpolates with the plain softmax whatever the relaxation).
 - **Schedule.** One :meth:`MolGAN.train_step` is ``n_critic`` critic updates then one generator
   update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations).
 - **Omitted**: mini-batch discrimination (it couples the samples of a batch, so the per-sample
@@ -85,12 +86,15 @@ def _positive(name: str, value: float) -> float:
 
 @dataclass(frozen=True)
 class MolGANConfig:
-    """Sizes, relaxation, losses and optimisation of a MolGAN; the defaults are MolGAN's.
+    """Sizes, relaxation, losses and optimisation of a MolGAN.
+
+    Defaults follow MolGAN (paper sizes, released code's optimiser and relaxation) except the form
+    of the gradient penalty and the update schedule (see the module notes).
 
     Parameters
     ----------
     latent_dim
-        Generator input width d_z (MolGAN: 32 with a Gaussian; here any injected latent).
+        Generator input width d_z (MolGAN draws it from a Gaussian; here any injected latent).
     n_atom_types
         ``T``, node types with padding (``AtomEncoder.n_types``; 5 for QM9's C, N, O, F).
     n_bond_types
@@ -100,12 +104,12 @@ class MolGANConfig:
     generator_hidden
         Generator MLP widths ((128, 256, 512) in MolGAN).
     conv_hidden, aggregation_dim, dense_hidden
-        Critic and reward network: R-GCN widths ((64, 32)), gated aggregation width (128) and dense
-        head widths ((128, 64)) before the scalar output.
+        Critic and reward network: R-GCN widths ((64, 32); MolGAN's ``example.py`` uses (128, 64)),
+        gated aggregation width (128) and dense head widths ((128, 64)) before the scalar output.
     activation
         Activation of every hidden layer (tanh in MolGAN).
     dropout
-        Dropout probability in every network (0 in MolGAN's experiments).
+        Dropout probability in every network (0 in MolGAN's example script).
     sampling
         ``"softmax"`` (MolGAN's released default), ``"gumbel"`` (Gumbel-softmax) or
         ``"gumbel-hard"`` (one-hot forward, Gumbel-softmax gradient).
@@ -123,7 +127,7 @@ class MolGANConfig:
         Adam's (β1, β2); MolGAN used TensorFlow's defaults (0.9, 0.999).
     feature_matching
         Replace the generator's WGAN loss by squared differences of the mean critic features
-        (last hidden layer) of real and generated graphs (MolGAN's option, off in its experiments).
+        (last hidden layer) of real and generated graphs (MolGAN's option, off in its example).
     rl_lambda
         λ of ``λ·L_WGAN + (1 − λ)·L_RL``; 1 disables the reward network altogether.
     rl_balance
@@ -327,6 +331,20 @@ class GraphGenerator(nn.Module):
         return node_logits, (edges + edges.transpose(1, 2)) / 2
 
 
+def _decode(nodes: torch.Tensor, adjacency: torch.Tensor, encoder: AtomEncoder) -> list[Chem.Mol | None]:
+    """Decode integer graphs to molecules with RDKit's per-molecule error log muted.
+
+    Untrained generators make mostly invalid graphs; each is ``None`` here (and counted by the
+    metrics), so RDKit's valence messages would only flood the output.
+    """
+    from rdkit import rdBase
+
+    from qlatent.chem.graphs import graphs_to_mols
+
+    with rdBase.BlockLogs():
+        return graphs_to_mols(nodes.cpu().numpy(), adjacency.cpu().numpy(), encoder)
+
+
 def _reward_name(reward_fn: Callable[..., Any]) -> str:
     return str(getattr(reward_fn, "name", None) or getattr(reward_fn, "__qualname__", None)
                or type(reward_fn).__name__)
@@ -473,9 +491,7 @@ class MolGAN:
         return (nodes, adjacency), self.one_hot(nodes, adjacency)
 
     def _rewards(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
-        from qlatent.chem.graphs import graphs_to_mols
-
-        mols = graphs_to_mols(nodes.cpu().numpy(), adjacency.cpu().numpy(), self.encoder)
+        mols = _decode(nodes, adjacency, self.encoder)
         values = np.asarray(self.reward_fn(mols), dtype=np.float64)
         if values.shape != (len(mols),):
             raise ValueError(f"reward_fn returned shape {values.shape}, expected ({len(mols)},)")
@@ -630,16 +646,13 @@ class MolGAN:
         ``encoder`` defaults to the model's; ``ValueError`` if there is none or its vocabulary size
         differs from ``n_atom_types``.
         """
-        from qlatent.chem.graphs import graphs_to_mols
-
         encoder = encoder if encoder is not None else self.encoder
         if encoder is None:
             raise ValueError("sample_molecules needs an AtomEncoder (pass encoder= or give one to the model)")
         if encoder.n_types != self.config.n_atom_types:
             raise ValueError(f"encoder has {encoder.n_types} node types (padding included), but the "
                              f"model has n_atom_types={self.config.n_atom_types}")
-        nodes, adjacency = self.sample_graphs(n, latent, generator, mode=mode)
-        return graphs_to_mols(nodes.numpy(), adjacency.numpy(), encoder)
+        return _decode(*self.sample_graphs(n, latent, generator, mode=mode), encoder)
 
     def state_dict(self) -> dict[str, Any]:
         """Weights and optimiser states of every network, and the number of steps taken."""
