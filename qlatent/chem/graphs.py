@@ -231,16 +231,14 @@ def _validate_graphs(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEnco
     return nodes, adjacency
 
 
-def _decode_one(nodes: list[int], adjacency: np.ndarray, encoder: AtomEncoder) -> Chem.Mol | None:
+def _decode_one(nodes: list[int], bonds: list[Bond], encoder: AtomEncoder) -> Chem.Mol | None:
+    """Molecule of one graph given its node indices and upper-triangle ``(i, j, order)`` entries."""
     present = [k for k, t in enumerate(nodes) if t != 0]
     position = {k: p for p, k in enumerate(present)}
-    bonds = []
-    rows, cols = np.nonzero(np.triu(adjacency, 1))
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        if i not in position or j not in position:
-            return None
-        bonds.append((position[i], position[j], int(adjacency[i, j])))
-    return assemble_molecule([encoder.atom_types[nodes[k] - 1] for k in present], bonds)
+    if any(i not in position or j not in position for i, j, _ in bonds):
+        return None
+    return assemble_molecule([encoder.atom_types[nodes[k] - 1] for k in present],
+                             [(position[i], position[j], order) for i, j, order in bonds])
 
 
 def graphs_to_mols(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder) -> list[Chem.Mol | None]:
@@ -256,7 +254,11 @@ def graphs_to_mols(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncode
         vocabularies (a caller error, not an invalid molecule).
     """
     nodes, adjacency = _validate_graphs(nodes, adjacency, encoder)
-    return [_decode_one(row, adjacency[k], encoder) for k, row in enumerate(nodes.tolist())]
+    upper = np.triu(adjacency, 1)
+    graph, row, col = np.nonzero(upper)
+    entries = np.stack([row, col, upper[graph, row, col]], axis=1).tolist()
+    bounds = np.searchsorted(graph, np.arange(len(nodes) + 1)).tolist()
+    return [_decode_one(atoms, entries[bounds[k]:bounds[k + 1]], encoder) for k, atoms in enumerate(nodes.tolist())]
 
 
 def graph_to_mol(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder) -> Chem.Mol | None:
@@ -268,11 +270,11 @@ def graph_to_mol(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder)
     return graphs_to_mols(nodes[None], adjacency[None], encoder)[0]
 
 
-def canonical_smiles(mol: Chem.Mol | None) -> str | None:
-    """RDKit canonical SMILES without stereochemistry or explicit hydrogens, or ``None`` if invalid.
+def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
+    """A sanitised copy without explicit hydrogen atoms, or ``None`` for a missing or invalid molecule.
 
-    The molecule is sanitised on a copy first, so unsanitised molecules are accepted and an
-    invalid one (valence error, no atoms) gives ``None`` instead of raising.
+    Unsanitised molecules are accepted; one RDKit rejects (valence, kekulisation) or one without
+    atoms gives ``None`` instead of raising.
     """
     if mol is None or mol.GetNumAtoms() == 0:
         return None
@@ -283,5 +285,13 @@ def canonical_smiles(mol: Chem.Mol | None) -> str | None:
             copy = Chem.RemoveHs(copy)
     except ValueError:
         return None
-    smiles = Chem.MolToSmiles(copy, isomericSmiles=False)
-    return smiles or None
+    return copy
+
+
+def canonical_smiles(mol: Chem.Mol | None) -> str | None:
+    """RDKit canonical SMILES without stereochemistry or explicit hydrogens; ``None`` if invalid.
+
+    The molecule is sanitised on a copy (:func:`sanitized_copy`), so this never raises.
+    """
+    copy = sanitized_copy(mol)
+    return None if copy is None else Chem.MolToSmiles(copy, isomericSmiles=False)
