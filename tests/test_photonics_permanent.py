@@ -48,15 +48,22 @@ def test_permanent_small_cases():
     assert permanent(np.eye(5)) == 1
 
 
-@pytest.mark.parametrize("k", range(0, 9))
-def test_column_deleted_permanents_are_the_laplace_minors(k):
-    rows = np.ascontiguousarray(random_complex(k + 1, seed=7 + k)[: max(k, 1)])
-    work, out = np.empty((8, k + 1), dtype=np.complex128), np.empty(k + 1, dtype=np.complex128)
-    column_deleted_permanents(rows, k, work, out)
-    for deleted in range(k + 1):
-        minor = np.delete(rows[:k, :k + 1], deleted, axis=1)
-        expected = brute_force_permanent(minor) * 2 ** (k - 1) if k else 1.0
-        assert out[deleted] == pytest.approx(expected, rel=1e-10, abs=1e-12)
+@pytest.mark.parametrize(
+    "multiplicity",
+    [[], [1], [1, 1], [2], [1, 1, 1], [1, 1, 1, 1, 1, 1, 1], [3, 1], [1, 2, 1, 1], [2, 2, 1, 1, 1], [1, 1, 1, 3, 2]],
+)
+def test_column_deleted_permanents_are_the_laplace_minors(multiplicity):
+    n_distinct, n_rows = len(multiplicity), sum(multiplicity)
+    distinct = np.ascontiguousarray(random_complex(n_rows + 1, seed=7 + n_rows)[: max(n_distinct, 1)])
+    work, state = np.empty((8, n_rows + 1), dtype=np.complex128), np.empty((4, n_distinct + 1), dtype=np.int64)
+    out = np.empty(n_rows + 1, dtype=np.complex128)
+    column_deleted_permanents(distinct, np.array(multiplicity, dtype=np.int64), n_distinct, work, state, out)
+    expanded = distinct[np.repeat(np.arange(n_distinct), multiplicity)]
+    minors = np.array([brute_force_permanent(np.delete(expanded, deleted, axis=1)) if n_rows else 1.0
+                       for deleted in range(n_rows + 1)])
+    halved = 1 in multiplicity
+    scale = 2.0 ** (n_rows - 1 if halved else n_rows) if n_rows else 1.0
+    np.testing.assert_allclose(out, scale * minors, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,14 @@ def test_single_photons_in_a_larger_interferometer_follow_the_exact_distribution
     assert chi_square_p_value(samples, patterns, probs) > P_VALUE_FLOOR
 
 
+def test_many_collisions_follow_the_exact_distribution():
+    """Five photons in three modes: the repeated-row permanents with multiplicities up to five."""
+    unitary, state = haar(3, 13), [2, 2, 1]
+    patterns, probs = output_probabilities(unitary, state)
+    samples = sample(unitary, state, N_SAMPLES, seed=17)
+    assert chi_square_p_value(samples, patterns, probs) > P_VALUE_FLOOR
+
+
 def test_hong_ou_mandel_photons_never_leave_in_different_modes():
     samples = sample(BEAM_SPLITTER, [1, 1], 5_000, seed=0)
     assert np.all((samples == [2, 0]).all(axis=1) | (samples == [0, 2]).all(axis=1))

@@ -69,85 +69,125 @@ def glynn_permanent(matrix: np.ndarray) -> complex:
 
 
 @njit(cache=True)
-def column_deleted_permanents(rows: np.ndarray, n_rows: int, work: np.ndarray, out: np.ndarray) -> None:
-    """All permanents of ``rows[:n_rows, :n_rows + 1]`` with one column deleted, scaled by ``2^{n_rows - 1}``.
+def column_deleted_permanents(rows: np.ndarray, multiplicity: np.ndarray, n_distinct: int, work: np.ndarray,
+                              state: np.ndarray, out: np.ndarray) -> None:
+    """Permanents of a matrix with repeated rows, for every deleted column, up to one common factor.
 
-    ``out[l]`` receives ``2^{n_rows - 1} Per(R with column l removed)`` for ``l = 0 .. n_rows``; the
-    common scale is irrelevant to the sampler, which normalises its weights. Glynn's sum over sign
-    vectors gives the column sums ``v_j``; for each vector the products of all ``v_j`` but one come
-    from prefix and suffix products, so the cost is O(n_rows 2^n_rows) -- one permanent's worth.
-    The signs of rows 1 and 2 are unrolled into four lanes that share the Gray-code updates of the
-    other rows, so four independent product chains keep the multipliers busy. ``work`` is a complex
-    array of shape ``(8, >= n_rows + 1)``.
+    The matrix ``R`` has ``N = sum(multiplicity[:n_distinct])`` rows -- row ``t`` of
+    ``rows[:n_distinct, :N + 1]`` repeated ``multiplicity[t]`` times -- and ``N + 1`` columns;
+    ``out[l]`` receives ``c Per(R without column l)`` for ``l = 0 .. N`` with the same ``c != 0``
+    for all ``l`` (the sampler normalises its weights, so ``c`` never matters).
+
+    Glynn's sum over sign vectors is grouped by the number ``a_t`` of plus signs on the copies of
+    each distinct row (weight ``C(mu_t, a_t) (-1)^(mu_t - a_t)``), so it has ``prod_t (mu_t + 1)``
+    terms instead of ``2^N`` -- the saving behind Clifford & Clifford's faster sampler, which pays off
+    when sampled photons collide. The terms are visited in reflected mixed-radix Gray order (Knuth,
+    TAOCP 7.2.1.1, algorithm H), one row update each. For every term the products of all column sums
+    but one come from prefix and suffix products: O(N) per term. With three rows of multiplicity one,
+    the first is fixed to + (the sum is symmetric under flipping every sign) and the signs of the
+    next two are unrolled into four lanes sharing the Gray updates, so four independent product
+    chains keep the multipliers busy.
+
+    ``work``: complex, shape ``(8, >= N + 1)``; ``state``: int64, shape ``(4, >= n_distinct + 1)``.
     """
+    n_rows = 0
+    for t in range(n_distinct):
+        n_rows += multiplicity[t]
     n_cols = n_rows + 1
     if n_rows == 0:
         out[0] = 1.0
         return
+    order, digit, focus, direction = state[0], state[1], state[2], state[3]
+    n_singles = 0
+    for t in range(n_distinct):
+        if multiplicity[t] == 1:
+            order[n_singles] = t
+            n_singles += 1
+    position = n_singles
+    for t in range(n_distinct):
+        if multiplicity[t] != 1:
+            order[position] = t
+            position += 1
+    n_fixed = 3 if n_singles >= 3 else (1 if n_singles >= 1 else 0)
+    n_digits = n_distinct - n_fixed
+    weight = 1.0
     for j in range(n_cols):
         s = 0.0 + 0.0j
-        for k in range(n_rows):
-            s += rows[k, j]
+        for q in range(n_fixed):
+            s += rows[order[q], j]
+        for d in range(n_digits):
+            s -= multiplicity[order[n_fixed + d]] * rows[order[n_fixed + d], j]
         work[0, j] = s
         out[j] = 0.0
-    if n_rows < 3:
-        sign = 1.0
-        for g in range(1 << (n_rows - 1)):
-            if g == 1:
-                for j in range(n_cols):
-                    work[0, j] -= 2.0 * rows[1, j]
-                sign = -1.0
-            x = 1.0 + 0.0j
+    for d in range(n_digits):
+        if multiplicity[order[n_fixed + d]] % 2 == 1:
+            weight = -weight
+        digit[d] = 0
+        focus[d] = d
+        direction[d] = 1
+    focus[n_digits] = n_digits
+    lanes = n_fixed == 3
+    if lanes:
+        for j in range(n_cols):
+            work[1, j] = work[0, j] - 2.0 * rows[order[1], j]
+            work[2, j] = work[0, j] - 2.0 * rows[order[2], j]
+            work[3, j] = work[1, j] - 2.0 * rows[order[2], j]
+    while True:
+        if lanes:
+            x0 = 1.0 + 0.0j
+            x1 = 1.0 + 0.0j
+            x2 = 1.0 + 0.0j
+            x3 = 1.0 + 0.0j
             for j in range(n_cols):
-                work[4, j] = x
-                x *= work[0, j]
-            y = sign + 0.0j
+                work[4, j] = x0
+                work[5, j] = x1
+                work[6, j] = x2
+                work[7, j] = x3
+                x0 *= work[0, j]
+                x1 *= work[1, j]
+                x2 *= work[2, j]
+                x3 *= work[3, j]
+            y0 = weight + 0.0j
+            y1 = -weight + 0.0j
+            y2 = -weight + 0.0j
+            y3 = weight + 0.0j
             for j in range(n_cols - 1, -1, -1):
-                out[j] += work[4, j] * y
-                y *= work[0, j]
-        return
-    for j in range(n_cols):
-        work[1, j] = work[0, j] - 2.0 * rows[1, j]
-        work[2, j] = work[0, j] - 2.0 * rows[2, j]
-        work[3, j] = work[1, j] - 2.0 * rows[2, j]
-    n_steps = 1 << (n_rows - 3)
-    sign = 1.0
-    for g in range(1, n_steps + 1):
-        x0 = 1.0 + 0.0j
-        x1 = 1.0 + 0.0j
-        x2 = 1.0 + 0.0j
-        x3 = 1.0 + 0.0j
+                out[j] += (work[4, j] * y0 + work[5, j] * y1) + (work[6, j] * y2 + work[7, j] * y3)
+                y0 *= work[0, j]
+                y1 *= work[1, j]
+                y2 *= work[2, j]
+                y3 *= work[3, j]
+        else:
+            x0 = 1.0 + 0.0j
+            for j in range(n_cols):
+                work[4, j] = x0
+                x0 *= work[0, j]
+            y0 = weight + 0.0j
+            for j in range(n_cols - 1, -1, -1):
+                out[j] += work[4, j] * y0
+                y0 *= work[0, j]
+        d = focus[0]
+        focus[0] = 0
+        if d == n_digits:
+            return
+        t = order[n_fixed + d]
+        mu = multiplicity[t]
+        old = digit[d]
+        digit[d] = old + direction[d]
+        if direction[d] > 0:
+            weight = -(weight * (mu - old)) / (old + 1)
+        else:
+            weight = -(weight * old) / (mu - old + 1)
+        step = 2.0 * direction[d]
+        n_lanes = 4 if lanes else 1
         for j in range(n_cols):
-            work[4, j] = x0
-            work[5, j] = x1
-            work[6, j] = x2
-            work[7, j] = x3
-            x0 *= work[0, j]
-            x1 *= work[1, j]
-            x2 *= work[2, j]
-            x3 *= work[3, j]
-        y0 = sign + 0.0j
-        y1 = -sign + 0.0j
-        y2 = -sign + 0.0j
-        y3 = sign + 0.0j
-        for j in range(n_cols - 1, -1, -1):
-            out[j] += (work[4, j] * y0 + work[5, j] * y1) + (work[6, j] * y2 + work[7, j] * y3)
-            y0 *= work[0, j]
-            y1 *= work[1, j]
-            y2 *= work[2, j]
-            y3 *= work[3, j]
-        if g == n_steps:
-            break
-        # Gray code over rows 3.. : bit tz of g flips row 3 + tz; its sign is - when that bit of g ^ (g >> 1) is set.
-        tz = _trailing_zeros(g)
-        factor = -2.0 if ((g ^ (g >> 1)) >> tz) & 1 else 2.0
-        for j in range(n_cols):
-            d = factor * rows[3 + tz, j]
-            work[0, j] += d
-            work[1, j] += d
-            work[2, j] += d
-            work[3, j] += d
-        sign = -sign
+            delta = step * rows[t, j]
+            for lane in range(n_lanes):
+                work[lane, j] += delta
+        if digit[d] == 0 or digit[d] == mu:
+            direction[d] = -direction[d]
+            focus[d] = focus[d + 1]
+            focus[d + 1] = d + 1
 
 
 def permanent(matrix: np.ndarray | Sequence[Sequence[complex]]) -> complex:

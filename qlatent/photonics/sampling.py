@@ -37,15 +37,16 @@ LOST, INTERFERING, DISTINGUISHABLE = 0, 1, 2
 
 
 @njit(cache=True)
-def _sample_rows(first, last, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work,
-                 sub, weights):
+def _sample_rows(first, last, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows,
+                 multiplicity, slot, work, state, sub, weights):
     for b in range(first, last):
-        _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work, sub,
-                    weights)
+        _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, multiplicity, slot,
+                    work, state, sub, weights)
 
 
 @njit(cache=True, inline="always")
-def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, work, sub, weights):
+def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, ordered, rows, multiplicity, slot,
+                work, state, sub, weights):
     n_modes, n = amplitudes.shape
     n_int = 0
     for k in range(n):
@@ -66,8 +67,9 @@ def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, o
     for j in range(n_int):
         for i in range(n_modes):
             ordered[j, i] = amplitudes[i, order[j]]
+    n_distinct = 0
     for k in range(n_int):
-        column_deleted_permanents(rows, k, work, sub)
+        column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
         for i in range(n_modes):
             weights[i] = 0.0
         for j in range(k + 1):
@@ -87,10 +89,18 @@ def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, out, order, o
             if cumulative > target:
                 break
             i += 1
-        for j in range(n_int):
-            rows[k, j] = ordered[j, i]
+        if slot[i] < 0:
+            slot[i] = n_distinct
+            multiplicity[n_distinct] = 1
+            for j in range(n_int):
+                rows[n_distinct, j] = ordered[j, i]
+            n_distinct += 1
+        else:
+            multiplicity[slot[i]] += 1
         if i < n_out:
             out[b, i] += 1
+    for i in range(n_modes):
+        slot[i] = -1
 
 
 @njit(cache=True, parallel=True)
@@ -102,11 +112,14 @@ def _sample_batch(amplitudes, cdf, status, keys, uniforms, n_out, n_chunks, out)
         order = np.empty(n, dtype=np.int64)
         ordered = np.empty((n, n_modes), dtype=np.complex128)
         rows = np.empty((n, n + 1), dtype=np.complex128)
+        multiplicity = np.zeros(n, dtype=np.int64)
+        slot = np.full(n_modes, -1, dtype=np.int64)
         work = np.empty((8, n + 1), dtype=np.complex128)
+        state = np.empty((4, n + 1), dtype=np.int64)
         sub = np.empty(n + 1, dtype=np.complex128)
         weights = np.empty(n_modes, dtype=np.complex128)
         _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), amplitudes, cdf, status, keys, uniforms, n_out, out,
-                     order, ordered, rows, work, sub, weights)
+                     order, ordered, rows, multiplicity, slot, work, state, sub, weights)
 
 
 def _positive_int(name: str, value: object) -> int:
