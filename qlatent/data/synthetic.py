@@ -126,8 +126,13 @@ def push_forward(counts: np.ndarray, recipe: SyntheticRecipe) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def photon_counts(recipe: SyntheticRecipe, store: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The recipe's photon counts, from the sample store (sampled and stored on first use)."""
+def photon_counts(recipe: SyntheticRecipe, store: Any = None,
+                  sample_seed_offset: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+    """The recipe's photon counts, from the sample store (sampled and stored on first use).
+
+    ``sample_seed_offset`` draws other samples from the same interferometer and source (used for
+    latent banks, which must not reuse the dataset's own counts).
+    """
     from qlatent.photonics.interferometers import haar_interferometer
     from qlatent.qpu import SampleRequest, get_or_sample
 
@@ -137,7 +142,7 @@ def photon_counts(recipe: SyntheticRecipe, store: Any = None) -> tuple[np.ndarra
         recipe.backend, interferometer, tuple([1] * recipe.n_photons + [0] * (recipe.n_modes - recipe.n_photons)),
         recipe.n_samples, model=recipe.photon_model,
         indistinguishability=recipe.indistinguishability if recipe.photon_model == "partial" else 1.0,
-        seed=seeds["samples"],
+        seed=(seeds["samples"] + sample_seed_offset) % 2**32,
     )
     sample_set = get_or_sample(request, store=store, progress=False)
     return np.asarray(sample_set.counts), {"sample_set": request.request_id(), "interferometer": interferometer.to_dict()}

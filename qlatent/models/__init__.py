@@ -4,6 +4,9 @@
   with gradient penalty, MLP generator and critic (Gulrajani et al., NeurIPS 2017,
   arXiv:1704.00028).
 - :func:`~qlatent.models.mlp.build_mlp` — the MLP builder both networks use.
+- :class:`~qlatent.models.molgan.MolGAN`, :class:`~qlatent.models.molgan.MolGANConfig`,
+  :class:`~qlatent.models.molgan.GraphBank` — MolGAN for 9-atom molecular graphs: MLP generator,
+  R-GCN critic and reward network (De Cao & Kipf, arXiv:1805.11973).
 
 Names are imported lazily so that importing the package does not import torch.
 """
@@ -17,6 +20,9 @@ _EXPORTS = {
     "WGANGP": "qlatent.models.gan",
     "WGANGPConfig": "qlatent.models.gan",
     "build_mlp": "qlatent.models.mlp",
+    "MolGAN": "qlatent.models.molgan",
+    "MolGANConfig": "qlatent.models.molgan",
+    "GraphBank": "qlatent.models.molgan",
 }
 
 __all__ = sorted(_EXPORTS)

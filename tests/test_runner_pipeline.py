@@ -1,0 +1,67 @@
+"""End to end on a copy of the project: profile → papermill → saved results → figures → book.
+
+This is also CI's check that every notebook executes with the quick profile.
+"""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from qlatent.runner.profiles import load_profiles
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    from conftest import copy_project
+
+    root = copy_project(tmp_path_factory.mktemp("project"))
+    first = run_cli(root, "book", "--profile", "quick")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root, first
+
+
+def test_book_builds_with_every_quick_notebook(built_book):
+    root, first = built_book
+    assert (root / "_build" / "html" / "index.html").is_file()
+    for name in load_profiles(root / "notebooks" / "profiles.yml")["quick"].notebooks:
+        assert f"{name}: executed in" in first.stdout
+        page = root / "_build" / "html" / "book" / "executed" / f"{name}.html"
+        assert page.is_file(), f"no page for {name}"
+        manifest = json.loads((root / "data" / "results" / name / "manifest.json").read_text())
+        assert manifest["status"] == "complete"
+
+
+def test_interference_page_has_its_figures(built_book):
+    root, _ = built_book
+    page = (root / "_build" / "html" / "book" / "executed" / "01_interference.html").read_text()
+    assert "Hong–Ou–Mandel dip" in page
+    assert page.count("<img") >= 3
+    figures = root / "data" / "results" / "01_interference" / "figures"
+    assert {p.name for p in figures.iterdir()} >= {"hom_dip.png", "output_distribution.png", "bunching.png"}
+
+
+def test_second_run_skips_unchanged_notebooks(built_book):
+    root, _ = built_book
+    again = run_cli(root, "book", "--profile", "quick")
+    assert again.returncode == 0, again.stderr
+    assert "01_interference: unchanged since its last successful run, skipped" in again.stdout
+
+
+def test_run_with_changed_parameter_changes_results(built_book):
+    root, _ = built_book
+    table = root / "data" / "results" / "01_interference" / "hom.csv"
+    before = pd.read_csv(table)
+    changed = run_cli(root, "run", "01_interference", "-p", "coherence_time", "2.0", "-p", "n_delays", "9")
+    assert changed.returncode == 0, changed.stderr
+    assert "01_interference: executed in" in changed.stdout
+    after = pd.read_csv(table)
+    assert len(before) != len(after) == 9
+    executed = nbformat.read(root / "book" / "executed" / "01_interference.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "coherence_time = 2.0" in injected[0].source
+    # The book profile's parameters differ from those of the last run, so `book` re-executes.
+    rebuilt = run_cli(root, "book", "--only", "01_interference")
+    assert "01_interference: executed in" in rebuilt.stdout
