@@ -40,7 +40,8 @@ def set_cpu_threads(n_threads: int | None) -> None:
 
     The models here are small: on two cores one thread is usually faster than two, because
     thread synchronisation costs more than it saves (measured 4-10x slower with 2 threads while
-    the other core was busy). Results do not depend on this setting.
+    the other core was busy). Floating-point reductions may be ordered differently with another
+    thread count, so runs meant to match bit-for-bit should use the same setting.
     """
     if n_threads is None:
         return
