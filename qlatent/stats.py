@@ -69,3 +69,23 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
                          "reference_better": float((signed > 0).mean()), "n_pairs": len(pairs),
                          "p_value": p_value})
     return pd.DataFrame(rows)
+
+
+def ranking_verdict(summary: pd.DataFrame, paired: pd.DataFrame, reference: str, metric: str,
+                    lower_is_better: bool, group: str = "latent", alpha: float = 0.05) -> str:
+    """One plain sentence: does ``reference`` rank first on ``metric``, and is it significant?"""
+    rows = summary[summary["metric"] == metric].set_index(group)["mean"]
+    if reference not in rows.index:
+        raise ValueError(f"no {metric!r} result for {reference!r}")
+    ordered = rows.sort_values(ascending=lower_is_better)
+    rank = list(ordered.index).index(reference) + 1
+    tests = paired[paired["metric"] == metric]
+    significant = tests[(tests["p_value"] < alpha) & (tests["reference_better"] > 0.5)]["baseline"].tolist()
+    n_pairs = int(tests["n_pairs"].min()) if len(tests) else 0
+    position = "first" if rank == 1 else f"number {rank} of {len(ordered)} (first: {ordered.index[0]})"
+    if significant:
+        significance = f"significantly better (Wilcoxon p < {alpha}) than {', '.join(significant)}"
+    else:
+        significance = f"significantly better than no baseline at p < {alpha} with {n_pairs} paired seeds"
+    return f"On {metric} ({'lower' if lower_is_better else 'higher'} is better), {reference} ranks {position}; " \
+           f"it is {significance}."

@@ -54,3 +54,16 @@ def test_summarize_runs():
     summary = summarize_runs(_runs([1.0, 3.0], [2.0, 2.0]))
     q = summary[summary["latent"] == "q"].iloc[0]
     assert q["mean"] == 2.0 and q["n_seeds"] == 2 and q["ci_low"] >= 1.0 and q["ci_high"] <= 3.0
+
+
+def test_ranking_verdict_sentences():
+    from qlatent.stats import ranking_verdict
+
+    runs = _runs([1.0, 1.1, 0.9, 1.2, 1.0, 0.8], [1.5, 1.4, 1.6, 1.3, 1.7, 1.2])
+    summary, paired = summarize_runs(runs), paired_comparison(runs, "q", {"wasserstein1": True})
+    first = ranking_verdict(summary, paired, "q", "wasserstein1", True)
+    assert "q ranks first" in first and "significantly better (Wilcoxon p < 0.05) than g" in first
+    reversed_runs = _runs([1.5, 1.4], [1.0, 1.1])
+    summary, paired = summarize_runs(reversed_runs), paired_comparison(reversed_runs, "q", {"wasserstein1": True})
+    second = ranking_verdict(summary, paired, "q", "wasserstein1", True)
+    assert "ranks number 2 of 2 (first: g)" in second and "no baseline" in second
