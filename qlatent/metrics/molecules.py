@@ -1,0 +1,466 @@
+"""Quality metrics for generated molecules: MolGAN's table, its reward scores, diversity and FCD.
+
+Every function takes the generated batch as a list of RDKit molecules or ``None`` (a graph that
+did not decode). A molecule is **valid** when it is not ``None``, has at least one atom and RDKit
+sanitises it (:func:`qlatent.chem.graphs.sanitized_copy`); invalid entries never raise. Molecules
+are compared by canonical SMILES without stereochemistry (:func:`qlatent.chem.graphs.canonical_smiles`),
+the form :class:`qlatent.data.qm9.QM9Dataset` stores, so training sets from there plug in as is.
+Properties are computed once per distinct canonical SMILES, so mode-collapsed batches are cheap.
+
+Catalogue (definition, denominator)
+-----------------------------------
+- :func:`validity` — valid / generated (MolGAN counts multi-fragment molecules as valid;
+  ``connected_only=True`` does not).
+- :func:`uniqueness` — distinct valid / valid; :func:`uniqueness_of_generated` — distinct valid /
+  generated.
+- :func:`novelty` — valid molecules whose SMILES is not in the training set / valid.
+- :func:`internal_diversity` — mean Tanimoto distance between Morgan fingerprints over all pairs
+  of valid molecules (duplicates included, so mode collapse lowers it).
+- :func:`molgan_diversity_scores` — MolGAN's per-molecule diversity: mean Tanimoto distance to
+  100 random reference (training) molecules, Morgan radius 4, 2048 bits, remapped from
+  [0.9, 0.945] to [0, 1].
+- :func:`qed_scores`, :func:`logp_scores`, :func:`sa_scores` — QED (Bickerton et al. 2012),
+  Crippen logP (Wildman & Crippen 1999), SA score (Ertl & Schuffenhauer 2009, RDKit Contrib);
+  NaN for invalid molecules.
+- :func:`molgan_qed_reward`, :func:`molgan_logp_reward`, :func:`molgan_sa_reward`,
+  :func:`molgan_unique_reward`, :func:`molgan_validity_reward`, :func:`molgan_novelty_reward` and
+  their product :func:`molgan_reward` — MolGAN's normalised scores in [0, 1] (0 for invalid
+  molecules), with the constants of MolGAN's ``utils/molecular_metrics.py``
+  (github.com/nicola-decao/MolGAN).
+- :func:`fcd` — Fréchet ChemNet Distance (Preuer et al. 2018): ChemNet activations from
+  ``fcd-torch``, Fréchet distance by :func:`frechet_distance`.
+- :func:`summarize` — the standard table for one batch.
+
+References
+----------
+- De Cao, Kipf, *MolGAN*, arXiv:1805.11973 (2018), sec. 4 and tables 2-3.
+- Bickerton et al., *Quantifying the chemical beauty of drugs*, Nat. Chem. 4, 90 (2012).
+- Wildman, Crippen, J. Chem. Inf. Comput. Sci. 39, 868 (1999).
+- Ertl, Schuffenhauer, *Estimation of synthetic accessibility score*, J. Cheminform. 1, 8 (2009).
+- Preuer et al., *Fréchet ChemNet Distance*, J. Chem. Inf. Model. 58, 1736 (2018).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+
+import numpy as np
+from rdkit import Chem, DataStructs
+from rdkit.Chem import QED, rdFingerprintGenerator
+
+from qlatent.chem.graphs import sanitized_copy
+
+#: MolGAN's logP normalisation range (``water_octanol_partition_coefficient_scores``).
+MOLGAN_LOGP_RANGE = (-2.12178879609, 6.0429063424)
+#: MolGAN's SA normalisation: SA 5 maps to 0, SA 1.5 to 1 (``synthetic_accessibility_score_scores``).
+MOLGAN_SA_RANGE = (5.0, 1.5)
+#: MolGAN's diversity normalisation of the mean Tanimoto distance (``diversity_scores``).
+MOLGAN_DIVERSITY_RANGE = (0.9, 0.945)
+MOLGAN_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
+
+
+class _Batch:
+    """Canonical SMILES per generated entry (``None`` if invalid) and one sanitised molecule per SMILES."""
+
+    def __init__(self, generated: Sequence[Chem.Mol | None]) -> None:
+        if isinstance(generated, Chem.Mol | str):
+            raise TypeError("generated must be a sequence of RDKit molecules or None, not a single item")
+        generated = list(generated)
+        if len(generated) == 0:
+            raise ValueError("generated is empty: metrics of an empty batch are undefined")
+        self.smiles: list[str | None] = []
+        self.mols: dict[str, Chem.Mol] = {}
+        for entry in generated:
+            if entry is not None and not isinstance(entry, Chem.Mol):
+                raise TypeError(f"generated entries must be RDKit molecules or None, got {type(entry).__name__}")
+            mol = sanitized_copy(entry)
+            smiles = None if mol is None else Chem.MolToSmiles(mol, isomericSmiles=False)
+            self.smiles.append(smiles)
+            if smiles is not None and smiles not in self.mols:
+                self.mols[smiles] = mol
+        self.valid = [s for s in self.smiles if s is not None]
+
+    def per_entry(self, score: Callable[[Chem.Mol], float], invalid: float) -> np.ndarray:
+        """``score`` of each entry (computed once per distinct molecule), ``invalid`` for invalid ones."""
+        table = {smiles: float(score(mol)) for smiles, mol in self.mols.items()}
+        return np.array([invalid if s is None else table[s] for s in self.smiles], dtype=np.float64)
+
+    def descriptor(self, which: int, invalid: float) -> np.ndarray:
+        """Column ``which`` of :func:`_descriptors` (0 QED, 1 logP, 2 SA) per entry."""
+        return np.array([invalid if s is None else _descriptors(s)[which] for s in self.smiles], dtype=np.float64)
+
+
+def _batch(generated: Sequence[Chem.Mol | None] | _Batch) -> _Batch:
+    return generated if isinstance(generated, _Batch) else _Batch(generated)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def _smiles_set(training_smiles: Collection[str]) -> Collection[str]:
+    if isinstance(training_smiles, str) or not isinstance(training_smiles, Collection):
+        raise TypeError("training_smiles must be a collection (ideally a set) of canonical SMILES strings")
+    return training_smiles if isinstance(training_smiles, set | frozenset) else set(training_smiles)
+
+
+def validity(generated: Sequence[Chem.Mol | None], *, connected_only: bool = False) -> float:
+    """Fraction of generated molecules that are valid: valid / generated.
+
+    Valid: not ``None``, at least one atom, sanitised by RDKit. ``connected_only`` also requires a
+    single fragment (MolGAN's reported validity does not; its validity *reward* does).
+    """
+    batch = _batch(generated)
+    valid = [s for s in batch.valid if not connected_only or "." not in s]
+    return len(valid) / len(batch.smiles)
+
+
+def uniqueness(generated: Sequence[Chem.Mol | None]) -> float:
+    """Distinct valid molecules / valid molecules (MolGAN's ``unique_total_score``); NaN if none is valid."""
+    batch = _batch(generated)
+    return _ratio(len(set(batch.valid)), len(batch.valid))
+
+
+def uniqueness_of_generated(generated: Sequence[Chem.Mol | None]) -> float:
+    """Distinct valid molecules / generated molecules (penalises invalid output as well as repeats)."""
+    batch = _batch(generated)
+    return len(set(batch.valid)) / len(batch.smiles)
+
+
+def novelty(generated: Sequence[Chem.Mol | None], training_smiles: Collection[str]) -> float:
+    """Valid molecules not in the training set / valid molecules (MolGAN's ``novel_total_score``).
+
+    ``training_smiles`` must be canonical SMILES without stereochemistry (as
+    :attr:`QM9Dataset.smiles`). Repeats count once per occurrence. NaN if none is valid.
+    """
+    training = _smiles_set(training_smiles)
+    batch = _batch(generated)
+    return _ratio(sum(s not in training for s in batch.valid), len(batch.valid))
+
+
+@functools.lru_cache(maxsize=4)
+def _morgan(radius: int, n_bits: int) -> rdFingerprintGenerator.FingerprintGenerator64:
+    return rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
+
+
+def internal_diversity(
+    generated: Sequence[Chem.Mol | None],
+    *,
+    radius: int = 2,
+    n_bits: int = 2048,
+    max_molecules: int | None = 2000,
+    seed: int | np.random.Generator | None = 0,
+) -> float:
+    """Mean pairwise Tanimoto distance of Morgan fingerprints among the valid generated molecules.
+
+    The mean runs over all pairs of distinct positions ``i < j`` among the valid molecules, so a
+    repeated molecule contributes distance 0 with its copies. Above ``max_molecules`` valid
+    molecules a seeded random subset of that size is used (an unbiased estimate of the all-pairs
+    mean; ``None`` for the exact value, quadratic in the number of distinct molecules). NaN with
+    fewer than two valid molecules. Equals MOSES's IntDiv₁ (Polykovskiy et al. 2020) up to the
+    subsetting.
+    """
+    batch = _batch(generated)
+    valid = batch.valid
+    if max_molecules is not None and len(valid) > max_molecules:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        valid = [valid[i] for i in rng.choice(len(valid), size=max_molecules, replace=False)]
+    if len(valid) < 2:
+        return math.nan
+    counts = Counter(valid)
+    generator = _morgan(radius, n_bits)
+    bits = np.array([generator.GetFingerprintAsNumPy(batch.mols[s]) for s in counts], dtype=np.float32)
+    weight = np.array(list(counts.values()), dtype=np.float64)
+    shared = bits @ bits.T
+    size = bits.sum(axis=1)
+    union = size[:, None] + size[None, :] - shared
+    similarity = np.divide(shared, union, out=np.ones_like(shared), where=union > 0).astype(np.float64)
+    distance = 1.0 - similarity
+    np.fill_diagonal(distance, 0.0)
+    n = len(valid)
+    return float(weight @ distance @ weight / (n * (n - 1)))
+
+
+def molgan_diversity_scores(
+    generated: Sequence[Chem.Mol | None],
+    reference_smiles: Sequence[str] | Collection[str],
+    *,
+    n_reference: int = 100,
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """MolGAN's diversity score per molecule, in [0, 1]; 0 for invalid molecules.
+
+    For each molecule: the mean Tanimoto distance between its Morgan fingerprint (radius 4,
+    2048 bits) and those of ``n_reference`` reference molecules drawn with replacement (seeded),
+    remapped linearly from ``MOLGAN_DIVERSITY_RANGE`` = (0.9, 0.945) to (0, 1) and clipped
+    (MolGAN's ``diversity_scores``; the reference is its training set). A set of reference SMILES
+    is sorted first so that the draw depends on the seed only.
+    """
+    if isinstance(reference_smiles, str) or not isinstance(reference_smiles, Collection) or not reference_smiles:
+        raise ValueError("reference_smiles must be a non-empty collection of SMILES strings")
+    pool = sorted(reference_smiles) if isinstance(reference_smiles, set | frozenset) else list(reference_smiles)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    generator = _morgan(4, 2048)
+    reference = []
+    for smiles in (pool[i] for i in rng.choice(len(pool), size=n_reference, replace=True)):
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise ValueError(f"reference SMILES {smiles!r} cannot be parsed")
+        reference.append(generator.GetFingerprint(mol))
+
+    def score(mol: Chem.Mol) -> float:
+        distance = np.mean(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(mol), reference,
+                                                              returnDistance=True))
+        return float(_remap(distance, MOLGAN_DIVERSITY_RANGE))
+
+    return _batch(generated).per_entry(score, invalid=0.0)
+
+
+def _remap(value: float | np.ndarray, bounds: tuple[float, float]) -> float | np.ndarray:
+    """MolGAN's ``remap`` then clip: ``bounds[0]`` maps to 0 and ``bounds[1]`` to 1."""
+    low, high = bounds
+    return np.clip((value - low) / (high - low), 0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _descriptors(smiles: str) -> tuple[float, float, float]:
+    """QED, Crippen logP and SA score of one canonical SMILES, memoised.
+
+    Generated batches repeat molecules within and across evaluations, and QED (116 substructure
+    alerts) costs about a millisecond per molecule, so each distinct molecule is scored once
+    per process. QED's own property pass supplies the logP.
+    """
+    from rdkit.Contrib.SA_Score import sascorer
+
+    mol = Chem.MolFromSmiles(smiles)
+    properties = QED.properties(mol)
+    return QED.qed(mol, qedProperties=properties), float(properties.ALOGP), sascorer.calculateScore(mol)
+
+
+def qed_scores(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """QED drug-likeness (RDKit ``QED.qed``, mean weights) per molecule, in (0, 1); NaN if invalid."""
+    return _batch(generated).descriptor(0, invalid=math.nan)
+
+
+def logp_scores(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """Crippen logP (RDKit ``Crippen.MolLogP``) per molecule; NaN if invalid."""
+    return _batch(generated).descriptor(1, invalid=math.nan)
+
+
+def sa_scores(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """Synthetic accessibility (RDKit Contrib ``sascorer``), 1 easy to 10 hard, per molecule; NaN if invalid."""
+    return _batch(generated).descriptor(2, invalid=math.nan)
+
+
+def molgan_qed_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """QED as MolGAN's reward: already in [0, 1], unchanged; 0 for invalid molecules."""
+    return _batch(generated).descriptor(0, invalid=0.0)
+
+
+def molgan_logp_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """logP remapped from ``MOLGAN_LOGP_RANGE`` = (-2.1218, 6.0429) to [0, 1] and clipped; 0 if invalid.
+
+    An invalid molecule gets MolGAN's logP of -3, below the range, hence 0.
+    """
+    return _remap(_batch(generated).descriptor(1, invalid=-3.0), MOLGAN_LOGP_RANGE)
+
+
+def molgan_sa_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """SA score remapped from (5, 1.5) to (0, 1) and clipped (easy to make = 1); 0 if invalid.
+
+    An invalid molecule gets MolGAN's SA of 10, beyond the range, hence 0.
+    """
+    return _remap(_batch(generated).descriptor(2, invalid=10.0), MOLGAN_SA_RANGE)
+
+
+def molgan_unique_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """MolGAN's uniqueness reward: ``min(1, 0.75 + 1/c)`` with ``c`` the molecule's count in the batch; 0 if invalid."""
+    batch = _batch(generated)
+    counts = Counter(batch.valid)
+    return np.array([0.0 if s is None else min(1.0, 0.75 + 1.0 / counts[s]) for s in batch.smiles])
+
+
+def molgan_validity_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
+    """1 for a valid, single-fragment molecule without dummy atoms, else 0 (MolGAN's ``valid_scores``)."""
+    batch = _batch(generated)
+    return np.array([float(s is not None and "." not in s and "*" not in s) for s in batch.smiles])
+
+
+def molgan_novelty_reward(generated: Sequence[Chem.Mol | None], training_smiles: Collection[str]) -> np.ndarray:
+    """1 for a valid molecule absent from the training set, else 0 (MolGAN's ``novel_scores``)."""
+    training = _smiles_set(training_smiles)
+    batch = _batch(generated)
+    return np.array([float(s is not None and s not in training) for s in batch.smiles])
+
+
+def molgan_reward(
+    generated: Sequence[Chem.Mol | None],
+    objectives: Sequence[str] = ("logp", "sas", "qed", "unique"),
+    *,
+    training_smiles: Collection[str] | None = None,
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """Product of MolGAN's normalised scores over ``objectives``, per molecule, in [0, 1].
+
+    The default is MolGAN's ``all`` objective (logP, SA, QED, uniqueness). ``"novelty"`` and
+    ``"diversity"`` need ``training_smiles`` (the diversity reference is drawn from it with
+    ``seed``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown or empty objective list, or novelty/diversity without ``training_smiles``.
+    """
+    if isinstance(objectives, str) or not objectives:
+        raise ValueError(f"objectives must be a non-empty sequence of names from {MOLGAN_OBJECTIVES}")
+    unknown = [name for name in objectives if name not in MOLGAN_OBJECTIVES]
+    if unknown:
+        raise ValueError(f"unknown MolGAN objectives {unknown}; choose from {MOLGAN_OBJECTIVES}")
+    if training_smiles is None and {"novelty", "diversity"} & set(objectives):
+        raise ValueError("the novelty and diversity objectives need training_smiles")
+    batch = _batch(generated)
+    scores = {
+        "logp": lambda: molgan_logp_reward(batch),
+        "sas": lambda: molgan_sa_reward(batch),
+        "qed": lambda: molgan_qed_reward(batch),
+        "unique": lambda: molgan_unique_reward(batch),
+        "validity": lambda: molgan_validity_reward(batch),
+        "novelty": lambda: molgan_novelty_reward(batch, training_smiles),
+        "diversity": lambda: molgan_diversity_scores(batch, training_smiles, seed=seed),
+    }
+    reward = np.ones(len(batch.smiles))
+    for name in objectives:
+        reward *= scores[name]()
+    return reward
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet distance between Gaussians: ``|mu1 - mu2|² + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^{1/2})``.
+
+    ``Tr (sigma1 sigma2)^{1/2}`` is evaluated as the sum of the square roots of the eigenvalues of
+    the symmetric matrix ``sigma1^{1/2} sigma2 sigma1^{1/2}`` (similar to ``sigma1 sigma2``), with
+    round-off negatives clipped to zero. This is the quantity fcd-torch computes with
+    ``scipy.linalg.sqrtm``, without the non-symmetric matrix square root that takes seconds for
+    512 x 512 covariances and may fail on the singular ones small sample sets give.
+    """
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
+        raise ValueError(f"inconsistent shapes: mu {mu1.shape}, {mu2.shape}; sigma {sigma1.shape}, {sigma2.shape}")
+    values, vectors = np.linalg.eigh(sigma1)
+    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root @ sigma2 @ root
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root)
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@functools.lru_cache(maxsize=2)
+def _chemnet(device: str, n_jobs: int):
+    from fcd_torch import FCD
+
+    return FCD(device=device, n_jobs=n_jobs)
+
+
+def fcd(
+    generated_smiles: Sequence[str],
+    reference_smiles: Sequence[str],
+    *,
+    n_jobs: int = 2,
+    device: str | None = None,
+) -> float:
+    """Fréchet ChemNet Distance between two SMILES lists; ChemNet activations from ``fcd-torch``.
+
+    The Fréchet distance (:func:`frechet_distance`) between Gaussians fitted to the penultimate
+    ChemNet activations of each list (Preuer et al. 2018, eq. 1); 0 for identical distributions,
+    lower is better. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
+    wheel, runs offline) for canonicalisation, ChemNet and the mean/covariance; the trace of the
+    matrix square root by the symmetric eigenvalue route above (same quantity as fcd-torch's
+    ``scipy.linalg.sqrtm``, seconds faster). The ``fcd`` package (LGPL) gives different values
+    on the same lists, so always quote the implementation. Pass the canonical SMILES of the
+    *valid* generated molecules and of the test set.
+
+    Parameters
+    ----------
+    n_jobs
+        Data-loader processes that parse SMILES (fcd-torch's ``n_jobs``; 1 parses in-process).
+    device
+        Torch device; default CUDA if available, else CPU.
+
+    Raises
+    ------
+    ValueError
+        If either list has fewer than two SMILES or holds a SMILES RDKit cannot parse.
+    """
+    for name, smiles_list in (("generated_smiles", generated_smiles), ("reference_smiles", reference_smiles)):
+        if isinstance(smiles_list, str) or not isinstance(smiles_list, Sequence):
+            raise TypeError(f"{name} must be a sequence of SMILES strings")
+        if len(smiles_list) < 2:
+            raise ValueError(f"{name} needs at least 2 SMILES to fit a Gaussian, got {len(smiles_list)}")
+        for smiles in smiles_list:
+            if not isinstance(smiles, str) or not smiles or Chem.MolFromSmiles(smiles) is None:
+                raise ValueError(f"{name} holds an invalid SMILES {smiles!r}; pass valid molecules only")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    model = _chemnet(device or _default_device(), n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fcd-torch calls np.row_stack
+        generated = model.precalc(list(generated_smiles))
+        reference = model.precalc(list(reference_smiles))
+    return frechet_distance(generated["mu"], generated["sigma"], reference["mu"], reference["sigma"])
+
+
+def summarize(
+    generated: Sequence[Chem.Mol | None],
+    training_smiles: Collection[str],
+    *,
+    seed: int | np.random.Generator | None = 0,
+) -> dict[str, float | int]:
+    """The standard metrics table for one generated batch (no FCD: call :func:`fcd` for that).
+
+    Keys: ``n_generated``, ``n_valid``, ``n_unique``, ``validity``, ``validity_connected``,
+    ``uniqueness``, ``uniqueness_of_generated``, ``novelty``, ``internal_diversity``; the means
+    over valid molecules ``qed``, ``logp``, ``sa``; and the means over valid molecules of MolGAN's
+    normalised scores ``molgan_logp``, ``molgan_sa``, ``molgan_diversity`` (its QED score is
+    ``qed`` itself; MolGAN's own evaluation averaged its scores over the non-zero entries
+    instead). Ratios and means with no valid molecule are NaN; ``molgan_diversity`` is NaN for an
+    empty training set.
+    """
+    training = _smiles_set(training_smiles)
+    batch = _batch(generated)
+    valid = np.array([s is not None for s in batch.smiles])
+
+    def mean_valid(values: np.ndarray) -> float:
+        return float(values[valid].mean()) if valid.any() else math.nan
+
+    qed_values = qed_scores(batch)
+    logp_values = logp_scores(batch)
+    sa_values = sa_scores(batch)
+    return {
+        "n_generated": len(batch.smiles),
+        "n_valid": len(batch.valid),
+        "n_unique": len(batch.mols),
+        "validity": validity(batch),
+        "validity_connected": validity(batch, connected_only=True),
+        "uniqueness": uniqueness(batch),
+        "uniqueness_of_generated": uniqueness_of_generated(batch),
+        "novelty": novelty(batch, training),
+        "internal_diversity": internal_diversity(batch, seed=seed),
+        "qed": mean_valid(qed_values),
+        "logp": mean_valid(logp_values),
+        "sa": mean_valid(sa_values),
+        "molgan_logp": mean_valid(_remap(logp_values, MOLGAN_LOGP_RANGE)),
+        "molgan_sa": mean_valid(_remap(sa_values, MOLGAN_SA_RANGE)),
+        "molgan_diversity": mean_valid(molgan_diversity_scores(batch, training, seed=seed))
+        if training else math.nan,
+    }

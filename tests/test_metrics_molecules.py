@@ -1,0 +1,215 @@
+"""Molecular metrics on hand-built batches: definitions, denominators, MolGAN's constants, FCD."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from rdkit import Chem, DataStructs
+from rdkit.Chem import QED, Crippen, rdFingerprintGenerator
+from rdkit.Contrib.SA_Score import sascorer
+
+from qlatent.metrics import molecules as M
+
+ETHANOL, ETHANOL_AGAIN, BENZENE = Chem.MolFromSmiles("CCO"), Chem.MolFromSmiles("OCC"), Chem.MolFromSmiles("c1ccccc1")
+PYRIDINE, TWO_FRAGMENTS = Chem.MolFromSmiles("c1ccncc1"), Chem.MolFromSmiles("C.CO")
+PENTAVALENT = Chem.MolFromSmiles("C(C)(C)(C)(C)C", sanitize=False)
+QM9_LIKE = ["CC1=CC(=O)NC1", "OC1COC1C#N", "CC(C)(C)C=O", "N#CC1=CN=CO1", "OCC1(C)CC1O", "CN1C=NC=C1C",
+            "O=CC1CCC1=O", "CC1(O)CN1C", "CC#CC(O)C=O", "NC1=NC=CO1", "CC12CC1(O)C2", "OC1=CC=NN1",
+            "COC1CC1C#N", "CC1OC1CO", "N#CCOCC=O", "CC(=O)C1CN1", "OCC#CC1CC1", "CC1=CNC(=O)O1",
+            "O=C1CC2OC12", "CCC1(C)OC1=N", "NC(=O)C1CC1", "CC1=NOC=C1O", "CN1CC(O)C1", "CCOC(=O)C#N"]
+
+
+def tanimoto_distance(a: Chem.Mol, b: Chem.Mol, radius: int = 2) -> float:
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=2048)
+    return 1.0 - DataStructs.TanimotoSimilarity(generator.GetFingerprint(a), generator.GetFingerprint(b))
+
+
+def test_validity_counts_none_empty_and_unsanitisable_as_invalid():
+    batch = [ETHANOL, None, PENTAVALENT, Chem.Mol(), TWO_FRAGMENTS]
+    assert M.validity(batch) == pytest.approx(2 / 5)
+    assert M.validity(batch, connected_only=True) == pytest.approx(1 / 5)
+
+
+def test_uniqueness_denominators():
+    batch = [ETHANOL, ETHANOL_AGAIN, BENZENE, None]  # 3 valid, 2 distinct, 4 generated
+    assert M.uniqueness(batch) == pytest.approx(2 / 3)
+    assert M.uniqueness_of_generated(batch) == pytest.approx(2 / 4)
+    assert math.isnan(M.uniqueness([None, PENTAVALENT]))
+    assert M.uniqueness_of_generated([None, PENTAVALENT]) == 0.0
+
+
+def test_novelty_is_novel_over_valid_with_repeats_counted():
+    batch = [ETHANOL, ETHANOL_AGAIN, BENZENE, PYRIDINE, None]
+    assert M.novelty(batch, {"CCO"}) == pytest.approx(2 / 4)
+    assert M.novelty(batch, ["CCO", "c1ccccc1"]) == pytest.approx(1 / 4)
+    assert math.isnan(M.novelty([None], {"CCO"}))
+
+
+def test_unsanitised_and_explicit_hydrogen_inputs_are_canonicalised():
+    raw = Chem.MolFromSmiles("OCC", sanitize=False)
+    with_h = Chem.AddHs(Chem.MolFromSmiles("CCO"))
+    assert M.uniqueness([raw, with_h, ETHANOL]) == pytest.approx(1 / 3)
+    assert M.novelty([raw, with_h], {"CCO"}) == 0.0
+
+
+def test_input_errors():
+    with pytest.raises(ValueError, match="generated is empty"):
+        M.validity([])
+    with pytest.raises(TypeError, match="not a single item"):
+        M.validity(ETHANOL)
+    with pytest.raises(TypeError, match="RDKit molecules or None, got str"):
+        M.validity(["CCO"])
+    with pytest.raises(TypeError, match="training_smiles must be a collection"):
+        M.novelty([ETHANOL], "CCO")
+
+
+def test_internal_diversity_over_pairs_with_repeats():
+    d = tanimoto_distance(ETHANOL, BENZENE)
+    assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(d)
+    # pairs (A, A'), (A, B), (A', B): 0, d, d
+    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(2 * d / 3)
+    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN]) == 0.0
+    assert math.isnan(M.internal_diversity([ETHANOL, None]))
+
+
+def test_internal_diversity_matches_brute_force_and_its_subsample():
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE]
+    pairs = [tanimoto_distance(a, b) for i, a in enumerate(mols) for b in mols[i + 1:]]
+    assert M.internal_diversity(mols, max_molecules=None) == pytest.approx(np.mean(pairs), rel=1e-9)
+    sub = M.internal_diversity(mols, max_molecules=5, seed=1)
+    assert sub == M.internal_diversity(mols, max_molecules=5, seed=1)
+    assert min(pairs) <= sub <= max(pairs)
+
+
+def test_molgan_diversity_is_remapped_mean_distance_to_the_reference():
+    distance = tanimoto_distance(BENZENE, ETHANOL, radius=4)
+    expected = np.clip((distance - 0.9) / (0.945 - 0.9), 0, 1)
+    scores = M.molgan_diversity_scores([BENZENE, ETHANOL, None], {"CCO"})
+    np.testing.assert_allclose(scores, [expected, 0.0, 0.0])
+    assert M.MOLGAN_DIVERSITY_RANGE == (0.9, 0.945)
+    with pytest.raises(ValueError, match="non-empty collection"):
+        M.molgan_diversity_scores([BENZENE], set())
+    with pytest.raises(ValueError, match="cannot be parsed"):
+        M.molgan_diversity_scores([BENZENE], ["not_smiles"])
+
+
+def test_properties_match_rdkit_and_are_nan_for_invalid():
+    batch = [ETHANOL, BENZENE, None, PYRIDINE]
+    mols = [ETHANOL, BENZENE, PYRIDINE]
+    for function, reference in ((M.qed_scores, QED.qed), (M.logp_scores, Crippen.MolLogP),
+                                (M.sa_scores, sascorer.calculateScore)):
+        values = function(batch)
+        assert math.isnan(values[2])
+        np.testing.assert_allclose(values[[0, 1, 3]], [reference(m) for m in mols], rtol=1e-12)
+
+
+def test_molgan_rewards_use_molgan_constants_and_zero_for_invalid():
+    assert M.MOLGAN_LOGP_RANGE == (-2.12178879609, 6.0429063424)
+    assert M.MOLGAN_SA_RANGE == (5.0, 1.5)
+    batch = [ETHANOL, BENZENE, None]
+    logp = np.array([Crippen.MolLogP(ETHANOL), Crippen.MolLogP(BENZENE)])
+    sa = np.array([sascorer.calculateScore(ETHANOL), sascorer.calculateScore(BENZENE)])
+    np.testing.assert_allclose(M.molgan_logp_reward(batch)[:2], np.clip((logp + 2.12178879609) / 8.16469513849, 0, 1))
+    np.testing.assert_allclose(M.molgan_sa_reward(batch)[:2], np.clip((5 - sa) / 3.5, 0, 1))
+    np.testing.assert_allclose(M.molgan_qed_reward(batch)[:2], [QED.qed(ETHANOL), QED.qed(BENZENE)])
+    for reward in (M.molgan_logp_reward, M.molgan_sa_reward, M.molgan_qed_reward):
+        values = reward(batch)
+        assert values[2] == 0.0 and ((values >= 0) & (values <= 1)).all()
+
+
+def test_molgan_unique_validity_and_novelty_rewards():
+    batch = [ETHANOL] * 5 + [BENZENE, None]
+    np.testing.assert_allclose(M.molgan_unique_reward(batch), [0.95] * 5 + [1.0, 0.0])
+    np.testing.assert_allclose(M.molgan_unique_reward([ETHANOL, ETHANOL_AGAIN]), [1.0, 1.0])  # 0.75 + 1/2, clipped
+    dummy = Chem.MolFromSmiles("*C")
+    np.testing.assert_array_equal(M.molgan_validity_reward([ETHANOL, TWO_FRAGMENTS, None, dummy]), [1, 0, 0, 0])
+    assert M.validity([dummy]) == 1.0
+    np.testing.assert_array_equal(M.molgan_novelty_reward([ETHANOL, BENZENE, None], {"CCO"}), [0, 1, 0])
+
+
+def test_molgan_reward_is_the_product_of_its_objectives():
+    batch = [ETHANOL, BENZENE, BENZENE, None]
+    expected = (M.molgan_logp_reward(batch) * M.molgan_sa_reward(batch) * M.molgan_qed_reward(batch)
+                * M.molgan_unique_reward(batch))
+    np.testing.assert_allclose(M.molgan_reward(batch), expected)
+    np.testing.assert_allclose(M.molgan_reward(batch, ["novelty", "validity"], training_smiles={"CCO"}),
+                               [0, 1, 1, 0])
+    with pytest.raises(ValueError, match=r"unknown MolGAN objectives \['np'\]"):
+        M.molgan_reward(batch, ["np"])
+    with pytest.raises(ValueError, match="need training_smiles"):
+        M.molgan_reward(batch, ["diversity"])
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        M.molgan_reward(batch, "qed")
+
+
+def test_summarize_table():
+    batch = [ETHANOL, ETHANOL_AGAIN, BENZENE, TWO_FRAGMENTS, None, PENTAVALENT]
+    table = M.summarize(batch, {"CCO"})
+    assert table["n_generated"] == 6 and table["n_valid"] == 4 and table["n_unique"] == 3
+    assert table["validity"] == pytest.approx(4 / 6) and table["validity_connected"] == pytest.approx(3 / 6)
+    assert table["uniqueness"] == pytest.approx(3 / 4) and table["uniqueness_of_generated"] == pytest.approx(3 / 6)
+    assert table["novelty"] == pytest.approx(2 / 4)
+    valid = [ETHANOL, ETHANOL, BENZENE, TWO_FRAGMENTS]
+    assert table["qed"] == pytest.approx(np.mean([QED.qed(m) for m in valid]))
+    assert table["logp"] == pytest.approx(np.mean([Crippen.MolLogP(m) for m in valid]))
+    assert table["sa"] == pytest.approx(np.mean([sascorer.calculateScore(m) for m in valid]))
+    assert table["molgan_logp"] == pytest.approx(M.molgan_logp_reward(batch)[:4].mean())
+    assert table["molgan_sa"] == pytest.approx(M.molgan_sa_reward(batch)[:4].mean())
+    assert table["molgan_diversity"] == pytest.approx(M.molgan_diversity_scores(batch, {"CCO"})[:4].mean())
+    assert table["internal_diversity"] == pytest.approx(M.internal_diversity(batch))
+    empty = M.summarize([None, None], set())
+    assert empty["validity"] == 0.0 and all(math.isnan(empty[k]) for k in ("uniqueness", "novelty", "qed"))
+
+
+def test_frechet_distance_of_diagonal_gaussians():
+    a, b = np.array([1.0, 4.0, 0.0]), np.array([9.0, 1.0, 2.0])
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert M.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        M.frechet_distance(mu1, np.diag(a), mu2[:2], np.diag(b))
+
+
+@pytest.mark.filterwarnings("ignore:The `disp` argument is deprecated:DeprecationWarning")
+def test_frechet_distance_matches_fcd_torch_formula():
+    from fcd_torch.utils import calculate_frechet_distance
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(400, 40)), rng.normal(size=(400, 40)) @ rng.normal(size=(40, 40)) * 0.3 + 0.2
+    stats = (x.mean(0), np.cov(x.T), y.mean(0), np.cov(y.T))
+    assert M.frechet_distance(*stats) == pytest.approx(calculate_frechet_distance(*stats), rel=1e-8)
+
+
+def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
+    """fcd-torch's ChemNet on 24 + 24 SMILES (about two seconds on CPU)."""
+    qm9_like = QM9_LIKE
+    shifted = ["C" * k for k in range(1, 10)] + ["C" * k + "O" for k in range(1, 9)] + ["CC(C)" + "C" * k for k in range(7)]
+    # identical lists: exactly 0 but for round-off in the eigenvalues of a rank-23 covariance
+    assert abs(M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu")) < 1e-4
+    near = M.fcd(qm9_like[:12], qm9_like[12:], n_jobs=1, device="cpu")
+    far = M.fcd(shifted, qm9_like, n_jobs=1, device="cpu")
+    assert 0 < near < far
+
+
+def test_fcd_input_errors():
+    with pytest.raises(ValueError, match="needs at least 2 SMILES"):
+        M.fcd(["CCO"], ["CCO", "CC"])
+    with pytest.raises(ValueError, match="invalid SMILES 'C1CC'"):
+        M.fcd(["CCO", "C1CC"], ["CCO", "CC"])
+    with pytest.raises(TypeError, match="must be a sequence of SMILES strings"):
+        M.fcd("CCO", ["CCO", "CC"])
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+        M.fcd(["CCO", "CC"], ["CCO", "CC"], n_jobs=0)
+
+
+def test_importing_the_packages_does_not_import_rdkit_or_torch():
+    code = ("import sys, qlatent, qlatent.chem, qlatent.metrics, qlatent.data, qlatent.data.qm9; "
+            "heavy = [m for m in ('rdkit', 'torch', 'fcd_torch', 'pandas') if m in sys.modules]; "
+            "import qlatent.metrics.molecules; "
+            "heavy += [m for m in ('torch', 'fcd_torch') if m in sys.modules]; print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
