@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import chisquare
 
 from qlatent.photonics import output_probabilities, sample
+from qlatent.photonics.sampling import sample_batch, subsets_by_size
 
 P_VALUE_FLOOR = 1e-4
 N_SAMPLES = 20_000
@@ -77,6 +78,28 @@ def test_many_collisions_follow_the_exact_distribution():
     patterns, probs = output_probabilities(unitary, state)
     samples = sample(unitary, state, N_SAMPLES, seed=17)
     assert chi_square_p_value(samples, patterns, probs) > P_VALUE_FLOOR
+
+
+@pytest.mark.parametrize(("state", "x"), [([1, 1, 1, 1, 1, 0, 0], 1.0), ([3, 0, 2, 0, 1, 0, 0], 1.0),
+                                          ([1, 1, 1, 1, 1, 1, 1], 0.7)])
+def test_subset_table_and_glynn_sums_pick_the_same_modes(state, x):
+    """Both permanent strategies fed the same random numbers give the same patterns (up to rare ties)."""
+    unitary = haar(7, 23)
+    columns = np.repeat(np.arange(7), state)
+    amplitudes = np.ascontiguousarray(unitary[:, columns])
+    cdf = np.ascontiguousarray(np.cumsum(np.abs(amplitudes) ** 2, axis=0))
+    rng = np.random.default_rng(5)
+    n_rows, n = 2_000, len(columns)
+    keys, uniforms = rng.random((n_rows, n)), rng.random((n_rows, n))
+    status = np.where(rng.random((n_rows, n)) < x, 1, 2).astype(np.int8)
+    results = []
+    for table_max in (0, n):
+        subsets, offsets = subsets_by_size(min(n, table_max))
+        out = np.zeros((n_rows, 7), dtype=np.uint8)
+        sample_batch(amplitudes, cdf, status, keys, uniforms, 7, table_max, subsets, offsets, 8, out)
+        results.append(out)
+    assert np.all(results[0].sum(axis=1) == n)
+    assert (results[0] != results[1]).any(axis=1).mean() < 1e-3
 
 
 def test_hong_ou_mandel_photons_never_leave_in_different_modes():

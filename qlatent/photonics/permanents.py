@@ -97,16 +97,17 @@ def column_deleted_permanents(rows: np.ndarray, multiplicity: np.ndarray, n_dist
     if n_rows == 0:
         out[0] = 1.0
         return
-    order, digit, focus, direction = state[0], state[1], state[2], state[3]
+    # state rows: 0 = distinct rows in processing order (multiplicity one first), then algorithm H's
+    # 1 = digits a_t, 2 = focus pointers, 3 = directions, for the rows after the fixed ones.
     n_singles = 0
     for t in range(n_distinct):
         if multiplicity[t] == 1:
-            order[n_singles] = t
+            state[0, n_singles] = t
             n_singles += 1
     position = n_singles
     for t in range(n_distinct):
         if multiplicity[t] != 1:
-            order[position] = t
+            state[0, position] = t
             position += 1
     n_fixed = 3 if n_singles >= 3 else (1 if n_singles >= 1 else 0)
     n_digits = n_distinct - n_fixed
@@ -114,24 +115,24 @@ def column_deleted_permanents(rows: np.ndarray, multiplicity: np.ndarray, n_dist
     for j in range(n_cols):
         s = 0.0 + 0.0j
         for q in range(n_fixed):
-            s += rows[order[q], j]
+            s += rows[state[0, q], j]
         for d in range(n_digits):
-            s -= multiplicity[order[n_fixed + d]] * rows[order[n_fixed + d], j]
+            s -= multiplicity[state[0, n_fixed + d]] * rows[state[0, n_fixed + d], j]
         work[0, j] = s
         out[j] = 0.0
     for d in range(n_digits):
-        if multiplicity[order[n_fixed + d]] % 2 == 1:
+        if multiplicity[state[0, n_fixed + d]] % 2 == 1:
             weight = -weight
-        digit[d] = 0
-        focus[d] = d
-        direction[d] = 1
-    focus[n_digits] = n_digits
+        state[1, d] = 0
+        state[2, d] = d
+        state[3, d] = 1
+    state[2, n_digits] = n_digits
     lanes = n_fixed == 3
     if lanes:
         for j in range(n_cols):
-            work[1, j] = work[0, j] - 2.0 * rows[order[1], j]
-            work[2, j] = work[0, j] - 2.0 * rows[order[2], j]
-            work[3, j] = work[1, j] - 2.0 * rows[order[2], j]
+            work[1, j] = work[0, j] - 2.0 * rows[state[0, 1], j]
+            work[2, j] = work[0, j] - 2.0 * rows[state[0, 2], j]
+            work[3, j] = work[1, j] - 2.0 * rows[state[0, 2], j]
     while True:
         if lanes:
             x0 = 1.0 + 0.0j
@@ -166,28 +167,28 @@ def column_deleted_permanents(rows: np.ndarray, multiplicity: np.ndarray, n_dist
             for j in range(n_cols - 1, -1, -1):
                 out[j] += work[4, j] * y0
                 y0 *= work[0, j]
-        d = focus[0]
-        focus[0] = 0
+        d = state[2, 0]
+        state[2, 0] = 0
         if d == n_digits:
             return
-        t = order[n_fixed + d]
+        t = state[0, n_fixed + d]
         mu = multiplicity[t]
-        old = digit[d]
-        digit[d] = old + direction[d]
-        if direction[d] > 0:
+        old = state[1, d]
+        state[1, d] = old + state[3, d]
+        if state[3, d] > 0:
             weight = -(weight * (mu - old)) / (old + 1)
         else:
             weight = -(weight * old) / (mu - old + 1)
-        step = 2.0 * direction[d]
+        step = 2.0 * state[3, d]
         n_lanes = 4 if lanes else 1
         for j in range(n_cols):
             delta = step * rows[t, j]
             for lane in range(n_lanes):
                 work[lane, j] += delta
-        if digit[d] == 0 or digit[d] == mu:
-            direction[d] = -direction[d]
-            focus[d] = focus[d + 1]
-            focus[d + 1] = d + 1
+        if state[1, d] == 0 or state[1, d] == mu:
+            state[3, d] = -state[3, d]
+            state[2, d] = state[2, d + 1]
+            state[2, d + 1] = d + 1
 
 
 def permanent(matrix: np.ndarray | Sequence[Sequence[complex]]) -> complex:
