@@ -126,26 +126,19 @@ def push_forward(counts: np.ndarray, recipe: SyntheticRecipe) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def photon_counts(recipe: SyntheticRecipe, store: Any = None,
-                  sample_seed_offset: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
-    """The recipe's photon counts, from the sample store (sampled and stored on first use).
+def photon_source(recipe: SyntheticRecipe) -> Any:
+    """The recipe's :class:`~qlatent.latent.photonic.PhotonSource` (interferometer seed derived from its seed)."""
+    from qlatent.latent.photonic import PhotonSource
 
-    ``sample_seed_offset`` draws other samples from the same interferometer and source (used for
-    latent banks, which must not reuse the dataset's own counts).
-    """
-    from qlatent.photonics.interferometers import haar_interferometer
-    from qlatent.qpu import SampleRequest, get_or_sample
+    return PhotonSource(recipe.n_photons, recipe.n_modes, recipe.child_seeds()["interferometer"],
+                        backend=recipe.backend, indistinguishability=recipe.indistinguishability)
 
-    seeds = recipe.child_seeds()
-    interferometer = haar_interferometer(recipe.n_modes, seed=seeds["interferometer"])
-    request = SampleRequest(
-        recipe.backend, interferometer, tuple([1] * recipe.n_photons + [0] * (recipe.n_modes - recipe.n_photons)),
-        recipe.n_samples, model=recipe.photon_model,
-        indistinguishability=recipe.indistinguishability if recipe.photon_model == "partial" else 1.0,
-        seed=(seeds["samples"] + sample_seed_offset) % 2**32,
-    )
-    sample_set = get_or_sample(request, store=store, progress=False)
-    return np.asarray(sample_set.counts), {"sample_set": request.request_id(), "interferometer": interferometer.to_dict()}
+
+def _dataset_counts(recipe: SyntheticRecipe, store: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    from qlatent.latent.photonic import photon_counts
+
+    return photon_counts(photon_source(recipe), recipe.photon_model, recipe.n_samples,
+                         recipe.child_seeds()["samples"], store)
 
 
 def _cache_file(name: str, recipe: SyntheticRecipe, root: Path | None) -> Path:
@@ -190,7 +183,7 @@ def load_synthetic(recipe: SyntheticRecipe, name: str = "synthetic", cache_root:
                     f"{json.dumps(recipe.to_dict(), sort_keys=True)}; choose another name or seed, or delete the file"
                 )
             return SyntheticDataset(data, counts, recipe, metadata)
-    counts, sources = photon_counts(recipe, store)
+    counts, sources = _dataset_counts(recipe, store)
     data = push_forward(counts, recipe)
     metadata = {"recipe": recipe.to_dict(), "seeds": recipe.child_seeds(), **sources,
                 "data_sha256": hashlib.sha256(data.tobytes()).hexdigest(),

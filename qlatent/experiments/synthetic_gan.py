@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qlatent.data.synthetic import SyntheticRecipe, load_synthetic
+from qlatent.data.synthetic import SyntheticRecipe, load_synthetic, photon_source
 
-LATENTS = ("boson-indistinguishable", "boson-partial", "boson-distinguishable", "independent-counts",
-           "gaussian", "uniform")
-REFERENCE_LATENT = "boson-indistinguishable"
+from qlatent.latent.photonic import LATENT_NAMES as LATENTS
+from qlatent.latent.photonic import QUANTUM_LATENT as REFERENCE_LATENT
+from qlatent.latent.photonic import check_latent_names
 # Metric name → whether lower is better.
 METRICS = {"wasserstein1": True, "sliced_wasserstein": True, "mmd": True, "precision": False, "recall": False,
            "density": False, "coverage": False}
@@ -75,35 +75,20 @@ class GANExperimentConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
 
 
-def make_latent(name: str, config: GANExperimentConfig, store: Any = None):
-    """The latent distribution ``name`` (one of :data:`LATENTS`) for this benchmark."""
-    from qlatent.latent import BankLatent, CountPostprocess, GaussianLatent, IndependentCountsLatent, UniformLatent
+def make_latent(name: str, config: GANExperimentConfig, store: Any = None) -> Any:
+    """The latent distribution ``name`` (one of :data:`LATENTS`) for this benchmark.
 
-    dim = config.dataset.n_modes
+    Boson banks use the dataset's own interferometer and source, with other samples than the
+    dataset's (a seed offset), post-processed by the config's recipe.
+    """
+    from qlatent.latent import CountPostprocess
+    from qlatent.latent.photonic import make_latent as make_photonic_latent
+
+    source = dataclasses.replace(photon_source(config.dataset),
+                                 indistinguishability=config.partial_indistinguishability)
+    bank_seed = (config.dataset.child_seeds()["samples"] + _BANK_SEED_OFFSET) % 2**32
     postprocess = CountPostprocess(standardize=config.standardize, noise_scale=config.noise_scale)
-    if name == "gaussian":
-        return GaussianLatent(dim)
-    if name == "uniform":
-        return UniformLatent(dim)
-    if name == "independent-counts":
-        counts, _ = _latent_counts("indistinguishable", config, store)
-        return IndependentCountsLatent.from_counts(counts, name=name, postprocess=postprocess)
-    if name.startswith("boson-") and name in LATENTS:
-        counts, source = _latent_counts(name.removeprefix("boson-"), config, store)
-        return BankLatent(counts, name=name, description=source, postprocess=postprocess)
-    raise ValueError(f"unknown latent {name!r}; choose from {', '.join(LATENTS)}")
-
-
-def _latent_counts(photon_model: str, config: GANExperimentConfig, store: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    from qlatent.data.synthetic import photon_counts
-
-    recipe = dataclasses.replace(
-        config.dataset, photon_model=photon_model, n_samples=config.bank_size,
-        indistinguishability=config.partial_indistinguishability if photon_model == "partial" else 1.0,
-    )
-    # Same interferometer as the dataset (its seed is derived from the recipe's seed), other samples.
-    counts, source = photon_counts(recipe, store, sample_seed_offset=_BANK_SEED_OFFSET)
-    return counts, source
+    return make_photonic_latent(name, source, config.bank_size, bank_seed, postprocess, store)
 
 
 def final_metrics(generated: np.ndarray, held_out: np.ndarray, seed: int) -> dict[str, float]:
@@ -158,9 +143,7 @@ def run_benchmark(config: GANExperimentConfig, latents: Sequence[str], seeds: Se
     """All (latent × seed) runs; returns tidy ``runs`` (latent, seed, metric, value) and ``curves`` tables."""
     from tqdm.auto import tqdm
 
-    unknown = [name for name in latents if name not in LATENTS]
-    if unknown:
-        raise ValueError(f"unknown latent(s) {', '.join(unknown)}; choose from {', '.join(LATENTS)}")
+    check_latent_names(latents)
     run_rows, curves = [], []
     jobs = [(latent, seed) for latent in latents for seed in seeds]
     for latent, seed in tqdm(jobs, desc="runs", disable=not progress):
