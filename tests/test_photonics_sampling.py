@@ -86,17 +86,17 @@ def test_subset_table_and_glynn_sums_pick_the_same_modes(state, x):
     """Both permanent strategies fed the same random numbers give the same patterns (up to rare ties)."""
     unitary = haar(7, 23)
     columns = np.repeat(np.arange(7), state)
-    amplitudes = np.ascontiguousarray(unitary[:, columns])
-    cdf = np.ascontiguousarray(np.cumsum(np.abs(amplitudes) ** 2, axis=0))
+    photons = np.ascontiguousarray(unitary[:, columns].T)
+    cdf = np.ascontiguousarray(np.cumsum(np.abs(photons) ** 2, axis=1))
     rng = np.random.default_rng(5)
     n_rows, n = 2_000, len(columns)
-    keys, uniforms = rng.random((n_rows, n)), rng.random((n_rows, n))
+    draws = rng.random((n_rows, 2, n))
     status = np.where(rng.random((n_rows, n)) < x, 1, 2).astype(np.int8)
     results = []
     for table_max in (0, n):
         subsets, offsets = subsets_by_size(min(n, table_max))
         out = np.zeros((n_rows, 7), dtype=np.uint8)
-        sample_batch(amplitudes, cdf, status, keys, uniforms, 7, table_max, subsets, offsets, 8, out)
+        sample_batch(photons, cdf, status, draws, 7, table_max, subsets, offsets, 8, out)
         results.append(out)
     assert np.all(results[0].sum(axis=1) == n)
     assert (results[0] != results[1]).any(axis=1).mean() < 1e-3

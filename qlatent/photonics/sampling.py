@@ -53,70 +53,77 @@ def subsets_by_size(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _sample_rows(first, last, amplitudes, cdf, status, keys, uniforms, n_out, table_max, subsets, offsets, out,
-                 order, ordered, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights):
+def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out,
+                 order, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights):
     for b in range(first, last):
-        _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, table_max, subsets, offsets, out, order,
-                    ordered, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights)
+        _sample_row(b, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, order, rows,
+                    multiplicity, slot, work, state, table, lowest_bit, sub, weights)
 
 
 @njit(cache=True, inline="always")
-def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, table_max, subsets, offsets, out, order, ordered,
-                rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights):
-    n_modes, n = amplitudes.shape
+def _draw_from_cdf(cdf, photon, u):
+    n_modes = cdf.shape[1]
+    target = u * cdf[photon, n_modes - 1]
+    i = 0
+    while i < n_modes - 1 and cdf[photon, i] <= target:
+        i += 1
+    return i
+
+
+@njit(cache=True, inline="always")
+def _sample_row(b, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, order, rows,
+                multiplicity, slot, work, state, table, lowest_bit, sub, weights):
+    n, n_modes = photons.shape
     n_int = 0
     for k in range(n):
         if status[b, k] == DISTINGUISHABLE:
-            target = uniforms[b, k] * cdf[n_modes - 1, k]
-            i = 0
-            while i < n_modes - 1 and cdf[i, k] <= target:
-                i += 1
+            i = _draw_from_cdf(cdf, k, draws[b, 1, k])
             if i < n_out:
                 out[b, i] += 1
         elif status[b, k] == INTERFERING:
             j = n_int
-            while j > 0 and keys[b, order[j - 1]] > keys[b, k]:
+            while j > 0 and draws[b, 0, order[j - 1]] > draws[b, 0, k]:
                 order[j] = order[j - 1]
                 j -= 1
             order[j] = k
             n_int += 1
-    for j in range(n_int):
-        for i in range(n_modes):
-            ordered[j, i] = amplitudes[i, order[j]]
     use_table = n_int <= table_max
     table[0] = 1.0
     n_distinct = 0
     for k in range(n_int):
-        if use_table:
-            full = (1 << (k + 1)) - 1
-            for j in range(k + 1):
-                sub[j] = table[full ^ (1 << j)]
-        elif k == 0:
-            sub[0] = 1.0
-        elif k == 1:
-            sub[0] = rows[0, 1]
-            sub[1] = rows[0, 0]
+        if k == 0:
+            # one photon: the weights are |A[i, photon]|^2, whose running sums are the cdf
+            i = _draw_from_cdf(cdf, order[0], draws[b, 1, order[0]])
         else:
-            column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
-        for i in range(n_modes):
-            weights[i] = 0.0
-        for j in range(k + 1):
-            coefficient = sub[j]
+            if use_table:
+                full = (1 << (k + 1)) - 1
+                for j in range(k + 1):
+                    sub[j] = table[full ^ (1 << j)]
+            elif k == 1:
+                sub[0] = rows[0, 1]
+                sub[1] = rows[0, 0]
+            else:
+                column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
             for i in range(n_modes):
-                weights[i] += ordered[j, i] * coefficient
-        total = 0.0
-        for i in range(n_modes):
-            z = weights[i]
-            total += z.real * z.real + z.imag * z.imag
-        target = uniforms[b, order[k]] * total
-        i = 0
-        cumulative = 0.0
-        while i < n_modes - 1:
-            z = weights[i]
-            cumulative += z.real * z.real + z.imag * z.imag
-            if cumulative > target:
-                break
-            i += 1
+                weights[i] = 0.0
+            for j in range(k + 1):
+                coefficient = sub[j]
+                photon = order[j]
+                for i in range(n_modes):
+                    weights[i] += photons[photon, i] * coefficient
+            total = 0.0
+            for i in range(n_modes):
+                z = weights[i]
+                total += z.real * z.real + z.imag * z.imag
+            target = draws[b, 1, order[k]] * total
+            i = 0
+            cumulative = 0.0
+            while i < n_modes - 1:
+                z = weights[i]
+                cumulative += z.real * z.real + z.imag * z.imag
+                if cumulative > target:
+                    break
+                i += 1
         if use_table:
             if k + 1 < n_int:
                 for position in range(offsets[k + 1], offsets[k + 2]):
@@ -127,14 +134,14 @@ def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, table_max, su
                     rest = mask
                     while rest:
                         c = lowest_bit[rest]
-                        z += ordered[c, i] * table[mask ^ (1 << c)]
+                        z += photons[order[c], i] * table[mask ^ (1 << c)]
                         rest &= rest - 1
                     table[mask] = z
         elif slot[i] < 0:
             slot[i] = n_distinct
             multiplicity[n_distinct] = 1
             for j in range(n_int):
-                rows[n_distinct, j] = ordered[j, i]
+                rows[n_distinct, j] = photons[order[j], i]
             n_distinct += 1
         else:
             multiplicity[slot[i]] += 1
@@ -146,18 +153,20 @@ def _sample_row(b, amplitudes, cdf, status, keys, uniforms, n_out, table_max, su
 
 
 @njit(cache=True, parallel=True)
-def sample_batch(amplitudes, cdf, status, keys, uniforms, n_out, table_max, subsets, offsets, n_chunks, out):
+def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets, n_chunks, out):
     """Fill ``out`` (zeros, one row per sample) from the random numbers given; pure, thread-count independent.
 
+    ``photons[p]``: output amplitudes of photon ``p`` over all ``m'`` modes; ``cdf[p]``: running sums
+    of their squared moduli; ``status``: one row of ``n`` per sample; ``draws[b, 0]`` orders the
+    interfering photons, ``draws[b, 1, p]`` places photon ``p``.
     ``table_max``: interfering-photon numbers up to this use the subset table, above it the
     repeated-row Glynn sums; ``subsets, offsets = subsets_by_size(min(n, table_max))``.
     """
-    n_modes, n = amplitudes.shape
+    n, n_modes = photons.shape
     n_rows = status.shape[0]
     chunk = (n_rows + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         order = np.empty(n, dtype=np.int64)
-        ordered = np.empty((n, n_modes), dtype=np.complex128)
         rows = np.empty((n, n + 1), dtype=np.complex128)
         multiplicity = np.zeros(n, dtype=np.int64)
         slot = np.full(n_modes, -1, dtype=np.int64)
@@ -170,8 +179,8 @@ def sample_batch(amplitudes, cdf, status, keys, uniforms, n_out, table_max, subs
                 lowest_bit[mask] += 1
         sub = np.empty(n + 1, dtype=np.complex128)
         weights = np.empty(n_modes, dtype=np.complex128)
-        _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), amplitudes, cdf, status, keys, uniforms, n_out,
-                     table_max, subsets, offsets, out, order, ordered, rows, multiplicity, slot, work, state, table,
+        _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), photons, cdf, status, draws, n_out,
+                     table_max, subsets, offsets, out, order, rows, multiplicity, slot, work, state, table,
                      lowest_bit, sub, weights)
 
 
@@ -238,9 +247,9 @@ def sample(
     x, eta = check_options(model, indistinguishability, transmission, detection)
     transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
     counts = validate_input_state(input_state, transfer.shape[0])
-    amplitudes = photon_isometry(transfer, input_columns(counts))
-    cdf = np.ascontiguousarray(np.cumsum(np.abs(amplitudes) ** 2, axis=0))
-    n_modes, n = transfer.shape[0], amplitudes.shape[1]
+    photons = np.ascontiguousarray(photon_isometry(transfer, input_columns(counts)).T)
+    cdf = np.ascontiguousarray(np.cumsum(np.abs(photons) ** 2, axis=1))
+    n_modes, n = transfer.shape[0], photons.shape[0]
     rng = np.random.default_rng(seed)
     dtype = np.uint8 if n <= np.iinfo(np.uint8).max else np.uint16
     n_streams = 2 + (eta < 1.0) + (0.0 < x < 1.0)
@@ -258,8 +267,8 @@ def sample(
         if eta < 1.0:
             status[draws[:, stream] >= eta] = LOST
         with numba.parallel_chunksize(1):
-            sample_batch(amplitudes, cdf, status, np.ascontiguousarray(draws[:, 0]), np.ascontiguousarray(draws[:, 1]),
-                         n_modes, SUBSET_TABLE_MAX, subsets, offsets, min(rows, n_chunks_max), out[start:start + rows])
+            sample_batch(photons, cdf, status, draws, n_modes, SUBSET_TABLE_MAX, subsets, offsets,
+                         min(rows, n_chunks_max), out[start:start + rows])
     if detection == "threshold":
         np.minimum(out, 1, out=out)
     return out
