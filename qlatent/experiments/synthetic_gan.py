@@ -32,7 +32,7 @@ from qlatent.data.synthetic import SyntheticRecipe, load_synthetic, photon_sourc
 
 from qlatent.latent.photonic import LATENT_NAMES as LATENTS
 from qlatent.latent.photonic import QUANTUM_LATENT as REFERENCE_LATENT
-from qlatent.latent.photonic import check_latent_names
+from qlatent.experiments.grid import RunOutcome, run_grid
 # Metric name → whether lower is better.
 METRICS = {"wasserstein1": True, "sliced_wasserstein": True, "mmd": True, "precision": False, "recall": False,
            "density": False, "coverage": False}
@@ -105,7 +105,7 @@ def final_metrics(generated: np.ndarray, held_out: np.ndarray, seed: int) -> dic
 
 
 def train_run(latent_name: str, seed: int, config: GANExperimentConfig, runs_dir: Path, store: Any = None,
-              progress: bool = False) -> tuple[dict[str, float], pd.DataFrame]:
+              progress: bool = False) -> RunOutcome:
     """Train (or resume, or reload) one run; return its final metrics and its training curve."""
     import torch
 
@@ -135,20 +135,11 @@ def train_run(latent_name: str, seed: int, config: GANExperimentConfig, runs_dir
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(10_000 + seed)
     generated = trainer.sample(config.eval_samples, generator).numpy()
-    return final_metrics(generated, held_out[: config.eval_samples], seed), curve
+    return RunOutcome(final_metrics(generated, held_out[: config.eval_samples], seed), curve)
 
 
 def run_benchmark(config: GANExperimentConfig, latents: Sequence[str], seeds: Sequence[int], runs_dir: Path,
                   store: Any = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All (latent × seed) runs; returns tidy ``runs`` (latent, seed, metric, value) and ``curves`` tables."""
-    from tqdm.auto import tqdm
-
-    check_latent_names(latents)
-    run_rows, curves = [], []
-    jobs = [(latent, seed) for latent in latents for seed in seeds]
-    for latent, seed in tqdm(jobs, desc="runs", disable=not progress):
-        scores, curve = train_run(latent, seed, config, runs_dir, store)
-        run_rows += [{"latent": latent, "seed": seed, "metric": metric, "value": value}
-                     for metric, value in scores.items()]
-        curves.append(curve.assign(latent=latent, seed=seed))
-    return pd.DataFrame(run_rows), pd.concat(curves, ignore_index=True)
+    results = run_grid(lambda latent, seed: train_run(latent, seed, config, runs_dir, store), latents, seeds, progress)
+    return results.runs, results.curves
