@@ -187,7 +187,8 @@ def test_frechet_distance_matches_fcd_torch_formula():
 def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
     """fcd-torch's ChemNet on 24 + 24 SMILES (about two seconds on CPU)."""
     qm9_like = QM9_LIKE
-    shifted = ["C" * k for k in range(1, 10)] + ["C" * k + "O" for k in range(1, 9)] + ["CC(C)" + "C" * k for k in range(7)]
+    shifted = (["C" * k for k in range(1, 10)] + ["C" * k + "O" for k in range(1, 9)]
+               + ["CC(C)" + "C" * k for k in range(7)])  # acyclic alkanes and alcohols only
     # identical lists: exactly 0 but for round-off in the eigenvalues of a rank-23 covariance
     assert abs(M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu")) < 1e-4
     near = M.fcd(qm9_like[:12], qm9_like[12:], n_jobs=1, device="cpu")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -109,6 +110,10 @@ def test_qm9pack_parts_are_hashed_and_checked_before_reading():
 def test_missing_sources_are_reported(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_qm9(tmp_path / "nowhere.csv")
+    empty_package = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(qm9.importlib.util, "find_spec", lambda name: empty_package)
+    with pytest.raises(FileNotFoundError, match="its data files are missing"):
+        load_qm9()
     monkeypatch.setattr(qm9.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match="qm9pack is not installed"):
         load_qm9()

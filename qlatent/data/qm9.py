@@ -9,7 +9,7 @@ The sha256 of every source file is recorded; ``expected_sha256`` refuses a misma
 Each SMILES goes through these filters, in this order, and is counted under the first it fails:
 
 ``unparsable``
-    RDKit cannot parse it (or it is empty). Skipped with a warning.
+    RDKit cannot parse it (or it is empty). Skipped with a warning when the cache is built.
 ``too_many_atoms``
     More than ``max_atoms`` heavy atoms.
 ``disconnected``
@@ -21,6 +21,9 @@ Each SMILES goes through these filters, in this order, and is counted under the 
 ``roundtrip_failed``
     Decoding the graph does not give back the molecule's canonical SMILES (for instance a radical,
     whose unpaired electrons a graph with implicit hydrogens cannot hold). Warned about.
+
+The counts are in ``metadata["counts"]`` on every load, cached or not. On qm9pack 1.0.3 (RDKit
+2026.9.1) they are: 130,831 read, 580 charged, 130,251 kept, every other filter 0.
 
 The rest is featurised with :mod:`qlatent.chem.graphs` (kekulised, implicit hydrogens, padded to
 ``max_atoms`` with 0, node vocabulary built from the kept molecules). So graph → molecule →
@@ -78,7 +81,7 @@ class ChecksumError(ValueError):
     """A source file's sha256 differs from the one the caller expected."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class QM9Dataset:
     """Featurised QM9: padded graph tensors, canonical SMILES, encoder, split and provenance.
 
@@ -266,7 +269,7 @@ def load_qm9(
         "cache": {"path": str(cache_file) if cache_file is not None else None, "hit": cache_hit},
         "subset": subset,
         "split": {
-            "seed": seed if isinstance(seed, int) or seed is None else repr(seed),
+            "seed": int(seed) if isinstance(seed, int | np.integer) else None if seed is None else repr(seed),
             "val_fraction": val_fraction,
             "test_fraction": test_fraction,
             "n_train": int(n_train),

@@ -91,7 +91,8 @@ class _Batch:
 
     def descriptor(self, which: int, invalid: float) -> np.ndarray:
         """Column ``which`` of :func:`_descriptors` (0 QED, 1 logP, 2 SA) per entry."""
-        return np.array([invalid if s is None else _descriptors(s)[which] for s in self.smiles], dtype=np.float64)
+        table = {smiles: _descriptors(smiles, mol)[which] for smiles, mol in self.mols.items()}
+        return np.array([invalid if s is None else table[s] for s in self.smiles], dtype=np.float64)
 
 
 def _batch(generated: Sequence[Chem.Mol | None] | _Batch) -> _Batch:
@@ -226,19 +227,28 @@ def _remap(value: float | np.ndarray, bounds: tuple[float, float]) -> float | np
     return np.clip((value - low) / (high - low), 0.0, 1.0)
 
 
-@functools.lru_cache(maxsize=1 << 17)
-def _descriptors(smiles: str) -> tuple[float, float, float]:
-    """QED, Crippen logP and SA score of one canonical SMILES, memoised.
+_DESCRIPTOR_MEMO: dict[str, tuple[float, float, float]] = {}
+_DESCRIPTOR_MEMO_SIZE = 1 << 17
+
+
+def _descriptors(smiles: str, mol: Chem.Mol) -> tuple[float, float, float]:
+    """QED, Crippen logP and SA score of a sanitised molecule, memoised by its canonical SMILES.
 
     Generated batches repeat molecules within and across evaluations, and QED (116 substructure
     alerts) costs about a millisecond per molecule, so each distinct molecule is scored once
-    per process. QED's own property pass supplies the logP.
+    per process (the memo is emptied when it reaches ``_DESCRIPTOR_MEMO_SIZE`` entries). QED's
+    own property pass supplies the logP.
     """
-    from rdkit.Contrib.SA_Score import sascorer
+    found = _DESCRIPTOR_MEMO.get(smiles)
+    if found is None:
+        from rdkit.Contrib.SA_Score import sascorer
 
-    mol = Chem.MolFromSmiles(smiles)
-    properties = QED.properties(mol)
-    return QED.qed(mol, qedProperties=properties), float(properties.ALOGP), sascorer.calculateScore(mol)
+        properties = QED.properties(mol)
+        found = (QED.qed(mol, qedProperties=properties), float(properties.ALOGP), sascorer.calculateScore(mol))
+        if len(_DESCRIPTOR_MEMO) >= _DESCRIPTOR_MEMO_SIZE:
+            _DESCRIPTOR_MEMO.clear()
+        _DESCRIPTOR_MEMO[smiles] = found
+    return found
 
 
 def qed_scores(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
