@@ -6,11 +6,17 @@ Algorithms
   (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanents`.
 * All column-deleted sub-permanents of a (k-1) x k matrix for the price of one permanent, by the
   Laplace expansion inside Glynn's sum (Clifford & Clifford, SODA 2018, arXiv:1706.01260, sec. 4).
+* Glynn's sum grouped by row multiplicity: prod(mu + 1) terms instead of 2^n for matrices with
+  repeated rows, the average-case saving of Clifford & Clifford, "Faster classical boson sampling"
+  (arXiv:2005.04214, 2020); the terms in reflected mixed-radix Gray order (Knuth, TAOCP 7.2.1.1,
+  algorithm H) -- :func:`qlatent.photonics.permanents.column_deleted_permanents`.
 * Exact sampling of indistinguishable photons, arbitrary Fock inputs: Clifford & Clifford algorithm B
-  (same reference), batched over cores -- :mod:`qlatent.photonics.sampling`.
+  (SODA 2018), with a table of sub-permanents on column subsets for small n, batched over cores --
+  :mod:`qlatent.photonics.sampling`.
 * Distinguishable and partially distinguishable photons: each photon independently interferes
   with probability x; equal to pairwise internal overlaps x, HOM visibility x^2 (Tichy, J. Phys. B
-  47, 103001 (2014), eq. (60)) -- :mod:`qlatent.photonics.probabilities`.
+  47, 103001 (2014), eq. (60)); Perceval's NoiseModel(indistinguishability=V) is x = sqrt(V) --
+  :mod:`qlatent.photonics.probabilities`.
 * Loss: binomial thinning of the input photons for uniform loss; unitary dilation of a sub-unitary
   transfer matrix to 2m modes for per-mode loss (Halmos 1950) -- :mod:`qlatent.photonics.models`.
 * Exact output probabilities |Per(U_st)|^2 / (prod s! prod t!) (Scheel 2004; Aaronson & Arkhipov
