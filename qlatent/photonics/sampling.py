@@ -54,102 +54,97 @@ def subsets_by_size(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out,
-                 order, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights):
-    for b in range(first, last):
-        _sample_row(b, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, order, rows,
-                    multiplicity, slot, work, state, table, lowest_bit, sub, weights)
-
-
-@njit(cache=True, inline="always")
-def _draw_from_cdf(cdf, photon, u):
-    n_modes = cdf.shape[1]
-    target = u * cdf[photon, n_modes - 1]
-    i = 0
-    while i < n_modes - 1 and cdf[photon, i] <= target:
-        i += 1
-    return i
-
-
-@njit(cache=True, inline="always")
-def _sample_row(b, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, order, rows,
-                multiplicity, slot, work, state, table, lowest_bit, sub, weights):
+                 order, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights, split):
+    # One loop over the samples with no per-sample call: calls taking arrays pay reference counting.
     n, n_modes = photons.shape
-    n_int = 0
-    for k in range(n):
-        if status[b, k] == DISTINGUISHABLE:
-            i = _draw_from_cdf(cdf, k, draws[b, 1, k])
+    for b in range(first, last):
+        n_int = 0
+        for k in range(n):
+            if status[b, k] == DISTINGUISHABLE:
+                target = draws[b, 1, k] * cdf[k, n_modes - 1]
+                i = 0
+                while i < n_modes - 1 and cdf[k, i] <= target:
+                    i += 1
+                if i < n_out:
+                    out[b, i] += 1
+            elif status[b, k] == INTERFERING:
+                j = n_int
+                while j > 0 and draws[b, 0, order[j - 1]] > draws[b, 0, k]:
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = k
+                n_int += 1
+        use_table = n_int <= table_max
+        table[0] = 1.0
+        n_distinct = 0
+        for k in range(n_int):
+            if k == 0:
+                # one photon: the weights are |A[i, photon]|^2, whose running sums are the cdf
+                photon = order[0]
+                target = draws[b, 1, photon] * cdf[photon, n_modes - 1]
+                i = 0
+                while i < n_modes - 1 and cdf[photon, i] <= target:
+                    i += 1
+            else:
+                if use_table:
+                    full = (1 << (k + 1)) - 1
+                    for j in range(k + 1):
+                        sub[j] = table[full ^ (1 << j)]
+                elif k == 1:
+                    sub[0] = rows[0, 1]
+                    sub[1] = rows[0, 0]
+                else:
+                    column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
+                for i in range(n_modes):
+                    weights[0, i] = 0.0
+                    weights[1, i] = 0.0
+                for j in range(k + 1):
+                    cr = sub[j].real
+                    ci = sub[j].imag
+                    photon = order[j]
+                    for i in range(n_modes):
+                        ar = split[photon, 0, i]
+                        ai = split[photon, 1, i]
+                        weights[0, i] += ar * cr - ai * ci
+                        weights[1, i] += ar * ci + ai * cr
+                total = 0.0
+                for i in range(n_modes):
+                    weights[2, i] = weights[0, i] * weights[0, i] + weights[1, i] * weights[1, i]
+                    total += weights[2, i]
+                target = draws[b, 1, order[k]] * total
+                i = 0
+                cumulative = 0.0
+                while i < n_modes - 1:
+                    cumulative += weights[2, i]
+                    if cumulative > target:
+                        break
+                    i += 1
+            if use_table:
+                if k + 1 < n_int:
+                    for position in range(offsets[k + 1], offsets[k + 2]):
+                        mask = subsets[position]
+                        if mask >= (1 << n_int):
+                            break
+                        z = 0.0 + 0.0j
+                        rest = mask
+                        while rest:
+                            c = lowest_bit[rest]
+                            z += photons[order[c], i] * table[mask ^ (1 << c)]
+                            rest &= rest - 1
+                        table[mask] = z
+            elif slot[i] < 0:
+                slot[i] = n_distinct
+                multiplicity[n_distinct] = 1
+                for j in range(n_int):
+                    rows[n_distinct, j] = photons[order[j], i]
+                n_distinct += 1
+            else:
+                multiplicity[slot[i]] += 1
             if i < n_out:
                 out[b, i] += 1
-        elif status[b, k] == INTERFERING:
-            j = n_int
-            while j > 0 and draws[b, 0, order[j - 1]] > draws[b, 0, k]:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = k
-            n_int += 1
-    use_table = n_int <= table_max
-    table[0] = 1.0
-    n_distinct = 0
-    for k in range(n_int):
-        if k == 0:
-            # one photon: the weights are |A[i, photon]|^2, whose running sums are the cdf
-            i = _draw_from_cdf(cdf, order[0], draws[b, 1, order[0]])
-        else:
-            if use_table:
-                full = (1 << (k + 1)) - 1
-                for j in range(k + 1):
-                    sub[j] = table[full ^ (1 << j)]
-            elif k == 1:
-                sub[0] = rows[0, 1]
-                sub[1] = rows[0, 0]
-            else:
-                column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
+        if not use_table:
             for i in range(n_modes):
-                weights[i] = 0.0
-            for j in range(k + 1):
-                coefficient = sub[j]
-                photon = order[j]
-                for i in range(n_modes):
-                    weights[i] += photons[photon, i] * coefficient
-            total = 0.0
-            for i in range(n_modes):
-                z = weights[i]
-                total += z.real * z.real + z.imag * z.imag
-            target = draws[b, 1, order[k]] * total
-            i = 0
-            cumulative = 0.0
-            while i < n_modes - 1:
-                z = weights[i]
-                cumulative += z.real * z.real + z.imag * z.imag
-                if cumulative > target:
-                    break
-                i += 1
-        if use_table:
-            if k + 1 < n_int:
-                for position in range(offsets[k + 1], offsets[k + 2]):
-                    mask = subsets[position]
-                    if mask >= (1 << n_int):
-                        break
-                    z = 0.0 + 0.0j
-                    rest = mask
-                    while rest:
-                        c = lowest_bit[rest]
-                        z += photons[order[c], i] * table[mask ^ (1 << c)]
-                        rest &= rest - 1
-                    table[mask] = z
-        elif slot[i] < 0:
-            slot[i] = n_distinct
-            multiplicity[n_distinct] = 1
-            for j in range(n_int):
-                rows[n_distinct, j] = photons[order[j], i]
-            n_distinct += 1
-        else:
-            multiplicity[slot[i]] += 1
-        if i < n_out:
-            out[b, i] += 1
-    if not use_table:
-        for i in range(n_modes):
-            slot[i] = -1
+                slot[i] = -1
 
 
 @njit(cache=True, parallel=True)
@@ -178,10 +173,15 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
             while not (mask >> lowest_bit[mask]) & 1:
                 lowest_bit[mask] += 1
         sub = np.empty(n + 1, dtype=np.complex128)
-        weights = np.empty(n_modes, dtype=np.complex128)
+        weights = np.empty((3, n_modes), dtype=np.float64)
+        split = np.empty((n, 2, n_modes), dtype=np.float64)
+        for p in range(n):
+            for i in range(n_modes):
+                split[p, 0, i] = photons[p, i].real
+                split[p, 1, i] = photons[p, i].imag
         _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), photons, cdf, status, draws, n_out,
                      table_max, subsets, offsets, out, order, rows, multiplicity, slot, work, state, table,
-                     lowest_bit, sub, weights)
+                     lowest_bit, sub, weights, split)
 
 
 def _positive_int(name: str, value: object) -> int:
