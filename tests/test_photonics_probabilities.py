@@ -175,6 +175,13 @@ def test_threshold_detection_sums_patterns_with_the_same_support():
         assert clicks[key] == pytest.approx(prob, abs=1e-13)
 
 
+def test_pattern_probability_of_many_photons_costs_one_permanent():
+    unitary = haar(24, 71)
+    state, pattern = [1] * 12 + [0] * 12, [0, 1] * 12
+    expected = abs(permanent(unitary[np.ix_(np.arange(1, 24, 2), np.arange(12))])) ** 2
+    assert pattern_probability(unitary, state, pattern) == pytest.approx(expected, rel=1e-10)
+
+
 def test_patterns_with_more_photons_than_the_input_have_probability_zero():
     assert pattern_probability(BEAM_SPLITTER, [1, 0], [1, 1]) == 0.0
     assert pattern_probability(BEAM_SPLITTER, [1, 1], [1, 0]) == 0.0

@@ -84,6 +84,9 @@ def _mixture_weight(counts: np.ndarray, shared: Sequence[int], x: float) -> floa
 
 def _shared_subsets(counts: np.ndarray, x: float) -> Iterator[tuple[np.ndarray, float]]:
     """Sub-multisets ``a <= counts`` of interfering photons with their non-zero mixture weights."""
+    if x == 0.0 or x == 1.0:
+        yield counts * int(x), 1.0
+        return
     for shared in itertools.product(*(range(int(t) + 1) for t in counts)):
         weight = _mixture_weight(counts, shared, x)
         if weight > 0.0:
