@@ -20,6 +20,7 @@ def copy_project(target: Path) -> Path:
     shutil.copytree(REPO / "notebooks", target / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copytree(REPO / "book", target / "book", ignore=shutil.ignore_patterns("executed", "_build"))
+    shutil.copytree(REPO / "data", target / "data", ignore=shutil.ignore_patterns("results", "cache"))
     return target
 
 
