@@ -2,6 +2,12 @@
 
 Algorithms
 ----------
+* Haar-random unitaries: QR of a complex Ginibre matrix with the phase fix (Mezzadri, Notices AMS
+  54, 592 (2007)) -- :mod:`qlatent.photonics.interferometers`.
+* Universal rectangular mesh and its decomposition (Clements et al., Optica 3, 1460 (2016)) --
+  :mod:`qlatent.photonics.clements`.
+* Time-bin loop interferometers of ORCA's PT-Series (one beam splitter per bin and loop) --
+  :mod:`qlatent.photonics.timebin`.
 * Permanent: Glynn's formula with Gray-code updates, O(n 2^n)
   (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanents`.
 * All column-deleted sub-permanents of a (k-1) x k matrix for the price of one permanent, by the
@@ -39,6 +45,18 @@ _EXPORTS = {
     "fock_index": "qlatent.photonics.fock",
     "validate_transfer_matrix": "qlatent.photonics.validation",
     "validate_input_state": "qlatent.photonics.validation",
+    "Interferometer": "qlatent.photonics.interferometers",
+    "haar_unitary": "qlatent.photonics.interferometers",
+    "haar_interferometer": "qlatent.photonics.interferometers",
+    "from_matrix": "qlatent.photonics.interferometers",
+    "ClementsMesh": "qlatent.photonics.clements",
+    "decompose": "qlatent.photonics.clements",
+    "mesh_unitary": "qlatent.photonics.clements",
+    "clements_interferometer": "qlatent.photonics.clements",
+    "timebin_unitary": "qlatent.photonics.timebin",
+    "timebin_interferometer": "qlatent.photonics.timebin",
+    "random_timebin_interferometer": "qlatent.photonics.timebin",
+    "n_beam_splitters": "qlatent.photonics.timebin",
 }
 
 __all__ = sorted(_EXPORTS)
