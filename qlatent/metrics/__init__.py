@@ -1,1 +1,7 @@
-"""Metrics: distances between distributions and molecular quality scores."""
+"""Metrics.
+
+- :mod:`qlatent.metrics.distributions` — distances between sample sets: Wasserstein-1, sliced
+  Wasserstein, MMD, energy distance, precision / recall / density / coverage.
+- :mod:`qlatent.metrics.molecules` — validity, uniqueness, novelty, diversity, QED, logP, SA,
+  MolGAN's normalised rewards and the Fréchet ChemNet Distance.
+"""
