@@ -32,13 +32,16 @@ def bootstrap_mean_ci(values: Sequence[float], *, n_resamples: int = 10_000, lev
 def summarize_runs(runs: pd.DataFrame, group: str = "latent", *, seed: int = 0) -> pd.DataFrame:
     """Mean and bootstrap 95 % interval of each metric per ``group`` over seeds.
 
-    ``runs`` is tidy: columns ``group``, ``seed``, ``metric``, ``value``.
+    ``runs`` is tidy: columns ``group``, ``seed``, ``metric``, ``value``. Undefined values (NaN,
+    e.g. uniqueness when no molecule was valid) are left out; ``n_seeds`` counts the seeds used,
+    and a metric undefined for every seed gets NaN.
     """
     rows = []
     for (name, metric), subset in runs.groupby([group, "metric"], sort=False):
-        low, high = bootstrap_mean_ci(subset["value"].to_numpy(), seed=seed)
-        rows.append({group: name, "metric": metric, "mean": subset["value"].mean(), "ci_low": low,
-                     "ci_high": high, "n_seeds": subset["seed"].nunique()})
+        defined = subset[np.isfinite(subset["value"].astype(float))]
+        low, high = bootstrap_mean_ci(defined["value"].to_numpy(), seed=seed) if len(defined) else (np.nan, np.nan)
+        rows.append({group: name, "metric": metric, "mean": defined["value"].mean(), "ci_low": low,
+                     "ci_high": high, "n_seeds": defined["seed"].nunique()})
     return pd.DataFrame(rows)
 
 
@@ -48,13 +51,14 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
 
     Columns: ``baseline``, ``metric``, ``mean_difference`` (baseline − reference, so positive means
     the reference is better when lower is better), ``reference_better`` (fraction of seeds),
-    ``n_pairs``, ``p_value`` (two-sided Wilcoxon signed-rank; NaN when all differences are zero).
+    ``n_pairs`` (seeds where both are defined), ``p_value`` (two-sided Wilcoxon signed-rank; NaN
+    when there is no pair or all differences are zero).
     """
     from scipy.stats import wilcoxon
 
     if reference not in set(runs[group]):
         raise ValueError(f"reference {reference!r} is not among the {group}s: {sorted(set(runs[group]))}")
-    wide = runs.pivot_table(index=["metric", "seed"], columns=group, values="value")
+    wide = runs.pivot(index=["metric", "seed"], columns=group, values="value")
     rows = []
     for metric, better_low in lower_is_better.items():
         if metric not in wide.index.get_level_values("metric"):
@@ -62,12 +66,13 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
         table = wide.loc[metric]
         for baseline in [name for name in table.columns if name != reference]:
             pairs = table[[reference, baseline]].dropna()
-            difference = (pairs[baseline] - pairs[reference]).to_numpy()
+            difference = (pairs[baseline] - pairs[reference]).to_numpy(dtype=float)
             signed = difference if better_low else -difference
             p_value = float(wilcoxon(difference).pvalue) if np.any(difference != 0) else float("nan")
-            rows.append({"baseline": baseline, "metric": metric, "mean_difference": float(difference.mean()),
-                         "reference_better": float((signed > 0).mean()), "n_pairs": len(pairs),
-                         "p_value": p_value})
+            rows.append({"baseline": baseline, "metric": metric,
+                         "mean_difference": float(difference.mean()) if len(pairs) else float("nan"),
+                         "reference_better": float((signed > 0).mean()) if len(pairs) else float("nan"),
+                         "n_pairs": len(pairs), "p_value": p_value})
     return pd.DataFrame(rows)
 
 

@@ -67,3 +67,12 @@ def test_ranking_verdict_sentences():
     summary, paired = summarize_runs(reversed_runs), paired_comparison(reversed_runs, "q", {"wasserstein1": True})
     second = ranking_verdict(summary, paired, "q", "wasserstein1", True)
     assert "ranks number 2 of 2 (first: g)" in second and "no baseline" in second
+
+
+def test_summarize_leaves_out_undefined_values():
+    runs = _runs([np.nan, 0.5], [np.nan, np.nan], metric="uniqueness")
+    summary = summarize_runs(runs).set_index("latent")
+    assert summary.loc["q", "mean"] == 0.5 and summary.loc["q", "n_seeds"] == 1
+    assert np.isnan(summary.loc["g", "mean"]) and summary.loc["g", "n_seeds"] == 0
+    paired = paired_comparison(runs, "q", {"uniqueness": False})
+    assert paired.iloc[0]["n_pairs"] == 0
