@@ -10,3 +10,19 @@ def use_book_style() -> None:
     sns.set_theme(context="notebook", style="ticks", palette="colorblind",
                   rc={"figure.figsize": (6.4, 4.0), "figure.dpi": 110, "axes.spines.right": False,
                       "axes.spines.top": False})
+
+
+def molecule_strip(smiles: list[str], size: tuple[int, int] = (160, 130)):
+    """RDKit drawings of ``smiles`` side by side, as one RGB array for ``imshow``.
+
+    Drawn one molecule at a time with :func:`rdkit.Chem.Draw.MolToImage`, which always returns a
+    PIL image (grid helpers return IPython objects inside notebooks).
+    """
+    import numpy as np
+    from rdkit import Chem
+    from rdkit.Chem import Draw
+
+    if not smiles:
+        return np.full((size[1], size[0], 3), 255, dtype=np.uint8)
+    images = [np.asarray(Draw.MolToImage(Chem.MolFromSmiles(s), size=size).convert("RGB")) for s in smiles]
+    return np.hstack(images)

@@ -8,11 +8,14 @@ and uniform — all of dimension ``n_modes``.
 
 After training, ``eval_samples`` graphs are decoded (argmax) and scored
 (:func:`qlatent.metrics.molecules.summarize`: validity, uniqueness, novelty, diversity, QED, logP,
-SA, MolGAN's normalised scores) and, if ``fcd_samples`` > 0, the Fréchet ChemNet Distance of the
-first ``fcd_samples`` valid molecules (duplicates kept, so mode collapse costs) to as many test
-molecules (``fcd-torch``). MolGAN's published validity counts a molecule with several fragments as
-invalid: that is our ``validity_connected``; our ``validity`` accepts any sanitisable graph. Training curves log validity, uniqueness and
-novelty of ``curve_samples`` molecules every ``log_every`` steps.
+SA, MolGAN's normalised scores). MolGAN's published validity counts a molecule with several
+fragments as invalid: that is our ``validity_connected``; our ``validity`` accepts any sanitisable
+graph. If ``fcd_samples`` > 0, the Fréchet ChemNet Distance (``fcd-torch``) of the first
+``fcd_samples`` valid single-fragment molecules (duplicates kept, so mode collapse costs) to as
+many test molecules; NaN with fewer than two such molecules. Multi-fragment SMILES are left out
+because ChemNet does not tell them apart reliably (two different ones gave identical activations).
+Training curves log validity, uniqueness and novelty of ``curve_samples`` molecules every
+``log_every`` steps.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
 from qlatent.latent.photonic import PhotonSource
 
 # Metric → whether lower is better (for paired comparisons).
-METRICS = {"validity": False, "validity_connected": False, "uniqueness": False, "novelty": False, "internal_diversity": False, "qed": False,
-           "sa": True, "fcd": True}
+METRICS = {"validity": False, "validity_connected": False, "uniqueness": False, "novelty": False,
+           "internal_diversity": False, "qed": False, "sa": True, "fcd": True}
 RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
 
 
@@ -180,7 +183,8 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
     scores = {name: float(value) for name, value in summarize(mols, training_set, seed=seed).items()}
     molecules = _molecule_rows(mols)
     if config.fcd_samples > 0:
-        generated = molecules["smiles"].tolist()[: config.fcd_samples]  # duplicates kept: collapse costs
+        connected = molecules["smiles"][~molecules["smiles"].str.contains(".", regex=False)]
+        generated = connected.tolist()[: config.fcd_samples]  # duplicates kept: collapse costs
         reference = dataset.split_smiles("test")[: config.fcd_samples]
         scores["fcd"] = fcd(generated, reference) if len(generated) >= 2 else float("nan")
     return RunOutcome(scores, curve, molecules)

@@ -85,7 +85,7 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             )
         expected = _declared_type(declared[key])
         accepted = _ACCEPTED_TYPES.get(expected)
-        if accepted is None:
+        if accepted is None or value is None:  # None: "not set" / "all", for any parameter
             continue
         wrong_bool = isinstance(value, bool) and bool not in accepted
         if wrong_bool or not isinstance(value, accepted):
