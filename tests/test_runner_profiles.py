@@ -24,13 +24,12 @@ def test_project_profiles_are_valid_and_share_notebooks():
             assert (REPO / "notebooks" / f"{name}.ipynb").is_file(), f"{profile.name} names missing notebook {name}"
 
 
-def test_project_profiles_only_set_declared_parameters():
-    from qlatent.runner.execution import declared_parameters
+def test_project_profiles_only_set_declared_parameters_of_the_right_type():
+    from qlatent.runner.execution import check_parameters
 
     for profile in load_profiles(REPO / "notebooks" / "profiles.yml").values():
         for name, parameters in profile.notebooks.items():
-            declared = declared_parameters(name, REPO / "notebooks" / f"{name}.ipynb")
-            assert set(parameters) <= set(declared), f"{profile.name}/{name}: {set(parameters) - set(declared)}"
+            check_parameters(name, REPO / "notebooks" / f"{name}.ipynb", parameters)  # raises naming the culprit
 
 
 def test_order_and_null_parameters(tmp_path):
