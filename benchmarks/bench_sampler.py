@@ -158,6 +158,7 @@ def run(sizes: list[int], n_samples: int | None, seconds: float) -> tuple[list[d
     import perceval
 
     meta = dict(
+        recorded_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         multiply_add_rate_per_s=rate,
         numba_threads=numba.get_num_threads(),
         cpu_count=os.cpu_count(),
