@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from qlatent.checks import require_positive_ints
 from qlatent.io import atomic_path
 from qlatent.paths import cache_dir
 
@@ -61,10 +62,7 @@ class SyntheticRecipe:
     backend: str = "local"
 
     def __post_init__(self) -> None:
-        for name in ("n_photons", "n_modes", "n_samples", "data_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        require_positive_ints(self, ("n_photons", "n_modes", "n_samples", "data_dim"))
         if self.n_photons > self.n_modes:
             raise ValueError(f"n_photons={self.n_photons} exceeds n_modes={self.n_modes} (one photon per input mode)")
         if self.photon_model not in _PHOTON_MODELS:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qlatent.checks import require_positive_ints
 from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
 from qlatent.latent.photonic import PhotonSource
 
@@ -73,10 +74,7 @@ class MolGANExperimentConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
-        for name in ("bank_size", "n_steps", "batch_size", "n_critic", "eval_samples", "curve_samples", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        require_positive_ints(self, ("bank_size", "n_steps", "batch_size", "n_critic", "eval_samples", "curve_samples", "log_every"))
         if isinstance(self.fcd_samples, bool) or not isinstance(self.fcd_samples, int) or self.fcd_samples < 0:
             raise ValueError(f"fcd_samples must be a non-negative integer, got {self.fcd_samples!r}")
         if not 0.0 <= self.rl_lambda <= 1.0:

@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qlatent.checks import require_positive_ints
 from qlatent.data.synthetic import SyntheticRecipe, load_synthetic, photon_source
-
+from qlatent.experiments.grid import RunOutcome, run_grid
 from qlatent.latent.photonic import LATENT_NAMES as LATENTS
 from qlatent.latent.photonic import QUANTUM_LATENT as REFERENCE_LATENT
-from qlatent.experiments.grid import RunOutcome, run_grid
+
 # Metric name → whether lower is better.
 METRICS = {"wasserstein1": True, "sliced_wasserstein": True, "mmd": True, "precision": False, "recall": False,
            "density": False, "coverage": False}
@@ -59,10 +60,7 @@ class GANExperimentConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
-        for name in ("bank_size", "n_steps", "batch_size", "n_critic", "eval_samples", "log_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        require_positive_ints(self, ("bank_size", "n_steps", "batch_size", "n_critic", "eval_samples", "log_every"))
         if not 0.0 <= self.partial_indistinguishability <= 1.0:
             raise ValueError(f"partial_indistinguishability must be in [0, 1], got {self.partial_indistinguishability}")
         if not 0.0 < self.test_fraction < 1.0:

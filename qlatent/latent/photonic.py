@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qlatent.checks import require_positive_ints
 from qlatent.latent.base import LatentDistribution
 from qlatent.latent.postprocess import CountPostprocess
 
@@ -43,10 +44,7 @@ class PhotonSource:
     indistinguishability: float = 0.7
 
     def __post_init__(self) -> None:
-        for name in ("n_photons", "n_modes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        require_positive_ints(self, ("n_photons", "n_modes"))
         if self.n_photons > self.n_modes:
             raise ValueError(f"n_photons={self.n_photons} exceeds n_modes={self.n_modes} (one photon per input mode)")
         if not 0.0 <= self.indistinguishability <= 1.0:
