@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 
 
@@ -92,7 +93,7 @@ class WGANGPConfig:
         object.__setattr__(self, "betas", betas)
 
 
-class WGANGP:
+class WGANGP(LatentInput):
     """MLP generator and critic trained with the WGAN-GP objective.
 
     Parameters
@@ -141,24 +142,8 @@ class WGANGP:
         self.generator.to(self.device)
         self.critic.to(self.device)
         for optimizer in (self.opt_generator, self.opt_critic):
-            for state in optimizer.state.values():
-                for key, value in state.items():
-                    if torch.is_tensor(value) and key != "step":
-                        state[key] = value.to(self.device)
+            move_optimizer_state(optimizer, self.device)
         return self
-
-    def check_latent(self, latent: Any) -> None:
-        """Raise ``ValueError`` if ``latent.dim`` is not the generator's input width."""
-        if latent.dim != self.latent_dim:
-            raise ValueError(f"latent distribution {latent.name!r} has dimension {latent.dim}, "
-                             f"but the generator takes latent_dim={self.latent_dim}")
-
-    def _latents(self, n: int, latent: Any, generator: torch.Generator) -> torch.Tensor:
-        z = latent.sample(n, generator)
-        if tuple(z.shape) != (n, self.latent_dim):
-            raise ValueError(f"latent distribution {latent.name!r} returned shape {tuple(z.shape)}, "
-                             f"expected ({n}, {self.latent_dim})")
-        return z.to(self.device, torch.float32)
 
     def _check_real(self, real: torch.Tensor) -> None:
         if real.ndim != 2 or real.shape[1] != self.config.data_dim:

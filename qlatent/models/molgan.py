@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.rgcn import GraphCritic
 from qlatent.training.bank import TensorBank
@@ -350,7 +351,7 @@ def _reward_name(reward_fn: Callable[..., Any]) -> str:
                or type(reward_fn).__name__)
 
 
-class MolGAN:
+class MolGAN(LatentInput):
     """Generator, critic and (if ``rl_lambda < 1``) reward network of MolGAN, trained together.
 
     Parameters
@@ -427,24 +428,8 @@ class MolGAN:
         self.device = torch.device(device)
         for _, network, optimizer in self._networks():
             network.to(self.device)
-            for state in optimizer.state.values():
-                for key, value in state.items():
-                    if torch.is_tensor(value) and key != "step":
-                        state[key] = value.to(self.device)
+            move_optimizer_state(optimizer, self.device)
         return self
-
-    def check_latent(self, latent: Any) -> None:
-        """Raise ``ValueError`` if ``latent.dim`` is not the generator's input width."""
-        if latent.dim != self.latent_dim:
-            raise ValueError(f"latent distribution {latent.name!r} has dimension {latent.dim}, "
-                             f"but the generator takes latent_dim={self.latent_dim}")
-
-    def _latents(self, n: int, latent: Any, generator: torch.Generator) -> torch.Tensor:
-        z = latent.sample(n, generator)
-        if tuple(z.shape) != (n, self.latent_dim):
-            raise ValueError(f"latent distribution {latent.name!r} returned shape {tuple(z.shape)}, "
-                             f"expected ({n}, {self.latent_dim})")
-        return z.to(self.device, torch.float32)
 
     def _noise(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config

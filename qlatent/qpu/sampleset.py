@@ -19,20 +19,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import importlib.metadata
 import json
-import platform as _platform
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
+from qlatent.provenance import package_versions
 
 FORMAT = "qlatent.sampleset/1"
 MODELS = ("indistinguishable", "distinguishable", "partial")
 DETECTIONS = ("pnr", "threshold")
-_REPORTED_PACKAGES = ("qlatent", "numpy", "numba", "perceval-quandela", "exqalibur")
+_REPORTED_PACKAGES = ("numpy", "numba", "perceval-quandela", "exqalibur")  # qlatent and python always
 
 
 def canonical_json(obj: Any) -> str:
@@ -60,13 +59,7 @@ def utc_now() -> str:
 
 def software_versions() -> dict[str, str | None]:
     """Versions of Python and of the packages that produce or shape the samples."""
-    versions: dict[str, str | None] = {"python": _platform.python_version()}
-    for name in _REPORTED_PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return package_versions(_REPORTED_PACKAGES)
 
 
 def _matrix_to_json(matrix: np.ndarray) -> dict[str, list[list[float]]]:
