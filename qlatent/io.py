@@ -27,9 +27,16 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _default_file_mode())  # mkstemp makes 0600; give the usual umask-based mode
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:

@@ -37,3 +37,15 @@ def test_json_and_checksum(tmp_path):
     atomic_write_json(target, {"b": 1, "a": [1, 2]})
     assert json.loads(target.read_text()) == {"a": [1, 2], "b": 1}
     assert sha256_file(target) == sha256_file(target) and len(sha256_file(target)) == 64
+
+
+def test_written_files_get_the_umask_mode_not_0600(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "shared.txt"
+        atomic_write_text(target, "x")
+        assert target.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)
