@@ -18,6 +18,12 @@ def built_book(tmp_path_factory):
     from conftest import copy_project
 
     root = copy_project(tmp_path_factory.mktemp("project"))
+    # Decoys a real checkout has beside the book (an environment, caches, stray pages): never scanned.
+    decoy = root / ".venv" / "lib" / "site-packages" / "pkg"
+    decoy.mkdir(parents=True)
+    (decoy / "demo.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (root / ".pytest_cache").mkdir()
+    (root / ".pytest_cache" / "README.md").write_text("# cache\n")
     first = run_cli(root, "book", "--profile", "quick")
     assert first.returncode == 0, first.stdout + first.stderr
     return root, first
