@@ -12,17 +12,18 @@ def use_book_style() -> None:
                       "axes.spines.top": False})
 
 
-def molecule_strip(smiles: list[str], size: tuple[int, int] = (160, 130)):
+def molecule_strip(smiles: list[str], size: tuple[int, int] = (160, 130), slots: int | None = None):
     """RDKit drawings of ``smiles`` side by side, as one RGB array for ``imshow``.
 
     Drawn one molecule at a time with :func:`rdkit.Chem.Draw.MolToImage`, which always returns a
-    PIL image (grid helpers return IPython objects inside notebooks).
+    PIL image (grid helpers return IPython objects inside notebooks). With ``slots`` the strip is
+    padded with blank cells to that many, so strips of different lengths share one scale.
     """
     import numpy as np
     from rdkit import Chem
     from rdkit.Chem import Draw
 
-    if not smiles:
-        return np.full((size[1], size[0], 3), 255, dtype=np.uint8)
+    blank = np.full((size[1], size[0], 3), 255, dtype=np.uint8)
     images = [np.asarray(Draw.MolToImage(Chem.MolFromSmiles(s), size=size).convert("RGB")) for s in smiles]
-    return np.hstack(images)
+    images += [blank] * max((slots or 0) - len(images), 0)
+    return np.hstack(images) if images else blank
