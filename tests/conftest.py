@@ -41,3 +41,14 @@ def run_cli(root: Path, *args: str, timeout: float = 1200) -> subprocess.Complet
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Small networks (and ChemNet's LSTM) run fastest on one torch thread on a 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

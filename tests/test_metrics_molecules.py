@@ -184,19 +184,7 @@ def test_frechet_distance_matches_fcd_torch_formula():
     assert M.frechet_distance(*stats) == pytest.approx(calculate_frechet_distance(*stats), rel=1e-8)
 
 
-@pytest.fixture
-def one_torch_thread():
-    """ChemNet's LSTM steps through 350 positions; on a busy 2-core machine two OpenMP threads
-    wait on each other at every step (about 10x slower on these small batches), so use one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.usefixtures("torch_one_thread")
 def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
     """fcd-torch's ChemNet on 24 + 24 SMILES (about two seconds on CPU)."""
     qm9_like = QM9_LIKE

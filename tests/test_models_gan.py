@@ -6,34 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from qlatent.latent import GaussianLatent
 from qlatent.models.gan import WGANGP, WGANGPConfig
 from qlatent.models.mlp import ACTIVATIONS, build_mlp
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig
 
-
-class GaussianLatent:
-    """Standard normal latent with the project's latent interface."""
-
-    name = "gaussian"
-
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.dim, generator=generator)
-
-    def describe(self) -> dict:
-        return {"kind": "standard normal"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest, and unaffected by other processes, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def small_config(**overrides) -> WGANGPConfig:

@@ -14,6 +14,7 @@ from rdkit import Chem
 from scipy import stats
 
 from qlatent.chem.graphs import AtomEncoder, canonical_smiles, graphs_to_mols, mol_to_graph
+from qlatent.latent import GaussianLatent
 from qlatent.models.molgan import (
     GraphBank,
     MolGAN,
@@ -26,31 +27,11 @@ from qlatent.models.molgan import (
 from qlatent.models.rgcn import GraphCritic, RelationalGraphConv
 from qlatent.training.loop import Trainer, TrainerConfig
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 SMILES = ["CCO", "C=O", "CC#N", "OCC(F)N", "C1CC1", "CC(=O)O", "N#CC=C", "FC(F)F"]
 ENCODER = AtomEncoder.from_atom_types([(6, 0), (7, 0), (8, 0), (9, 0)])
 SMALL = dict(generator_hidden=(16,), conv_hidden=(8, 4), aggregation_dim=8, dense_hidden=(8,))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors run fastest on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-class Gaussian:
-    """Minimal latent distribution with the interface the model and the Trainer expect."""
-
-    def __init__(self, dim: int) -> None:
-        self.dim, self.name = dim, "gaussian"
-
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.dim, generator=generator)
-
-    def describe(self) -> dict:
-        return {}
 
 
 def molecule_graphs(repeat: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -180,13 +161,13 @@ def test_symmetric_noise_is_symmetric_and_finite():
 @pytest.mark.parametrize("mode", ["argmax", "categorical"])
 def test_sampled_graphs_are_symmetric_with_empty_diagonal(mode):
     model = MolGAN(config(), seed=0)
-    nodes, adjacency = model.sample_graphs(50, Gaussian(4), torch.Generator().manual_seed(0), mode=mode, batch_size=16)
+    nodes, adjacency = model.sample_graphs(50, GaussianLatent(4), torch.Generator().manual_seed(0), mode=mode, batch_size=16)
     assert nodes.shape == (50, 9) and adjacency.shape == (50, 9, 9)
     assert nodes.dtype == adjacency.dtype == torch.int64
     assert torch.equal(adjacency, adjacency.transpose(1, 2))
     assert not adjacency.diagonal(dim1=1, dim2=2).any()
     assert int(nodes.max()) < 5 and int(adjacency.max()) < 4
-    again = model.sample_graphs(50, Gaussian(4), torch.Generator().manual_seed(0), mode=mode, batch_size=16)
+    again = model.sample_graphs(50, GaussianLatent(4), torch.Generator().manual_seed(0), mode=mode, batch_size=16)
     assert torch.equal(nodes, again[0]) and torch.equal(adjacency, again[1])
 
 
@@ -194,22 +175,22 @@ def test_sample_graphs_rejects_bad_arguments():
     model = MolGAN(config(), seed=0)
     g = torch.Generator()
     with pytest.raises(ValueError, match="'gaussian' has dimension 3, but the generator takes latent_dim=4"):
-        model.sample_graphs(5, Gaussian(3), g)
+        model.sample_graphs(5, GaussianLatent(3), g)
     with pytest.raises(ValueError, match="mode must be one of"):
-        model.sample_graphs(5, Gaussian(4), g, mode="greedy")
+        model.sample_graphs(5, GaussianLatent(4), g, mode="greedy")
     with pytest.raises(ValueError, match="n must be a positive int"):
-        model.sample_graphs(0, Gaussian(4), g)
+        model.sample_graphs(0, GaussianLatent(4), g)
 
 
 def test_sample_molecules_decodes_without_crashing():
     model = MolGAN(config(), seed=0, encoder=ENCODER)
-    mols = model.sample_molecules(40, Gaussian(4), torch.Generator().manual_seed(0), mode="categorical")
+    mols = model.sample_molecules(40, GaussianLatent(4), torch.Generator().manual_seed(0), mode="categorical")
     assert len(mols) == 40 and all(m is None or isinstance(m, Chem.Mol) for m in mols)
     with pytest.raises(ValueError, match="needs an AtomEncoder"):
-        MolGAN(config(), seed=0).sample_molecules(2, Gaussian(4), torch.Generator())
+        MolGAN(config(), seed=0).sample_molecules(2, GaussianLatent(4), torch.Generator())
     wider = AtomEncoder.from_atom_types([(6, 0), (7, 0), (8, 0), (9, 0), (16, 0)])
     with pytest.raises(ValueError, match="encoder has 6 node types"):
-        model.sample_molecules(2, Gaussian(4), torch.Generator(), encoder=wider)
+        model.sample_molecules(2, GaussianLatent(4), torch.Generator(), encoder=wider)
 
 
 # ---------------------------------------------------------------- critic
@@ -325,7 +306,7 @@ def test_lambda_one_has_no_rl_terms_and_never_calls_the_reward():
     model = MolGAN(config(n_critic=2), seed=0, reward_fn=forbidden, encoder=ENCODER)
     assert model.reward_net is None and "reward" not in model.describe()
     g, draw = _draw()
-    losses = model.train_step(draw, Gaussian(4), g)
+    losses = model.train_step(draw, GaussianLatent(4), g)
     assert set(losses) == {"critic_loss", "wasserstein", "gradient_penalty", "generator_loss"}
     assert all(np.isfinite(v) for v in losses.values())
     assert losses["gradient_penalty"] >= 0.0
@@ -344,13 +325,13 @@ def test_rl_mix_trains_the_reward_network_and_switches_on_after_warmup():
     assert model.describe()["reward"].endswith("<locals>.validity")
     before = [p.clone() for p in model.reward_net.parameters()]
     g, draw = _draw()
-    warm = model.train_step(draw, Gaussian(4), g)
+    warm = model.train_step(draw, GaussianLatent(4), g)
     assert {"reward_loss", "rl_loss", "reward_real", "reward_fake"} <= set(warm)
     assert warm["reward_real"] == 1.0  # every real molecule is valid
     assert calls == [8, 8]  # real batch and generated batch
     assert warm["generator_loss"] != warm["rl_loss"]  # warm-up: the WGAN loss alone
     assert any(not torch.equal(a, b) for a, b in zip(before, model.reward_net.parameters()))
-    after = model.train_step(draw, Gaussian(4), g)
+    after = model.train_step(draw, GaussianLatent(4), g)
     assert after["generator_loss"] == after["rl_loss"]  # λ = 0, no balancing: L = L_RL
     assert -1.0 <= after["rl_loss"] <= 0.0
 
@@ -358,7 +339,7 @@ def test_rl_mix_trains_the_reward_network_and_switches_on_after_warmup():
 def test_feature_matching_step_runs():
     model = MolGAN(config(n_critic=1, feature_matching=True, sampling="gumbel"), seed=0)
     g, draw = _draw()
-    assert model.train_step(draw, Gaussian(4), g)["generator_loss"] >= 0.0
+    assert model.train_step(draw, GaussianLatent(4), g)["generator_loss"] >= 0.0
 
 
 def test_reward_outside_unit_interval_is_refused():
@@ -366,7 +347,7 @@ def test_reward_outside_unit_interval_is_refused():
                    encoder=ENCODER)
     g, draw = _draw()
     with pytest.raises(ValueError, match=r"reward_fn must return finite values in \[0, 1\]"):
-        model.train_step(draw, Gaussian(4), g)
+        model.train_step(draw, GaussianLatent(4), g)
 
 
 def test_bad_real_batches_are_refused():
@@ -374,13 +355,13 @@ def test_bad_real_batches_are_refused():
     nodes, adjacency = (torch.as_tensor(a) for a in molecule_graphs())
     g = torch.Generator()
     with pytest.raises(ValueError, match="draw_batch must return"):
-        model.train_step(lambda: nodes, Gaussian(4), g)
+        model.train_step(lambda: nodes, GaussianLatent(4), g)
     with pytest.raises(ValueError, match=r"nodes indices must lie in 0..4, got range 3..7"):
-        model.train_step(lambda: (nodes + 3, adjacency), Gaussian(4), g)
+        model.train_step(lambda: (nodes + 3, adjacency), GaussianLatent(4), g)
     with pytest.raises(ValueError, match="adjacency must hold integer type indices"):
-        model.train_step(lambda: (nodes, adjacency.float()), Gaussian(4), g)
+        model.train_step(lambda: (nodes, adjacency.float()), GaussianLatent(4), g)
     with pytest.raises(ValueError, match=r"expected nodes \(B, 9\)"):
-        model.train_step(lambda: (nodes[:, :8], adjacency), Gaussian(4), g)
+        model.train_step(lambda: (nodes[:, :8], adjacency), GaussianLatent(4), g)
 
 
 # ---------------------------------------------------------------- data bank and Trainer
@@ -428,7 +409,7 @@ def test_graph_bank_rejects_bad_graphs():
 def _trainer(run_dir, n_steps: int) -> Trainer:
     model = MolGAN(config(n_critic=2, sampling="gumbel-hard", rl_lambda=0.5), seed=3, reward_fn=_validity,
                    encoder=ENCODER)
-    return Trainer(model, Gaussian(4), GraphBank(*molecule_graphs(2)),
+    return Trainer(model, GaussianLatent(4), GraphBank(*molecule_graphs(2)),
                    TrainerConfig(n_steps=n_steps, batch_size=4, seed=11, checkpoint_every=2, log_every=1,
                                  progress=False), run_dir)
 
@@ -453,5 +434,5 @@ def test_trainer_resume_is_bit_identical(tmp_path):
 def test_trainer_refuses_a_latent_of_the_wrong_dimension(tmp_path):
     model = MolGAN(config(), seed=0)
     with pytest.raises(ValueError, match="'gaussian' has dimension 7, but the model takes latent_dim=4"):
-        Trainer(model, Gaussian(7), GraphBank(*molecule_graphs()),
+        Trainer(model, GaussianLatent(7), GraphBank(*molecule_graphs()),
                 TrainerConfig(n_steps=1, batch_size=4, seed=0, progress=False), tmp_path)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from qlatent.latent import GaussianLatent
 from qlatent.models.gan import WGANGP, WGANGPConfig
 from qlatent.training import checkpoint as checkpoint_module
 from qlatent.training.bank import TensorBank
@@ -16,20 +17,7 @@ from qlatent.training.device import resolve_device
 from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
 from qlatent.training.runlog import MetricsLog
 
-
-class GaussianLatent:
-    """Standard normal latent with the project's latent interface."""
-
-    name = "gaussian"
-
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.dim, generator=generator)
-
-    def describe(self) -> dict:
-        return {"kind": "standard normal"}
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 class BankLatent:
@@ -109,14 +97,6 @@ class ToyModel:
 
 
 DATA = torch.randn(48, 3, generator=torch.Generator().manual_seed(0))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_model(**overrides) -> WGANGP:
