@@ -34,7 +34,7 @@ Exports (loaded on first use, so importing the package stays cheap): see ``__all
 
 from __future__ import annotations
 
-import importlib
+from qlatent.lazy import lazy_exports
 
 _EXPORTS = {
     "permanent": "qlatent.photonics.permanents",
@@ -60,13 +60,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'qlatent.photonics' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
