@@ -21,6 +21,7 @@ import torch
 
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
+from qlatent.models.wgan import critic_update
 
 
 def _positive(name: str, value: float) -> None:
@@ -190,11 +191,7 @@ class WGANGP(LatentInput):
                 fake = self.generator(self._latents(real.shape[0], latent, generator))
             distance = self.critic(real).mean() - self.critic(fake).mean()
             penalty = self.gradient_penalty(real, fake, generator)
-            loss = -distance + self.config.gp_weight * penalty
-            self.opt_critic.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_critic.step()
-            critic_losses.append(loss.detach())
+            critic_losses.append(critic_update(self.opt_critic, distance, penalty, self.config.gp_weight))
             distances.append(distance.detach())
             penalties.append(penalty.detach())
         self.critic.requires_grad_(False)

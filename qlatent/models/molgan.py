@@ -53,6 +53,7 @@ from torch import nn
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.rgcn import GraphCritic
+from qlatent.models.wgan import critic_update
 from qlatent.training.bank import TensorBank
 
 if TYPE_CHECKING:
@@ -519,11 +520,7 @@ class MolGAN(LatentInput):
             distance = self.critic(*real).mean() - self.critic(*fake).mean()
             eps = torch.rand(batch, generator=generator).to(self.device)
             penalty = gradient_penalty(self.critic, real, fake, eps, c.gradient_penalty)
-            loss = -distance + c.gp_weight * penalty
-            self.opt_critic.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_critic.step()
-            critic_losses.append(loss.detach())
+            critic_losses.append(critic_update(self.opt_critic, distance, penalty, c.gp_weight))
             distances.append(distance.detach())
             penalties.append(penalty.detach())
 
