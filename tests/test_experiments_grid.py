@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from qlatent.experiments.grid import RunOutcome, run_grid
+from qlatent.experiments.grid import RunOutcome, product_jobs, run_grid
 
 
 def fake_run(latent, seed):
@@ -10,19 +10,35 @@ def fake_run(latent, seed):
                       samples)
 
 
-def test_grid_gathers_tidy_tables_in_latent_major_order():
-    results = run_grid(fake_run, ["gaussian", "uniform"], [3, 4], progress=False)
+def test_grid_gathers_tidy_tables_in_job_order():
+    results = run_grid(fake_run, product_jobs(latent=["gaussian", "uniform"], seed=[3, 4]), progress=False)
     assert list(results.runs.columns) == ["latent", "seed", "metric", "value"]
     assert results.runs[["latent", "seed"]].drop_duplicates().values.tolist() == [
         ["gaussian", 3], ["gaussian", 4], ["uniform", 3], ["uniform", 4]]
-    assert len(results.curves) == 8 and set(results.curves.columns) == {"step", "loss", "latent", "seed"}
+    assert len(results.curves) == 8 and list(results.curves.columns) == ["latent", "seed", "step", "loss"]
     assert len(results.samples) == 4 and set(results.samples["latent"]) == {"gaussian"}
+
+
+def test_jobs_with_three_axes_become_three_key_columns():
+    def run(dataset, latent, seed):
+        return RunOutcome({"score": 1.0}, pd.DataFrame({"step": [1]}))
+
+    jobs = product_jobs(dataset=["q", "b"], latent=["x"], seed=[0, 1, 2])
+    assert len(jobs) == 6 and jobs[0] == {"dataset": "q", "latent": "x", "seed": 0}
+    results = run_grid(run, jobs, progress=False)
+    assert list(results.runs.columns) == ["dataset", "latent", "seed", "metric", "value"]
 
 
 def test_grid_refuses_bad_input_before_training():
     calls = []
-    with pytest.raises(ValueError, match="unknown latent"):
-        run_grid(lambda latent, seed: calls.append(latent), ["gaussian", "nope"], [0], progress=False)
-    with pytest.raises(ValueError, match="at least one seed"):
-        run_grid(fake_run, ["gaussian"], [], progress=False)
+    with pytest.raises(ValueError, match="at least one value of seed"):
+        product_jobs(latent=["gaussian"], seed=[])
+    with pytest.raises(ValueError, match="at least one run"):
+        run_grid(fake_run, [], progress=False)
+    with pytest.raises(ValueError, match="same parameters"):
+        run_grid(lambda **job: calls.append(job), [{"latent": "a", "seed": 0}, {"latent": "a"}], progress=False)
+    with pytest.raises(ValueError, match="may not be named"):
+        run_grid(lambda **job: calls.append(job), [{"metric": "a"}], progress=False)
+    with pytest.raises(TypeError, match="list of values"):
+        product_jobs(latent="gaussian")
     assert calls == []

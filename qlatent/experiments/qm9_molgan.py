@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from qlatent.checks import require_positive_ints
-from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
+from qlatent.experiments.grid import GridResults, RunOutcome, product_jobs, run_grid
+from qlatent.latent.photonic import check_latent_names
 from qlatent.latent.photonic import PhotonSource
 
 # Metric → whether lower is better (for paired comparisons).
@@ -191,7 +192,9 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
 def run_benchmark(config: MolGANExperimentConfig, latents: Sequence[str], seeds: Sequence[int], runs_dir: Path,
                   store: Any = None, progress: bool = True) -> GridResults:
     """All (latent × seed) runs: tidy ``runs``, ``curves`` and generated ``samples`` (molecules) tables."""
-    return run_grid(lambda latent, seed: train_run(latent, seed, config, runs_dir, store), latents, seeds, progress)
+    check_latent_names(list(latents))
+    return run_grid(lambda latent, seed: train_run(latent, seed, config, runs_dir, store),
+                    product_jobs(latent=latents, seed=seeds), progress)
 
 
 def training_properties(config: MolGANExperimentConfig, n: int, seed: int = 0) -> pd.DataFrame:

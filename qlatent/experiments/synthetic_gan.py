@@ -30,9 +30,10 @@ import pandas as pd
 
 from qlatent.checks import require_positive_ints
 from qlatent.data.synthetic import SyntheticRecipe, load_synthetic, photon_source
-from qlatent.experiments.grid import RunOutcome, run_grid
+from qlatent.experiments.grid import RunOutcome, product_jobs, run_grid
 from qlatent.latent.photonic import LATENT_NAMES as LATENTS
 from qlatent.latent.photonic import QUANTUM_LATENT as REFERENCE_LATENT
+from qlatent.latent.photonic import check_latent_names
 
 # Metric name → whether lower is better.
 METRICS = {"wasserstein1": True, "sliced_wasserstein": True, "mmd": True, "precision": False, "recall": False,
@@ -139,5 +140,7 @@ def train_run(latent_name: str, seed: int, config: GANExperimentConfig, runs_dir
 def run_benchmark(config: GANExperimentConfig, latents: Sequence[str], seeds: Sequence[int], runs_dir: Path,
                   store: Any = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All (latent × seed) runs; returns tidy ``runs`` (latent, seed, metric, value) and ``curves`` tables."""
-    results = run_grid(lambda latent, seed: train_run(latent, seed, config, runs_dir, store), latents, seeds, progress)
+    check_latent_names(list(latents))
+    results = run_grid(lambda latent, seed: train_run(latent, seed, config, runs_dir, store),
+                       product_jobs(latent=latents, seed=seeds), progress)
     return results.runs, results.curves
