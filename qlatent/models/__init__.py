@@ -6,7 +6,9 @@
 - :func:`~qlatent.models.mlp.build_mlp` — the MLP builder both networks use.
 - :class:`~qlatent.models.molgan.MolGAN`, :class:`~qlatent.models.molgan.MolGANConfig`,
   :class:`~qlatent.models.molgan.GraphBank` — MolGAN for 9-atom molecular graphs: MLP generator,
-  R-GCN critic and reward network (De Cao & Kipf, arXiv:1805.11973).
+  R-GCN critic and reward network (De Cao & Kipf, arXiv:1805.11973);
+  :class:`~qlatent.models.molgan.ReinjectionGenerator` and :func:`~qlatent.models.molgan.recover_latent`
+  — the paper's modified, invertible generator (Bacarreza et al., arXiv:2508.19857, Theorem 1).
 
 Names are imported lazily so that importing the package does not import torch.
 """
@@ -22,6 +24,8 @@ _EXPORTS = {
     "MolGAN": "qlatent.models.molgan",
     "MolGANConfig": "qlatent.models.molgan",
     "GraphBank": "qlatent.models.molgan",
+    "ReinjectionGenerator": "qlatent.models.molgan",
+    "recover_latent": "qlatent.models.molgan",
 }
 
 __all__ = sorted(_EXPORTS)

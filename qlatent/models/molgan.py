@@ -1,7 +1,10 @@
 """MolGAN: a WGAN-GP on padded molecular graphs with an optional reward-network RL term.
 
 The generator maps a latent vector to node logits ``(B, V, T)`` and symmetrised edge logits
-``(B, V, V, Y)``; a categorical relaxation (softmax, Gumbel-softmax or its straight-through
+``(B, V, V, Y)``: MolGAN's MLP (``generator="molgan"``) or the paper's modification
+(``generator="reinjection"``, :class:`ReinjectionGenerator`: widths that never shrink, LeakyReLU,
+and an affine map of ``z`` added into every hidden layer, so the hidden map can be inverted by
+solving linear systems, :func:`recover_latent`); a categorical relaxation (softmax, Gumbel-softmax or its straight-through
 version) turns them into the continuous graph the critic scores. Critic and reward network are
 relational graph convolutions with MolGAN's gated sum readout (:mod:`qlatent.models.rgcn`). The
 latent distribution is never part of the model: every call that needs latent samples takes a
@@ -36,6 +39,9 @@ References
   NeurIPS 2017 (arXiv:1704.00028), eq. (3).
 - Jang, Gu, Poole, *Categorical Reparameterization with Gumbel-Softmax*, ICLR 2017
   (arXiv:1611.01144), eq. (1)-(2) and sec. 2.2 (straight-through).
+- Bacarreza et al., *Quantum latent distributions in deep generative models*, arXiv:2508.19857:
+  Theorem 1 (an invertible generator with a Lipschitz, efficiently computable inverse keeps a
+  hard latent distribution hard) and Appendix E (the modified MolGAN generator).
 """
 
 from __future__ import annotations
@@ -67,6 +73,10 @@ SAMPLINGS = ("softmax", "gumbel", "gumbel-hard")
 PENALTIES = ("sample", "per_entry")
 #: Ways to turn logits into discrete graphs.
 DECODE_MODES = ("argmax", "categorical")
+#: Generator architectures: MolGAN's MLP, or the paper's re-injection network.
+GENERATORS = ("molgan", "reinjection")
+#: Hidden widths of the paper's modified generator (Appendix E): never shrinking, steps of 112.
+PAPER_GENERATOR_HIDDEN = (64, 176, 288, 400, 512)
 
 RewardFn = Callable[[list], np.ndarray]
 Graph = tuple[torch.Tensor, torch.Tensor]
@@ -103,15 +113,26 @@ class MolGANConfig:
         ``Y``, edge types with "no bond" (4: none, single, double, triple).
     max_atoms
         ``V``, padded graph size (9 for QM9).
+    generator
+        ``"molgan"`` (MolGAN's MLP with ``activation``) or ``"reinjection"`` (the paper's
+        modification, :class:`ReinjectionGenerator`: LeakyReLU of slope ``leaky_slope`` and an
+        affine map of ``z`` added into every hidden layer).
     generator_hidden
-        Generator MLP widths ((128, 256, 512) in MolGAN).
+        Generator widths ((128, 256, 512) in MolGAN; :data:`PAPER_GENERATOR_HIDDEN` =
+        (64, 176, 288, 400, 512) in the paper). With ``"reinjection"`` they must never shrink and
+        the first must be at least ``latent_dim`` (Theorem 1's construction).
+    leaky_slope
+        Negative slope of the re-injection generator's LeakyReLU (> 0 keeps it invertible; the
+        paper does not state it, 0.2 is ours). Unused by ``"molgan"``.
     conv_hidden, aggregation_dim, dense_hidden
         Critic and reward network: R-GCN widths ((64, 32); MolGAN's ``example.py`` uses (128, 64)),
         gated aggregation width (128) and dense head widths ((128, 64)) before the scalar output.
     activation
-        Activation of every hidden layer (tanh in MolGAN).
+        Activation of every hidden layer of the critic, the reward network and the ``"molgan"``
+        generator (tanh in MolGAN).
     dropout
-        Dropout probability in every network (0 in MolGAN's example script).
+        Dropout probability in every network (0 in MolGAN's example script); must be 0 with the
+        ``"reinjection"`` generator, whose hidden map must stay a fixed invertible function.
     sampling
         ``"softmax"`` (MolGAN's released default), ``"gumbel"`` (Gumbel-softmax) or
         ``"gumbel-hard"`` (one-hot forward, Gumbel-softmax gradient).
@@ -142,8 +163,10 @@ class MolGANConfig:
     Raises
     ------
     ValueError
-        On a size below its minimum, a non-positive rate or temperature, a negative ``gp_weight``,
-        ``rl_lambda`` outside [0, 1], betas outside [0, 1) or an unknown option name.
+        On a size below its minimum, a non-positive rate, temperature or ``leaky_slope``, a
+        negative ``gp_weight``, ``rl_lambda`` outside [0, 1], betas outside [0, 1), an unknown
+        option name, or (``"reinjection"``) shrinking widths, a first width below ``latent_dim``
+        or dropout.
     TypeError
         On a count that is not an int.
     """
@@ -152,7 +175,9 @@ class MolGANConfig:
     n_atom_types: int
     n_bond_types: int = 4
     max_atoms: int = 9
+    generator: str = "molgan"
     generator_hidden: tuple[int, ...] = (128, 256, 512)
+    leaky_slope: float = 0.2
     conv_hidden: tuple[int, ...] = (64, 32)
     aggregation_dim: int = 128
     dense_hidden: tuple[int, ...] = (128, 64)
@@ -183,6 +208,11 @@ class MolGANConfig:
         check_activation(self.activation)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
+        object.__setattr__(self, "leaky_slope", _positive("leaky_slope", self.leaky_slope))
+        if self.generator == "reinjection":
+            _check_reinjection(self.latent_dim, self.generator_hidden, self.dropout)
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {self.sampling!r}")
         if self.gradient_penalty not in PENALTIES:
@@ -202,6 +232,38 @@ class MolGANConfig:
     def uses_rl(self) -> bool:
         """Whether the reward network exists (``rl_lambda < 1``)."""
         return self.rl_lambda < 1.0
+
+    @classmethod
+    def paper(cls, latent_dim: int, n_atom_types: int, **overrides: Any) -> MolGANConfig:
+        """The paper's modified MolGAN (Appendix E) with our choices where the paper is silent.
+
+        Stated by the paper: the re-injection generator with widths :data:`PAPER_GENERATOR_HIDDEN`
+        and LeakyReLU, the R-GCN critic, Adam with learning rate 1e-4 (batch 256 and 20,000
+        iterations belong to the training loop). Ours, and overridable: everything else keeps this
+        class's defaults (5 critic updates, gradient-penalty weight 10, Adam betas (0.9, 0.999),
+        softmax relaxation at temperature 1, no RL term, LeakyReLU slope 0.2, critic sizes of
+        MolGAN's paper).
+        """
+        settings: dict[str, Any] = {"generator": "reinjection", "generator_hidden": PAPER_GENERATOR_HIDDEN,
+                                    "lr_generator": 1e-4, "lr_critic": 1e-4, "lr_reward": 1e-4}
+        settings.update(overrides)
+        return cls(latent_dim=latent_dim, n_atom_types=n_atom_types, **settings)
+
+
+def _check_reinjection(latent_dim: int, widths: tuple[int, ...], dropout: float) -> None:
+    """Refuse re-injection settings that break Theorem 1's construction (widths that shrink, ...)."""
+    if not widths:
+        raise ValueError("the reinjection generator needs at least one hidden layer (generator_hidden is empty)")
+    if widths[0] < latent_dim:
+        raise ValueError(f"generator_hidden[0]={widths[0]} is narrower than latent_dim={latent_dim}: the first "
+                         "layer of the reinjection generator could not be inverted")
+    for k in range(1, len(widths)):
+        if widths[k] < widths[k - 1]:
+            raise ValueError(f"generator_hidden must never shrink for the reinjection generator, got "
+                             f"generator_hidden[{k}]={widths[k]} < generator_hidden[{k - 1}]={widths[k - 1]}")
+    if dropout > 0.0:
+        raise ValueError(f"dropout={dropout} with the reinjection generator: its hidden map must be a fixed "
+                         "invertible function; use dropout=0")
 
 
 def gumbel_noise(shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
@@ -310,7 +372,22 @@ def gradient_penalty(critic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     return (edge_term + node_term).mean()
 
 
-class GraphGenerator(nn.Module):
+class _GraphHead(nn.Module):
+    """Shared output step: one flat vector per graph to node logits and symmetric edge logits."""
+
+    def __init__(self, config: MolGANConfig) -> None:
+        super().__init__()
+        self.n_nodes, self.n_atom_types, self.n_bond_types = config.max_atoms, config.n_atom_types, config.n_bond_types
+        self.out_width = self.n_nodes * self.n_atom_types + self.n_nodes ** 2 * self.n_bond_types
+
+    def _graph_logits(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        split = self.n_nodes * self.n_atom_types
+        node_logits = out[:, :split].reshape(-1, self.n_nodes, self.n_atom_types)
+        edges = out[:, split:].reshape(-1, self.n_nodes, self.n_nodes, self.n_bond_types)
+        return node_logits, (edges + edges.transpose(1, 2)) / 2
+
+
+class GraphGenerator(_GraphHead):
     """MLP from the latent to node logits ``(B, V, T)`` and symmetric edge logits ``(B, V, V, Y)``.
 
     One MLP with a final linear layer of width ``V·T + V·V·Y`` (MolGAN's two linear heads on the
@@ -318,19 +395,122 @@ class GraphGenerator(nn.Module):
     """
 
     def __init__(self, config: MolGANConfig) -> None:
-        super().__init__()
-        self.n_nodes, self.n_atom_types, self.n_bond_types = config.max_atoms, config.n_atom_types, config.n_bond_types
-        width = self.n_nodes * self.n_atom_types + self.n_nodes ** 2 * self.n_bond_types
-        self.mlp = build_mlp(config.latent_dim, width, config.generator_hidden, config.activation,
+        super().__init__(config)
+        self.mlp = build_mlp(config.latent_dim, self.out_width, config.generator_hidden, config.activation,
                              dropout=config.dropout)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Latents ``(B, d_z)`` to ``(node_logits, edge_logits)``."""
-        out = self.mlp(z)
-        split = self.n_nodes * self.n_atom_types
-        node_logits = out[:, :split].reshape(-1, self.n_nodes, self.n_atom_types)
-        edges = out[:, split:].reshape(-1, self.n_nodes, self.n_nodes, self.n_bond_types)
-        return node_logits, (edges + edges.transpose(1, 2)) / 2
+        return self._graph_logits(self.mlp(z))
+
+
+class ReinjectionGenerator(_GraphHead):
+    """The paper's modified MolGAN generator: an affine map of ``z`` added into every hidden layer.
+
+    With widths ``w_1 ≤ … ≤ w_L`` and σ = LeakyReLU(slope):
+
+    ``h_1 = σ(A_1 z + c_1)``,  ``h_l = σ(W_l h_{l−1} + A_l z + c_l)`` for ``l = 2 … L``,
+
+    then one linear map of ``h_L`` to the ``V·T + V·V·Y`` logits (edges symmetrised as in
+    :class:`GraphGenerator`). ``A_l z + c_l`` is ``inject[l−1]`` (a linear layer with bias) and
+    ``W_l`` is ``hidden[l−2]`` (no bias, so each layer has one bias). Because σ is invertible and
+    ``[W_l A_l]`` has at least as many rows as columns when ``w_l ≥ w_{l−1} + d_z`` (true for the
+    paper's widths 64, 176, 288, 400, 512 and ``d_z ≤ 112``), the map from ``z`` to any hidden
+    layer can be undone by solving linear systems (:func:`recover_latent`) — the construction of
+    the paper's Theorem 1.
+    """
+
+    def __init__(self, config: MolGANConfig) -> None:
+        super().__init__(config)
+        _check_reinjection(config.latent_dim, config.generator_hidden, config.dropout)
+        widths = config.generator_hidden
+        self.latent_dim, self.slope = config.latent_dim, config.leaky_slope
+        self.inject = nn.ModuleList(nn.Linear(config.latent_dim, width) for width in widths)
+        self.hidden = nn.ModuleList(nn.Linear(widths[k - 1], widths[k], bias=False) for k in range(1, len(widths)))
+        self.activation = nn.LeakyReLU(config.leaky_slope)
+        self.out = nn.Linear(widths[-1], self.out_width)
+
+    def preactivations(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The pre-activations ``u_l`` (before LeakyReLU) of every hidden layer, ``(B, w_l)`` each."""
+        values = [self.inject[0](z)]
+        for k, layer in enumerate(self.hidden, start=1):
+            values.append(layer(self.activation(values[-1])) + self.inject[k](z))
+        return values
+
+    def hidden_layers(self, z: torch.Tensor) -> list[torch.Tensor]:
+        """The hidden activations ``h_l = σ(u_l)``, ``(B, w_l)`` each."""
+        return [self.activation(u) for u in self.preactivations(z)]
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latents ``(B, d_z)`` to ``(node_logits, edge_logits)``."""
+        return self._graph_logits(self.out(self.activation(self.preactivations(z)[-1])))
+
+
+def inverse_leaky_relu(values: torch.Tensor, slope: float) -> torch.Tensor:
+    """Undo ``LeakyReLU(slope)`` (slope > 0): ``v`` where ``v ≥ 0``, ``v / slope`` elsewhere."""
+    if not slope > 0:
+        raise ValueError(f"LeakyReLU is invertible only for a positive slope, got {slope}")
+    return torch.where(values >= 0, values, values / slope)
+
+
+def recover_latent(generator: ReinjectionGenerator, hidden: torch.Tensor, layer: int = 1) -> torch.Tensor:
+    """Recover the latents ``z`` from the activations of hidden layer ``layer`` (Theorem 1's inverse).
+
+    Layer 1: ``u_1 = σ⁻¹(h_1) = A_1 z + c_1``, solved for ``z`` by least squares (exact when
+    ``A_1`` has full column rank; ``w_1 ≥ d_z`` is enforced by the config). Layer ``l > 1``:
+    ``σ⁻¹(h_l) − c_l = [W_l A_l] [h_{l−1}; z]`` is solved jointly for ``(h_{l−1}, z)``, then the
+    recursion goes down one layer with the recovered ``h_{l−1}`` (the ``z`` of every layer agrees
+    for activations the generator made). Computed in float64. Each layer of the recursion
+    amplifies rounding errors in ``hidden`` (about tenfold per layer for the paper's widths at
+    initialisation: float32 activations of layer 5 give ``z`` to about 1e-2, float64 ones to
+    1e-10), so run the generator in float64 to recover from deep layers.
+
+    Parameters
+    ----------
+    generator
+        A :class:`ReinjectionGenerator`.
+    hidden
+        Activations ``h_layer`` of shape ``(B, w_layer)``.
+    layer
+        Which hidden layer, 1 … L.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, d_z)`` latents, float64.
+
+    Raises
+    ------
+    TypeError
+        If ``generator`` is not a re-injection generator.
+    ValueError
+        On a layer out of range, a misshapen ``hidden``, or a layer whose system has fewer
+        equations than unknowns (``w_l < w_{l−1} + d_z``; the message names the widths).
+    """
+    if not isinstance(generator, ReinjectionGenerator):
+        raise TypeError(f"recover_latent needs a ReinjectionGenerator, got {type(generator).__name__}")
+    n_layers = len(generator.inject)
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= n_layers:
+        raise ValueError(f"layer must be an int in 1..{n_layers}, got {layer!r}")
+    width = generator.inject[layer - 1].out_features
+    if hidden.ndim != 2 or hidden.shape[1] != width:
+        raise ValueError(f"hidden layer {layer} has width {width}; expected activations (B, {width}), "
+                         f"got {tuple(hidden.shape)}")
+    d_z = generator.latent_dim
+
+    def preimage(k: int, activations: torch.Tensor) -> torch.Tensor:
+        return (inverse_leaky_relu(activations, generator.slope) - generator.inject[k].bias.double()).T
+
+    with torch.no_grad():
+        current = hidden.detach().double()
+        for k in range(layer - 1, 0, -1):
+            weight = generator.hidden[k - 1].weight.double()
+            system = torch.cat([weight, generator.inject[k].weight.double()], dim=1)
+            if system.shape[0] < system.shape[1]:
+                raise ValueError(f"hidden layer {k + 1} has width {system.shape[0]} < width of layer {k} "
+                                 f"({weight.shape[1]}) + latent_dim ({d_z}): (h_{k}, z) cannot be recovered from it")
+            current = torch.linalg.lstsq(system, preimage(k, current)).solution.T[:, :-d_z]
+        return torch.linalg.lstsq(generator.inject[0].weight.double(), preimage(0, current)).solution.T
 
 
 def _decode(nodes: torch.Tensor, adjacency: torch.Tensor, encoder: AtomEncoder) -> list[Chem.Mol | None]:
@@ -403,7 +583,8 @@ class MolGAN(LatentInput):
                        config.dense_hidden, config.activation, config.dropout)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.generator = GraphGenerator(config)
+            self.generator = (GraphGenerator(config) if config.generator == "molgan"
+                              else ReinjectionGenerator(config))
             self.critic = GraphCritic(*critic_args, output="linear")
             self.reward_net = GraphCritic(*critic_args, output="sigmoid") if config.uses_rl else None
         self.opt_generator = torch.optim.Adam(self.generator.parameters(), lr=config.lr_generator, betas=config.betas)
