@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -200,7 +201,7 @@ def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
 def test_fcd_input_errors():
     with pytest.raises(ValueError, match="needs at least 2 SMILES"):
         M.fcd(["CCO"], ["CCO", "CC"])
-    with pytest.raises(ValueError, match="invalid SMILES 'C1CC'"):
+    with pytest.raises(ValueError, match="generated_smiles: invalid SMILES .C1CC."):
         M.fcd(["CCO", "C1CC"], ["CCO", "CC"])
     with pytest.raises(TypeError, match="must be a sequence of SMILES strings"):
         M.fcd("CCO", ["CCO", "CC"])
@@ -215,3 +216,58 @@ def test_importing_the_packages_does_not_import_rdkit_or_torch():
             "heavy += [m for m in ('torch', 'fcd_torch') if m in sys.modules]; print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- Table II counts and the FCD reference
+
+
+def test_valid_unique_and_novel_counts_on_a_hand_made_list():
+    # valid: ethanol ×3 (one unsanitised, one with explicit H), benzene, pyridine, C.CO; invalid: None, pentavalent
+    raw = Chem.MolFromSmiles("OCC", sanitize=False)
+    batch = [ETHANOL, ETHANOL_AGAIN, raw, BENZENE, PYRIDINE, TWO_FRAGMENTS, None, PENTAVALENT, BENZENE]
+    assert M.valid_unique_count(batch) == 4  # CCO, c1ccccc1, c1ccncc1, C.CO
+    assert M.valid_unique_count(batch, connected_only=True) == 3
+    assert M.novel_count(batch, {"CCO"}) == 3
+    assert M.novel_count(batch, {"CCO", "c1ccccc1"}, connected_only=True) == 1  # pyridine only
+    assert M.novel_count(batch, set()) == M.valid_unique_count(batch)
+    assert M.valid_unique_count([None, PENTAVALENT]) == 0 and M.novel_count([None], {"CCO"}) == 0
+    table = M.summarize(batch, {"CCO"})
+    assert (table["n_unique"], table["n_novel"], table["n_unique_connected"], table["n_novel_connected"]) == (4, 3, 3, 2)
+
+
+def test_reference_sample_is_a_seeded_random_draw_not_the_first_rows():
+    held_out = [f"C{'C' * (k // 100)}O" for k in range(1000)]  # sorted: small molecules first, like QM9
+    reference = M.reference_sample(held_out, 100, seed=3)
+    assert len(reference) == 100 and reference == M.reference_sample(held_out, 100, seed=3)
+    expected = np.random.default_rng(3).choice(1000, size=100, replace=False)
+    assert reference == [held_out[i] for i in expected]
+    assert reference != M.reference_sample(held_out, 100, seed=4)
+    # the first 100 rows hold only the smallest molecule; a random draw spans the sizes
+    assert len(set(held_out[:100])) == 1 and len(set(reference)) >= 8
+    assert sorted(M.reference_sample(held_out, 1000, seed=0)) == sorted(held_out)
+
+
+def test_reference_sample_errors():
+    with pytest.raises(ValueError, match="reference size n=11 exceeds the 10 held-out molecules"):
+        M.reference_sample(["CCO"] * 10, 11)
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
+        M.reference_sample(["CCO"] * 10, 0)
+    with pytest.raises(TypeError, match="held_out_smiles must be a sequence"):
+        M.reference_sample("CCO", 1)
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_chemnet_statistics_of_repeats_equal_fcd_torchs_fit_of_the_whole_list():
+    from fcd_torch import FCD
+
+    smiles = QM9_LIKE[:6] * 3 + QM9_LIKE[:2] + ["CCO"]
+    stats = M.chemnet_statistics(smiles, device="cpu")
+    assert (stats.n, stats.n_distinct) == (21, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        direct = FCD(device="cpu", n_jobs=1).precalc(smiles)
+    np.testing.assert_allclose(stats.mu, direct["mu"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats.sigma, direct["sigma"], rtol=1e-4, atol=1e-6)
+    # a precomputed reference gives the same distance as the list
+    reference = M.chemnet_statistics(QM9_LIKE, device="cpu")
+    assert M.fcd(smiles, reference, device="cpu") == pytest.approx(M.fcd(smiles, QM9_LIKE, device="cpu"), rel=1e-9)
