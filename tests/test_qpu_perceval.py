@@ -111,3 +111,15 @@ def test_hom_dip_through_perceval():
     clicks = backend.sample(SampleRequest("perceval:SLOS", splitter, (1, 1), 200, seed=3,
                                           detection="threshold")).counts
     assert clicks.max() == 1
+
+
+def test_postselection_through_perceval_matches_the_binomial_tail():
+    """Three photons, η = 0.6, keep shots with all three: acceptance 0.6³ = 0.216, as with our sampler."""
+    from qlatent.photonics.interferometers import haar_interferometer
+
+    request = SampleRequest("perceval:SLOS", haar_interferometer(3, seed=1), (1, 1, 1), 400, seed=4,
+                            transmission=0.6, min_detected=3)
+    result = get_backend("perceval:SLOS").sample(request)
+    assert result.counts.shape == (400, 3) and np.all(result.counts.sum(axis=1) == 3)
+    post = result.provenance["backend"]["postselection"]
+    assert abs(post["acceptance"] - 0.216) < 5 * np.sqrt(0.216 * 0.784 / post["n_shots"])

@@ -212,3 +212,13 @@ def test_physical_qpus_take_no_simulated_noise():
 def test_backend_options_are_checked():
     with pytest.raises(ValueError, match="chunk_size must be positive"):
         RemoteBackend("sim:mock", token="t", chunk_size=0)
+
+
+def test_postselection_on_remote_shots_counts_the_rejected_ones(cloud):
+    """Threshold clicks of two photons, keep two clicks: bunched shots are dropped and counted."""
+    request = make_request(detection="threshold", min_detected=2)
+    sample_set = remote(cloud).sample(request)
+    assert sample_set.counts.shape == (N_SAMPLES, 4) and np.all(sample_set.counts.sum(axis=1) == 2)
+    post = sample_set.provenance["backend"]["postselection"]
+    assert post["n_shots"] == sum(job["n_samples"] for job in sample_set.provenance["backend"]["jobs"])
+    assert post["n_passed"] >= N_SAMPLES and post["acceptance"] == post["n_passed"] / post["n_shots"] < 1

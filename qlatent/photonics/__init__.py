@@ -23,6 +23,9 @@ Algorithms
   with probability x; equal to pairwise internal overlaps x, HOM visibility x^2 (Tichy, J. Phys. B
   47, 103001 (2014), eq. (60)); Perceval's NoiseModel(indistinguishability=V) is x = sqrt(V) --
   :mod:`qlatent.photonics.probabilities`.
+* Post-selection on at least k detected photons (a lossy processor's discarded shots): survivors
+  drawn before any photon is placed, so rejected shots cost nothing --
+  :func:`qlatent.photonics.sampling.sample_postselected`.
 * Loss: binomial thinning of the input photons for uniform loss; unitary dilation of a sub-unitary
   transfer matrix to 2m modes for per-mode loss (Halmos 1950) -- :mod:`qlatent.photonics.models`.
 * Exact output probabilities |Per(U_st)|^2 / (prod s! prod t!) (Scheel 2004; Aaronson & Arkhipov
@@ -39,6 +42,7 @@ from qlatent.lazy import lazy_exports
 _EXPORTS = {
     "permanent": "qlatent.photonics.permanents",
     "sample": "qlatent.photonics.sampling",
+    "sample_postselected": "qlatent.photonics.sampling",
     "output_probabilities": "qlatent.photonics.probabilities",
     "pattern_probability": "qlatent.photonics.probabilities",
     "fock_basis": "qlatent.photonics.fock",

@@ -190,6 +190,58 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+class SamplerSetup:
+    """What every batch of one sampling task shares: the photons' amplitudes, the options, the tables.
+
+    Built (and validated) once per task by :func:`sample`, :func:`sample_postselected` and the
+    local backend of :mod:`qlatent.qpu`; arguments as :func:`sample_postselected`.
+    """
+
+    def __init__(self, unitary, input_state, model, indistinguishability, transmission, detection,
+                 allow_subunitary, min_detected) -> None:
+        self.x, self.eta = check_options(model, indistinguishability, transmission, detection)
+        self.detection = detection
+        transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
+        counts = validate_input_state(input_state, transfer.shape[0])
+        self.photons = np.ascontiguousarray(photon_isometry(transfer, input_columns(counts)).T)
+        self.cdf = np.ascontiguousarray(np.cumsum(np.abs(self.photons) ** 2, axis=1))
+        self.n_modes, self.n = transfer.shape[0], self.photons.shape[0]
+        if isinstance(min_detected, bool) or not isinstance(min_detected, numbers.Integral) or min_detected < 0:
+            raise ValueError(f"min_detected must be a non-negative integer, got {min_detected!r}")
+        if min_detected > self.n:
+            raise ValueError(f"post-selection threshold min_detected={int(min_detected)} exceeds the {self.n} "
+                             "photons sent in: no shot could pass")
+        self.min_detected = int(min_detected)
+        # with a unitary and PNR detectors every surviving photon is detected, so the survivors decide
+        self.survivors_decide = detection == "pnr" and self.photons.shape[1] == self.n_modes
+        self.dtype = np.uint8 if self.n <= np.iinfo(np.uint8).max else np.uint16
+        self.n_streams = 2 + (self.eta < 1.0) + (0.0 < self.x < 1.0)
+        self.subsets, self.offsets = subsets_by_size(min(self.n, SUBSET_TABLE_MAX))
+
+    def draw(self, rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The random numbers of ``rows`` shots and each photon's status (lost, interfering, distinguishable)."""
+        draws = rng.random((rows, self.n_streams, self.n))
+        status = np.full((rows, self.n), INTERFERING if self.x > 0.0 else DISTINGUISHABLE, dtype=np.int8)
+        stream = 2
+        if 0.0 < self.x < 1.0:
+            status[draws[:, stream] >= self.x] = DISTINGUISHABLE
+            stream += 1
+        if self.eta < 1.0:
+            status[draws[:, stream] >= self.eta] = LOST
+        return draws, status
+
+    def run(self, draws: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """The detection patterns of the given shots (each depends on its own row only)."""
+        out = np.zeros((status.shape[0], self.n_modes), dtype=self.dtype)
+        if status.shape[0]:
+            with numba.parallel_chunksize(1):
+                sample_batch(self.photons, self.cdf, status, draws, self.n_modes, SUBSET_TABLE_MAX, self.subsets,
+                             self.offsets, min(status.shape[0], 32 * numba.get_num_threads()), out)
+        if self.detection == "threshold":
+            np.minimum(out, 1, out=out)
+        return out
+
+
 def sample(
     unitary: np.ndarray,
     input_state: Sequence[int] | np.ndarray,
@@ -226,7 +278,9 @@ def sample(
     allow_subunitary : bool
         Accept a sub-unitary transfer matrix, sampled exactly through its unitary dilation.
     seed : int, numpy.random.Generator or None
-        Source of all randomness.
+        Source of all randomness. A Generator is advanced by ``n_samples`` shots' worth of random
+        numbers, so consecutive calls on one Generator give the rows one call for their total
+        would (what a resumed sampling run relies on).
     batch_size : int
         Samples per kernel call; memory is proportional to it. The samples do not depend on it.
 
@@ -244,31 +298,131 @@ def sample(
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
-    x, eta = check_options(model, indistinguishability, transmission, detection)
-    transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
-    counts = validate_input_state(input_state, transfer.shape[0])
-    photons = np.ascontiguousarray(photon_isometry(transfer, input_columns(counts)).T)
-    cdf = np.ascontiguousarray(np.cumsum(np.abs(photons) ** 2, axis=1))
-    n_modes, n = transfer.shape[0], photons.shape[0]
+    setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary, 0)
     rng = np.random.default_rng(seed)
-    dtype = np.uint8 if n <= np.iinfo(np.uint8).max else np.uint16
-    n_streams = 2 + (eta < 1.0) + (0.0 < x < 1.0)
-    n_chunks_max = 32 * numba.get_num_threads()
-    subsets, offsets = subsets_by_size(min(n, SUBSET_TABLE_MAX))
-    out = np.zeros((n_samples, n_modes), dtype=dtype)
+    out = np.zeros((n_samples, setup.n_modes), dtype=setup.dtype)
     for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
-        draws = rng.random((rows, n_streams, n))
-        status = np.full((rows, n), INTERFERING if x > 0.0 else DISTINGUISHABLE, dtype=np.int8)
-        stream = 2
-        if 0.0 < x < 1.0:
-            status[draws[:, stream] >= x] = DISTINGUISHABLE
-            stream += 1
-        if eta < 1.0:
-            status[draws[:, stream] >= eta] = LOST
-        with numba.parallel_chunksize(1):
-            sample_batch(photons, cdf, status, draws, n_modes, SUBSET_TABLE_MAX, subsets, offsets,
-                         min(rows, n_chunks_max), out[start:start + rows])
-    if detection == "threshold":
-        np.minimum(out, 1, out=out)
+        out[start:start + rows] = setup.run(*setup.draw(rows, rng))
     return out
+
+
+def sample_postselected(
+    unitary: np.ndarray,
+    input_state: Sequence[int] | np.ndarray,
+    n_samples: int,
+    *,
+    min_detected: int,
+    model: str = "indistinguishable",
+    indistinguishability: float = 1.0,
+    transmission: float = 1.0,
+    detection: str = "pnr",
+    allow_subunitary: bool = False,
+    seed: int | np.random.Generator | None = None,
+    batch_size: int = 10_000,
+    max_shots: int | None = None,
+) -> tuple[np.ndarray, int, int]:
+    """Draw shots until ``n_samples`` of them have at least ``min_detected`` detected photons (or clicks).
+
+    What a lossy photonic processor does when shots with too few detections are discarded (ORCA's
+    PT-2 runs keep shots with at least 16 detected photons). Shots are drawn in rounds; every
+    rejected shot is counted, so ``n_passed / n_shots`` estimates the acceptance rate. Uniform
+    loss removes each photon before the interferometer (it commutes with a lossless one), so the
+    survivors are known before any photon is placed: with a unitary and PNR detection a shot with
+    fewer than ``min_detected`` survivors is rejected without being sampled, and only the shots
+    needed are sampled. With threshold detection or per-mode loss the survivors only bound the
+    detections, so fewer survivors than ``min_detected`` still rejects at once, and the rest is
+    sampled and filtered on what is detected.
+
+    Every accepted shot is distributed exactly as :func:`sample`'s shots conditioned on the
+    post-selection. The result depends on ``seed``, ``n_samples`` and ``batch_size``, never on
+    the number of threads.
+
+    Parameters
+    ----------
+    min_detected : int
+        Post-selection threshold, ``0 <= min_detected <=`` the number of photons sent in
+        (0 accepts every shot).
+    max_shots : int, optional
+        Give up after this many shots (default: ``1000 * n_samples + batch_size``).
+    unitary, input_state, n_samples, model, indistinguishability, transmission, detection, allow_subunitary, seed, batch_size
+        As :func:`sample` (``batch_size``: shots drawn per round at most).
+
+    Returns
+    -------
+    counts : ndarray, shape (n_samples, m)
+        The accepted shots, in the order drawn.
+    n_shots : int
+        Shots examined, accepted or not.
+    n_passed : int
+        Shots among them that passed the post-selection (at least ``n_samples``: a round's passing
+        shots beyond those needed are not sampled but still counted), so ``n_passed / n_shots`` is
+        the acceptance rate.
+
+    Raises
+    ------
+    ValueError
+        As :func:`sample`; ``min_detected`` negative, not an integer or above the number of
+        photons; or fewer than ``n_samples`` accepted within ``max_shots`` (the acceptance so far
+        is in the message).
+    """
+    n_samples = _positive_int("n_samples", n_samples)
+    batch_size = _positive_int("batch_size", batch_size)
+    setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary,
+                   min_detected)
+    max_shots = 1000 * n_samples + batch_size if max_shots is None else _positive_int("max_shots", max_shots)
+    rng = np.random.default_rng(seed)
+    parts: list[np.ndarray] = []
+    accepted = examined = passed = 0
+    for counts, n_examined, n_passed in postselected_rounds(setup, rng, n_samples, batch_size):
+        parts.append(counts)
+        accepted += len(counts)
+        examined += n_examined
+        passed += n_passed
+        if accepted < n_samples and examined >= max_shots:
+            raise ValueError(f"post-selection on at least {setup.min_detected} detected photons accepted {passed} of "
+                             f"{examined} shots (max_shots={max_shots}): too rare to collect {n_samples}")
+    return np.concatenate(parts), examined, passed
+
+
+def postselection_round_size(remaining: int, passed: int, examined: int, batch_size: int, min_detected: int) -> int:
+    """Shots to draw in the next round.
+
+    Without post-selection, ``min(batch_size, remaining)`` (:func:`sample`'s batches). With it,
+    enough for the ``remaining`` shots at the acceptance seen so far plus 10 % and 16 shots, at
+    most ``batch_size`` (``batch_size`` while nothing passed yet). A deterministic function of the
+    counts, so a resumed run draws the same rounds.
+    """
+    if min_detected == 0 or examined == 0:
+        return min(batch_size, remaining)
+    if passed == 0:
+        return batch_size
+    return min(batch_size, int(np.ceil(1.1 * remaining * examined / passed)) + 16)
+
+
+def postselected_rounds(setup: SamplerSetup, rng: np.random.Generator, n_samples: int, batch_size: int,
+                        accepted: int = 0, examined: int = 0, passed: int = 0):
+    """Yield ``(accepted counts, shots examined, shots passed)`` round by round until ``n_samples`` are accepted.
+
+    ``rng`` is at a round boundary whenever this generator is suspended, so saving its state with
+    the counts so far and the totals ``accepted``, ``examined``, ``passed`` lets a run resume
+    exactly where it stopped (pass them back in). With ``setup.min_detected == 0`` every shot is
+    accepted and the rounds are :func:`sample`'s batches, drawn from ``rng`` in the same order.
+    """
+    while accepted < n_samples:
+        remaining = n_samples - accepted
+        rows = postselection_round_size(remaining, passed, examined, batch_size, setup.min_detected)
+        draws, status = setup.draw(rows, rng)
+        keep = np.flatnonzero((status != LOST).sum(axis=1) >= setup.min_detected)
+        if setup.survivors_decide:  # exact: sample only the passing shots that are needed
+            n_passed = len(keep)
+            counts = setup.run(draws[keep[:remaining]], status[keep[:remaining]])
+        else:
+            counts = setup.run(draws[keep], status[keep])
+            counts = counts[counts.sum(axis=1, dtype=np.int64) >= setup.min_detected]
+            n_passed = len(counts)
+            counts = counts[:remaining]
+        accepted += len(counts)
+        examined += rows
+        passed += n_passed
+        yield counts, rows, n_passed

@@ -10,6 +10,13 @@ One line gives a notebook its latents::
 - :func:`get_backend` — ``"local"``, ``"perceval:<Backend>"``, ``"remote:<platform>"``,
   ``"recorded:<path-or-id>"`` (see :mod:`qlatent.qpu.backends`).
 - :func:`to_perceval_circuit` — our interferometers as Perceval circuits.
+- Post-selection: ``SampleRequest(..., min_detected=k)`` keeps shots with at least ``k`` detected
+  photons on every backend and records the acceptance rate in the provenance.
+- :mod:`qlatent.qpu.shots` — a user's hardware shots (PT-Series, Quandela) in the plain
+  ``qlatent.shots/1`` format, replayed by ``"recorded:<file>.json"``
+  (:func:`~qlatent.qpu.shots.recorded_request` builds the matching request).
+- Long local runs checkpoint into the store and resume (``LocalBackend(time_limit=...)``,
+  ``qlatent samples fetch --time-limit``).
 
 Perceval is imported only when a Perceval backend or circuit is used.
 """

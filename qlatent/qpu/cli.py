@@ -70,15 +70,28 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         input_state = tuple([1] * args.photons + [0] * (n_modes - args.photons))
     request = SampleRequest(args.backend, circuit, input_state, args.n, model=args.model,
                             indistinguishability=args.indistinguishability, transmission=args.transmission,
-                            brightness=args.brightness, detection=args.detection, seed=args.seed)
+                            brightness=args.brightness, detection=args.detection, seed=args.seed,
+                            min_detected=args.min_detected)
     store = _store(args)
     backend = None
+    if args.time_limit is not None and args.backend != "local":
+        raise ValueError(f"--time-limit applies to the local backend only, not {args.backend!r}")
     if args.backend.startswith("remote:"):
         from qlatent.qpu.backends import get_backend
 
         options = {"token": args.token, "url": args.url}
         backend = get_backend(args.backend, **{k: v for k, v in options.items() if v is not None})
-    sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend)
+    elif args.time_limit is not None:
+        from qlatent.qpu.backends.local import LocalBackend
+
+        backend = LocalBackend(time_limit=args.time_limit)
+    from qlatent.qpu.backends.local import SamplingPaused
+
+    try:
+        sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend)
+    except SamplingPaused as paused:
+        print(str(paused))
+        return 3
     print(f"{sample_set.request_id}  {sample_set.n_samples} shots x {sample_set.n_modes} modes  "
           f"({store.paths(sample_set.request_id)[1]})")
     return 0
@@ -139,6 +152,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--brightness", type=float, default=1.0)
     fetch.add_argument("--detection", choices=DETECTIONS, default="pnr")
     fetch.add_argument("--seed", type=int, default=None)
+    fetch.add_argument("--min-detected", type=int, default=0,
+                       help="keep only shots with at least this many detected photons (post-selection)")
+    fetch.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="local backend: stop after about this long, keeping the progress (exit status 3); "
+                            "run the same command again to continue")
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -7,8 +7,9 @@ The open format of a sample set is two files side by side:
     shot), written with :func:`numpy.savez` and readable without pickle.
 ``<id>.json``
     The provenance: the request (backend, circuit as a unitary plus its description, input state,
-    photon model and noise, detection, seed), backend details (platform, job ids), timestamps,
-    software versions, and ``counts.sha256``, the checksum of the counts array.
+    photon model and noise, detection, post-selection, seed), backend details (platform, job ids,
+    the post-selection's acceptance), timestamps, software versions, and ``counts.sha256``, the
+    checksum of the counts array.
 
 ``<id>`` is :meth:`SampleRequest.request_id`, the SHA-256 of the request's canonical JSON, so the same
 request always maps to the same files.
@@ -60,6 +61,21 @@ def utc_now() -> str:
 def software_versions() -> dict[str, str | None]:
     """Versions of Python and of the packages that produce or shape the samples."""
     return package_versions(_REPORTED_PACKAGES)
+
+
+def postselect(counts: np.ndarray, min_detected: int) -> np.ndarray:
+    """The shots (rows) of ``counts`` with at least ``min_detected`` detected photons, in order."""
+    counts = np.asarray(counts)
+    return counts if min_detected <= 0 else counts[counts.sum(axis=1, dtype=np.int64) >= min_detected]
+
+
+def postselection_report(min_detected: int, n_shots: int, n_passed: int) -> dict[str, Any]:
+    """The provenance entry of a post-selection: threshold, shots examined and passed, acceptance rate.
+
+    ``acceptance = n_passed / n_shots`` (None when no shot was examined, to stay valid JSON).
+    """
+    return {"min_detected": int(min_detected), "n_shots": int(n_shots), "n_passed": int(n_passed),
+            "acceptance": n_passed / n_shots if n_shots else None}
 
 
 def _matrix_to_json(matrix: np.ndarray) -> dict[str, list[list[float]]]:
@@ -138,6 +154,12 @@ class SampleRequest:
         Photon-number-resolving or threshold (click / no click) detectors.
     seed : int or None
         Seed of the simulator's random generator; None for hardware or unseeded runs.
+    min_detected : int
+        Post-selection: keep only shots with at least this many detected photons (clicks, with
+        threshold detectors); ``n_samples`` counts the kept shots, and the backend reports the
+        acceptance rate in the provenance (``backend.postselection``). 0 (default) keeps every
+        shot and is left out of :meth:`to_dict`, so requests made before the field existed keep
+        their ids.
     """
 
     backend: str
@@ -150,6 +172,7 @@ class SampleRequest:
     brightness: float = 1.0
     detection: str = "pnr"
     seed: int | None = None
+    min_detected: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend:
@@ -178,7 +201,14 @@ class SampleRequest:
                                       or self.seed < 0):
             raise TypeError(f"seed must be a non-negative integer or None (a Generator has no content address), "
                             f"got {self.seed!r}")
+        if isinstance(self.min_detected, bool) or not isinstance(self.min_detected, (int, np.integer)) \
+                or self.min_detected < 0:
+            raise ValueError(f"min_detected must be a non-negative integer, got {self.min_detected!r}")
+        if self.min_detected > sum(state):
+            raise ValueError(f"post-selection threshold min_detected={self.min_detected} exceeds the {sum(state)} "
+                             "photons sent in: no shot could pass")
         set_field = object.__setattr__
+        set_field(self, "min_detected", int(self.min_detected))
         set_field(self, "circuit", circuit)
         set_field(self, "input_state", state)
         set_field(self, "n_samples", int(self.n_samples))
@@ -210,11 +240,17 @@ class SampleRequest:
         return dataclasses.replace(self, backend=backend)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict from which :meth:`from_dict` rebuilds an equal request."""
-        return {"backend": self.backend, "circuit": self.circuit, "input_state": list(self.input_state),
+        """A JSON-serialisable dict from which :meth:`from_dict` rebuilds an equal request.
+
+        ``min_detected`` appears only when it is not 0 (see the class notes).
+        """
+        data = {"backend": self.backend, "circuit": self.circuit, "input_state": list(self.input_state),
                 "n_samples": self.n_samples, "model": self.model,
                 "indistinguishability": self.indistinguishability, "transmission": self.transmission,
                 "brightness": self.brightness, "detection": self.detection, "seed": self.seed}
+        if self.min_detected:
+            data["min_detected"] = self.min_detected
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SampleRequest:
@@ -264,6 +300,9 @@ class SampleSet:
             raise ValueError(f"backend returned counts of shape {counts.shape}, expected {expected}")
         if counts.size and (counts.min() < 0 or counts.max() > request.n_photons):
             raise ValueError(f"backend returned counts outside [0, {request.n_photons}]")
+        if request.min_detected and counts.size and counts.sum(axis=1, dtype=np.int64).min() < request.min_detected:
+            raise ValueError(f"backend returned shots with fewer than min_detected={request.min_detected} "
+                             "detected photons")
         counts = counts.astype(counts_dtype(request.n_photons))
         provenance = {
             "format": FORMAT,

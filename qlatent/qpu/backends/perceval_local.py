@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qlatent.qpu.circuits import to_perceval_circuit
-from qlatent.qpu.sampleset import SampleRequest, SampleSet, counts_dtype, utc_now
+from qlatent.qpu.sampleset import (
+    SampleRequest,
+    SampleSet,
+    counts_dtype,
+    postselect,
+    postselection_report,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from qlatent.qpu.store import PartialRun
@@ -51,7 +58,8 @@ class PercevalBackend:
 
     Runs ``Processor(name, Unitary(U), NoiseModel(...))`` with every shot kept
     (``min_detected_photons_filter(0)``) and PNR or threshold detectors, through
-    ``perceval.algorithm.Sampler``. Seeding goes through ``perceval.random_seed``, which sets
+    ``perceval.algorithm.Sampler``; a request's post-selection (``min_detected``) is applied to
+    those shots here, counting the rejected ones. Seeding goes through ``perceval.random_seed``, which sets
     Perceval's global generators (Python, NumPy legacy, exqalibur): that is Perceval's only way.
     Seeded SLOS runs repeat exactly; CliffordClifford2017 (multithreaded in exqalibur) was seen to
     differ between seeded runs beyond about a thousand shots per call — the store, not the seed,
@@ -105,6 +113,7 @@ class PercevalBackend:
         sampler = Sampler(self.processor(request))
         pcvl.random_seed(request.seed)
         chunks = []
+        n_shots = n_passed = 0
         with tqdm(total=request.n_samples, disable=not progress, desc=self.name, unit="shot") as bar:
             remaining = request.n_samples
             while remaining:
@@ -112,11 +121,18 @@ class PercevalBackend:
                 counts = samples_to_counts(sampler.samples(size)["results"], request.n_modes, request.n_photons)
                 if counts.shape[0] != size:
                     raise RuntimeError(f"{self.name} returned {counts.shape[0]} shots instead of {size}")
-                chunks.append(counts)
-                remaining -= size
-                bar.update(size)
+                counts = postselect(counts, request.min_detected)
+                n_shots, n_passed = n_shots + size, n_passed + len(counts)
+                if n_shots >= 1000 * request.n_samples + self.chunk_size and remaining > len(counts):
+                    raise ValueError(f"post-selection on at least {request.min_detected} detected photons accepted "
+                                     f"{n_passed} of {n_shots} shots: too rare to collect {request.n_samples}")
+                chunks.append(counts[:remaining])
+                bar.update(len(chunks[-1]))
+                remaining -= len(chunks[-1])
         details = {"name": self.name, "perceval_backend": self.backend_name,
                    "noise_model": {"brightness": request.brightness, "transmittance": request.transmission,
                                    "indistinguishability": request.indistinguishability ** 2},
                    "seeding": "perceval.random_seed"}
+        if request.min_detected:
+            details["postselection"] = postselection_report(request.min_detected, n_shots, n_passed)
         return SampleSet.create(request, np.concatenate(chunks), backend_details=details, started_at=started_at)

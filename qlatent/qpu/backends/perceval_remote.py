@@ -29,7 +29,14 @@ from qlatent.qpu.errors import (
     RemoteJobError,
     UnknownPlatformError,
 )
-from qlatent.qpu.sampleset import SampleRequest, SampleSet, counts_dtype, utc_now
+from qlatent.qpu.sampleset import (
+    SampleRequest,
+    SampleSet,
+    counts_dtype,
+    postselect,
+    postselection_report,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from qlatent.qpu.store import PartialRun
@@ -119,7 +126,8 @@ class RemoteBackend:
     Every shot is kept (``min_detected_photons_filter(0)``); on simulators the request's noise goes
     in as a ``NoiseModel`` (see :func:`~qlatent.qpu.backends.perceval_local.perceval_noise`), while a
     physical QPU brings its own. Threshold detection is applied to the returned counts (clicks =
-    counts clipped to 1). The request's seed is recorded but not sent: clouds take none.
+    counts clipped to 1), then the request's post-selection (``min_detected``; the shots examined
+    and passed go to the provenance). The request's seed is recorded but not sent: clouds take none.
 
     Parameters
     ----------
@@ -321,7 +329,8 @@ class RemoteBackend:
 
         counts, state = checkpoint.load() if checkpoint is not None else (None, {})
         counts = counts if counts is not None else np.zeros((0, request.n_modes), counts_dtype(request.n_photons))
-        state = {"jobs": state.get("jobs", []), "pending": state.get("pending")}
+        state = {"jobs": state.get("jobs", []), "pending": state.get("pending"),
+                 "n_shots": state.get("n_shots", 0), "n_passed": state.get("n_passed", 0)}
         where = f" in {checkpoint.path}" if checkpoint is not None else " (no checkpoint given: not kept)"
 
         def save() -> None:
@@ -365,8 +374,11 @@ class RemoteBackend:
                     save()
                     retries.fault(_Malformed("no samples"), "running a job", job_id, received, where)
                     continue
-                counts = np.concatenate([counts, new[: request.n_samples - received]])
                 state["jobs"].append({"job_id": job_id, "n_samples": int(len(new))})
+                state["n_shots"] += int(len(new))
+                new = postselect(new, request.min_detected)
+                state["n_passed"] += int(len(new))
+                counts = np.concatenate([counts, new[: request.n_samples - received]])
                 state["pending"] = None
                 save()
                 retries.count = 0
@@ -377,4 +389,6 @@ class RemoteBackend:
                                       "pcvl_version": processor.specs.pcvl_version},
                    "performance": dict(processor.performance), "jobs": state["jobs"],
                    "token_source": self.token_source}
+        if request.min_detected:
+            details["postselection"] = postselection_report(request.min_detected, state["n_shots"], state["n_passed"])
         return SampleSet.create(request, counts, backend_details=details, started_at=started_at)

@@ -1,11 +1,14 @@
-"""Replay a recorded sample set: one from the store, or a user's files in the open format."""
+"""Replay recorded shots: a set from the store, a user's files in the open format, or hardware shots
+in the plain ``qlatent.shots/1`` format (:mod:`qlatent.qpu.shots`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from qlatent.qpu.sampleset import SampleRequest, SampleSet, utc_now
+import numpy as np
+
+from qlatent.qpu.sampleset import SampleRequest, SampleSet, postselect, postselection_report, utc_now
 from qlatent.qpu.store import SampleStore, read_sample_files
 
 if TYPE_CHECKING:
@@ -15,13 +18,15 @@ _MATCHED_FIELDS = ("input_state", "model", "indistinguishability", "transmission
 
 
 class RecordedBackend:
-    """Serves the counts of a recorded set (the first ``n_samples`` rows) for a matching request.
+    """Serves the recorded shots that pass a matching request's post-selection (the first ``n_samples``).
 
     Parameters
     ----------
     source : str
-        A path to ``<name>.json`` or ``<name>.npz`` (the other file of the pair must sit beside it),
-        or a request id (or unique prefix of one) in ``store``.
+        A path to a ``qlatent.shots/1`` description (``<name>.json`` beside ``<name>.csv``, see
+        :mod:`qlatent.qpu.shots`); a path to ``<name>.json`` or ``<name>.npz`` of a set in the open
+        format (the other file of the pair must sit beside it); or a request id (or unique
+        prefix of one) in ``store``.
     store : SampleStore, optional
         Where ids are looked up; defaults to ``SampleStore()``.
 
@@ -30,45 +35,71 @@ class RecordedBackend:
     KeyError
         If ``source`` is neither an existing file nor a stored id.
     CorruptSampleError
-        If the recorded files fail verification.
+        If recorded files in the open format fail verification.
+    ValueError, FileNotFoundError
+        If a ``qlatent.shots/1`` pair is malformed (see :func:`~qlatent.qpu.shots.read_shots_file`).
     """
 
     def __init__(self, source: str, *, store: SampleStore | None = None) -> None:
+        from qlatent.qpu.shots import is_shots_file, read_shots_file
+
         self.name = f"recorded:{source}"
         path = Path(source)
+        if is_shots_file(path):
+            shots = read_shots_file(path)
+            self.counts = shots.counts
+            self.location = str(path)
+            self.recorded_request = SampleRequest("recorded", shots.circuit, shots.input_state, 1,
+                                                  detection=shots.detection).to_dict()
+            self.recorded_min_detected = shots.min_detected
+            self.origin: dict[str, Any] = {"format": "qlatent.shots/1", "device": shots.device, **shots.notes}
+            return
         if path.suffix in (".json", ".npz") and path.exists():
-            self.recorded = read_sample_files(path.with_suffix(".npz"), path.with_suffix(".json"))
+            recorded = read_sample_files(path.with_suffix(".npz"), path.with_suffix(".json"))
             self.location = str(path.with_suffix(".json"))
         else:
             store = store if store is not None else SampleStore()
             request_id = store.resolve(source)
-            self.recorded = store.load(request_id)
+            recorded = store.load(request_id)
             self.location = str(store.paths(request_id)[1])
+        self.counts = recorded.counts
+        self.recorded_request = recorded.provenance["request"]
+        self.recorded_min_detected = int(self.recorded_request.get("min_detected", 0))
+        self.origin = {"replayed_from": recorded.request_id, "recorded_backend": recorded.provenance["backend"],
+                       "recorded_at": recorded.provenance.get("finished_at")}
 
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:
-        """The recorded counts for ``request``.
+        """The recorded shots for ``request``, after its post-selection.
 
         Raises
         ------
         ValueError
-            If the recording was made with another circuit, input state, photon model, noise or
-            detection, or holds fewer than ``request.n_samples`` shots.
+            If the shots have another number of modes than the request (both named), the
+            recording was made with another circuit, input state, photon model, noise or
+            detection, or post-selected above ``request.min_detected``, or fewer than
+            ``request.n_samples`` shots pass the post-selection.
         """
         started_at = utc_now()
-        recorded_request = self.recorded.provenance["request"]
-        mismatched = [name for name in _MATCHED_FIELDS
-                      if recorded_request[name] != request.to_dict()[name]]
-        if recorded_request["circuit"]["sha256"] != request.circuit["sha256"]:
+        if self.counts.shape[1] != request.n_modes:
+            raise ValueError(f"recording {self.location} holds shots of {self.counts.shape[1]} modes, but the "
+                             f"request has {request.n_modes} modes")
+        mismatched = [name for name in _MATCHED_FIELDS if self.recorded_request[name] != request.to_dict()[name]]
+        if self.recorded_request["circuit"]["sha256"] != request.circuit["sha256"]:
             mismatched.insert(0, "circuit")
         if mismatched:
             raise ValueError(f"recording {self.location} does not match the request: "
                              f"different {', '.join(mismatched)}")
-        if self.recorded.n_samples < request.n_samples:
-            raise ValueError(f"recording {self.location} holds {self.recorded.n_samples} shots, "
-                             f"fewer than the {request.n_samples} requested")
-        details = {"name": self.name, "replayed_from": self.recorded.request_id, "file": self.location,
-                   "recorded_backend": self.recorded.provenance["backend"],
-                   "recorded_at": self.recorded.provenance.get("finished_at")}
-        return SampleSet.create(request, self.recorded.counts[: request.n_samples], backend_details=details,
+        if self.recorded_min_detected > request.min_detected:
+            raise ValueError(f"recording {self.location} kept only shots with at least {self.recorded_min_detected} "
+                             f"detected photons; the request asks for min_detected={request.min_detected}")
+        passed = postselect(self.counts, request.min_detected)
+        if len(passed) < request.n_samples:
+            kept = f" of which {len(passed)} pass min_detected={request.min_detected}" if request.min_detected else ""
+            raise ValueError(f"recording {self.location} holds {len(self.counts)} shots{kept}, fewer than the "
+                             f"{request.n_samples} requested")
+        details: dict[str, Any] = {"name": self.name, "file": self.location, **self.origin}
+        if request.min_detected:
+            details["postselection"] = postselection_report(request.min_detected, len(self.counts), len(passed))
+        return SampleSet.create(request, np.asarray(passed[: request.n_samples]), backend_details=details,
                                 started_at=started_at)

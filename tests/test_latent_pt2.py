@@ -1,0 +1,172 @@
+"""Hardware-style latents: post-selected sampling against known acceptance rates and distributions,
+the simulated PT-2 source through the store (deterministic, resumable), and its bad inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binom, chisquare
+
+from qlatent.latent.pt2 import PT2Source, pt2_counts
+from qlatent.photonics import sample, sample_postselected
+from qlatent.photonics.interferometers import haar_unitary
+from qlatent.qpu import SampleRequest, SampleStore, get_or_sample
+from qlatent.qpu.backends.local import LocalBackend, SamplingPaused
+
+BEAM_SPLITTER = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
+
+
+def within(observed: float, p: float, n: int, sigmas: float = 5.0) -> bool:
+    return abs(observed - p) <= sigmas * math.sqrt(p * (1 - p) / n)
+
+
+def test_pnr_acceptance_is_the_binomial_tail_and_detections_follow_the_truncated_binomial():
+    """8 photons in 8 modes, η = 0.5, keep ≥ 5: acceptance P(Bin(8, .5) ≥ 5) = 93/256."""
+    unitary = haar_unitary(8, seed=2)
+    counts, n_shots, n_passed = sample_postselected(unitary, [1] * 8, 4000, min_detected=5, transmission=0.5,
+                                                    seed=1, batch_size=1000)
+    expected = binom.sf(4, 8, 0.5)
+    assert expected == pytest.approx(93 / 256)
+    assert counts.shape == (4000, 8) and n_passed >= 4000
+    assert within(n_passed / n_shots, expected, n_shots)
+    detected = counts.sum(axis=1)
+    assert detected.min() >= 5
+    observed = np.bincount(detected, minlength=9)[5:]
+    tail = binom.pmf(np.arange(5, 9), 8, 0.5) / expected
+    assert chisquare(observed, tail * len(counts)).pvalue > 1e-4
+    assert PT2Source(n_modes=8, min_detected=5, transmission=0.5).expected_acceptance() == pytest.approx(expected)
+
+
+def test_accepted_shots_are_the_unconditioned_shots_that_pass():
+    """Post-selection only filters: the patterns of accepted shots follow the exact law conditioned on passing."""
+    from qlatent.photonics import output_probabilities
+
+    unitary, state = haar_unitary(4, seed=5), [1, 1, 1, 0]
+    patterns, probs = output_probabilities(unitary, state, transmission=0.7)
+    keep = patterns.sum(axis=1) >= 2
+    counts, _, _ = sample_postselected(unitary, state, 20_000, min_detected=2, transmission=0.7, seed=3)
+    index = {tuple(p): i for i, p in enumerate(patterns[keep].tolist())}
+    observed = np.bincount([index[tuple(row)] for row in counts.tolist()], minlength=keep.sum())
+    expected = probs[keep] / probs[keep].sum() * len(counts)
+    assert chisquare(observed, expected).pvalue > 1e-4
+
+
+def test_threshold_acceptance_on_a_beam_splitter():
+    """Two photons on a 50:50 beam splitter, keep two clicks: 1/2 when distinguishable, 0 when they interfere."""
+    counts, n_shots, n_passed = sample_postselected(BEAM_SPLITTER, [1, 1], 2000, min_detected=2,
+                                                    model="distinguishable", detection="threshold", seed=4)
+    assert (counts == 1).all() and within(n_passed / n_shots, 0.5, n_shots)
+    with pytest.raises(ValueError, match=r"accepted 0 of \d+ shots \(max_shots=500\): too rare to collect 10"):
+        sample_postselected(BEAM_SPLITTER, [1, 1], 10, min_detected=2, detection="threshold", seed=4, max_shots=500)
+
+
+def test_without_postselection_it_is_plain_sampling():
+    unitary = haar_unitary(6, seed=1)
+    counts, n_shots, n_passed = sample_postselected(unitary, [1, 1, 1, 0, 0, 0], 2500, min_detected=0,
+                                                    transmission=0.8, seed=9, batch_size=1000)
+    assert (n_shots, n_passed) == (2500, 2500)
+    np.testing.assert_array_equal(counts, sample(unitary, [1, 1, 1, 0, 0, 0], 2500, transmission=0.8, seed=9))
+
+
+def test_postselection_threshold_above_the_photons_is_refused():
+    with pytest.raises(ValueError, match="min_detected=4 exceeds the 3 photons sent in"):
+        sample_postselected(haar_unitary(4, seed=0), [1, 1, 1, 0], 10, min_detected=4)
+    with pytest.raises(ValueError, match="min_detected=9 exceeds the 8 photons"):
+        SampleRequest("local", haar_unitary(8, seed=0), [1] * 8, 10, min_detected=9)
+    with pytest.raises(ValueError, match="min_detected must be a non-negative integer, got -1"):
+        SampleRequest("local", haar_unitary(8, seed=0), [1] * 8, 10, min_detected=-1)
+
+
+# ---------------------------------------------------------------- the simulated PT-2 source
+
+
+def small_source(**overrides) -> PT2Source:
+    return PT2Source(**{"n_modes": 8, "min_detected": 4, "transmission": 0.5, "circuit_seed": 3, **overrides})
+
+
+def test_pt2_source_defaults_are_the_papers_runs():
+    source = PT2Source()
+    assert (source.n_modes, source.photons, source.loop_lengths, source.min_detected) == (32, 32, (1, 1), 16)
+    assert source.input_state() == (1,) * 32
+    assert source.expected_acceptance() == pytest.approx(binom.sf(15, 32, 0.5))
+    assert source.interferometer().kind == "timebin"
+    assert PT2Source(detection="threshold").expected_acceptance() is None
+
+
+def test_pt2_counts_go_through_the_store_with_the_acceptance(tmp_path):
+    source = small_source()
+    counts, info = pt2_counts(source, 3000, seed=5, store=tmp_path)
+    assert counts.shape == (3000, 8) and counts.sum(axis=1).min() >= 4
+    post = info["postselection"]
+    assert post["min_detected"] == 4 and post["acceptance"] == pytest.approx(post["n_passed"] / post["n_shots"])
+    assert within(post["acceptance"], info["expected_acceptance"], post["n_shots"])
+    store = SampleStore(tmp_path)
+    assert store.load(info["sample_set"]).provenance["request"]["min_detected"] == 4
+    again, _ = pt2_counts(source, 3000, seed=5, store=tmp_path)  # replayed, not re-sampled
+    np.testing.assert_array_equal(again, counts)
+    fresh, _ = pt2_counts(source, 3000, seed=5, store=tmp_path / "other")  # deterministic for a seed
+    np.testing.assert_array_equal(fresh, counts)
+    other_seed, _ = pt2_counts(source, 3000, seed=6, store=tmp_path)
+    assert not np.array_equal(other_seed, counts)
+
+
+def test_threshold_pt2_counts_are_clicks(tmp_path):
+    counts, info = pt2_counts(small_source(detection="threshold"), 500, seed=1, store=tmp_path)
+    assert counts.max() == 1 and counts.sum(axis=1).min() >= 4 and info["expected_acceptance"] is None
+    assert 0 < info["postselection"]["acceptance"] < small_source().expected_acceptance()
+
+
+def test_a_long_bank_is_built_over_several_paused_runs_and_equals_one_run(tmp_path):
+    source = small_source()
+    request = source.request(2000, seed=7)
+    reference = LocalBackend(batch_size=300).sample(request)
+    store = SampleStore(tmp_path)
+    pauses = 0
+    while True:
+        try:
+            result = get_or_sample(request, store=store, progress=False,
+                                   backend=LocalBackend(batch_size=300, save_every=0, time_limit=1e-9))
+            break
+        except SamplingPaused as paused:
+            pauses += 1
+            assert paused.where == store.partial(request.request_id()).path and paused.where.exists()
+            assert "run it again to continue" in str(paused)
+    assert pauses >= 3
+    np.testing.assert_array_equal(result.counts, reference.counts)
+    assert result.provenance["backend"]["postselection"] == reference.provenance["backend"]["postselection"]
+    assert not store.partial(request.request_id()).path.exists()
+
+
+def test_requests_without_postselection_keep_their_ids_and_counts(tmp_path):
+    """Adding min_detected left old requests' store addresses and the local backend's counts unchanged."""
+    request = SampleRequest("local", haar_unitary(5, seed=1), [1, 1, 0, 0, 0], 1234, transmission=0.9, seed=3)
+    assert "min_detected" not in request.to_dict()
+    counts = LocalBackend(batch_size=500, save_every=0).sample(request, checkpoint=SampleStore(tmp_path).partial("x"))
+    np.testing.assert_array_equal(counts.counts, sample(request.unitary, request.input_state, 1234,
+                                                        transmission=0.9, seed=3))
+    assert "postselection" not in counts.provenance["backend"]
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"n_photons": 9}, "n_photons=9 is more photons than the 8 time bins"),
+    ({"transmission": 0.0}, r"transmission η must lie in \(0, 1\], got 0.0"),
+    ({"transmission": 1.2}, r"transmission η must lie in \(0, 1\], got 1.2"),
+    ({"min_detected": 9}, r"min_detected=9 must lie in \[0, 8\]"),
+    ({"n_photons": 3, "min_detected": 4}, r"min_detected=4 must lie in \[0, 3\]"),
+    ({"detection": "click"}, "detection must be one of"),
+    ({"n_modes": 1}, "n_modes must be at least 2 time bins, got 1"),
+    ({"loop_lengths": (1, 8)}, "loop length 8 out of range"),
+    ({"n_modes": 8.0}, "n_modes must be an integer, got 8.0"),
+])
+def test_pt2_source_bad_inputs(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        small_source(**overrides)
+
+
+def test_local_backend_option_errors():
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        LocalBackend(batch_size=0)
+    with pytest.raises(ValueError, match="time_limit must be positive"):
+        LocalBackend(time_limit=0)

@@ -1,0 +1,152 @@
+"""A user's hardware shots in the plain qlatent.shots/1 format, replayed through ``recorded:``
+with the request's post-selection; every malformed file gets one error naming the value."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qlatent.photonics import sample
+from qlatent.photonics.timebin import random_timebin_interferometer
+from qlatent.qpu import SampleRequest, SampleStore, get_backend, get_or_sample
+from qlatent.qpu.shots import read_shots_file, recorded_request, write_shots_file
+
+N_MODES = 8
+
+
+def timebin_description(seed: int = 1) -> dict:
+    circuit = random_timebin_interferometer(N_MODES, (1, 1), seed=seed)
+    return {"kind": "timebin", "loop_lengths": [1, 1], "thetas": circuit.parameters["thetas"],
+            "phis": circuit.parameters["phis"]}
+
+
+def hardware_like_shots(n: int = 600, seed: int = 0) -> np.ndarray:
+    """What a lossy device returns: every bin populated, η = 0.6, all shots (no post-selection)."""
+    circuit = random_timebin_interferometer(N_MODES, (1, 1), seed=1)
+    return sample(circuit.unitary, [1] * N_MODES, n, transmission=0.6, seed=seed)
+
+
+@pytest.fixture
+def shots_file(tmp_path):
+    return write_shots_file(tmp_path / "pt2-run", hardware_like_shots(), input_state=[1] * N_MODES, detection="pnr",
+                            circuit=timebin_description(), device="simulated PT-2 for tests", notes="made by a test")
+
+
+def test_written_file_reads_back(shots_file):
+    assert shots_file.suffix == ".json" and shots_file.with_suffix(".csv").exists()
+    shots = read_shots_file(shots_file)
+    np.testing.assert_array_equal(shots.counts, hardware_like_shots())
+    assert shots.n_modes == N_MODES and shots.device == "simulated PT-2 for tests" and shots.min_detected == 0
+    np.testing.assert_allclose(shots.circuit.unitary, random_timebin_interferometer(N_MODES, (1, 1), seed=1).unitary)
+    assert shots.notes == {"notes": "made by a test"}
+
+
+def test_recorded_backend_replays_the_postselected_shots_with_the_acceptance(shots_file, tmp_path):
+    counts = hardware_like_shots()
+    passing = counts[counts.sum(axis=1) >= 5]
+    request = recorded_request(shots_file, 100, min_detected=5)
+    assert request.backend == f"recorded:{shots_file}" and request.detection == "pnr"
+    result = get_or_sample(request, store=tmp_path / "store", progress=False)
+    np.testing.assert_array_equal(result.counts, passing[:100])
+    post = result.provenance["backend"]["postselection"]
+    assert post == {"min_detected": 5, "n_shots": 600, "n_passed": len(passing), "acceptance": len(passing) / 600}
+    assert result.provenance["backend"]["device"] == "simulated PT-2 for tests"
+    # without post-selection: the first shots as recorded
+    plain = get_backend(f"recorded:{shots_file}").sample(recorded_request(shots_file, 50))
+    np.testing.assert_array_equal(plain.counts, counts[:50])
+
+
+def test_a_request_of_another_length_is_refused_naming_both(shots_file):
+    circuit = random_timebin_interferometer(6, (1, 1), seed=1)
+    request = SampleRequest(f"recorded:{shots_file}", circuit, [1] * 6, 10)
+    with pytest.raises(ValueError, match=r"holds shots of 8 modes, but the request has 6 modes"):
+        get_backend(request.backend).sample(request)
+
+
+def test_requests_the_recording_cannot_serve(shots_file):
+    backend = get_backend(f"recorded:{shots_file}")
+    other = random_timebin_interferometer(N_MODES, (1, 1), seed=2)
+    with pytest.raises(ValueError, match="different circuit"):
+        backend.sample(SampleRequest(backend.name, other, [1] * N_MODES, 10))
+    with pytest.raises(ValueError, match="different transmission"):
+        backend.sample(SampleRequest(backend.name, read_shots_file(shots_file).circuit, [1] * N_MODES, 10,
+                                     transmission=0.6))
+    with pytest.raises(ValueError, match=r"holds 600 shots of which \d+ pass min_detected=8, fewer than the 500"):
+        backend.sample(recorded_request(shots_file, 500, min_detected=8))
+
+
+def test_a_file_postselected_by_the_device_serves_only_stricter_requests(tmp_path):
+    counts = hardware_like_shots()
+    kept = counts[counts.sum(axis=1) >= 5]
+    path = write_shots_file(tmp_path / "kept", kept, input_state=[1] * N_MODES, detection="pnr",
+                            circuit=timebin_description(), device="PT-2", min_detected=5)
+    backend = get_backend(f"recorded:{path}")
+    with pytest.raises(ValueError, match="kept only shots with at least 5 detected photons; the request asks for "
+                                         "min_detected=4"):
+        backend.sample(recorded_request(path, 10, min_detected=4))
+    assert backend.sample(recorded_request(path, 10, min_detected=6)).counts.sum(axis=1).min() >= 6
+
+
+def test_threshold_clicks_and_a_matrix_circuit(tmp_path):
+    circuit = random_timebin_interferometer(N_MODES, (1, 1), seed=1)
+    clicks = np.minimum(hardware_like_shots(), 1)
+    description = {"kind": "matrix", "real": circuit.unitary.real.tolist(), "imag": circuit.unitary.imag.tolist()}
+    path = write_shots_file(tmp_path / "clicks", clicks, input_state=[1] * N_MODES, detection="threshold",
+                            circuit=description, device="PT-2")
+    result = get_backend(f"recorded:{path}").sample(recorded_request(path, 20, min_detected=3))
+    assert result.counts.max() == 1 and result.counts.sum(axis=1).min() >= 3
+
+
+def test_open_format_recordings_are_postselected_too(tmp_path):
+    circuit = random_timebin_interferometer(N_MODES, (1, 1), seed=1)
+    request = SampleRequest("local", circuit, [1] * N_MODES, 400, transmission=0.6, seed=0)
+    stored = get_or_sample(request, store=tmp_path, progress=False)
+    json_path = SampleStore(tmp_path).paths(request.request_id())[1]
+    replay = SampleRequest(f"recorded:{json_path}", circuit, [1] * N_MODES, 50, transmission=0.6, min_detected=5)
+    result = get_backend(replay.backend).sample(replay)
+    np.testing.assert_array_equal(result.counts, stored.counts[stored.counts.sum(axis=1) >= 5][:50])
+    assert result.provenance["backend"]["postselection"]["n_shots"] == 400
+
+
+def write_pair(tmp_path, meta_overrides=None, lines=None):
+    meta = {"format": "qlatent.shots/1", "device": "x", "input_state": [1] * N_MODES, "detection": "pnr",
+            "circuit": timebin_description()}
+    meta.update(meta_overrides or {})
+    meta = {key: value for key, value in meta.items() if value is not None}
+    (tmp_path / "bad.json").write_text(json.dumps(meta))
+    (tmp_path / "bad.csv").write_text("\n".join(lines if lines is not None else ["1,1,1,1,0,0,0,0"]) + "\n")
+    return tmp_path / "bad.json"
+
+
+@pytest.mark.parametrize("meta, lines, match", [
+    ({"format": "other/1"}, None, "format must be 'qlatent.shots/1', got 'other/1'"),
+    ({"detection": None}, None, "missing 'detection'"),
+    ({"detection": "clicks"}, None, "detection must be one of"),
+    ({"circuit": {"kind": "haar"}}, None, "'circuit' must be a dict with 'kind' one of"),
+    ({"circuit": {"kind": "timebin", "loop_lengths": [1, 1]}}, None, "the 'timebin' circuit lacks 'thetas'"),
+    ({"input_state": [1] * 6, "circuit": {**timebin_description(), "n_modes": 8}}, None,
+     "the circuit has 8 modes but input_state has 6"),
+    ({}, ["1,1,1,1,0,0,0"], r"shots have 7 modes, but the circuit in bad.json has 8"),
+    ({}, ["1,1,1,1,0,0,0,0", "1,1,0,0,0,0,0"], r"line 2: a shot of 7 modes after shots of 8 modes"),
+    ({}, ["1,1,x,1,0,0,0,0"], r"line 1: expected comma-separated integers"),
+    ({}, ["1,-1,1,1,0,0,0,0"], "line 1: negative count -1"),
+    ({"input_state": [1, 1, 0, 0, 0, 0, 0, 0]}, None, "a shot holds 4 photons, more than the 2 sent in"),
+    ({"detection": "threshold"}, ["2,1,1,0,0,0,0,0"], r"threshold detection records clicks \(0 or 1\), got a count of 2"),
+    ({"min_detected": 5}, None, "a shot holds 4 detected photons, below the file's min_detected=5"),
+    ({"min_detected": 9}, None, r"min_detected must be an integer in \[0, 8\], got 9"),
+    ({}, ["# only a comment"], "holds no shots"),
+])
+def test_malformed_shot_files(tmp_path, meta, lines, match):
+    with pytest.raises(ValueError, match=match):
+        read_shots_file(write_pair(tmp_path, meta, lines))
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="shots description .*nothing.json does not exist"):
+        read_shots_file(tmp_path / "nothing.json")
+    path = write_pair(tmp_path)
+    (tmp_path / "bad.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="counts file .*bad.csv does not exist"):
+        read_shots_file(path)
