@@ -22,6 +22,8 @@ import pandas as pd
 
 #: Power at which the minimum detectable difference is computed.
 POWER = 0.8
+#: Fewest paired seeds whose spread is trusted to rule out the paper's difference (4 degrees of freedom).
+MIN_SEEDS_FOR_POWER = 5
 
 
 def bootstrap_mean_ci(values: Sequence[float], *, n_resamples: int = 10_000, level: float = 0.95,
@@ -156,9 +158,10 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
 
     - **reproduces**: the mean advantage is positive and ``p < alpha``;
     - **does not reproduce**: the advantage is significantly negative, or it is not significant
-      although the seeds had 80 % power to detect the paper's difference — the paper's reported
-      difference relative to the better latent's value, scaled to our value of that latent (our
-      budgets differ from the paper's, so absolute levels differ) — i.e. ``mdd`` is smaller;
+      although at least :data:`MIN_SEEDS_FOR_POWER` seeds had 80 % power to detect the paper's
+      difference — the paper's reported difference as a fraction of the better latent's value,
+      applied to our value of that latent (our budgets differ from the paper's, so absolute levels
+      differ, while relative gaps are steadier) — i.e. ``mdd`` is smaller;
     - **inconclusive**: otherwise (too few seeds, too much spread, or a claim without numbers that
       our seeds do not settle).
 
@@ -186,7 +189,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
         verdict = "reproduces"
     elif significant and tests["mean"] < 0:
         verdict = "does not reproduce"
-    elif math.isfinite(expected) and tests["mdd"] < expected:
+    elif math.isfinite(expected) and tests["n"] >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected:
         verdict = "does not reproduce"
     else:
         verdict = "inconclusive"
@@ -203,7 +206,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     else:
         parts.append(f"Ours: {n} paired seed(s), too few for a test.")
     if math.isfinite(expected):
-        parts.append(f"The paper's difference, scaled to our level of {claim.better}, is {expected:.3g}.")
+        parts.append(f"The paper's difference, as the same fraction of our level of {claim.better}, is {expected:.3g}.")
     statistics = {**tests, "expected_difference": expected, "better_level": better_level}
     return Verdict(verdict, " ".join(parts), statistics)
 

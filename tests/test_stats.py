@@ -164,6 +164,9 @@ def test_verdict_uses_power_against_the_papers_scaled_difference():
     assert powered.verdict == "does not reproduce"
     assert powered.statistics["expected_difference"] == pytest.approx(0.2 * np.mean(q))
     assert powered.statistics["mdd"] < powered.statistics["expected_difference"]
+    # Too few seeds to trust their spread leave it open, however small the detectable difference.
+    assert claim_verdict(runs[runs["seed"] < 4], _claim(difference=0.2, reference=1.0),
+                         lower_is_better=True).verdict == "inconclusive"
     # A paper difference far below what the seeds can see leaves it open; so does a claim without numbers.
     assert claim_verdict(runs, _claim(difference=1e-5, reference=1.0), lower_is_better=True).verdict == "inconclusive"
     assert claim_verdict(runs, _claim(), lower_is_better=True).verdict == "inconclusive"
