@@ -170,3 +170,56 @@ def test_local_backend_option_errors():
         LocalBackend(batch_size=0)
     with pytest.raises(ValueError, match="time_limit must be positive"):
         LocalBackend(time_limit=0)
+
+
+# ---------------------------------------------------------------- the pt2 latent of the paper's family
+
+
+def test_pt2_latent_from_a_spec(tmp_path):
+    from qlatent.latent.photonic import LatentSpec, build_latent
+
+    spec = LatentSpec(size=8, circuit="1-1", bank_size=500, pt2_transmission=0.6)
+    latent = build_latent("pt2", spec, seed=2, store=tmp_path)
+    assert latent.dim == 8 and latent.name == "pt2"
+    origin = latent.describe()["source"]
+    assert origin["source"]["min_detected"] == 4 and origin["source"]["photons"] == 8
+    assert origin["source"]["loop_lengths"] == [1, 1] and origin["postselection"]["min_detected"] == 4
+    assert latent.bank.sum(axis=1).min() >= 4  # the bank holds the raw counts; the draws are centred
+    # the same seed gives the same bank; the boson latent of that seed has its own circuit
+    assert np.array_equal(build_latent("pt2", spec, seed=2, store=tmp_path).bank, latent.bank)
+    haar = build_latent("pt2", LatentSpec(size=8, bank_size=500, pt2_transmission=0.6), seed=2, store=tmp_path)
+    assert np.array_equal(haar.bank, latent.bank)  # "haar" means the PT-2's own "1-1" loops
+
+
+def test_pt2_latent_replays_recorded_hardware_shots(tmp_path):
+    from qlatent.latent.photonic import LatentSpec, build_latent
+    from qlatent.photonics.timebin import random_timebin_interferometer
+    from qlatent.qpu.shots import write_shots_file
+
+    circuit = random_timebin_interferometer(8, (1, 1), seed=1)
+    shots = sample(circuit.unitary, [1] * 8, 900, transmission=0.55, seed=0)
+    path = write_shots_file(tmp_path / "run", shots, input_state=[1] * 8, detection="pnr", device="PT-2 (test file)",
+                            circuit={"kind": "timebin", "loop_lengths": [1, 1], "thetas": circuit.parameters["thetas"],
+                                     "phis": circuit.parameters["phis"]})
+    spec = LatentSpec(size=8, circuit="1-1", bank_size=200, backend=f"recorded:{path}")
+    latent = build_latent("pt2", spec, seed=0, store=tmp_path / "store")
+    np.testing.assert_array_equal(latent.bank, shots[shots.sum(axis=1) >= 4][:200])
+    assert latent.describe()["source"]["device"] == "PT-2 (test file)"
+    with pytest.raises(ValueError, match="have 8 time bins per shot, but the latent size is 10"):
+        build_latent("pt2", LatentSpec(size=10, circuit="1-1", bank_size=20, backend=f"recorded:{path}"), seed=0,
+                     store=tmp_path / "store")
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"pt2_transmission": 0.0}, r"transmission η must lie in \(0, 1\], got 0.0"),
+    ({"pt2_transmission": 1.5}, r"transmission η must lie in \(0, 1\], got 1.5"),
+    ({"pt2_min_detected": 9}, r"min_detected=9 must lie in \[0, 8\]"),
+    ({"pt2_detection": "apd"}, "detection must be one of"),
+    ({"circuit": "1-9"}, "circuit '1-9' has a loop of 9 time bins"),
+    ({"size": 7}, "size=7 is odd"),
+])
+def test_pt2_spec_bad_inputs(overrides, match):
+    from qlatent.latent.photonic import LatentSpec
+
+    with pytest.raises(ValueError, match=match):
+        LatentSpec(**{"size": 8, **overrides})

@@ -10,8 +10,11 @@ The four latents of arXiv:2508.19857 (every experiment), all of size ``L``:
 
 and extras kept as options, not in the paper's tables: ``partial`` (partially distinguishable
 photons), ``independent-counts`` (independent per-mode counts with the boson bank's marginals),
-``shuffled-counts`` (the boson bank with each mode's column permuted independently) and
-``uniform`` (independent uniforms on ``[-1, 1)``).
+``shuffled-counts`` (the boson bank with each mode's column permuted independently),
+``uniform`` (independent uniforms on ``[-1, 1)``) and ``pt2``, a hardware-style latent like the
+paper's ORCA PT-2 runs (:mod:`qlatent.latent.pt2`): every one of the ``L`` time bins populated,
+a loop circuit, uniform transmission, post-selection on detected photons — simulated with the
+``local`` backend, or real shots replayed with ``backend="recorded:<file>.json"``.
 
 As in the paper, latents are centred to mean 0 and not rescaled by default (App. C), the
 interferometer is re-drawn for every seed and never trained, and simulated photons are ideal
@@ -40,7 +43,9 @@ from qlatent.latent.postprocess import CENTRINGS, CountPostprocess
 #: The paper's four latents, in the order of its Fig. 2 (classical to quantum).
 PAPER_LATENTS = ("gaussian", "bernoulli", "distinguishable", "boson")
 #: Further latents available as options (never in the paper's tables).
-EXTRA_LATENTS = ("partial", "independent-counts", "shuffled-counts", "uniform")
+EXTRA_LATENTS = ("partial", "independent-counts", "shuffled-counts", "uniform", "pt2")
+#: Hardware-style latents (their own circuit and bank seeds, settings ``pt2_*`` of the spec).
+HARDWARE_LATENTS = ("pt2",)
 LATENTS = PAPER_LATENTS + EXTRA_LATENTS
 #: The quantum latent every comparison is made against.
 QUANTUM_LATENT = "boson"
@@ -198,12 +203,19 @@ class LatentSpec:
     shared_circuit
         Give the boson, distinguishable and partial latents of one seed the same interferometer
         (default: each its own, as in Table I).
+    pt2_transmission, pt2_detection, pt2_min_detected
+        The ``pt2`` latent's uniform transmission η in (0, 1], detection (``"pnr"`` or
+        ``"threshold"``) and post-selection threshold (``None``: half the bins, 16 of 32 as in the
+        paper's runs); see :class:`qlatent.latent.pt2.PT2Source`. Its photons fill every bin
+        (``n_photons`` and ``input_pattern`` do not apply), through the loops of ``circuit`` (the
+        PT-2's "1-1" when ``circuit`` is ``"haar"``).
 
     Raises
     ------
     ValueError
         On a non-positive size or bank, an odd size with half filling, more photons than modes, a
-        loop longer than the size, an unknown circuit, input pattern or centring.
+        loop longer than the size, an unknown circuit, input pattern or centring, a transmission
+        outside (0, 1], an unknown detection, or a post-selection threshold above the photons.
     """
 
     size: int = 16
@@ -217,6 +229,9 @@ class LatentSpec:
     backend: str = "local"
     indistinguishability: float = 0.7
     shared_circuit: bool = False
+    pt2_transmission: float = 0.5
+    pt2_detection: str = "pnr"
+    pt2_min_detected: int | None = None
 
     def __post_init__(self) -> None:
         require_positive_ints(self, ("size", "bank_size"))
@@ -227,6 +242,9 @@ class LatentSpec:
             raise ValueError(f"centring must be one of {', '.join(CENTRINGS)}, got {self.centring!r}")
         self.source(0)  # validates photons, circuit, input pattern and indistinguishability
         self.postprocess()
+        from qlatent.latent.pt2 import check_pt2_settings
+
+        check_pt2_settings(self.size, self.pt2_transmission, self.pt2_detection, self.pt2_min_detected)
 
     @property
     def photons(self) -> int:
@@ -254,7 +272,7 @@ def latent_seeds(name: str, spec: LatentSpec, seed: int) -> tuple[int, int]:
     Each photon latent gets its own interferometer unless ``spec.shared_circuit``; the count
     baselines built from the boson bank use the boson latent's seeds.
     """
-    photon_latent = name if name in PHOTON_MODELS else QUANTUM_LATENT
+    photon_latent = name if name in PHOTON_MODELS or name in HARDWARE_LATENTS else QUANTUM_LATENT
     circuit_role = "photons" if spec.shared_circuit else photon_latent
     return derived_seed(seed, circuit_role, "circuit"), derived_seed(seed, photon_latent, "bank")
 
@@ -287,6 +305,11 @@ def build_latent(name: str, spec: LatentSpec, seed: int, store: Any = None) -> L
     if name == "bernoulli":
         return BernoulliLatent(np.full(spec.size, 0.5), postprocess=spec.postprocess())
     circuit_seed, bank_seed = latent_seeds(name, spec, seed)
+    if name in HARDWARE_LATENTS:
+        from qlatent.latent.pt2 import pt2_bank
+
+        counts, origin = pt2_bank(spec, circuit_seed, bank_seed, store)
+        return BankLatent(counts, name=name, description=origin, postprocess=spec.postprocess())
     source = spec.source(circuit_seed)
     model = PHOTON_MODELS.get(name, PHOTON_MODELS[QUANTUM_LATENT])
     counts, origin = photon_counts(source, model, spec.bank_size, bank_seed, store)

@@ -41,6 +41,23 @@ from qlatent.qpu.sampleset import DETECTIONS
 PT2_MODES, PT2_LOOPS, PT2_MIN_DETECTED = 32, (1, 1), 16
 
 
+def check_pt2_settings(n_photons: int, transmission: float, detection: str, min_detected: int | None) -> None:
+    """Refuse a transmission outside (0, 1], an unknown detection or a post-selection threshold that
+    is not an integer in ``[0, n_photons]`` (``None`` allowed: half the photons), naming the value."""
+    if isinstance(transmission, bool) or not isinstance(transmission, numbers.Real) \
+            or not 0.0 < float(transmission) <= 1.0:
+        raise ValueError(f"transmission η must lie in (0, 1], got {transmission!r}")
+    if detection not in DETECTIONS:
+        raise ValueError(f"detection must be one of {DETECTIONS}, got {detection!r}")
+    if min_detected is None:
+        return
+    if isinstance(min_detected, bool) or not isinstance(min_detected, numbers.Integral):
+        raise ValueError(f"min_detected must be an integer, got {min_detected!r}")
+    if not 0 <= min_detected <= n_photons:
+        raise ValueError(f"post-selection threshold min_detected={min_detected} must lie in [0, {n_photons}] "
+                         f"(the photons sent in)")
+
+
 @dataclass(frozen=True)
 class PT2Source:
     """A simulated PT-2 run: photons in time bins, random loop angles, uniform loss, post-selection.
@@ -95,17 +112,24 @@ class PT2Source:
             raise ValueError(f"n_photons={photons} is more photons than the {self.n_modes} time bins (one per bin)")
         if photons < 1:
             raise ValueError(f"n_photons must be at least 1, got {photons}")
-        if isinstance(self.transmission, bool) or not isinstance(self.transmission, numbers.Real) \
-                or not 0.0 < float(self.transmission) <= 1.0:
-            raise ValueError(f"transmission η must lie in (0, 1], got {self.transmission!r}")
-        if self.detection not in DETECTIONS:
-            raise ValueError(f"detection must be one of {DETECTIONS}, got {self.detection!r}")
-        if not 0 <= self.min_detected <= photons:
-            raise ValueError(f"post-selection threshold min_detected={self.min_detected} must lie in [0, {photons}] "
-                             f"(the photons sent in)")
+        check_pt2_settings(photons, self.transmission, self.detection, self.min_detected)
         object.__setattr__(self, "loop_lengths", tuple(self.loop_lengths))
         object.__setattr__(self, "transmission", float(self.transmission))
         n_beam_splitters(self.n_modes, self.loop_lengths)  # validates the loops against the bins
+
+    @classmethod
+    def from_spec(cls, spec: Any, circuit_seed: int) -> PT2Source:
+        """The PT-2 source of a :class:`~qlatent.latent.photonic.LatentSpec`: ``spec.size`` bins, all
+        populated, the loops of ``spec.circuit`` (PT-2's "1-1" when it is ``"haar"``: the hardware
+        has loops, not a Haar mesh), the spec's ``pt2_*`` settings and backend.
+        """
+        from qlatent.latent.photonic import parse_circuit
+
+        loops = parse_circuit(spec.circuit) or PT2_LOOPS
+        min_detected = spec.size // 2 if spec.pt2_min_detected is None else spec.pt2_min_detected
+        return cls(n_modes=spec.size, loop_lengths=loops, transmission=spec.pt2_transmission,
+                   detection=spec.pt2_detection, min_detected=min_detected, circuit_seed=circuit_seed,
+                   backend=spec.backend)
 
     @property
     def photons(self) -> int:
@@ -181,3 +205,35 @@ def pt2_counts(source: PT2Source, n_samples: int, seed: int, store: Any = None,
             "source": source.describe(), "postselection": sample_set.provenance["backend"].get("postselection"),
             "expected_acceptance": source.expected_acceptance()}
     return np.asarray(sample_set.counts), info
+
+
+def pt2_bank(spec: Any, circuit_seed: int, bank_seed: int, store: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The ``pt2`` latent's bank of ``spec.bank_size`` accepted shots, and where it came from.
+
+    With a ``recorded:<file>.json`` backend naming a ``qlatent.shots/1`` file (real hardware shots,
+    :mod:`qlatent.qpu.shots`), the file's circuit and detection are used and its shots pass the
+    spec's post-selection; otherwise a PT-2 run is simulated (:class:`PT2Source.from_spec`).
+
+    Raises
+    ------
+    ValueError
+        If the recorded shots have another number of bins than ``spec.size`` (both named), or as
+        :class:`PT2Source` and the recorded backend.
+    """
+    from qlatent.qpu import get_or_sample
+    from qlatent.qpu.shots import is_shots_file, read_shots_file, recorded_request
+
+    path = spec.backend.removeprefix("recorded:")
+    if spec.backend.startswith("recorded:") and is_shots_file(path):
+        shots = read_shots_file(path)
+        if shots.n_modes != spec.size:
+            raise ValueError(f"recorded shots {path} have {shots.n_modes} time bins per shot, but the latent size "
+                             f"is {spec.size}")
+        min_detected = spec.size // 2 if spec.pt2_min_detected is None else spec.pt2_min_detected
+        request = recorded_request(path, spec.bank_size, min_detected=min_detected)
+        sample_set = get_or_sample(request, store=store, progress=False)
+        origin = {"sample_set": request.request_id(), "recorded": str(path), "device": shots.device,
+                  "postselection": sample_set.provenance["backend"].get("postselection")}
+        return np.asarray(sample_set.counts), origin
+    counts, info = pt2_counts(PT2Source.from_spec(spec, circuit_seed), spec.bank_size, bank_seed, store)
+    return counts, info
