@@ -223,3 +223,18 @@ def test_pt2_spec_bad_inputs(overrides, match):
 
     with pytest.raises(ValueError, match=match):
         LatentSpec(**{"size": 8, **overrides})
+
+
+def test_bank_request_is_what_build_latent_asks_the_store_for(tmp_path):
+    from qlatent.latent.photonic import LatentSpec, bank_request, build_latent
+    from qlatent.qpu import SampleStore
+
+    spec = LatentSpec(size=8, circuit="1-1", bank_size=300)
+    for name in ("boson", "distinguishable", "shuffled-counts", "pt2"):
+        request = bank_request(name, spec, seed=4)
+        get_or_sample(request, store=tmp_path, progress=False)
+        latent = build_latent(name, spec, seed=4, store=tmp_path)
+        if name != "shuffled-counts":
+            np.testing.assert_array_equal(latent.bank, SampleStore(tmp_path).load(request.request_id()).counts)
+    assert len(SampleStore(tmp_path).ids()) == 3  # shuffled counts reuse the boson bank
+    assert bank_request("gaussian", spec, seed=4) is None and bank_request("bernoulli", spec, seed=4) is None

@@ -142,21 +142,28 @@ class PhotonSource:
         return tuple(state)
 
 
+def count_request(source: PhotonSource, photon_model: str, n_samples: int, seed: int) -> Any:
+    """The :class:`~qlatent.qpu.SampleRequest` for ``n_samples`` counts of ``photon_model`` photons from ``source``."""
+    from qlatent.qpu import SampleRequest
+
+    return SampleRequest(
+        source.backend, source.interferometer(), source.input_state(), n_samples, model=photon_model,
+        indistinguishability=source.indistinguishability if photon_model == "partial" else 1.0, seed=seed,
+    )
+
+
 def photon_counts(source: PhotonSource, photon_model: str, n_samples: int, seed: int,
                   store: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Counts ``(n_samples, n_modes)`` of ``photon_model`` photons from ``source`` (sampled once, then replayed).
 
     Returns the counts and where they came from (sample-set id, interferometer description).
     """
-    from qlatent.qpu import SampleRequest, get_or_sample
+    from qlatent.qpu import get_or_sample
 
-    interferometer = source.interferometer()
-    request = SampleRequest(
-        source.backend, interferometer, source.input_state(), n_samples, model=photon_model,
-        indistinguishability=source.indistinguishability if photon_model == "partial" else 1.0, seed=seed,
-    )
+    request = count_request(source, photon_model, n_samples, seed)
     sample_set = get_or_sample(request, store=store, progress=False)
-    return np.asarray(sample_set.counts), {"sample_set": request.request_id(), "interferometer": interferometer.to_dict()}
+    return np.asarray(sample_set.counts), {"sample_set": request.request_id(),
+                                           "interferometer": source.interferometer().to_dict()}
 
 
 def derived_seed(seed: int, *roles: str) -> int:
@@ -275,6 +282,28 @@ def latent_seeds(name: str, spec: LatentSpec, seed: int) -> tuple[int, int]:
     photon_latent = name if name in PHOTON_MODELS or name in HARDWARE_LATENTS else QUANTUM_LATENT
     circuit_role = "photons" if spec.shared_circuit else photon_latent
     return derived_seed(seed, circuit_role, "circuit"), derived_seed(seed, photon_latent, "bank")
+
+
+def bank_request(name: str, spec: LatentSpec, seed: int) -> Any:
+    """The sample request behind latent ``name``'s bank in run ``seed``, or ``None`` if it has no bank.
+
+    :func:`build_latent` asks the store for exactly this request, so a long bank can be sampled
+    ahead of training (resumably: ``get_or_sample(request, backend=LocalBackend(time_limit=...))``).
+    A ``pt2`` latent replaying recorded hardware shots has its request built from the file by
+    :func:`build_latent`; here it gives ``None``.
+    """
+    check_latent_names([name])
+    if name in ("gaussian", "uniform", "bernoulli"):
+        return None
+    circuit_seed, bank_seed = latent_seeds(name, spec, seed)
+    if name in HARDWARE_LATENTS:
+        from qlatent.latent.pt2 import PT2Source
+
+        if spec.backend.startswith("recorded:"):
+            return None
+        return PT2Source.from_spec(spec, circuit_seed).request(spec.bank_size, bank_seed)
+    return count_request(spec.source(circuit_seed), PHOTON_MODELS.get(name, PHOTON_MODELS[QUANTUM_LATENT]),
+                         spec.bank_size, bank_seed)
 
 
 def build_latent(name: str, spec: LatentSpec, seed: int, store: Any = None) -> LatentDistribution:
