@@ -1,0 +1,429 @@
+"""Table II of the paper (arXiv:2508.19857, App. E): the modified MolGAN on QM9 with each latent.
+
+One run per job ``(schedule, size, circuit, latent, seed)``. Every run trains the paper's modified
+MolGAN — the re-injection generator of widths 64, 176, 288, 400, 512 with LeakyReLU
+(:class:`qlatent.models.molgan.ReinjectionGenerator`), MolGAN's R-GCN critic, Adam at learning rate
+1e-4, batch 256, 20,000 iterations — on the QM9 training split, with the latent of that seed built
+by :func:`qlatent.latent.photonic.build_latent` (``size`` modes, half filling, ``circuit`` Haar or
+time-bin loops; the ``pt2`` latent is a simulated PT-2 run, or recorded hardware shots).
+``schedule`` is ``"paper"`` (the settings above) or ``"fast"`` (Appendix H: a higher learning rate
+and a shorter schedule, ``fast_learning_rate`` and ``fast_n_steps``). What the paper leaves open
+is a field of :class:`QM9Config` with our choice as default.
+
+Scores on ``eval_samples`` (10,000) generated molecules (argmax decoding; every bit of diversity
+comes from the latent): the paper's three —
+
+``fcd``           Fréchet ChemNet Distance (fcd-torch) of the valid molecules (single-fragment ones
+                  if ``fcd_connected_only``; repeats kept, so collapse costs) to a seeded **random**
+                  sample of ``n_reference`` test molecules (:func:`qlatent.metrics.molecules.reference_sample`);
+``valid_unique``  the number of distinct valid molecules (valid **and** unique);
+``novel``         the number of those not in the training set;
+
+then ``valid_unique_connected`` and ``novel_connected`` (single fragments only) and the standard
+table of :func:`qlatent.metrics.molecules.summarize` (validity, uniqueness, novelty, diversity,
+QED, logP, SA, ...). Training curves log validity, uniqueness, novelty and the two counts on
+``curve_samples`` molecules every ``log_every`` iterations.
+
+Runs live in ``<runs_dir>/<schedule>-<size>-<circuit>-<latent>-seed<k>-<hash>/``; the hash covers
+everything that shapes training except its length, so a run can be resumed or extended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qlatent.checks import require_positive_ints
+from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
+from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed, parse_circuit
+from qlatent.models.molgan import PAPER_GENERATOR_HIDDEN
+
+#: Metric → whether lower is better (paired comparisons and verdicts).
+METRICS = {"fcd": True, "valid_unique": False, "novel": False, "valid_unique_connected": False,
+           "novel_connected": False, "validity": False, "validity_connected": False, "uniqueness": False,
+           "novelty": False, "internal_diversity": False, "qed": False, "sa": True}
+#: The paper's three metrics (Table II), in its column order.
+PAPER_METRICS = ("fcd", "valid_unique", "novel")
+#: Training schedules: the paper's, and Appendix H's higher learning rate with fewer iterations.
+SCHEDULES = ("paper", "fast")
+RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
+#: Fields that set how long a run trains or how widely it is evaluated, not how it trains.
+_NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference",
+                 "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes")
+_CURVE_COLUMNS = ("eval_validity", "eval_uniqueness", "eval_novelty", "eval_valid_unique", "eval_novel")
+
+
+@dataclass(frozen=True)
+class QM9Config:
+    """Everything that determines one Table II run apart from its job (schedule, size, circuit, latent, seed).
+
+    Stated by the paper (App. E): the generator (``generator``, ``generator_hidden``), the R-GCN
+    critic, Adam with ``learning_rate`` 1e-4, ``batch_size`` 256, ``n_steps`` 20,000, latents
+    centred to mean 0, 10,000 molecules per evaluation. **Ours** (each a field): the LeakyReLU slope
+    0.2, the critic's sizes (MolGAN's paper: R-GCN (64, 32), aggregation 128, head (128, 64)), 5
+    critic updates per generator update, gradient-penalty weight 10 (one norm per graph), Adam
+    betas (0.9, 0.999) (MolGAN's), a plain softmax relaxation at temperature 1 (MolGAN's released
+    default), no RL term (``rl_lambda`` 1), photon counts centred and not rescaled (``centring``,
+    ``standardize``, ``noise_scale``), the bank sizes, the FCD reference (5,000 random test
+    molecules; FCD over single-fragment molecules), Appendix H's schedule (learning rate 1e-3,
+    2,000 iterations) and the PT-2 settings (η = 0.5, PNR detection, at least half the bins
+    detected; :mod:`qlatent.latent.pt2`).
+
+    Parameters
+    ----------
+    qm9_path
+        A SMILES CSV to read instead of the whole of QM9 (relative paths from the project root;
+        the quick profile reads ``data/qm9/quick_subset.csv``); ``None``: qm9pack's QM9.
+    qm9_subset, qm9_seed
+        Seeded subset of the source and the seed of the train/validation/test split.
+    bank_sizes
+        Rows of each photon-count bank per latent size (a size not listed uses ``bank_size``).
+
+    Raises
+    ------
+    ValueError
+        On a non-positive count, a learning rate or slope that is not positive, ``rl_lambda``
+        outside [0, 1], an unknown RL objective or centring, or PT-2 settings out of range.
+    """
+
+    qm9_path: str | None = None
+    qm9_subset: int | None = None
+    qm9_seed: int = 0
+    generator: str = "reinjection"
+    generator_hidden: tuple[int, ...] = PAPER_GENERATOR_HIDDEN
+    leaky_slope: float = 0.2
+    conv_hidden: tuple[int, ...] = (64, 32)
+    aggregation_dim: int = 128
+    dense_hidden: tuple[int, ...] = (128, 64)
+    sampling: str = "softmax"
+    temperature: float = 1.0
+    n_critic: int = 5
+    gp_weight: float = 10.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    rl_lambda: float = 1.0
+    rl_objectives: tuple[str, ...] = ("logp", "sas", "qed", "unique")
+    learning_rate: float = 1e-4
+    batch_size: int = 256
+    n_steps: int = 20_000
+    fast_learning_rate: float = 1e-3
+    fast_n_steps: int = 2_000
+    centring: str = "mean"
+    standardize: bool = False
+    noise_scale: float = 0.0
+    bank_size: int = 100_000
+    bank_sizes: dict[int, int] = field(default_factory=dict)
+    photon_backend: str = "local"
+    pt2_transmission: float = 0.5
+    pt2_detection: str = "pnr"
+    pt2_min_detected: int | None = None
+    eval_samples: int = 10_000
+    n_reference: int = 5_000
+    reference_seed: int = 0
+    fcd_connected_only: bool = True
+    molecule_rows: int = 1_000
+    curve_samples: int = 1_000
+    log_every: int = 1_000
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        require_positive_ints(self, ("n_critic", "batch_size", "n_steps", "fast_n_steps", "bank_size", "eval_samples",
+                                     "n_reference", "molecule_rows", "curve_samples", "log_every"))
+        for name in ("generator_hidden", "conv_hidden", "dense_hidden", "betas", "rl_objectives"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        sizes = {}
+        for size, rows in dict(self.bank_sizes).items():
+            if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+                raise ValueError(f"bank_sizes[{size}] must be a positive integer, got {rows!r}")
+            sizes[int(size)] = rows
+        object.__setattr__(self, "bank_sizes", sizes)
+        for name in ("learning_rate", "fast_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.rl_lambda <= 1.0:
+            raise ValueError(f"rl_lambda must be in [0, 1], got {self.rl_lambda}")
+        unknown = [name for name in self.rl_objectives if name not in RL_OBJECTIVES]
+        if unknown:
+            raise ValueError(f"unknown rl_objectives {unknown}; choose from {', '.join(RL_OBJECTIVES)}")
+        self.latent_spec(16, "haar")  # validates centring and the PT-2 settings
+        self.model_config(16, 5, "paper")  # validates the network and optimiser settings
+
+    def latent_spec(self, size: int, circuit: str) -> LatentSpec:
+        """The latents of ``size`` through ``circuit``: half filling, this config's preprocessing and banks."""
+        return LatentSpec(size=size, circuit=circuit, centring=self.centring, standardize=self.standardize,
+                          noise_scale=self.noise_scale, bank_size=self.bank_sizes.get(size, self.bank_size),
+                          backend=self.photon_backend, pt2_transmission=self.pt2_transmission,
+                          pt2_detection=self.pt2_detection, pt2_min_detected=self.pt2_min_detected)
+
+    def schedule(self, schedule: str) -> tuple[float, int]:
+        """``(learning rate, iterations)`` of ``"paper"`` or ``"fast"`` (Appendix H)."""
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        return (self.learning_rate, self.n_steps) if schedule == "paper" else (self.fast_learning_rate,
+                                                                               self.fast_n_steps)
+
+    def model_config(self, latent_dim: int, n_atom_types: int, schedule: str, n_bond_types: int = 4,
+                     max_atoms: int = 9) -> Any:
+        """The :class:`~qlatent.models.molgan.MolGANConfig` of a run."""
+        from qlatent.models.molgan import MolGANConfig
+
+        rate, _ = self.schedule(schedule)
+        return MolGANConfig(latent_dim=latent_dim, n_atom_types=n_atom_types, n_bond_types=n_bond_types,
+                            max_atoms=max_atoms, generator=self.generator, generator_hidden=self.generator_hidden,
+                            leaky_slope=self.leaky_slope, conv_hidden=self.conv_hidden,
+                            aggregation_dim=self.aggregation_dim, dense_hidden=self.dense_hidden,
+                            activation="tanh", sampling=self.sampling, temperature=self.temperature,
+                            gp_weight=self.gp_weight, n_critic=self.n_critic, lr_generator=rate, lr_critic=rate,
+                            lr_reward=rate, betas=self.betas, rl_lambda=self.rl_lambda)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def training_fingerprint(self, schedule: str, size: int) -> str:
+        """Hash of what shapes a run's training: every field but lengths and evaluation sizes, plus the
+        schedule's learning rate and the bank size at ``size``."""
+        fields = {key: value for key, value in self.to_dict().items() if key not in _NOT_TRAINING}
+        fields["learning_rate"] = self.schedule(schedule)[0]
+        fields["bank_size"] = self.bank_sizes.get(size, self.bank_size)
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def config_from_parameters(parameters: Mapping[str, Any]) -> QM9Config:
+    """A :class:`QM9Config` from a chapter's parameters (every key naming a field; others ignored)."""
+    names = {item.name for item in dataclasses.fields(QM9Config)}
+    return QM9Config(**{key: value for key, value in parameters.items() if key in names})
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def plan_jobs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every job of the chapter, from its parameters.
+
+    ``sizes`` × ``latents`` × ``seeds`` through Haar circuits (Table II); ``loop_circuits`` ×
+    ``loop_latents`` × ``loop_seeds`` at ``loop_size`` (the paper's loop circuits); the ``pt2``
+    latent at ``hardware_size`` through ``hardware_circuit`` for ``hardware_seeds``; and
+    ``fast_latents`` × ``fast_seeds`` at ``fast_size`` on Appendix H's fast schedule. An empty
+    seed list leaves its part out.
+
+    Raises
+    ------
+    ValueError
+        On an unknown latent, circuit or size the circuit cannot give, or no job at all.
+    """
+    get = parameters.get
+    jobs: list[dict[str, Any]] = []
+
+    def add(schedule: str, size: int, circuit: str, latents: Sequence[str], seeds: Sequence[int]) -> None:
+        check_latent_names(list(latents))
+        LatentSpec(size=size, circuit=circuit)  # a size the circuit cannot give fails here, naming both
+        jobs.extend({"schedule": schedule, "size": int(size), "circuit": circuit, "latent": latent, "seed": int(seed)}
+                    for latent in latents for seed in seeds)
+
+    for size in get("sizes", []):
+        add("paper", size, "haar", get("latents", []), get("seeds", []))
+    for circuit in get("loop_circuits", []):
+        if not parse_circuit(circuit):
+            raise ValueError(f"loop_circuits must be time-bin layouts such as '1-1', got {circuit!r}")
+        add("paper", get("loop_size", 16), circuit, get("loop_latents", []), get("loop_seeds", []))
+    if get("hardware_seeds"):
+        add("paper", get("hardware_size", 32), get("hardware_circuit", "1-1"), ["pt2"], get("hardware_seeds"))
+    if get("fast_seeds"):
+        add("fast", get("fast_size", 16), "haar", get("fast_latents", []), get("fast_seeds"))
+    if not jobs:
+        raise ValueError("no job: give sizes, latents and seeds (or another part's latents and seeds)")
+    keys = [tuple(job.values()) for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("the parts of the plan repeat a job; give each (schedule, size, circuit, latent, seed) once")
+    return jobs
+
+
+def bank_requests(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``(label, SampleRequest)`` of every photon-count bank the chapter's jobs need, cheapest first.
+
+    Sample them ahead of a long recording (``qlatent banks 05_qm9 --profile standard
+    --time-limit SECONDS``, resumable), or let the first run that needs each one sample it.
+    """
+    from qlatent.latent.photonic import bank_request
+
+    config = config_from_parameters(parameters)
+    found: dict[str, tuple[str, Any]] = {}
+    for job in plan_jobs(parameters):
+        request = bank_request(job["latent"], config.latent_spec(job["size"], job["circuit"]), job["seed"])
+        if request is not None:
+            label = f"{job['latent']} size {job['size']} {job['circuit']} seed {job['seed']}"
+            found.setdefault(request.request_id(), (label, request))
+    cost = {"indistinguishable": 1, "partial": 1, "distinguishable": 0}
+    return sorted(found.values(), key=lambda item: (cost.get(item[1].model, 1) * item[1].n_photons,
+                                                    item[1].n_samples))
+
+
+# ---------------------------------------------------------------- data, reference, one run
+
+
+@functools.lru_cache(maxsize=2)
+def _dataset(path: str | None, subset: int | None, seed: int) -> Any:
+    from qlatent.data.qm9 import load_qm9
+    from qlatent.paths import project_root
+
+    source = None if path is None else (Path(path) if Path(path).is_absolute() else project_root() / path)
+    return load_qm9(source, subset=subset, seed=seed)
+
+
+def load_dataset(config: QM9Config) -> Any:
+    """The QM9 graphs of the config (cached per process: runs share one dataset)."""
+    return _dataset(config.qm9_path, config.qm9_subset, config.qm9_seed)
+
+
+@functools.lru_cache(maxsize=2)
+def _reference(path: str | None, subset: int | None, seed: int, n_reference: int, reference_seed: int) -> Any:
+    from qlatent.metrics.molecules import chemnet_statistics, reference_sample
+
+    held_out = _dataset(path, subset, seed).split_smiles("test")
+    return chemnet_statistics(reference_sample(held_out, n_reference, seed=reference_seed))
+
+
+def fcd_reference(config: QM9Config) -> Any:
+    """ChemNet statistics of ``n_reference`` random test molecules (computed once per process).
+
+    Raises
+    ------
+    ValueError
+        If ``n_reference`` exceeds the held-out (test) molecules, naming both numbers.
+    """
+    return _reference(config.qm9_path, config.qm9_subset, config.qm9_seed, config.n_reference, config.reference_seed)
+
+
+def check_reference_size(config: QM9Config) -> None:
+    """Refuse, before any training, an FCD reference larger than the held-out molecules."""
+    n_test = len(load_dataset(config).split_index("test"))
+    if config.n_reference > n_test:
+        raise ValueError(f"n_reference={config.n_reference} exceeds the {n_test} held-out (test) molecules of this "
+                         "QM9 split; ask for fewer or use more of QM9")
+
+
+def run_directory(runs_dir: Path, job: Mapping[str, Any], config: QM9Config) -> Path:
+    """Where a job's checkpoints and manifest live under ``config``."""
+    return Path(runs_dir) / (f"{job['schedule']}-{job['size']}-{job['circuit']}-{job['latent']}-seed{job['seed']}-"
+                             f"{config.training_fingerprint(job['schedule'], job['size'])}")
+
+
+def _reward_fn(config: QM9Config, training: set[str]) -> Any:
+    if config.rl_lambda >= 1.0:
+        return None
+    from qlatent.metrics.molecules import molgan_reward
+
+    def reward(mols: list) -> np.ndarray:
+        return molgan_reward(mols, config.rl_objectives, training_smiles=training)
+
+    reward.name = "molgan:" + ",".join(config.rl_objectives)  # type: ignore[attr-defined]
+    return reward
+
+
+def molecule_table(mols: list, limit: int | None = None) -> pd.DataFrame:
+    """Canonical SMILES with QED, logP and SA of the valid molecules (the first ``limit`` of them)."""
+    from qlatent.chem.graphs import canonical_smiles
+    from qlatent.metrics.molecules import logp, qed, sa_score
+
+    valid = [mol for mol in mols if canonical_smiles(mol) is not None][:limit]
+    if not valid:
+        return pd.DataFrame(columns=["smiles", "qed", "logp", "sa"])
+    return pd.DataFrame({"smiles": [canonical_smiles(mol) for mol in valid], "qed": qed(valid), "logp": logp(valid),
+                         "sa": sa_score(valid)})
+
+
+def score_molecules(mols: list, training: set[str], reference: Any, *, fcd_connected_only: bool = True,
+                    seed: int = 0) -> dict[str, float]:
+    """The paper's three metrics and the standard table for one generated batch (see the module notes)."""
+    from qlatent.chem.graphs import canonical_smiles
+    from qlatent.metrics.molecules import fcd, summarize
+
+    scores = {name: float(value) for name, value in summarize(mols, training, seed=seed).items()}
+    scores["valid_unique"], scores["novel"] = scores.pop("n_unique"), scores.pop("n_novel")
+    scores["valid_unique_connected"] = scores.pop("n_unique_connected")
+    scores["novel_connected"] = scores.pop("n_novel_connected")
+    smiles = [s for s in (canonical_smiles(mol) for mol in mols) if s is not None]
+    if fcd_connected_only:
+        smiles = [s for s in smiles if "." not in s]
+    scores["fcd"] = fcd(smiles, reference) if len(smiles) >= 2 else math.nan
+    return scores
+
+
+def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config, runs_dir: Path,
+              store: Any = None, progress: bool = False) -> RunOutcome:
+    """Train (or resume, or reload) one run and score ``eval_samples`` generated molecules.
+
+    Returns the scores (see the module notes), the training curve and up to ``molecule_rows``
+    valid generated molecules with their properties.
+    """
+    import torch
+
+    from qlatent.latent.photonic import build_latent
+    from qlatent.metrics.molecules import novel_count, novelty, uniqueness, valid_unique_count, validity
+    from qlatent.models.molgan import GraphBank, MolGAN
+    from qlatent.training.loop import Trainer, TrainerConfig
+
+    job = {"schedule": schedule, "size": size, "circuit": circuit, "latent": latent, "seed": seed}
+    dataset = load_dataset(config)
+    training = set(dataset.split_smiles("train"))
+    reference = fcd_reference(config)
+    distribution = build_latent(latent, config.latent_spec(size, circuit), seed, store)
+    model = MolGAN(config.model_config(distribution.dim, dataset.n_atom_types, schedule, dataset.n_bond_types,
+                                       dataset.max_atoms),
+                   seed=seed, reward_fn=_reward_fn(config, training), encoder=dataset.atom_encoder)
+
+    def evaluate(model: Any, latent: Any, generator: torch.Generator) -> dict[str, float]:
+        mols = model.sample_molecules(config.curve_samples, latent, generator)
+        return {"eval_validity": validity(mols), "eval_uniqueness": uniqueness(mols), "eval_novelty": novelty(mols, training),
+                "eval_valid_unique": valid_unique_count(mols), "eval_novel": novel_count(mols, training)}
+
+    _, n_steps = config.schedule(schedule)
+    trainer = Trainer(model, distribution, GraphBank.from_dataset(dataset, "train"),
+                      TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed,
+                                    log_every=config.log_every, checkpoint_every=config.log_every,
+                                    device=config.device, progress=progress),
+                      run_directory(runs_dir, job, config), evaluate=evaluate)
+    curve = pd.DataFrame(trainer.fit(resume=True))
+    generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
+    mols = model.sample_molecules(config.eval_samples, distribution, generator)
+    scores = score_molecules(mols, training, reference, fcd_connected_only=config.fcd_connected_only, seed=seed)
+    keep = ["step", *[column for column in curve.columns if column in _CURVE_COLUMNS]]
+    return RunOutcome(scores, curve[keep], molecule_table(mols, config.molecule_rows))
+
+
+def run_table2(config: QM9Config, jobs: Sequence[Mapping[str, Any]], runs_dir: Path, store: Any = None,
+               progress: bool = True) -> GridResults:
+    """Every job: tidy ``runs`` (schedule, size, circuit, latent, seed, metric, value), ``curves``, ``samples``.
+
+    Raises
+    ------
+    ValueError
+        Before any training, if the FCD reference is larger than the held-out molecules.
+    """
+    check_reference_size(config)
+    train_one = functools.partial(train_run, config=config, runs_dir=Path(runs_dir), store=store)
+    return run_grid(train_one, jobs, progress)
+
+
+def training_properties(config: QM9Config, n: int, seed: int = 0) -> pd.DataFrame:
+    """QED, logP and SA of ``n`` random training molecules (the reference of the property histograms)."""
+    from rdkit import Chem
+
+    smiles = load_dataset(config).split_smiles("train")
+    chosen = np.random.default_rng(seed).choice(len(smiles), size=min(n, len(smiles)), replace=False)
+    return molecule_table([Chem.MolFromSmiles(smiles[i]) for i in sorted(chosen)])
+
+
+def table_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs behind Table II's rows: the paper's schedule through Haar circuits, plus the ``pt2`` rows."""
+    keep = (runs["schedule"] == "paper") & ((runs["circuit"] == "haar") | (runs["latent"] == "pt2"))
+    return runs[keep]

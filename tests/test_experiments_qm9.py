@@ -1,0 +1,137 @@
+"""Table II's experiment on a tiny user SMILES file (no QM9 featurisation in CI): jobs, tables, the
+random FCD reference, resumable runs keyed by their training settings, and bad plans."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from qlatent.experiments import qm9
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+SMILES = ["C", "CC", "CO", "CCO", "CCC", "CC=O", "C#N", "CCN", "OCCO", "CC(C)C", "C1CC1", "C1CO1", "CC#C",
+          "NC=O", "CCCO", "CC(O)C", "C1CCC1", "OC=O", "CN(C)C", "CCOC", "N#CC#N", "C=CC=C", "CC1CC1", "OCC=O",
+          "CC(C)O", "CCC=O", "OCC#N", "CC(N)=O", "C1=CC1", "CCOC=O"]
+
+TINY = dict(generator_hidden=[16, 24], conv_hidden=[8], aggregation_dim=8, dense_hidden=[8], n_steps=3,
+            fast_n_steps=2, batch_size=8, bank_size=200, eval_samples=40, n_reference=3, curve_samples=10,
+            log_every=1, molecule_rows=5)
+PLAN = dict(sizes=[4], latents=["gaussian", "boson"], seeds=[0], loop_circuits=["1-1"], loop_latents=["boson"],
+            loop_seeds=[0], loop_size=4, hardware_size=4, hardware_seeds=[0], fast_latents=["boson"], fast_seeds=[1],
+            fast_size=4)
+
+
+@pytest.fixture
+def tiny_qm9(tmp_path, monkeypatch):
+    csv = tmp_path / "mini.csv"
+    csv.write_text("smiles\n" + "\n".join(SMILES) + "\n")
+    monkeypatch.setenv("QLATENT_CACHE", str(tmp_path / "cache"))
+    qm9._dataset.cache_clear()
+    qm9._reference.cache_clear()
+    yield tmp_path, qm9.config_from_parameters({**TINY, "qm9_path": str(csv)})
+    qm9._dataset.cache_clear()
+    qm9._reference.cache_clear()
+
+
+def test_plan_covers_every_part_of_the_chapter():
+    jobs = qm9.plan_jobs(PLAN)
+    assert jobs[0] == {"schedule": "paper", "size": 4, "circuit": "haar", "latent": "gaussian", "seed": 0}
+    assert {(job["schedule"], job["circuit"], job["latent"]) for job in jobs} == {
+        ("paper", "haar", "gaussian"), ("paper", "haar", "boson"), ("paper", "1-1", "boson"), ("paper", "1-1", "pt2"),
+        ("fast", "haar", "boson")}
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"sizes": [5]}, "size=5 is odd"),
+    ({"loop_circuits": ["1-9"], "loop_size": 8}, "circuit '1-9' has a loop of 9 time bins"),
+    ({"loop_circuits": ["haar"]}, "loop_circuits must be time-bin layouts"),
+    ({"latents": ["quantum"]}, "unknown latent"),
+    ({"sizes": [], "loop_seeds": [], "hardware_seeds": [], "fast_seeds": []}, "no job"),
+    ({"fast_size": 4, "fast_latents": ["boson"], "fast_seeds": [0], "sizes": [4], "latents": ["boson"],
+      "seeds": [0]}, None),
+])
+def test_bad_plans(changes, match):
+    if match is None:  # the same latent and seed on two schedules are two jobs, not a repeat
+        assert len(qm9.plan_jobs({**PLAN, **changes})) >= 2
+        return
+    with pytest.raises(ValueError, match=match):
+        qm9.plan_jobs({**PLAN, **changes})
+
+
+def test_table2_runs_tables_and_resume(tiny_qm9):
+    tmp_path, config = tiny_qm9
+    jobs = qm9.plan_jobs(PLAN)
+    results = qm9.run_table2(config, jobs, tmp_path / "runs", store=tmp_path / "samples", progress=False)
+    runs = results.runs
+    assert list(runs.columns[:5]) == ["schedule", "size", "circuit", "latent", "seed"]
+    for metric in (*qm9.PAPER_METRICS, "valid_unique_connected", "novel_connected", "validity", "qed"):
+        assert metric in set(runs["metric"]), metric
+    scores = runs.pivot(index=["schedule", "circuit", "latent", "seed"], columns="metric", values="value")
+    assert (scores["valid_unique"] >= scores["novel"]).all()
+    assert (scores["valid_unique"] >= scores["valid_unique_connected"]).all()
+    assert (scores["n_generated"] == 40).all()
+    assert set(results.curves.columns) >= {"step", "eval_validity", "eval_valid_unique", "latent", "schedule"}
+    assert set(results.curves.loc[results.curves["schedule"] == "fast", "step"]) == {1, 2}
+    if not results.samples.empty:
+        assert results.samples.groupby(["circuit", "latent", "schedule"]).size().max() <= 5
+    assert len(qm9.table_rows(runs)[["circuit", "latent"]].drop_duplicates()) == 3  # haar gaussian, boson; pt2
+    # finished runs are reloaded, not retrained: same scores
+    again = qm9.run_table2(config, jobs[:1], tmp_path / "runs", store=tmp_path / "samples", progress=False)
+    first = runs[(runs["latent"] == "gaussian")].set_index("metric")["value"]
+    np.testing.assert_allclose(again.runs.set_index("metric")["value"].loc[first.index], first, equal_nan=True)
+
+
+def test_the_fcd_reference_is_random_and_bounded(tiny_qm9):
+    tmp_path, config = tiny_qm9
+    test_smiles = qm9.load_dataset(config).split_smiles("test")
+    assert len(test_smiles) == 3
+    with pytest.raises(ValueError, match="n_reference=4 exceeds the 3 held-out"):
+        qm9.run_table2(dataclasses.replace(config, n_reference=4), qm9.plan_jobs(PLAN), tmp_path / "runs",
+                       progress=False)
+
+
+def test_run_directories_key_training_settings_not_lengths(tmp_path):
+    config = qm9.config_from_parameters(TINY)
+    job = {"schedule": "paper", "size": 16, "circuit": "haar", "latent": "boson", "seed": 0}
+    same = qm9.run_directory(tmp_path, job, dataclasses.replace(config, n_steps=50, eval_samples=99))
+    assert same == qm9.run_directory(tmp_path, job, config)
+    assert qm9.run_directory(tmp_path, job, dataclasses.replace(config, n_critic=2)) != same
+    assert qm9.run_directory(tmp_path, {**job, "schedule": "fast"}, config) != same
+    bigger = dataclasses.replace(config, bank_sizes={16: 500})
+    assert qm9.run_directory(tmp_path, job, bigger) != same
+    assert qm9.run_directory(tmp_path, {**job, "size": 32}, bigger) == qm9.run_directory(
+        tmp_path, {**job, "size": 32}, config)
+
+
+def test_bank_requests_list_each_bank_once_cheapest_first():
+    plan = {**PLAN, "sizes": [4, 8], "latents": ["gaussian", "distinguishable", "boson"]}
+    requests = qm9.bank_requests({**TINY, **plan})
+    labels = [label for label, _ in requests]
+    assert len(labels) == len(set(labels)) and not any("gaussian" in label for label in labels)
+    assert any(label.startswith("pt2") for label in labels)
+    photons = [request.n_photons for _, request in requests if request.model == "indistinguishable"]
+    assert photons == sorted(photons)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"n_steps": 0}, "n_steps must be a positive integer"),
+    ({"learning_rate": 0.0}, "learning_rate must be positive"),
+    ({"rl_lambda": 1.5}, "rl_lambda must be in"),
+    ({"rl_objectives": ("beauty",)}, "unknown rl_objectives"),
+    ({"pt2_transmission": 0.0}, r"transmission η must lie in \(0, 1\]"),
+    ({"pt2_min_detected": 17}, r"min_detected=17 must lie in \[0, 16\]"),
+    ({"generator_hidden": (64, 32)}, "must never shrink"),
+    ({"bank_sizes": {16: 0}}, r"bank_sizes\[16\] must be a positive integer"),
+])
+def test_bad_config(changes, match):
+    with pytest.raises(ValueError, match=match):
+        qm9.QM9Config(**changes)
+
+
+def test_schedule_names():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        qm9.QM9Config().schedule("slow")
+    assert qm9.QM9Config().schedule("fast") == (1e-3, 2_000)
