@@ -135,3 +135,36 @@ def test_schedule_names():
     with pytest.raises(ValueError, match="schedule must be one of"):
         qm9.QM9Config().schedule("slow")
     assert qm9.QM9Config().schedule("fast") == (1e-3, 2_000)
+
+
+def synthetic_runs() -> "pd.DataFrame":
+    """Per-seed results where boson leads at size 16 (clearly) and ties on the fast schedule."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(8):
+        for latent, shift in (("boson", 0.0), ("distinguishable", 0.3), ("gaussian", 0.5), ("bernoulli", 0.7)):
+            noise = rng.normal(0, 0.02)
+            base = {"size": 16, "latent": latent, "seed": seed}
+            rows += [{**base, "schedule": "paper", "circuit": "haar", "metric": "fcd", "value": 1.0 + shift + noise},
+                     {**base, "schedule": "paper", "circuit": "haar", "metric": "valid_unique",
+                      "value": 2500 - 1000 * shift + 50 * noise},
+                     {**base, "schedule": "fast", "circuit": "haar", "metric": "fcd", "value": 1.0 + rng.normal(0, 0.1)}]
+        for latent, shift in (("boson", 0.0), ("distinguishable", 0.2)):
+            rows.append({"size": 16, "latent": latent, "seed": seed, "schedule": "paper", "circuit": "1-1",
+                         "metric": "fcd", "value": 1.0 + shift + rng.normal(0, 0.02)})
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_and_paired_tables_on_known_results():
+    runs = synthetic_runs()
+    verdicts = qm9.table2_verdicts(runs)
+    main = verdicts[verdicts["part"] == "table2"]
+    assert len(main) == 6 and set(main["verdict"]) == {"reproduces"}  # 3 baselines x (fcd, valid_unique); no novel
+    loops = verdicts[verdicts["part"] == "loops"]
+    assert list(loops["circuit"]) == ["1-1"] and loops["verdict"].iloc[0] == "reproduces"
+    paired = qm9.paired_tables(runs)
+    assert set(paired["part"]) == {"table2", "loops", "fast"}
+    fast = qm9.fast_schedule_sentences(paired)
+    assert len(fast) == 1 and fast[0].startswith("**consistent with the paper** on fcd")

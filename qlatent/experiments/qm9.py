@@ -88,6 +88,9 @@ class QM9Config:
         Seeded subset of the source and the seed of the train/validation/test split.
     bank_sizes
         Rows of each photon-count bank per latent size (a size not listed uses ``bank_size``).
+    photon_backend, hardware_backend
+        Where the photon latents' banks come from, and the ``pt2`` latent's: ``"local"`` simulates
+        a PT-2 run; ``"recorded:<file>.json"`` replays real hardware shots (:mod:`qlatent.qpu.shots`).
 
     Raises
     ------
@@ -123,6 +126,7 @@ class QM9Config:
     bank_size: int = 100_000
     bank_sizes: dict[int, int] = field(default_factory=dict)
     photon_backend: str = "local"
+    hardware_backend: str = "local"
     pt2_transmission: float = 0.5
     pt2_detection: str = "pnr"
     pt2_min_detected: int | None = None
@@ -157,11 +161,13 @@ class QM9Config:
         self.latent_spec(16, "haar")  # validates centring and the PT-2 settings
         self.model_config(16, 5, "paper")  # validates the network and optimiser settings
 
-    def latent_spec(self, size: int, circuit: str) -> LatentSpec:
-        """The latents of ``size`` through ``circuit``: half filling, this config's preprocessing and banks."""
+    def latent_spec(self, size: int, circuit: str, latent: str = "boson") -> LatentSpec:
+        """The spec of ``latent`` at ``size`` through ``circuit``: half filling, this config's
+        preprocessing and banks, ``hardware_backend`` for the ``pt2`` latent."""
+        backend = self.hardware_backend if latent == "pt2" else self.photon_backend
         return LatentSpec(size=size, circuit=circuit, centring=self.centring, standardize=self.standardize,
                           noise_scale=self.noise_scale, bank_size=self.bank_sizes.get(size, self.bank_size),
-                          backend=self.photon_backend, pt2_transmission=self.pt2_transmission,
+                          backend=backend, pt2_transmission=self.pt2_transmission,
                           pt2_detection=self.pt2_detection, pt2_min_detected=self.pt2_min_detected)
 
     def schedule(self, schedule: str) -> tuple[float, int]:
@@ -258,7 +264,8 @@ def bank_requests(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     config = config_from_parameters(parameters)
     found: dict[str, tuple[str, Any]] = {}
     for job in plan_jobs(parameters):
-        request = bank_request(job["latent"], config.latent_spec(job["size"], job["circuit"]), job["seed"])
+        request = bank_request(job["latent"], config.latent_spec(job["size"], job["circuit"], job["latent"]),
+                               job["seed"])
         if request is not None:
             label = f"{job['latent']} size {job['size']} {job['circuit']} seed {job['seed']}"
             found.setdefault(request.request_id(), (label, request))
@@ -376,7 +383,7 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
     dataset = load_dataset(config)
     training = set(dataset.split_smiles("train"))
     reference = fcd_reference(config)
-    distribution = build_latent(latent, config.latent_spec(size, circuit), seed, store)
+    distribution = build_latent(latent, config.latent_spec(size, circuit, latent), seed, store)
     model = MolGAN(config.model_config(distribution.dim, dataset.n_atom_types, schedule, dataset.n_bond_types,
                                        dataset.max_atoms),
                    seed=seed, reward_fn=_reward_fn(config, training), encoder=dataset.atom_encoder)
@@ -427,3 +434,90 @@ def table_rows(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs behind Table II's rows: the paper's schedule through Haar circuits, plus the ``pt2`` rows."""
     keep = (runs["schedule"] == "paper") & ((runs["circuit"] == "haar") | (runs["latent"] == "pt2"))
     return runs[keep]
+
+
+def loop_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the loop-circuit comparison: the paper's schedule through time-bin loops, no ``pt2``."""
+    return runs[(runs["schedule"] == "paper") & (runs["circuit"] != "haar") & (runs["latent"] != "pt2")]
+
+
+def fast_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of Appendix H's fast schedule."""
+    return runs[runs["schedule"] == "fast"]
+
+
+def paired_tables(runs: pd.DataFrame, reference: str = "boson") -> pd.DataFrame:
+    """``reference`` against every other latent, paired by seed, per part of the chapter.
+
+    ``part`` is ``"table2"`` (per size; the ``pt2`` rows are compared at their size),
+    ``"loops"`` (per circuit) or ``"fast"`` (Appendix H, per size); other columns as
+    :func:`qlatent.stats.paired_comparison`. A part without the reference latent is left out.
+    """
+    from qlatent.stats import paired_comparison
+
+    tables = []
+    for part, rows, context in (("table2", table_rows(runs), ("size",)), ("loops", loop_rows(runs), ("circuit",)),
+                                ("fast", fast_rows(runs), ("size",))):
+        if rows.empty or reference not in set(rows["latent"]):
+            continue
+        paired = paired_comparison(rows, reference, METRICS, context=context)
+        tables.append(paired.assign(part=part))
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["part", *[column for column in table.columns if column != "part"]]]
+
+
+def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts on the paper's Table II comparisons and its loop-circuit claims, on our per-seed results.
+
+    The comparisons come from :func:`qlatent.paper.reported_comparisons` (the direction read from
+    the paper's numbers, per size; the loop claims stated without numbers, per circuit), each
+    tested by :func:`qlatent.stats.verdict_table` on the matching runs; a comparison whose two
+    latents we did not both run is left out.
+    """
+    from qlatent.paper import reported_comparisons
+    from qlatent.stats import verdict_table
+
+    lower = {metric: METRICS[metric] for metric in PAPER_METRICS}
+    claims = reported_comparisons("table2", "boson", lower, context=("size", "circuit"))
+    tables = []
+    for part, rows, keys in (("table2", table_rows(runs), ("size",)), ("loops", loop_rows(runs), ("circuit",))):
+        chosen = []
+        for claim in claims:
+            if set(claim.context) != set(keys):
+                continue
+            selected = rows
+            for key, value in claim.context.items():
+                selected = selected[selected[key] == value]
+            present = set(selected.loc[selected["metric"] == claim.metric, "latent"])
+            if {claim.better, claim.worse} <= present:
+                chosen.append(claim)
+        if chosen:
+            tables.append(verdict_table(rows, chosen, METRICS).assign(part=part))
+    if not tables:
+        return pd.DataFrame(columns=["part", "metric", "better", "worse", "verdict", "sentence"])
+    table = pd.concat(tables, ignore_index=True)
+    return table[["part", *[column for column in table.columns if column != "part"]]]
+
+
+def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """Appendix H's claim — no significant difference between latents with a higher learning rate
+    and a shorter schedule — checked on our fast-schedule pairs, one sentence per paper metric."""
+    rows = paired[paired["part"] == "fast"] if "part" in paired else paired.iloc[0:0]
+    sentences = []
+    for metric in PAPER_METRICS:
+        tests = rows[rows["metric"] == metric]
+        if tests.empty:
+            continue
+        significant = tests[tests["p_value"] < alpha]
+        n_pairs = int(tests["n_pairs"].min())
+        if significant.empty:
+            sentences.append(f"**consistent with the paper** on {metric}: no latent differs from boson at p < {alpha} "
+                             f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
+                             "detectable with 80 % power).")
+        else:
+            named = ", ".join(f"{row.baseline} (p = {row.p_value:.2g})" for row in significant.itertuples())
+            sentences.append(f"**differs from the paper** on {metric}: boson differs significantly from {named} "
+                             f"over {n_pairs} paired seeds.")
+    return sentences
