@@ -10,6 +10,8 @@
     Execute (or resume) a chapter with a long profile and store its tables under ``data/recorded/``.
 ``qlatent recordings``
     List the recordings: do their parameters still match the profiles, has the code changed since?
+``qlatent banks NOTEBOOK [--profile standard] [--time-limit SECONDS]``
+    Sample the photon-count banks a chapter's profile needs ahead of training, resumably.
 ``qlatent samples list|show ID|fetch ...|verify``
     The photon sample store (see :mod:`qlatent.qpu.cli`).
 """
@@ -109,6 +111,42 @@ def cmd_recordings(args: argparse.Namespace) -> None:
         _say(f"{folder.parent.name} / {folder.name}: {recording_status(folder.parent.name, folder.name)}")
 
 
+#: Chapters whose experiment lists the banks its jobs need (``bank_requests(parameters)``).
+BANK_PLANNERS = {"05_qm9": "qlatent.experiments.qm9"}
+
+
+def cmd_banks(args: argparse.Namespace) -> None:
+    import importlib
+
+    from qlatent.qpu import SampleStore, get_or_sample
+    from qlatent.qpu.backends.local import LocalBackend, SamplingPaused
+    from qlatent.recording import effective_parameters
+
+    if args.notebook not in BANK_PLANNERS:
+        raise RunnerError(f"no bank plan for {args.notebook!r}; chapters with one: {', '.join(BANK_PLANNERS)}")
+    parameters = effective_parameters(args.notebook, args.profile)
+    requests = importlib.import_module(BANK_PLANNERS[args.notebook]).bank_requests(parameters)
+    store = SampleStore(args.store) if args.store else SampleStore()
+    started = time.monotonic()
+    for index, (label, request) in enumerate(requests, start=1):
+        what = f"[{index}/{len(requests)}] {label}: {request.n_samples} shots, {request.n_photons} photons"
+        if request.request_id() in store:
+            _say(f"{what}: stored")
+            continue
+        if request.backend != "local":
+            _say(f"{what}: backend {request.backend!r}, sampled when a run first needs it")
+            continue
+        left = None if args.time_limit is None else args.time_limit - (time.monotonic() - started)
+        if left is not None and left <= 0:
+            raise RunnerError(f"time limit reached before {label}; run the same command again to continue")
+        _say(f"{what}: sampling ...")
+        try:
+            get_or_sample(request, store=store, progress=not args.quiet, backend=LocalBackend(time_limit=left))
+        except SamplingPaused as paused:
+            raise RunnerError(f"{paused}") from None
+        _say(f"{what}: stored after {time.monotonic() - started:.0f} s")
+
+
 def cmd_profiles(args: argparse.Namespace) -> None:
     from qlatent.runner.profiles import load_profiles
 
@@ -147,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     recordings = commands.add_parser("recordings", help="list recordings and whether they are current")
     recordings.set_defaults(handler=cmd_recordings)
+
+    banks = commands.add_parser("banks", help="sample a chapter's photon-count banks ahead of training (resumable)")
+    banks.add_argument("notebook", help=f"chapter with a bank plan: {', '.join(BANK_PLANNERS)}")
+    banks.add_argument("--profile", default="standard", help="profile whose banks to sample (default: standard)")
+    banks.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="stop after about this long, keeping the progress; run again to continue")
+    banks.add_argument("--store", default=None, help="sample store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
+    banks.add_argument("--quiet", action="store_true", help="no progress bars")
+    banks.set_defaults(handler=cmd_banks)
 
     from qlatent.qpu.cli import add_subparser as add_samples_commands
 

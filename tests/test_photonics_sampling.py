@@ -171,3 +171,17 @@ def test_sample_rejects_bad_sample_counts(n_samples):
 def test_sample_rejects_bad_inputs(unitary, state, kwargs, match):
     with pytest.raises(ValueError, match=match):
         sample(unitary, state, 10, **kwargs)
+
+
+def test_sampling_leaves_torchs_thread_count_alone():
+    """Numba's OpenMP layer used to reset torch's threads (40x slower training after a bank was sampled)."""
+    import subprocess
+    import sys
+
+    code = ("import torch; torch.set_num_threads(1); "
+            "from qlatent.photonics import sample; from qlatent.photonics.interferometers import haar_unitary; "
+            "sample(haar_unitary(6, seed=0), [1, 1, 1, 0, 0, 0], 500, seed=0); print(torch.get_num_threads())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={key: value for key, value in __import__("os").environ.items()
+                                 if key != "NUMBA_THREADING_LAYER"})
+    assert result.stdout.strip() == "1"
