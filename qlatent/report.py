@@ -15,12 +15,15 @@ import pandas as pd
 
 
 def mean_se(mean: float, se: float, n: int | None = None, digits: int = 3) -> str:
-    """``"0.036 ± 0.001"`` (``"0.036"`` without a standard error), with ``" (n=12)"`` if ``n`` is given."""
+    """``"0.036 ± 0.001"`` (``"0.036"`` without a standard error), with ``" (n=12)"`` if ``n`` is given.
+
+    A standard error of 10 or more is written as a whole number (``"2522 ± 65"``).
+    """
     if mean is None or not math.isfinite(mean):
         return ""
     text = f"{mean:.{digits}g}" if abs(mean) < 10 ** digits else f"{mean:.0f}"
     if se is not None and math.isfinite(se):
-        text += f" ± {se:.{max(digits - 2, 1)}g}" if abs(se) < 10 ** digits else f" ± {se:.0f}"
+        text += f" ± {se:.{max(digits - 2, 1)}g}" if abs(se) < 10 else f" ± {se:.0f}"
     return text + (f" (n={n})" if n else "")
 
 

@@ -168,3 +168,17 @@ def test_verdicts_and_paired_tables_on_known_results():
     assert set(paired["part"]) == {"table2", "loops", "fast"}
     fast = qm9.fast_schedule_sentences(paired)
     assert len(fast) == 1 and fast[0].startswith("**consistent with the paper** on fcd")
+
+
+def test_table_cells_read_like_the_papers():
+    from qlatent.report import mean_se
+
+    assert mean_se(2522, 65, 20) == "2522 ± 65 (n=20)"
+    assert mean_se(1.16, 0.06) == "1.16 ± 0.06"
+    assert mean_se(0.036, 0.001) == "0.036 ± 0.001"
+
+
+def test_fast_schedule_with_too_few_seeds_is_inconclusive():
+    runs = synthetic_runs()
+    few = qm9.paired_tables(runs[runs["seed"] < 3])
+    assert qm9.fast_schedule_sentences(few)[0].startswith("**inconclusive** on fcd")

@@ -19,10 +19,11 @@ comes from the latent): the paper's three —
 ``valid_unique``  the number of distinct valid molecules (valid **and** unique);
 ``novel``         the number of those not in the training set;
 
-then ``valid_unique_connected`` and ``novel_connected`` (single fragments only) and the standard
-table of :func:`qlatent.metrics.molecules.summarize` (validity, uniqueness, novelty, diversity,
-QED, logP, SA, ...). Training curves log validity, uniqueness, novelty and the two counts on
-``curve_samples`` molecules every ``log_every`` iterations.
+then ``valid_unique_connected`` and ``novel_connected`` (single fragments only: MolGAN's validity, which
+the paper presumably used, accepts molecules of several fragments, which are nearly always novel)
+and the standard table of :func:`qlatent.metrics.molecules.summarize` (validity, uniqueness,
+novelty, diversity, QED, logP, SA, ...). Training curves log validity (also single-fragment),
+uniqueness, novelty and the counts on ``curve_samples`` molecules every ``log_every`` iterations.
 
 Runs live in ``<runs_dir>/<schedule>-<size>-<circuit>-<latent>-seed<k>-<hash>/``; the hash covers
 everything that shapes training except its length, so a run can be resumed or extended.
@@ -60,7 +61,8 @@ RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversi
 #: Fields that set how long a run trains or how widely it is evaluated, not how it trains.
 _NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference",
                  "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes")
-_CURVE_COLUMNS = ("eval_validity", "eval_uniqueness", "eval_novelty", "eval_valid_unique", "eval_novel")
+_CURVE_COLUMNS = ("eval_validity", "eval_validity_connected", "eval_uniqueness", "eval_novelty", "eval_valid_unique",
+                  "eval_novel", "eval_valid_unique_connected")
 
 
 @dataclass(frozen=True)
@@ -390,8 +392,10 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
 
     def evaluate(model: Any, latent: Any, generator: torch.Generator) -> dict[str, float]:
         mols = model.sample_molecules(config.curve_samples, latent, generator)
-        return {"eval_validity": validity(mols), "eval_uniqueness": uniqueness(mols), "eval_novelty": novelty(mols, training),
-                "eval_valid_unique": valid_unique_count(mols), "eval_novel": novel_count(mols, training)}
+        return {"eval_validity": validity(mols), "eval_validity_connected": validity(mols, connected_only=True),
+                "eval_uniqueness": uniqueness(mols), "eval_novelty": novelty(mols, training),
+                "eval_valid_unique": valid_unique_count(mols), "eval_novel": novel_count(mols, training),
+                "eval_valid_unique_connected": valid_unique_count(mols, connected_only=True)}
 
     _, n_steps = config.schedule(schedule)
     trainer = Trainer(model, distribution, GraphBank.from_dataset(dataset, "train"),
@@ -504,6 +508,8 @@ def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
 def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """Appendix H's claim — no significant difference between latents with a higher learning rate
     and a shorter schedule — checked on our fast-schedule pairs, one sentence per paper metric."""
+    from qlatent.stats import MIN_SEEDS_FOR_POWER
+
     rows = paired[paired["part"] == "fast"] if "part" in paired else paired.iloc[0:0]
     sentences = []
     for metric in PAPER_METRICS:
@@ -512,12 +518,15 @@ def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[s
             continue
         significant = tests[tests["p_value"] < alpha]
         n_pairs = int(tests["n_pairs"].min())
-        if significant.empty:
-            sentences.append(f"**consistent with the paper** on {metric}: no latent differs from boson at p < {alpha} "
-                             f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
-                             "detectable with 80 % power).")
-        else:
+        if not significant.empty:
             named = ", ".join(f"{row.baseline} (p = {row.p_value:.2g})" for row in significant.itertuples())
             sentences.append(f"**differs from the paper** on {metric}: boson differs significantly from {named} "
                              f"over {n_pairs} paired seeds.")
+        elif n_pairs < MIN_SEEDS_FOR_POWER:
+            sentences.append(f"**inconclusive** on {metric}: no significant difference, but {n_pairs} paired seed(s) "
+                             f"are too few to tell (fewer than {MIN_SEEDS_FOR_POWER}).")
+        else:
+            sentences.append(f"**consistent with the paper** on {metric}: no latent differs from boson at p < {alpha} "
+                             f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
+                             "detectable with 80 % power).")
     return sentences
