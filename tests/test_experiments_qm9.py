@@ -182,3 +182,16 @@ def test_fast_schedule_with_too_few_seeds_is_inconclusive():
     runs = synthetic_runs()
     few = qm9.paired_tables(runs[runs["seed"] < 3])
     assert qm9.fast_schedule_sentences(few)[0].startswith("**inconclusive** on fcd")
+
+
+def test_size_latents_and_the_hardware_bank():
+    plan = {"sizes": [16, 32], "latents": ["gaussian", "boson"], "size_latents": {32: ["distinguishable", "boson"]},
+            "seeds": [0]}
+    assert [(job["size"], job["latent"]) for job in qm9.plan_jobs(plan)] == [
+        (16, "gaussian"), (16, "boson"), (32, "distinguishable"), (32, "boson")]
+    with pytest.raises(ValueError, match=r"size_latents names sizes \[48\] that are not in sizes \[16, 32\]"):
+        qm9.plan_jobs({**plan, "size_latents": {48: ["boson"]}})
+    config = qm9.QM9Config(bank_size=1000, bank_sizes={32: 500}, hardware_bank_size=300)
+    assert config.latent_spec(32, "1-1", "pt2").bank_size == 300
+    assert config.latent_spec(32, "haar", "boson").bank_size == 500
+    assert config.latent_spec(16, "haar", "boson").bank_size == 1000

@@ -60,7 +60,8 @@ SCHEDULES = ("paper", "fast")
 RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
 #: Fields that set how long a run trains or how widely it is evaluated, not how it trains.
 _NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference",
-                 "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes")
+                 "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes", "bank_size",
+                 "hardware_bank_size")
 _CURVE_COLUMNS = ("eval_validity", "eval_validity_connected", "eval_uniqueness", "eval_novelty", "eval_valid_unique",
                   "eval_novel", "eval_valid_unique_connected")
 
@@ -93,6 +94,8 @@ class QM9Config:
     photon_backend, hardware_backend
         Where the photon latents' banks come from, and the ``pt2`` latent's: ``"local"`` simulates
         a PT-2 run; ``"recorded:<file>.json"`` replays real hardware shots (:mod:`qlatent.qpu.shots`).
+    hardware_bank_size
+        Accepted shots in the ``pt2`` latent's bank (``None``: the bank size of its latent size).
 
     Raises
     ------
@@ -129,6 +132,7 @@ class QM9Config:
     bank_sizes: dict[int, int] = field(default_factory=dict)
     photon_backend: str = "local"
     hardware_backend: str = "local"
+    hardware_bank_size: int | None = None
     pt2_transmission: float = 0.5
     pt2_detection: str = "pnr"
     pt2_min_detected: int | None = None
@@ -152,6 +156,8 @@ class QM9Config:
                 raise ValueError(f"bank_sizes[{size}] must be a positive integer, got {rows!r}")
             sizes[int(size)] = rows
         object.__setattr__(self, "bank_sizes", sizes)
+        if self.hardware_bank_size is not None:
+            require_positive_ints(self, ("hardware_bank_size",))
         for name in ("learning_rate", "fast_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -167,8 +173,11 @@ class QM9Config:
         """The spec of ``latent`` at ``size`` through ``circuit``: half filling, this config's
         preprocessing and banks, ``hardware_backend`` for the ``pt2`` latent."""
         backend = self.hardware_backend if latent == "pt2" else self.photon_backend
+        rows = self.bank_sizes.get(size, self.bank_size)
+        if latent == "pt2" and self.hardware_bank_size is not None:
+            rows = self.hardware_bank_size
         return LatentSpec(size=size, circuit=circuit, centring=self.centring, standardize=self.standardize,
-                          noise_scale=self.noise_scale, bank_size=self.bank_sizes.get(size, self.bank_size),
+                          noise_scale=self.noise_scale, bank_size=rows,
                           backend=backend, pt2_transmission=self.pt2_transmission,
                           pt2_detection=self.pt2_detection, pt2_min_detected=self.pt2_min_detected)
 
@@ -196,12 +205,12 @@ class QM9Config:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def training_fingerprint(self, schedule: str, size: int) -> str:
+    def training_fingerprint(self, schedule: str, size: int, latent: str = "boson") -> str:
         """Hash of what shapes a run's training: every field but lengths and evaluation sizes, plus the
-        schedule's learning rate and the bank size at ``size``."""
+        schedule's learning rate and the bank size of ``latent`` at ``size``."""
         fields = {key: value for key, value in self.to_dict().items() if key not in _NOT_TRAINING}
         fields["learning_rate"] = self.schedule(schedule)[0]
-        fields["bank_size"] = self.bank_sizes.get(size, self.bank_size)
+        fields["bank_size"] = self.latent_spec(size, "haar", latent).bank_size
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -217,7 +226,8 @@ def config_from_parameters(parameters: Mapping[str, Any]) -> QM9Config:
 def plan_jobs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every job of the chapter, from its parameters.
 
-    ``sizes`` × ``latents`` × ``seeds`` through Haar circuits (Table II); ``loop_circuits`` ×
+    ``sizes`` × ``latents`` × ``seeds`` through Haar circuits (Table II; ``size_latents`` may give
+    other latents for some sizes, e.g. the paper's known rows ``{32: [gaussian, boson]}``); ``loop_circuits`` ×
     ``loop_latents`` × ``loop_seeds`` at ``loop_size`` (the paper's loop circuits); the ``pt2``
     latent at ``hardware_size`` through ``hardware_circuit`` for ``hardware_seeds``; and
     ``fast_latents`` × ``fast_seeds`` at ``fast_size`` on Appendix H's fast schedule. An empty
@@ -237,8 +247,12 @@ def plan_jobs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         jobs.extend({"schedule": schedule, "size": int(size), "circuit": circuit, "latent": latent, "seed": int(seed)}
                     for latent in latents for seed in seeds)
 
+    by_size = {int(size): names for size, names in (get("size_latents") or {}).items()}
+    unknown = sorted(set(by_size) - {int(size) for size in get("sizes", [])})
+    if unknown:
+        raise ValueError(f"size_latents names sizes {unknown} that are not in sizes {list(get('sizes', []))}")
     for size in get("sizes", []):
-        add("paper", size, "haar", get("latents", []), get("seeds", []))
+        add("paper", size, "haar", by_size.get(int(size), get("latents", [])), get("seeds", []))
     for circuit in get("loop_circuits", []):
         if not parse_circuit(circuit):
             raise ValueError(f"loop_circuits must be time-bin layouts such as '1-1', got {circuit!r}")
@@ -323,7 +337,7 @@ def check_reference_size(config: QM9Config) -> None:
 def run_directory(runs_dir: Path, job: Mapping[str, Any], config: QM9Config) -> Path:
     """Where a job's checkpoints and manifest live under ``config``."""
     return Path(runs_dir) / (f"{job['schedule']}-{job['size']}-{job['circuit']}-{job['latent']}-seed{job['seed']}-"
-                             f"{config.training_fingerprint(job['schedule'], job['size'])}")
+                             f"{config.training_fingerprint(job['schedule'], job['size'], job['latent'])}")
 
 
 def _reward_fn(config: QM9Config, training: set[str]) -> Any:
