@@ -195,3 +195,19 @@ def test_size_latents_and_the_hardware_bank():
     assert config.latent_spec(32, "1-1", "pt2").bank_size == 300
     assert config.latent_spec(32, "haar", "boson").bank_size == 500
     assert config.latent_spec(16, "haar", "boson").bank_size == 1000
+
+
+def test_banks_command_samples_a_profiles_banks_and_resumes(tmp_path, capsys):
+    from qlatent.cli import main
+
+    store = str(tmp_path / "store")
+    assert main(["banks", "05_qm9", "--profile", "quick", "--store", store, "--time-limit", "1e-9", "--quiet"]) == 2
+    assert "run the same command again to continue" in capsys.readouterr().err
+    assert main(["banks", "05_qm9", "--profile", "quick", "--store", store, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "sampling" in out and "pt2 size 16 1-1 seed 0" in out
+    assert main(["banks", "05_qm9", "--profile", "quick", "--store", store, "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines and all(line.endswith(": stored") for line in lines)
+    assert main(["banks", "04_discrete", "--profile", "quick", "--store", store]) == 2
+    assert "no bank plan for '04_discrete'" in capsys.readouterr().err
