@@ -125,6 +125,7 @@ def test_bank_requests_list_each_bank_once_cheapest_first():
     ({"pt2_min_detected": 17}, r"min_detected=17 must lie in \[0, 16\]"),
     ({"generator_hidden": (64, 32)}, "must never shrink"),
     ({"bank_sizes": {16: 0}}, r"bank_sizes\[16\] must be a positive integer"),
+    ({"decode": "sample"}, "decode must be one of"),
 ])
 def test_bad_config(changes, match):
     with pytest.raises(ValueError, match=match):

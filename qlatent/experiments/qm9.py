@@ -10,8 +10,8 @@ time-bin loops; the ``pt2`` latent is a simulated PT-2 run, or recorded hardware
 and a shorter schedule, ``fast_learning_rate`` and ``fast_n_steps``). What the paper leaves open
 is a field of :class:`QM9Config` with our choice as default.
 
-Scores on ``eval_samples`` (10,000) generated molecules (argmax decoding; every bit of diversity
-comes from the latent): the paper's three —
+Scores on ``eval_samples`` (10,000) generated molecules (``decode``: argmax by default, so every
+bit of diversity comes from the latent): the paper's three —
 
 ``fcd``           Fréchet ChemNet Distance (fcd-torch) of the valid molecules (single-fragment ones
                   if ``fcd_connected_only``; repeats kept, so collapse costs) to a seeded **random**
@@ -59,7 +59,7 @@ PAPER_METRICS = ("fcd", "valid_unique", "novel")
 SCHEDULES = ("paper", "fast")
 RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
 #: Fields that set how long a run trains or how widely it is evaluated, not how it trains.
-_NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference",
+_NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference", "decode",
                  "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes", "bank_size",
                  "hardware_bank_size")
 _CURVE_COLUMNS = ("eval_validity", "eval_validity_connected", "eval_uniqueness", "eval_novelty", "eval_valid_unique",
@@ -96,6 +96,9 @@ class QM9Config:
         a PT-2 run; ``"recorded:<file>.json"`` replays real hardware shots (:mod:`qlatent.qpu.shots`).
     hardware_bank_size
         Accepted shots in the ``pt2`` latent's bank (``None``: the bank size of its latent size).
+    decode
+        How generated graphs become molecules: ``"argmax"`` (the most likely type per slot, so all
+        diversity comes from the latent) or ``"categorical"`` (a draw per slot, MolGAN's sampling).
 
     Raises
     ------
@@ -136,6 +139,7 @@ class QM9Config:
     pt2_transmission: float = 0.5
     pt2_detection: str = "pnr"
     pt2_min_detected: int | None = None
+    decode: str = "argmax"
     eval_samples: int = 10_000
     n_reference: int = 5_000
     reference_seed: int = 0
@@ -158,6 +162,10 @@ class QM9Config:
         object.__setattr__(self, "bank_sizes", sizes)
         if self.hardware_bank_size is not None:
             require_positive_ints(self, ("hardware_bank_size",))
+        from qlatent.models.molgan import DECODE_MODES
+
+        if self.decode not in DECODE_MODES:
+            raise ValueError(f"decode must be one of {DECODE_MODES}, got {self.decode!r}")
         for name in ("learning_rate", "fast_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -405,7 +413,7 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
                    seed=seed, reward_fn=_reward_fn(config, training), encoder=dataset.atom_encoder)
 
     def evaluate(model: Any, latent: Any, generator: torch.Generator) -> dict[str, float]:
-        mols = model.sample_molecules(config.curve_samples, latent, generator)
+        mols = model.sample_molecules(config.curve_samples, latent, generator, mode=config.decode)
         return {"eval_validity": validity(mols), "eval_validity_connected": validity(mols, connected_only=True),
                 "eval_uniqueness": uniqueness(mols), "eval_novelty": novelty(mols, training),
                 "eval_valid_unique": valid_unique_count(mols), "eval_novel": novel_count(mols, training),
@@ -419,7 +427,7 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
                       run_directory(runs_dir, job, config), evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
-    mols = model.sample_molecules(config.eval_samples, distribution, generator)
+    mols = model.sample_molecules(config.eval_samples, distribution, generator, mode=config.decode)
     scores = score_molecules(mols, training, reference, fcd_connected_only=config.fcd_connected_only, seed=seed)
     keep = ["step", *[column for column in curve.columns if column in _CURVE_COLUMNS]]
     return RunOutcome(scores, curve[keep], molecule_table(mols, config.molecule_rows))
