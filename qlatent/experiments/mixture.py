@@ -167,3 +167,33 @@ def run_mixture(config: MixtureConfig, jobs: Sequence[dict[str, Any]], runs_dir:
     """Every run of ``jobs`` (see :func:`mixture_jobs`): tidy ``runs``, ``curves`` and generated ``samples``."""
     train_one = functools.partial(train_run, config=config, runs_dir=Path(runs_dir), store=store)
     return run_grid(train_one, jobs, progress)
+
+
+def scores_at_step(curves: pd.DataFrame, step: int, keys: Sequence[str] = ("latent", "depth", "seed")) -> pd.DataFrame:
+    """Tidy ``(keys, metric, value)`` rows of the scores logged at ``step`` (the ``eval_`` columns of the curves).
+
+    Raises
+    ------
+    ValueError
+        If no run logged scores at ``step`` (it must be a multiple of ``log_every`` within every
+        selected run's length).
+    """
+    at_step = curves[curves["step"] == step]
+    if at_step.empty:
+        raise ValueError(f"no scores were logged at step {step}; logged steps: {sorted(set(curves['step']))[:12]}")
+    columns = {f"eval_{metric}": metric for metric in METRICS if f"eval_{metric}" in at_step}
+    tidy = at_step.melt(id_vars=list(keys), value_vars=list(columns), var_name="metric", value_name="value")
+    return tidy.assign(metric=tidy["metric"].map(columns))
+
+
+def gap_by_step(curves: pd.DataFrame, ahead: str, behind: str, steps: Sequence[int],
+                metric: str = "between_modes") -> pd.DataFrame:
+    """Per seed and step, ``metric`` of ``behind`` minus that of ``ahead`` (positive: ``ahead`` is better
+    on a lower-is-better metric), as tidy rows ``(step, seed, metric="gap", value)``."""
+    rows = []
+    for step in steps:
+        table = scores_at_step(curves, step)
+        table = table[table["metric"] == metric].pivot_table(index="seed", columns="latent", values="value")
+        for seed, row in table.iterrows():
+            rows.append({"step": step, "seed": seed, "metric": "gap", "value": row[behind] - row[ahead]})
+    return pd.DataFrame(rows)
