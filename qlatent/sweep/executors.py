@@ -196,14 +196,36 @@ def limit_threads(threads: int) -> None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore them as they were."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def call_payload(payload: bytes, threads: int) -> tuple[str, Any, str, str]:
-    """Run one pickled ``(function, kwargs)`` in a worker; exceptions come back as text, never raised."""
+def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None) -> tuple[str, Any, str, str]:
+    """Run one pickled ``(function, kwargs)`` in a worker; exceptions come back as text, never raised.
+
+    ``sys_path``: the driver's import path, appended where missing (as spawned processes inherit
+    it), so functions importable by the driver are importable here.
+    """
     limit_threads(threads)
     os.environ[EXECUTOR_ENV] = "serial"  # a run inside a worker never starts workers of its own
+    for entry in sys_path or ():
+        if entry not in sys.path:
+            sys.path.append(entry)
     try:
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
@@ -386,10 +408,26 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                          "(`ray start --head` prints it) and that the port is open") from None
 
 
+def preflight(settings: ExecutorSettings) -> None:
+    """Check what can be checked without starting anything: Ray importable, its address reachable.
+
+    Raises
+    ------
+    SweepError
+        If the ray executor is asked for and Ray cannot be imported, or nothing answers at the address.
+    """
+    if settings.kind != "ray":
+        return
+    ray = import_ray()
+    if settings.address is not None and not ray.is_initialized():
+        check_reachable(settings.address)
+
+
 class RayExecutor(Executor):
     """Ray tasks on a local instance (started here, ``workers`` CPUs) or on the cluster at ``address``.
 
-    Each task asks for one CPU and ``gpus`` GPUs; Ray's own retries are off (``max_retries=0``)
+    Each task asks for one CPU and ``gpus`` GPUs and gets the driver's import path (a cluster's
+    nodes need qlatent and the experiment's module installed); Ray's own retries are off (``max_retries=0``)
     so that crashes are retried, counted and reported the same way as with the local pool. A Ray
     already initialised in this process is used as it is and left running.
     """
@@ -402,6 +440,7 @@ class RayExecutor(Executor):
         self._owns = False
         self._ray: Any = None
         self._remote: Any = None
+        self._sys_path: list[str] = []
 
     def start(self) -> None:
         import logging
@@ -431,11 +470,12 @@ class RayExecutor(Executor):
             capacity = min(capacity, int(available // gpus))
         self.capacity = max(1, self.settings.workers or capacity)
         self._remote = ray.remote(call_payload)
+        self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
         ref = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=0).remote(
-            payload, self.settings.threads_per_worker)
+            payload, self.settings.threads_per_worker, self._sys_path)
         self._refs[ref] = token
 
     def wait(self) -> tuple[int, TaskOutcome]:
