@@ -66,3 +66,8 @@ def threads(x: float, seed: int) -> dict[str, float]:
     import torch
 
     return {"torch_threads": float(torch.get_num_threads()), "numba_threads": float(numba.get_num_threads())}
+
+
+def widths(hidden: list[int], seed: int) -> dict[str, float]:
+    """Total width and depth of a list-valued parameter."""
+    return {"width": float(sum(hidden)), "depth": float(len(hidden))}
