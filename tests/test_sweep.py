@@ -94,6 +94,32 @@ def test_well_formed_ray_addresses_parse():
     assert check_address("[::1]:6379") == ("::1", 6379)
 
 
+def test_ray_absent_is_one_clear_error_before_any_run(tmp_path, monkeypatch, fake_log):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
+    spec = SweepSpec.from_mapping({"experiment": "sweep_fakes:scores_only", "grid": {"x": [1.0]}, "seeds": 1},
+                                  name="r", base_dir=tmp_path, output=tmp_path / "r")
+    with pytest.raises(SweepError, match=r"needs Ray, which cannot be imported here.*pip install 'qlatent\[cluster\]'"):
+        run_sweep(spec, ExecutorSettings("ray"), progress=False, say=lambda _: None)
+    with pytest.raises(SweepError, match="needs Ray"):
+        run_grid(sweep_fakes.quadratic, [{"x": 1.0, "seed": 0}], progress=False, executor="ray")
+    assert calls(fake_log) == [] and not (tmp_path / "r").exists()
+
+
+def test_an_unreachable_ray_address_is_one_clear_error_before_any_run(tmp_path, fake_log):
+    import socket
+
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = SweepSpec.from_mapping({"experiment": "sweep_fakes:scores_only", "grid": {"x": [1.0]}, "seeds": 1},
+                                  name="u", base_dir=tmp_path, output=tmp_path / "u")
+    settings = ExecutorSettings("ray", address=f"127.0.0.1:{port}")
+    with pytest.raises(SweepError, match=f"cannot reach a Ray cluster at 127.0.0.1:{port}"):
+        run_sweep(spec, settings, progress=False, say=lambda _: None)
+    assert calls(fake_log) == [] and not (tmp_path / "u").exists()
+
+
 # ------------------------------------------------------------------------------------------- run_grid
 
 
@@ -419,3 +445,39 @@ def test_list_valued_parameters_become_json_columns_one_row_per_run_and_metric(t
     assert sorted(results["hidden"].unique()) == ["[128]", "[64, 64]"]
     assert results.query("metric == 'width'").groupby("hidden")["value"].first().to_dict() == {"[128]": 128.0,
                                                                                             "[64, 64]": 128.0}
+
+
+# ------------------------------------------------------------------------------------ notebook sweeps
+
+
+def _tiny_notebook(path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    parameters = nbformat.v4.new_code_cell("width = 1\nseed = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(
+        "import pandas as pd\nfrom qlatent.results import ResultStore\n"
+        "assert width != 3, 'width 3 is where this notebook fails'\n"
+        "ResultStore('99_tiny').save_table('scores', pd.DataFrame({'area': [width * (seed + 1)], 'k': [0]}))")]
+    nbformat.write(notebook, path)
+
+
+def test_a_notebook_sweep_gathers_each_runs_tables(project_copy):
+    from conftest import run_cli
+
+    _tiny_notebook(project_copy / "notebooks" / "99_tiny.ipynb")
+    sweep = write_sweep(project_copy, "tiny.yml", notebook="99_tiny", grid={"width": [2, 3]}, seeds=[0, 4])
+    missing = write_sweep(project_copy, "bad.yml", notebook="99_tiny", grid={"height": [2]})
+    refused = run_cli(project_copy, "sweep", str(missing), timeout=120)
+    assert refused.returncode == 2 and "declares no parameter 'height'; it declares: width, seed" in refused.stderr
+    done = run_cli(project_copy, "sweep", str(sweep), "--executor", "serial", "--quiet", timeout=600)
+    assert done.returncode == 1, done.stderr
+    assert "2 run(s) completed now, 0 before, 2 failed" in done.stdout
+    assert "failed: width=3, seed=0: NotebookFailed" in done.stdout and "width 3 is where this notebook fails" in done.stdout
+    output = project_copy / "data" / "results" / "sweeps" / "tiny"
+    table = pd.read_parquet(output / "tables" / "99_tiny.scores.parquet")
+    assert table.to_dict("list") == {"width": [2, 2], "seed": [0, 4], "area": [2, 10], "k": [0, 0]}
+    assert len(list(output.glob("runs/*/work/notebook.ipynb"))) == 2
+    assert not (project_copy / "data" / "results" / "99_tiny").exists()  # each run kept its results to itself
