@@ -424,7 +424,7 @@ def test_book_hands_the_executor_to_the_kernels(monkeypatch):
 
     seen = []
 
-    def execute(name, parameters, force=False):
+    def execute(name, parameters, force=False, **options):
         seen.append((os.environ.get("QLATENT_EXECUTOR"), os.environ.get("QLATENT_WORKERS")))
         return ExecutionResult(name, "skipped", 0.0, Path(name))
 
