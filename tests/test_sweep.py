@@ -481,3 +481,48 @@ def test_a_notebook_sweep_gathers_each_runs_tables(project_copy):
     assert table.to_dict("list") == {"width": [2, 2], "seed": [0, 4], "area": [2, 10], "k": [0, 0]}
     assert len(list(output.glob("runs/*/work/notebook.ipynb"))) == 2
     assert not (project_copy / "data" / "results" / "99_tiny").exists()  # each run kept its results to itself
+
+
+# ------------------------------------------------------------------------------- the first customer
+
+
+def test_every_sweep_file_of_the_project_loads():
+    files = sorted((REPO / "sweeps").glob("*.yml"))
+    assert files
+    for path in files:
+        spec = load_sweep(path)
+        assert spec.jobs()
+    paper = load_sweep(REPO / "sweeps" / "table1_paper.yml")
+    assert len(paper.jobs()) == 96  # 2 datasets x 4 latents x 12 seeds, the paper's Table I
+    task = paper.task(paper.jobs()[0], paper.output)
+    assert task["config"].n_steps == 40_000 and task["config"].hidden == (512, 512)
+    assert task["runs_dir"] == results_dir() / "04_discrete" / "runs"
+
+
+def test_table1_runs_as_a_sweep_with_configuration_fields_on_the_grid(tmp_path):
+    from qlatent.experiments.discrete import DiscreteConfig
+
+    config = {"size": 4, "n_train": 200, "n_reference": 100, "hidden": [8], "batch_size": 50, "n_steps": 4,
+              "bank_size": 200, "eval_samples": 100, "curve_samples": 50, "log_every": 2}
+    body = {"experiment": "qlatent.experiments.discrete:train_run", "parameters": {"config": config},
+            "grid": {"dataset": ["quantum"], "latent": ["boson"], "config.learning_rate": [0.0005, 0.001]},
+            "seeds": 1}
+    spec = SweepSpec.from_mapping(body, name="t1", base_dir=tmp_path, output=tmp_path / "t1")
+    task = spec.task(spec.jobs()[1], tmp_path)
+    assert task["config"] == DiscreteConfig(**{**config, "hidden": (8,), "learning_rate": 0.001})
+    assert task["runs_dir"] == tmp_path / "t1" / "experiment"
+    summary = run_sweep(spec, ExecutorSettings("serial"), progress=False, say=lambda _: None)
+    assert summary.n_completed == 2, summary.failures
+    results = pd.read_parquet(summary.tables["results"])
+    assert list(results.columns) == ["dataset", "latent", "config.learning_rate", "seed", "metric", "value"]
+    assert set(results["metric"]) == {"l1_integer", "marginal_tvd", "total_tvd", "covariance_error"}
+    assert len(results) == 2 * 4 and len(list((tmp_path / "t1" / "experiment").iterdir())) == 2
+    with pytest.raises(SweepError, match=r"config: DiscreteConfig has no field\(s\) epochs; it has: size"):
+        SweepSpec.from_mapping({**body, "parameters": {"config": {**config, "epochs": 3}}}, name="x",
+                               base_dir=tmp_path)
+    with pytest.raises(SweepError, match="config: batch_size=50 exceeds n_train=20"):
+        SweepSpec.from_mapping({**body, "parameters": {"config": {**config, "n_train": 20}}}, name="x",
+                               base_dir=tmp_path)
+    with pytest.raises(SweepError, match="dataset.name: parameter 'dataset' of experiment .* is not a dataclass"):
+        SweepSpec.from_mapping({**body, "grid": {"dataset.name": ["q"], "latent": ["boson"]}}, name="x",
+                               base_dir=tmp_path)

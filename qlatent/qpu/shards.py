@@ -166,7 +166,7 @@ def sample_in_shards(request: SampleRequest, store: SampleStore, *, executor: st
             results = run_tasks(sample_shard, [{"request": request, "index": index, "entropy": entropy}
                                                for index in missing], running, progress=progress,
                                 desc=f"shards of {folder.request_id[:12]}", already_done=len(folder.rows) - len(missing),
-                                on_result=keep)
+                                on_result=keep, unit="shard")
         failed = [result for result in results if not result.ok]
         if failed:
             names = "; ".join(f"shard {missing[result.index]}: {result.error}" for result in failed[:5])

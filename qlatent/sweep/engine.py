@@ -40,14 +40,14 @@ class TaskResult:
 class _Progress:
     """A tqdm bar over all tasks with ``done / running / failed / remaining`` beside it."""
 
-    def __init__(self, total: int, already_done: int, desc: str, enabled: bool) -> None:
+    def __init__(self, total: int, already_done: int, desc: str, enabled: bool, unit: str) -> None:
         from tqdm.auto import tqdm
 
         self.total = total
         self.done = already_done
         self.failed = 0
         self.running = 0
-        self.bar = tqdm(total=total, initial=already_done, desc=desc, disable=not enabled, unit="run",
+        self.bar = tqdm(total=total, initial=already_done, desc=desc, disable=not enabled, unit=unit,
                         dynamic_ncols=True)
         self.refresh()
 
@@ -75,7 +75,8 @@ class _Progress:
 
 def run_tasks(function: Callable[..., Any], tasks: Sequence[Mapping[str, Any]], executor: Executor, *,
               retries: int = DEFAULT_RETRIES, gpus: float = 0.0, progress: bool = False, desc: str = "runs",
-              already_done: int = 0, on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
+              already_done: int = 0, on_result: Callable[[TaskResult], None] | None = None,
+              unit: str = "run") -> list[TaskResult]:
     """Call ``function(**task)`` for every task on ``executor``; one :class:`TaskResult` per task, in order.
 
     Parameters
@@ -92,8 +93,8 @@ def run_tasks(function: Callable[..., Any], tasks: Sequence[Mapping[str, Any]], 
         GPUs each task asks for (Ray only).
     progress : bool
         Show a bar with done / running / failed / remaining.
-    desc : str
-        The bar's label.
+    desc, unit : str
+        The bar's label and what it counts.
     already_done : int
         Tasks finished before (skipped), counted as done on the bar.
     on_result : callable, optional
@@ -114,7 +115,7 @@ def run_tasks(function: Callable[..., Any], tasks: Sequence[Mapping[str, Any]], 
     attempts = [0] * len(tasks)
     started: dict[int, float] = {}
     queue = deque(range(len(tasks)))
-    bar = _Progress(len(tasks) + already_done, already_done, desc, progress)
+    bar = _Progress(len(tasks) + already_done, already_done, desc, progress, unit)
     try:
         while queue or started:
             while queue and len(started) < executor.capacity:

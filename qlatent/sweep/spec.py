@@ -16,8 +16,17 @@
     output: ../data/results/sweeps/table1-paper   # optional; relative to this file
 
 An experiment function is called with the fixed parameters, the run's grid values and ``seed``
-as keywords, plus ``run_dir`` (the run's own folder for checkpoints) when it takes one; it
-returns a :class:`~qlatent.experiments.grid.RunOutcome` or a mapping of metric names to numbers.
+as keywords; it returns a :class:`~qlatent.experiments.grid.RunOutcome` or a mapping of metric
+names to numbers. Values are plain YAML, made into what the function's annotations ask for:
+
+- a parameter annotated with a dataclass (``config: DiscreteConfig``) takes a mapping of its
+  fields (nested dataclasses likewise), and a grid axis may vary one field: ``config.n_steps``;
+- a parameter annotated ``Path`` takes a string: ``{results}`` stands for the results folder,
+  ``{output}`` for the sweep's folder, and a relative path is relative to the sweep file;
+- ``run_dir``, when the function takes it, is the run's own folder (for checkpoints), and
+  ``runs_dir``, when the function takes it and the file does not set it, is ``{output}/experiment``
+  (the experiment names each run's folder in it).
+
 A notebook is executed once per run with those parameters injected and its results folder
 pointed into the run's folder; its saved tables are gathered. Everything is checked when the
 file is loaded — unknown keys or parameters, a missing required parameter, an empty grid or axis,
@@ -33,6 +42,8 @@ import importlib
 import inspect
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,6 +56,8 @@ KEYS = ("name", "description", "experiment", "notebook", "parameters", "grid", "
         "output")
 #: Keyword the sweep gives an experiment that takes it: the run's own folder.
 RUN_DIR = "run_dir"
+#: Keyword the sweep gives an experiment that takes it (unless the file sets it): a folder for all runs.
+RUNS_DIR = "runs_dir"
 #: Parameters a job may not have: they are the tidy tables' columns.
 RESERVED = ("metric", "value", "run", RUN_DIR)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -79,8 +92,11 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
     return target
 
 
-def check_function_parameters(reference: str, function: Callable[..., Any], given: list[str]) -> bool:
-    """Check the sweep's parameter names against the function's signature; True if it takes ``run_dir``.
+def check_function_parameters(reference: str, function: Callable[..., Any], given: list[str]) -> tuple[bool, bool]:
+    """Check the sweep's parameter names against the function's signature.
+
+    ``given`` may hold dotted names (``config.n_steps``); their first part must be a parameter
+    annotated with a dataclass. Returns whether the function takes ``run_dir`` and ``runs_dir``.
 
     Raises
     ------
@@ -91,16 +107,95 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
     keyword = {name: p for name, p in signature.parameters.items()
                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
-    unknown = [name for name in given if name not in keyword and not takes_any]
+    heads = list(dict.fromkeys(name.split(".")[0] for name in given))
+    unknown = [name for name in heads if name not in keyword and not takes_any]
     if unknown:
         raise SweepError(f"experiment {reference} takes no parameter(s) {', '.join(unknown)}; "
                          f"it takes: {', '.join(n for n in keyword if n != RUN_DIR) or 'none'}")
-    missing = [name for name, p in keyword.items()
-               if p.default is p.empty and name not in given and name != RUN_DIR]
+    hints = type_hints(function)
+    for name in given:
+        head = name.split(".")[0]
+        if "." in name and dataclass_type(hints.get(head)) is None:
+            raise SweepError(f"{name}: parameter {head!r} of experiment {reference} is not a dataclass, "
+                             "so it has no fields to set")
+    takes_runs_dir = RUNS_DIR in keyword and RUNS_DIR not in heads
+    missing = [name for name, p in keyword.items() if p.default is p.empty and name not in heads
+               and name != RUN_DIR and not (name == RUNS_DIR and takes_runs_dir)]
     if missing:
         raise SweepError(f"experiment {reference} needs parameter(s) {', '.join(missing)}, "
                          "which the sweep file does not give")
-    return RUN_DIR in keyword
+    return RUN_DIR in keyword, takes_runs_dir
+
+
+def type_hints(target: Any) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a function or class, or ``{}`` where they cannot be resolved."""
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # noqa: BLE001 - unresolvable annotations just mean no conversion
+        return {}
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def dataclass_type(hint: Any) -> type | None:
+    """The dataclass a hint names (also inside ``X | None``), or None."""
+    for member in _members(hint):
+        if isinstance(member, type) and dataclasses.is_dataclass(member):
+            return member
+    return None
+
+
+def fold_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"config": {...}, "config.n_steps": 5}`` → ``{"config": {..., "n_steps": 5}}`` (dotted names last win).
+
+    Raises
+    ------
+    SweepError
+        If a dotted name sets a field of a parameter given as something other than a mapping.
+    """
+    folded: dict[str, Any] = {name: value for name, value in values.items() if "." not in name}
+    for name, value in values.items():
+        if "." not in name:
+            continue
+        *path, last = name.split(".")
+        target = folded
+        for part in path:
+            target[part] = dict(target.get(part) or {}) if isinstance(target.get(part, {}), Mapping) else None
+            if target[part] is None:
+                raise SweepError(f"{name}: {part!r} is given as a value, so none of its fields can be set")
+            target = target[part]
+        target[last] = value
+    return folded
+
+
+def build_value(hint: Any, value: Any, where: str, path: Callable[[str], Path]) -> Any:
+    """Make a plain YAML value into what ``hint`` asks for: a dataclass from a mapping, a ``Path`` from a string.
+
+    Raises
+    ------
+    SweepError
+        Naming ``where``, if a mapping names fields the dataclass lacks or the dataclass refuses a value.
+    """
+    cls = dataclass_type(hint)
+    if cls is not None and isinstance(value, Mapping):
+        fields = [field.name for field in dataclasses.fields(cls) if field.init]
+        unknown = [str(name) for name in value if name not in fields]
+        if unknown:
+            raise SweepError(f"{where}: {cls.__name__} has no field(s) {', '.join(unknown)}; "
+                             f"it has: {', '.join(fields)}")
+        hints = type_hints(cls)
+        arguments = {name: build_value(hints.get(name), item, f"{where}.{name}", path) for name, item in value.items()}
+        try:
+            return cls(**arguments)
+        except (TypeError, ValueError) as error:
+            raise SweepError(f"{where}: {error}") from None
+    if isinstance(value, str) and Path in _members(hint):
+        return path(value)
+    return value
 
 
 def _check_notebook(name: str, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]]) -> str:
@@ -169,6 +264,8 @@ class SweepSpec:
     retries: int = 2
     description: str = ""
     takes_run_dir: bool = False
+    takes_runs_dir: bool = False
+    base_dir: Path = Path(".")
 
     @classmethod
     def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None) -> SweepSpec:
@@ -224,16 +321,23 @@ class SweepSpec:
                 from qlatent.paths import results_dir
 
                 output = results_dir() / "sweeps" / name
-        takes_run_dir = False
+        takes_run_dir = takes_runs_dir = False
         experiment = notebook = None
         if "experiment" in data:
             experiment = str(data["experiment"])
             function = resolve_experiment(experiment)
-            takes_run_dir = check_function_parameters(experiment, function, [*fixed, *axes])
+            takes_run_dir, takes_runs_dir = check_function_parameters(experiment, function, [*fixed, *axes])
         else:
+            dotted = [name for name in [*fixed, *axes] if "." in name]
+            if dotted:
+                raise SweepError(f"notebook parameters have no fields: {', '.join(dotted)}")
             notebook = _check_notebook(str(data["notebook"]), fixed, axes)
-        return cls(name, experiment, notebook, fixed, axes, Path(output).resolve(), float(gpus), retries,
-                   str(data.get("description", "")), takes_run_dir)
+        spec = cls(name, experiment, notebook, fixed, axes, Path(output).resolve(), float(gpus), retries,
+                   str(data.get("description", "")), takes_run_dir, takes_runs_dir, Path(base_dir).resolve())
+        if experiment is not None:
+            for job in spec.jobs():  # every run's arguments are built once here, so none fails later
+                spec.task(job, spec.output)
+        return spec
 
     @property
     def target(self) -> str:
@@ -259,12 +363,32 @@ class SweepSpec:
 
         return functools.partial(execute_notebook_run, self.notebook)
 
+    def path(self, text: str) -> Path:
+        """A path from the file: ``{results}`` and ``{output}`` expanded, relative to the sweep file."""
+        from qlatent.paths import results_dir
+
+        text = text.replace("{results}", str(results_dir())).replace("{output}", str(self.output))
+        path = Path(text).expanduser()
+        return (path if path.is_absolute() else self.base_dir / path).resolve()
+
     def task(self, job: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
-        """The keyword arguments of one run's call."""
+        """The keyword arguments of one run's call (dataclasses and paths built from the file's values).
+
+        Raises
+        ------
+        SweepError
+            If a value cannot be made into what the experiment's annotation asks for.
+        """
         if self.notebook is not None:
             return {"parameters": {**self.parameters, **job}, "run_dir": str(run_dir)}
-        extra = {RUN_DIR: run_dir} if self.takes_run_dir else {}
-        return {**self.parameters, **job, **extra}
+        values = fold_dotted({**self.parameters, **job})
+        if self.takes_runs_dir:
+            values[RUNS_DIR] = str(self.output / "experiment")
+        hints = type_hints(resolve_experiment(self.experiment))
+        arguments = {name: build_value(hints.get(name), value, name, self.path) for name, value in values.items()}
+        if self.takes_run_dir:
+            arguments[RUN_DIR] = run_dir
+        return arguments
 
     def to_dict(self) -> dict[str, Any]:
         """The checked sweep as JSON (recorded beside the runs)."""
