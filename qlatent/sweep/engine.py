@@ -110,7 +110,7 @@ def run_tasks(function: Callable[..., Any], tasks: Sequence[Mapping[str, Any]], 
         raise SweepError(f"retries must be a non-negative integer, got {retries!r}")
     payloads: list[bytes | None] = [None] * len(tasks)
     if executor.needs_pickling:
-        payloads = [pickled_task(function, task) for task in tasks]
+        payloads = [pickled_task(function, task, executor.dumps) for task in tasks]
     results: list[TaskResult | None] = [None] * len(tasks)
     attempts = [0] * len(tasks)
     started: dict[int, float] = {}

@@ -35,7 +35,7 @@ import signal
 import socket
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from qlatent.sweep.errors import SweepError
@@ -245,23 +245,23 @@ def _pool_worker_init(threads: int) -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def pickled_task(function: Any, kwargs: Mapping[str, Any]) -> bytes:
-    """``pickle.dumps((function, kwargs))`` with an error that says what to pass instead.
+def pickled_task(function: Any, kwargs: Mapping[str, Any], dumps: Callable[[Any], bytes] = pickle.dumps) -> bytes:
+    """``dumps((function, kwargs))`` with an error that says what to pass instead.
 
     Raises
     ------
     SweepError
-        If the function or its arguments cannot be sent to another process (a lambda, a local
-        function, an open file, ...).
+        If the function or its arguments cannot be sent to another process (a lambda or a local
+        function for the local pool, an open file, ...).
     """
     try:
-        pickle.dumps(function)
+        dumps(function)
     except Exception as error:  # noqa: BLE001 - pickling raises many types
         raise SweepError(f"cannot send {getattr(function, '__qualname__', function)!r} to worker processes "
                          f"({_error_line(error)}); pass a module-level function or a functools.partial of one, "
                          "not a lambda or a local function") from None
     try:
-        return pickle.dumps((function, dict(kwargs)))
+        return dumps((function, dict(kwargs)))
     except Exception as error:  # noqa: BLE001
         raise SweepError(f"cannot send the run parameters {dict(kwargs)!r} to worker processes "
                          f"({_error_line(error)})") from None
@@ -273,6 +273,10 @@ class Executor:
     kind = ""
     capacity = 1
     needs_pickling = True
+
+    def dumps(self, obj: Any) -> bytes:
+        """How tasks are serialised for the workers (standard pickle: by reference to importable code)."""
+        return pickle.dumps(obj)
 
     def __init__(self, settings: ExecutorSettings) -> None:
         self.settings = settings
@@ -433,6 +437,10 @@ class RayExecutor(Executor):
     """
 
     kind = "ray"
+
+    def dumps(self, obj: Any) -> bytes:
+        """Ray's cloudpickle: functions of a script's ``__main__`` (which workers cannot import) go by value."""
+        return self._ray.cloudpickle.dumps(obj)
 
     def __init__(self, settings: ExecutorSettings) -> None:
         super().__init__(settings)
