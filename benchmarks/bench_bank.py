@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         from qlatent.io import atomic_write_json
 
-        atomic_write_json(args.out, {"photons": n, "shards": args.shards, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                     "rows": {w: {k: v for k, v in r.items() if k != "bytes"} for w, r in rows.items()}})
+        kept = {workers: {key: value for key, value in row.items() if key != "bytes"} for workers, row in rows.items()}
+        atomic_write_json(args.out, {"photons": n, "shards": args.shards, "rows": kept,
+                                     "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 if __name__ == "__main__":

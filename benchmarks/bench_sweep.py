@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         from qlatent.io import atomic_write_json
 
-        atomic_write_json(args.out, {"steps": args.steps, "rows": rows, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        atomic_write_json(args.out, {"steps": args.steps, "rows": rows,
+                                     "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 if __name__ == "__main__":

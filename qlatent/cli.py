@@ -1,6 +1,6 @@
 """The ``qlatent`` command: execute notebooks and build the book.
 
-``qlatent book [--profile quick|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--workers N] [--address ADDR]``
+``qlatent book [--profile quick|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--address ADDR]``
     Execute the profile's notebooks (skipping unchanged ones) and build the book; their grids of
     training runs and their slow sample banks run on the executor (default: in each kernel).
 ``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR] [--dry-run]``
@@ -55,7 +55,7 @@ def _report(index: int, total: int, result: Any) -> None:
 
 
 def _executor_settings(args: argparse.Namespace, default: str) -> Any:
-    from qlatent.sweep.executors import ExecutorSettings, GPUS_ENV
+    from qlatent.sweep.executors import GPUS_ENV, ExecutorSettings
 
     gpus = float(os.environ.get(GPUS_ENV) or 0.0) if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
     return ExecutorSettings(args.executor or default, args.workers, args.address, gpus)

@@ -51,7 +51,8 @@ def test_the_bank_is_byte_identical_for_one_two_and_three_workers(request_, tmp_
         store = SampleStore(tmp_path / f"workers{workers}")
         banks[workers] = get_or_sample(request_, store, progress=False, executor=settings)
         assert store.verify() == {}
-        assert sorted(p.name for p in store.root.iterdir()) == sorted(p.name for p in store.paths(request_.request_id()))
+        stored = sorted(p.name for p in store.paths(request_.request_id()))
+        assert sorted(p.name for p in store.root.iterdir()) == stored
     for workers, bank in banks.items():
         assert bank.counts.tobytes() == direct.counts.tobytes(), workers
         assert bank.provenance["counts"]["sha256"] == counts_sha256(direct.counts)

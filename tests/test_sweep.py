@@ -134,7 +134,8 @@ def test_run_grid_gives_the_same_tables_serially_and_on_the_pool():
 
 def test_run_grid_reports_a_failing_run_by_its_parameters_after_the_others(fake_log):
     jobs = product_jobs(x=[0.0, 1.0, 2.0], seed=[0])
-    with pytest.raises(RunsFailed, match=r"(?s)1 of 3 run\(s\) failed.*x=1\.0, seed=0: ValueError: x=1.0 is where") as info:
+    expected = r"(?s)1 of 3 run\(s\) failed.*x=1\.0, seed=0: ValueError: x=1.0 is where"
+    with pytest.raises(RunsFailed, match=expected) as info:
         run_grid(functools.partial(sweep_fakes.quadratic, fail_at=1.0), jobs, progress=False)
     assert isinstance(info.value.__cause__, ValueError)  # serial: chained to the exception itself
     assert info.value.failures == [({"x": 1.0, "seed": 0}, "ValueError: x=1.0 is where this experiment fails")]
@@ -395,8 +396,8 @@ def test_cli_sweep_runs_reports_failures_and_refuses_bad_input(tmp_path, fake_lo
     out = capsys.readouterr().out
     assert "1 run(s) completed now, 0 before, 1 failed" in out
     assert "failed: x=1.0, seed=0: ValueError: x=1.0 is where this experiment fails" in out
-    bad = write_sweep(tmp_path, "bad.yml", experiment="sweep_fakes:quadratic", parameters={"epochs": 3}, grid={"x": [0.0]},
-                      seeds=1)
+    bad = write_sweep(tmp_path, "bad.yml", experiment="sweep_fakes:quadratic", parameters={"epochs": 3},
+                      grid={"x": [0.0]}, seeds=1)
     assert main(["sweep", str(bad), "--output", str(tmp_path / "p")]) == 2
     assert "takes no parameter(s) epochs" in capsys.readouterr().err
     assert main(["sweep", str(path), "--executor", "local", "--address", "10.0.0.1:6379"]) == 2
@@ -475,7 +476,8 @@ def test_a_notebook_sweep_gathers_each_runs_tables(project_copy):
     done = run_cli(project_copy, "sweep", str(sweep), "--executor", "serial", "--quiet", timeout=600)
     assert done.returncode == 1, done.stderr
     assert "2 run(s) completed now, 0 before, 2 failed" in done.stdout
-    assert "failed: width=3, seed=0: NotebookFailed" in done.stdout and "width 3 is where this notebook fails" in done.stdout
+    assert "failed: width=3, seed=0: NotebookFailed" in done.stdout
+    assert "width 3 is where this notebook fails" in done.stdout
     output = project_copy / "data" / "results" / "sweeps" / "tiny"
     table = pd.read_parquet(output / "tables" / "99_tiny.scores.parquet")
     assert table.to_dict("list") == {"width": [2, 2], "seed": [0, 4], "area": [2, 10], "k": [0, 0]}

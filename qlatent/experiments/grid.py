@@ -133,13 +133,13 @@ def run_grid(train_one: Callable[..., RunOutcome], jobs: Sequence[Mapping[str, A
     with open_executor(settings) as running:
         results = run_tasks(train_one, checked, running, retries=retries, gpus=settings.gpus_per_task,
                             progress=progress, desc="runs")
-    for job, result in zip(checked, results):
+    for job, result in zip(checked, results, strict=True):
         if result.ok and not isinstance(result.value, RunOutcome):
             raise TypeError(f"run {describe_job(job)} returned {type(result.value).__name__}, not a RunOutcome")
-    completed = [(job, result.value) for job, result in zip(checked, results) if result.ok]
+    completed = [(job, result.value) for job, result in zip(checked, results, strict=True) if result.ok]
     failed = [result for result in results if not result.ok]
     if failed:
-        partial = gather(*zip(*completed)) if completed else None
+        partial = gather([job for job, _ in completed], [outcome for _, outcome in completed]) if completed else None
         error = RunsFailed([(checked[result.index], result.error) for result in failed], len(checked), partial)
         raise error from failed[0].exception
     return gather(checked, [outcome for _, outcome in completed])

@@ -89,8 +89,9 @@ class ShardFolder:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             path.unlink(missing_ok=True)
             return None
+        expected_shape = (self.rows[index], self.request.n_modes)
         if (state.get("request_id") != self.request_id or state.get("index") != index
-                or counts.shape != (self.rows[index], self.request.n_modes) or counts_sha256(counts) != state.get("sha256")):
+                or counts.shape != expected_shape or counts_sha256(counts) != state.get("sha256")):
             path.unlink(missing_ok=True)
             return None
         return counts
@@ -163,15 +164,16 @@ def sample_in_shards(request: SampleRequest, store: SampleStore, *, executor: st
                 folder.save(index, shards[index])
 
         with open_executor(settings) as running:
-            results = run_tasks(sample_shard, [{"request": request, "index": index, "entropy": entropy}
-                                               for index in missing], running, progress=progress,
-                                desc=f"shards of {folder.request_id[:12]}", already_done=len(folder.rows) - len(missing),
-                                on_result=keep, unit="shard")
+            tasks = [{"request": request, "index": index, "entropy": entropy} for index in missing]
+            results = run_tasks(sample_shard, tasks, running, progress=progress, on_result=keep, unit="shard",
+                                desc=f"shards of {folder.request_id[:12]}",
+                                already_done=len(folder.rows) - len(missing))
         failed = [result for result in results if not result.ok]
         if failed:
             names = "; ".join(f"shard {missing[result.index]}: {result.error}" for result in failed[:5])
+            kept = len(folder.rows) - len(failed)
             raise QPUError(f"{len(failed)} of {len(folder.rows)} shard(s) of {folder.request_id} failed ({names}); "
-                           f"the {len(folder.rows) - len(failed)} finished are kept in {folder.path}") from failed[0].exception
+                           f"the {kept} finished are kept in {folder.path}") from failed[0].exception
     counts = np.concatenate(shards)
     sample_set = SampleSet.create(request, counts, backend_details=backend.details(request, entropy),
                                   started_at=plan["started_at"])

@@ -230,7 +230,7 @@ def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
         return "ok", function(**kwargs), "", _worker_name()
-    except Exception as error:  # noqa: BLE001 - every failure of a run is reported, not raised
+    except Exception as error:  # every failure of a run is reported, not raised
         return "error", _error_line(error), traceback.format_exc(), _worker_name()
 
 
@@ -248,6 +248,9 @@ def _pool_worker_init(threads: int) -> None:
 def pickled_task(function: Any, kwargs: Mapping[str, Any], dumps: Callable[[Any], bytes] = pickle.dumps) -> bytes:
     """``dumps((function, kwargs))`` with an error that says what to pass instead.
 
+    The function must be picklable by the standard :mod:`pickle` (importable by name) whatever the
+    executor, so a grid that runs on Ray also runs on the local pool.
+
     Raises
     ------
     SweepError
@@ -255,14 +258,14 @@ def pickled_task(function: Any, kwargs: Mapping[str, Any], dumps: Callable[[Any]
         function for the local pool, an open file, ...).
     """
     try:
-        dumps(function)
-    except Exception as error:  # noqa: BLE001 - pickling raises many types
+        pickle.dumps(function)  # the same rule for every executor, even where ``dumps`` could do more
+    except Exception as error:  # pickling raises many types
         raise SweepError(f"cannot send {getattr(function, '__qualname__', function)!r} to worker processes "
                          f"({_error_line(error)}); pass a module-level function or a functools.partial of one, "
                          "not a lambda or a local function") from None
     try:
         return dumps((function, dict(kwargs)))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise SweepError(f"cannot send the run parameters {dict(kwargs)!r} to worker processes "
                          f"({_error_line(error)})") from None
 
@@ -317,7 +320,7 @@ class SerialExecutor(Executor):
         token, function, kwargs = self._queue.pop(0)
         try:
             return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
-        except Exception as error:  # noqa: BLE001 - reported with the run's parameters
+        except Exception as error:  # reported with the run's parameters
             return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc(),
                                       exception=error, worker=_worker_name())
 
@@ -362,7 +365,7 @@ class PoolExecutor(Executor):
             status, value, trace, worker = future.result()
         except concurrent.futures.process.BrokenProcessPool as error:
             return token, TaskOutcome("crash", error=f"worker process died ({_error_line(error)})")
-        except Exception as error:  # noqa: BLE001 - e.g. a result that cannot be pickled back
+        except Exception as error:  # e.g. a result that cannot be pickled back
             return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc())
         if status == "ok":
             return token, TaskOutcome("ok", value, worker=worker)
@@ -439,7 +442,7 @@ class RayExecutor(Executor):
     kind = "ray"
 
     def dumps(self, obj: Any) -> bytes:
-        """Ray's cloudpickle: functions of a script's ``__main__`` (which workers cannot import) go by value."""
+        """Ray's cloudpickle: functions of a script's ``__main__`` (which Ray's workers cannot import) go by value."""
         return self._ray.cloudpickle.dumps(obj)
 
     def __init__(self, settings: ExecutorSettings) -> None:

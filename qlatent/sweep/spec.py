@@ -131,7 +131,7 @@ def type_hints(target: Any) -> dict[str, Any]:
     """``typing.get_type_hints`` of a function or class, or ``{}`` where they cannot be resolved."""
     try:
         return typing.get_type_hints(target)
-    except Exception:  # noqa: BLE001 - unresolvable annotations just mean no conversion
+    except Exception:  # unresolvable annotations just mean no conversion
         return {}
 
 
