@@ -123,6 +123,9 @@ def test_a_shard_folder_of_another_request_is_refused(request_, tmp_path):
     (folder.path / "plan.json").write_text('{"request_id": "something else", "shard_rows": [1]}')
     with pytest.raises(QPUError, match="plan is for another request or shard size; delete the folder"):
         get_or_sample(request_, store, progress=False)
+    (folder.path / "plan.json").write_text("{not json")
+    with pytest.raises(QPUError, match="unreadable shard plan .* delete the folder to restart"):
+        get_or_sample(request_, store, progress=False)
 
 
 def test_a_second_process_waits_for_the_first_and_reads_its_set(request_, tmp_path, monkeypatch):

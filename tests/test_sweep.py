@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import os
@@ -22,7 +23,7 @@ from qlatent.paths import results_dir
 from qlatent.sweep.aggregate import collect, load_results, sweep_metadata
 from qlatent.sweep.engine import run_tasks
 from qlatent.sweep.errors import SweepError
-from qlatent.sweep.executors import ExecutorSettings, check_address, open_executor, resolve_settings
+from qlatent.sweep.executors import ExecutorSettings, check_address, open_executor, pickled_task, resolve_settings
 from qlatent.sweep.records import SweepStore, slug
 from qlatent.sweep.run import run_sweep
 from qlatent.sweep.spec import SweepSpec, load_sweep
@@ -79,6 +80,44 @@ def test_settings_refuse_bad_values_naming_them():
         ExecutorSettings.from_env({"QLATENT_EXECUTOR": "local", "QLATENT_WORKERS": "two"})
     with pytest.raises(SweepError, match=r"unknown executor 'pool'; choose .* \(from \$QLATENT_EXECUTOR"):
         ExecutorSettings.from_env({"QLATENT_EXECUTOR": "pool"})
+    with pytest.raises(SweepError, match="threads_per_worker must be a positive integer, got 0"):
+        ExecutorSettings("local", threads_per_worker=0)
+    with pytest.raises(SweepError, match="executor must be one of serial, local, ray or ExecutorSettings"):
+        resolve_settings(2)
+
+
+def test_what_cannot_reach_a_worker_is_named():
+    import threading
+
+    with pytest.raises(SweepError, match="cannot send the run parameters .* to worker processes"):
+        pickled_task(sweep_fakes.scores_only, {"x": threading.Lock(), "seed": 0})
+    with pytest.raises(SweepError, match="cannot send 'test_what_cannot_reach_a_worker_is_named.<locals>.<lambda>'"):
+        pickled_task(lambda: None, {})
+
+
+def test_runs_failed_names_the_first_failure_on_its_first_line():
+    error = RunsFailed([({"latent": "boson", "seed": 3}, "ValueError: bad"), ({"latent": "gaussian", "seed": 1},
+                                                                             "KeyError: 'x'")], 8)
+    first, *rest = str(error).splitlines()
+    assert first == ("2 of 8 run(s) failed (the others completed): latent='boson', seed=3: ValueError: bad "
+                     "and 1 more")
+    assert rest == ["  latent='boson', seed=3: ValueError: bad", "  latent='gaussian', seed=1: KeyError: 'x'"]
+
+
+def test_a_ray_that_cannot_start_or_connect_is_one_clear_error(monkeypatch):
+    ray = pytest.importorskip("ray")
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with pytest.raises(SweepError, match="cannot connect to the Ray cluster at auto: ConnectionError: Could not find"):
+        with open_executor(ExecutorSettings("ray", address="auto")):
+            pytest.fail("the executor started")
+    with pytest.raises(SweepError, match="cannot connect to a local Ray instance"):
+        with open_executor(ExecutorSettings("ray")):
+            pytest.fail("the executor started")
 
 
 @pytest.mark.parametrize("address", ["nonsense", "host:", ":6379", "host:99999", "http://host:6379"])
@@ -249,6 +288,13 @@ def test_a_sweep_file_gives_jobs_keys_and_tasks(tmp_path):
     ({"notebook": "no_such_notebook", "grid": {"x": [1]}}, "unknown notebook 'no_such_notebook'"),
     ({"notebook": "01_interference", "grid": {"no_such_parameter": [1]}}, "declares no parameter 'no_such_parameter'"),
     ({"name": "has space", "experiment": "sweep_fakes:quadratic", "grid": {"x": [1.0]}, "seeds": 1}, "sweep name"),
+    ({"experiment": "sweep_fakes:quadratic", "parameters": [1], "grid": {"x": [1.0]}, "seeds": 1},
+     "parameters must be a mapping"),
+    ({"experiment": "sweep_fakes:quadratic", "grid": {"x": [1.0]}, "seeds": 1, "resources": {"gpus": -1}},
+     "resources.gpus must be a non-negative number"),
+    ({"notebook": "01_interference", "grid": {"n_photons.x": [1]}}, "notebook parameters have no fields"),
+    ({"experiment": "sweep_fakes:quadratic", "parameters": {"when": datetime.date(2026, 1, 1)}, "grid": {"x": [1.0]},
+      "seeds": 1}, "must be plain YAML values"),
 ])
 def test_bad_sweep_files_are_refused_with_one_clear_error(tmp_path, body, message):
     with pytest.raises(SweepError, match=message):
@@ -315,6 +361,24 @@ def test_a_failing_run_is_reported_with_its_parameters_and_retried_next_time(tmp
     assert gathered.n_missing == 1 and sorted(gathered.results["x"].unique()) == [0.0, 2.0]
     again = run_sweep(spec, ExecutorSettings("serial"), progress=False, say=lambda _: None)
     assert (again.n_skipped, len(again.failures)) == (2, 1) and len(calls(fake_log)) == 4  # only the failed one
+
+
+def test_reading_what_is_not_there_names_it(tmp_path):
+    spec = SweepSpec.from_mapping({"experiment": "sweep_fakes:scores_only", "grid": {"x": [1.0]}, "seeds": 1},
+                                  name="e", base_dir=tmp_path, output=tmp_path / "e")
+    with pytest.raises(SweepError, match="holds no complete run"):
+        SweepStore(spec.output).load_outcome(SweepStore(spec.output).run_dir(spec, spec.jobs()[0]))
+    with pytest.raises(FileNotFoundError, match="holds no results.parquet; run `qlatent sweep`"):
+        load_results(tmp_path / "e")
+
+
+def test_dotted_fields_fold_into_their_parameter():
+    from qlatent.sweep.spec import fold_dotted
+
+    assert fold_dotted({"config": {"a": 1, "b": 2}, "config.b": 3, "config.inner.c": 4, "seed": 0}) == {
+        "config": {"a": 1, "b": 3, "inner": {"c": 4}}, "seed": 0}
+    with pytest.raises(SweepError, match="config.b: 'config' is given as a value, so none of its fields can be set"):
+        fold_dotted({"config": 5, "config.b": 3})
 
 
 def test_a_run_returning_something_else_is_recorded_as_failed(tmp_path):

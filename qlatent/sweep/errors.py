@@ -31,6 +31,11 @@ class RunsFailed(RuntimeError):
         self.failures = [(dict(job), error) for job, error in failures]
         self.n_runs = n_runs
         self.completed = completed
-        lines = [f"{len(self.failures)} of {n_runs} run(s) failed (the others completed):"]
-        lines += [f"  {describe_job(job)}: {error}" for job, error in self.failures]
+        first_job, first_error = self.failures[0]
+        more = f" and {len(self.failures) - 1} more" if len(self.failures) > 1 else ""
+        # The first line names a failure: notebook errors show only the first line of a message.
+        lines = [f"{len(self.failures)} of {n_runs} run(s) failed (the others completed): "
+                 f"{describe_job(first_job)}: {first_error}{more}"]
+        if len(self.failures) > 1:
+            lines += [f"  {describe_job(job)}: {error}" for job, error in self.failures]
         super().__init__("\n".join(lines))

@@ -58,8 +58,8 @@ KEYS = ("name", "description", "experiment", "notebook", "parameters", "grid", "
 RUN_DIR = "run_dir"
 #: Keyword the sweep gives an experiment that takes it (unless the file sets it): a folder for all runs.
 RUNS_DIR = "runs_dir"
-#: Parameters a job may not have: they are the tidy tables' columns.
-RESERVED = ("metric", "value", "run", RUN_DIR)
+#: Parameters a sweep may not set: the tidy tables' ``metric`` and ``value`` columns, and ``run_dir``.
+RESERVED = ("metric", "value", RUN_DIR)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -299,7 +299,7 @@ class SweepSpec:
         reserved = sorted((set(fixed) | set(axes)) & set(RESERVED))
         if reserved:
             raise SweepError(f"parameter(s) {', '.join(reserved)} are reserved: the sweep sets run_dir, and "
-                             "metric, value and run are table columns")
+                             "metric and value are table columns")
         try:
             canonical({"parameters": fixed, "grid": axes})
         except (TypeError, ValueError) as error:
