@@ -16,6 +16,7 @@ import numpy as np
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
 from qlatent.qpu.store import SampleStore, get_or_sample
+from qlatent.sweep.errors import SweepError
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
@@ -78,7 +79,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
         options = {"token": args.token, "url": args.url}
         backend = get_backend(args.backend, **{k: v for k, v in options.items() if v is not None})
-    sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend)
+    executor = None
+    if args.executor is not None:
+        from qlatent.sweep.executors import ExecutorSettings
+
+        executor = ExecutorSettings(args.executor, args.workers, args.address)
+    sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend, executor=executor)
     print(f"{sample_set.request_id}  {sample_set.n_samples} shots x {sample_set.n_modes} modes  "
           f"({store.paths(sample_set.request_id)[1]})")
     return 0
@@ -102,7 +108,7 @@ def _guarded(command: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (QPUError, ValueError, TypeError, OSError) as error:
+        except (QPUError, SweepError, ValueError, TypeError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
 
@@ -142,6 +148,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+    fetch.add_argument("--executor", choices=("serial", "local", "ray"),
+                       help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "
+                            "else here); the counts do not depend on it")
+    fetch.add_argument("--workers", type=int, help="shards drawn at once")
+    fetch.add_argument("--address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT)")
     fetch.set_defaults(func=_guarded(_cmd_fetch))
 
     commands.add_parser("verify", help="check every file in the store").set_defaults(func=_guarded(_cmd_verify))

@@ -1,17 +1,67 @@
-"""The local backend: our own exact sampler, every photon model it has."""
+"""The local backend: our own exact sampler, every photon model it has, in seeded shards.
+
+A request's shots are cut into shards of :data:`SHARD_SIZE` rows (the last one shorter). Shard
+``k`` is drawn by :func:`qlatent.photonics.sample` from its own generator,
+``SeedSequence(seed, spawn_key=(k,))`` — the ``k``-th child NumPy's ``SeedSequence(seed).spawn``
+would give — so a bank is the same bytes whether its shards are drawn one after another here or
+by any number of workers (:mod:`qlatent.qpu.shards`), and a request for fewer shots with the same
+seed gives the first rows of a longer one. An unseeded request draws fresh entropy once and
+records it in the provenance.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from qlatent.qpu.sampleset import SampleRequest, SampleSet, utc_now
 
 if TYPE_CHECKING:
     from qlatent.qpu.store import PartialRun
 
+#: Rows per shard: part of what a seed means, so changing it changes every local bank longer than it.
+SHARD_SIZE = 1_000
+
+
+def shard_rows(n_samples: int) -> list[int]:
+    """Rows of each shard of a request for ``n_samples`` shots."""
+    full, rest = divmod(n_samples, SHARD_SIZE)
+    return [SHARD_SIZE] * full + ([rest] if rest else [])
+
+
+def request_entropy(request: SampleRequest) -> int:
+    """The entropy the shards' seeds derive from: the request's seed, or fresh entropy when it has none."""
+    return request.seed if request.seed is not None else int(np.random.SeedSequence().entropy)
+
+
+def sample_shard(request: SampleRequest, index: int, entropy: int) -> np.ndarray:
+    """Counts of shard ``index`` of ``request`` (``shard_rows(request.n_samples)[index]`` rows).
+
+    Raises
+    ------
+    IndexError
+        If the request has no shard ``index``.
+    """
+    from qlatent.photonics import sample
+
+    rows = shard_rows(request.n_samples)
+    if not 0 <= index < len(rows):
+        raise IndexError(f"shard {index} of a request with {len(rows)} shard(s)")
+    generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(index,))))
+    options = {"indistinguishability": request.indistinguishability} if request.model == "partial" else {}
+    return sample(request.unitary, request.input_state, rows[index], model=request.model,
+                  transmission=effective_transmission(request), detection=request.detection,
+                  allow_subunitary=True, seed=generator, **options)
+
+
+def effective_transmission(request: SampleRequest) -> float:
+    """Source brightness times transmission: a uniform loss commuting with the interferometer."""
+    return request.transmission * request.brightness
+
 
 class LocalBackend:
-    """Samples with :func:`qlatent.photonics.sample`.
+    """Samples with :func:`qlatent.photonics.sample`, shard by shard (see the module docstring).
 
     Source brightness ``b`` enters as an extra uniform loss: each photon is emitted with probability
     ``b`` independently, and a uniform loss commutes with the interferometer, so it is exactly a
@@ -19,17 +69,23 @@ class LocalBackend:
     """
 
     name = "local"
+    shard_size = SHARD_SIZE
+
+    def details(self, request: SampleRequest, entropy: int) -> dict[str, object]:
+        """The backend part of the provenance."""
+        details: dict[str, object] = {"name": self.name, "sampler": "qlatent.photonics.sample",
+                                      "effective_transmission": effective_transmission(request),
+                                      "shards": {"rows": SHARD_SIZE, "count": len(shard_rows(request.n_samples)),
+                                                 "seeds": "SeedSequence(entropy, spawn_key=(k,)) for shard k"}}
+        if request.seed is None:
+            details["entropy"] = str(entropy)
+        return details
 
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:
-        """Draw ``request.n_samples`` shots (fast enough to need no checkpoint or progress bar)."""
-        from qlatent.photonics import sample
-
+        """Draw every shard of ``request`` here, one after another (the store draws them in parallel)."""
         started_at = utc_now()
-        options = {"indistinguishability": request.indistinguishability} if request.model == "partial" else {}
-        transmission = request.transmission * request.brightness
-        counts = sample(request.unitary, request.input_state, request.n_samples, model=request.model,
-                        transmission=transmission, detection=request.detection, allow_subunitary=True,
-                        seed=request.seed, **options)
-        details = {"name": self.name, "sampler": "qlatent.photonics.sample", "effective_transmission": transmission}
-        return SampleSet.create(request, counts, backend_details=details, started_at=started_at)
+        entropy = request_entropy(request)
+        counts = np.concatenate([sample_shard(request, index, entropy)
+                                 for index in range(len(shard_rows(request.n_samples)))])
+        return SampleSet.create(request, counts, backend_details=self.details(request, entropy), started_at=started_at)
