@@ -6,6 +6,10 @@
     Execute one notebook with explicit parameters (values are read as YAML: 3, 0.5, true, [1, 2]).
 ``qlatent profiles``
     List the profiles and their notebooks.
+``qlatent record NOTEBOOK [--profile standard] [--force]``
+    Execute (or resume) a chapter with a long profile and store its tables under ``data/recorded/``.
+``qlatent recordings``
+    List the recordings: do their parameters still match the profiles, has the code changed since?
 ``qlatent samples list|show ID|fetch ...|verify``
     The photon sample store (see :mod:`qlatent.qpu.cli`).
 """
@@ -22,6 +26,7 @@ from typing import Any
 import yaml
 
 from qlatent.paths import cache_dir, profiles_file
+from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
 
 
@@ -64,7 +69,7 @@ def cmd_book(args: argparse.Namespace) -> None:
             _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
             continue
         _say(f"[{index}/{total}] {name}: running ...")
-        _report(index, total, execute(name, parameters, force=args.force))
+        _report(index, total, execute(name, parameters, force=args.force, profile=profile.name))
     _say("building the book ...")
     index_html = build_book()
     _say(f"book built in {time.perf_counter() - started:.1f} s: {index_html}")
@@ -81,7 +86,27 @@ def cmd_run(args: argparse.Namespace) -> None:
         parameters.update(profile.notebooks.get(name, {}))
     parameters.update({key: _parse_value(value) for key, value in args.parameter or []})
     _say(f"{name}: running with {parameters or 'its default parameters'} ...")
-    _report(1, 1, execute(args.notebook, parameters, force=args.force))
+    custom = bool(args.parameter)
+    _report(1, 1, execute(args.notebook, parameters, force=args.force,
+                          profile=None if custom else (args.profile or "quick")))
+
+
+def cmd_record(args: argparse.Namespace) -> None:
+    from qlatent.recording import record
+
+    _say(f"recording {args.notebook} with the {args.profile!r} profile (finished training runs are reused) ...")
+    target = record(args.notebook, args.profile, force=args.force)
+    _say(f"recorded: {target}")
+
+
+def cmd_recordings(args: argparse.Namespace) -> None:
+    from qlatent.recording import recorded_dir, recording_status
+
+    folders = sorted(path for path in recorded_dir().glob("*/*") if path.is_dir() and not path.name.startswith("."))
+    if not folders:
+        _say(f"no recordings under {recorded_dir()}")
+    for folder in folders:
+        _say(f"{folder.parent.name} / {folder.name}: {recording_status(folder.parent.name, folder.name)}")
 
 
 def cmd_profiles(args: argparse.Namespace) -> None:
@@ -114,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     profiles = commands.add_parser("profiles", help="list profiles and their notebooks")
     profiles.set_defaults(handler=cmd_profiles)
 
+    recorder = commands.add_parser("record", help="run a chapter with a long profile and store its tables")
+    recorder.add_argument("notebook", help="notebook name (04_discrete)")
+    recorder.add_argument("--profile", default="standard", help="profile to record (default: standard)")
+    recorder.add_argument("--force", action="store_true", help="re-execute the notebook even if unchanged")
+    recorder.set_defaults(handler=cmd_record)
+
+    recordings = commands.add_parser("recordings", help="list recordings and whether they are current")
+    recordings.set_defaults(handler=cmd_recordings)
+
     from qlatent.qpu.cli import add_subparser as add_samples_commands
 
     add_samples_commands(commands)
@@ -128,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     try:
         args.handler(args)
-    except RunnerError as exc:
+    except (RunnerError, RecordingError) as exc:
         print(f"qlatent: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

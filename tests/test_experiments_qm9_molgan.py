@@ -28,10 +28,10 @@ def tiny_qm9(tmp_path, monkeypatch):
 
 
 def test_benchmark_tables(tiny_qm9):
-    results = qm.run_benchmark(TINY, ["boson-indistinguishable", "gaussian"], [0], tiny_qm9 / "runs",
+    results = qm.run_benchmark(TINY, ["boson", "gaussian"], [0], tiny_qm9 / "runs",
                                store=tiny_qm9 / "samples", progress=False)
     scores = results.runs.pivot(index="latent", columns="metric", values="value")
-    assert set(scores.index) == {"boson-indistinguishable", "gaussian"}
+    assert set(scores.index) == {"boson", "gaussian"}
     assert (scores["n_generated"] == 40).all()
     for metric in ("validity", "validity_connected", "uniqueness", "novelty"):
         assert scores[metric].between(0, 1).all() or scores[metric].isna().all(), metric

@@ -339,7 +339,7 @@ def test_bank_dequantisation_noise_has_the_requested_scale():
     assert abs(eps.mean()) < 5 / np.sqrt(m)
     assert abs(eps.var() - 1) < 5 * np.sqrt(2 / m)
     # Without standardisation the noise stays in count units: its standard deviation is the scale.
-    recipe = CountPostprocess(standardize=False, noise_scale=scale)
+    recipe = CountPostprocess(standardize=False, noise_scale=scale, centring="none")
     raw_noisy = BankLatent(COUNTS, name="bank", description="x", postprocess=recipe)
     raw = BankLatent(COUNTS, name="bank", description="x")
     noise_std = (raw_noisy.sample(n, gen(9)) - raw.sample(n, gen(9))).double().std().item()
@@ -447,3 +447,25 @@ def test_shuffled_counts_are_seeded_and_recorded():
 def test_import_qlatent_does_not_import_latent_or_torch():
     code = "import sys, qlatent; bad = {'qlatent.latent', 'torch'} & set(sys.modules); assert not bad, bad"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("centring", ["mean", "half", "none"])
+def test_centring_shifts_counts_by_the_mode_mean_by_one_half_or_not_at_all(centring):
+    recipe = CountPostprocess(standardize=False, centring=centring)
+    latent = BankLatent(COUNTS, name="bank", description="x", postprocess=recipe)
+    rows = latent.sample(50, gen(3)).double()
+    raw = BankLatent(COUNTS, name="bank", description="x").sample(50, gen(3)).double()
+    shift = {"mean": torch.from_numpy(COUNTS.mean(axis=0)), "half": 0.5, "none": 0.0}[centring]
+    torch.testing.assert_close(rows, raw - shift)
+    assert latent.describe()["postprocess"]["centring"] == centring
+
+
+def test_mean_centred_bank_has_mean_zero_on_the_bank_itself():
+    latent = BankLatent(COUNTS, name="bank", description="x", postprocess=CountPostprocess(standardize=False))
+    every_row = latent.postprocess(torch.from_numpy(COUNTS.astype(np.float64)), gen(0))
+    np.testing.assert_allclose(every_row.mean(dim=0).numpy(), 0.0, atol=1e-12)
+
+
+def test_unknown_centring_is_refused():
+    with pytest.raises(ValueError, match="centring must be one of mean, half, none, got 'median'"):
+        CountPostprocess(centring="median")

@@ -66,6 +66,10 @@ def test_build_mlp_rejects_bad_input(kwargs, error, match):
     (dict(dropout=-0.1), ValueError, r"dropout must be in \[0, 1\)"),
     (dict(activation="sigmoid"), ValueError, "unknown activation"),
     (dict(critic_hidden=(0,)), ValueError, r"critic_hidden\[0\] must be positive"),
+    (dict(optimizer="sgd"), ValueError, "optimizer must be one of adam, rmsprop, got 'sgd'"),
+    (dict(constraint="spectral"), ValueError, "constraint must be one of gradient-penalty, weight-clipping"),
+    (dict(init="orthogonal"), ValueError, "init must be one of default, xavier-uniform"),
+    (dict(clip_value=0.0), ValueError, "clip_value must be positive"),
 ])
 def test_config_rejects_bad_values(overrides, error, match):
     with pytest.raises(error, match=match):
@@ -221,3 +225,44 @@ def test_wgan_gp_moves_the_generated_mean_to_a_gaussian_target(tmp_path):
     assert before > 2.0
     assert after < 0.5 * before
     assert [row["step"] for row in rows] == [50, 100, 150, 200]
+
+
+# --- the paper's Table I options: RMSProp, weight clipping, Xavier init ---------------------------
+
+def test_rmsprop_optimizer_is_used_for_both_networks():
+    model = WGANGP(small_config(optimizer="rmsprop", lr_critic=5e-4), seed=0)
+    assert isinstance(model.opt_generator, torch.optim.RMSprop) and isinstance(model.opt_critic, torch.optim.RMSprop)
+    assert model.opt_critic.param_groups[0]["lr"] == 5e-4
+    assert isinstance(WGANGP(small_config(), seed=0).opt_critic, torch.optim.Adam)
+
+
+def test_weight_clipping_keeps_every_critic_parameter_in_the_box_and_skips_the_penalty():
+    model = WGANGP(small_config(constraint="weight-clipping", clip_value=0.05, lr_critic=0.5), seed=0)
+    data = 10 * torch.randn(64, 3)
+    losses = model.train_step(lambda: data[:16], GaussianLatent(2), torch.Generator().manual_seed(0))
+    bound = torch.tensor(0.05, dtype=torch.float32)  # the clip value as the float32 weights hold it
+    for parameter in model.critic.parameters():
+        assert parameter.abs().max() <= bound
+    # The large step pushed some weights to the bound: clipping did act.
+    assert any((parameter.abs() == bound).any() for parameter in model.critic.parameters())
+    assert losses["gradient_penalty"] == 0.0
+    assert losses["critic_loss"] == pytest.approx(-losses["wasserstein"], rel=1e-6)
+    assert model.describe()["model"] == "wgan-clip"
+
+
+def test_gradient_penalty_critic_is_not_clipped():
+    model = WGANGP(small_config(lr_critic=0.5), seed=0)
+    model.train_step(lambda: 10 * torch.ones(16, 3), GaussianLatent(2), torch.Generator().manual_seed(0))
+    assert max(parameter.abs().max().item() for parameter in model.critic.parameters()) > 0.01
+
+
+def test_xavier_uniform_init_has_zero_biases_and_the_glorot_bound():
+    model = WGANGP(small_config(init="xavier-uniform", generator_hidden=(400,)), seed=3)
+    first = model.generator[0]
+    bound = (6.0 / (2 + 400)) ** 0.5
+    assert torch.all(first.bias == 0)
+    assert first.weight.abs().max().item() <= bound
+    # Uniform on [-bound, bound]: the largest of 800 draws is close to the bound.
+    assert first.weight.abs().max().item() > 0.98 * bound
+    again = WGANGP(small_config(init="xavier-uniform", generator_hidden=(400,)), seed=3)
+    assert torch.equal(again.generator[0].weight, first.weight)

@@ -34,8 +34,7 @@ import pandas as pd
 
 from qlatent.checks import require_positive_ints
 from qlatent.experiments.grid import GridResults, RunOutcome, product_jobs, run_grid
-from qlatent.latent.photonic import check_latent_names
-from qlatent.latent.photonic import PhotonSource
+from qlatent.latent.photonic import LatentSpec, check_latent_names
 
 # Metric → whether lower is better (for paired comparisons).
 METRICS = {"validity": False, "validity_connected": False, "uniqueness": False, "novelty": False,
@@ -51,11 +50,9 @@ class MolGANExperimentConfig:
     qm9_seed: int = 0
     n_photons: int = 4
     n_modes: int = 8
-    interferometer_seed: int = 0
     photon_backend: str = "local"
     partial_indistinguishability: float = 0.7
     bank_size: int = 20_000
-    bank_seed: int = 1
     standardize: bool = True
     noise_scale: float = 0.0
     generator_hidden: tuple[int, ...] = (128, 256, 512)
@@ -83,13 +80,14 @@ class MolGANExperimentConfig:
         unknown = [name for name in self.rl_objectives if name not in RL_OBJECTIVES]
         if unknown:
             raise ValueError(f"unknown rl_objectives {unknown}; choose from {', '.join(RL_OBJECTIVES)}")
-        self.photon_source()  # validates the photon settings
+        self.latent_spec()  # validates the photon settings
         for name in ("generator_hidden", "conv_hidden", "dense_hidden", "rl_objectives"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
-    def photon_source(self) -> PhotonSource:
-        return PhotonSource(self.n_photons, self.n_modes, self.interferometer_seed, backend=self.photon_backend,
-                            indistinguishability=self.partial_indistinguishability)
+    def latent_spec(self) -> LatentSpec:
+        return LatentSpec(size=self.n_modes, n_photons=self.n_photons, backend=self.photon_backend,
+                          indistinguishability=self.partial_indistinguishability, bank_size=self.bank_size,
+                          standardize=self.standardize, noise_scale=self.noise_scale)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -110,13 +108,11 @@ def load_dataset(config: MolGANExperimentConfig) -> Any:
     return _dataset(config.qm9_subset, config.qm9_seed)
 
 
-def make_latent(name: str, config: MolGANExperimentConfig, store: Any = None) -> Any:
-    """The latent ``name`` for this experiment (see :mod:`qlatent.latent.photonic`)."""
-    from qlatent.latent import CountPostprocess
-    from qlatent.latent.photonic import make_latent as make_photonic_latent
+def make_latent(name: str, config: MolGANExperimentConfig, seed: int, store: Any = None) -> Any:
+    """The latent ``name`` of run ``seed`` (see :mod:`qlatent.latent.photonic`)."""
+    from qlatent.latent.photonic import build_latent
 
-    postprocess = CountPostprocess(standardize=config.standardize, noise_scale=config.noise_scale)
-    return make_photonic_latent(name, config.photon_source(), config.bank_size, config.bank_seed, postprocess, store)
+    return build_latent(name, config.latent_spec(), seed, store)
 
 
 def _reward_fn(config: MolGANExperimentConfig, training_smiles: list[str]) -> Any:
@@ -157,7 +153,7 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
     dataset = load_dataset(config)
     training_smiles = dataset.split_smiles("train")
     training_set = set(training_smiles)
-    latent = make_latent(latent_name, config, store)
+    latent = make_latent(latent_name, config, seed, store)
     model = MolGAN(MolGANConfig(latent_dim=latent.dim, n_atom_types=dataset.n_atom_types,
                                 n_bond_types=dataset.n_bond_types, max_atoms=dataset.max_atoms,
                                 generator_hidden=config.generator_hidden, conv_hidden=config.conv_hidden,

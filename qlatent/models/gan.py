@@ -1,14 +1,21 @@
-"""A Wasserstein GAN with gradient penalty (WGAN-GP) whose latent distribution is injected.
+"""A Wasserstein GAN (gradient penalty or weight clipping) whose latent distribution is injected.
 
 The generator is an MLP g: R^{d_z} → R^d and the critic an MLP D: R^d → R without batch norm.
 The latent distribution is never part of the model: every call that needs latent samples takes a
 distribution object (``sample(n, generator)``, ``dim``, ``name``) and the run's
 ``torch.Generator``, so a Gaussian, a uniform or a photon-count latent drop in unchanged.
 
+The critic is kept (approximately) 1-Lipschitz either by the gradient penalty of Gulrajani et al.
+(the default) or by clipping its weights to ``[-c, c]`` after every update, as in the original
+WGAN of Arjovsky et al. — the paper's Table I (App. D) trains with RMSProp, the original WGAN's
+optimiser, but does not say which constraint it used, so both are here.
+
 References
 ----------
 Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville, *Improved Training of Wasserstein GANs*,
 NeurIPS 2017 (arXiv:1704.00028), Algorithm 1 and eq. (3).
+Arjovsky, Chintala, Bottou, *Wasserstein GAN*, ICML 2017 (arXiv:1701.07875), Algorithm 1
+(weight clipping, c = 0.01, RMSProp).
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ import torch
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.wgan import critic_update
+
+
+OPTIMIZERS = ("adam", "rmsprop")
+CONSTRAINTS = ("gradient-penalty", "weight-clipping")
+INITS = ("default", "xavier-uniform")
 
 
 def _positive(name: str, value: float) -> None:
@@ -50,14 +62,25 @@ class WGANGPConfig:
     n_critic
         Critic updates per generator update (5 in the reference).
     lr_generator, lr_critic
-        Adam learning rates (1e-4 in the reference).
+        Learning rates (1e-4 in the reference).
     betas
-        Adam's (β1, β2): (0, 0.9) in the reference, (0.5, 0.9) also common.
+        Adam's (β1, β2): (0, 0.9) in the reference, (0.5, 0.9) also common; unused by RMSProp.
+    optimizer
+        ``"adam"`` or ``"rmsprop"`` (PyTorch's defaults otherwise: RMSProp α = 0.99, ε = 1e-8).
+    constraint
+        ``"gradient-penalty"`` (λ = ``gp_weight``) or ``"weight-clipping"`` (every critic weight
+        and bias clamped to ``[-clip_value, clip_value]`` after each critic update).
+    clip_value
+        ``c`` of weight clipping (0.01 in Arjovsky et al.).
+    init
+        ``"default"`` (PyTorch's) or ``"xavier-uniform"`` (Xavier-uniform weights, zero biases: the
+        authors' released mixture code).
 
     Raises
     ------
     ValueError
-        On a non-positive size, rate or ``n_critic``, a negative ``gp_weight`` or betas outside [0, 1).
+        On a non-positive size, rate, ``n_critic`` or ``clip_value``, a negative ``gp_weight``,
+        betas outside [0, 1), or an unknown optimizer, constraint or init.
     """
 
     latent_dim: int
@@ -72,8 +95,16 @@ class WGANGPConfig:
     lr_generator: float = 1e-4
     lr_critic: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.9)
+    optimizer: str = "adam"
+    constraint: str = "gradient-penalty"
+    clip_value: float = 0.01
+    init: str = "default"
 
     def __post_init__(self) -> None:
+        for name, allowed in (("optimizer", OPTIMIZERS), ("constraint", CONSTRAINTS), ("init", INITS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        _positive("clip_value", self.clip_value)
         for name in ("latent_dim", "data_dim", "n_critic"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -94,8 +125,27 @@ class WGANGPConfig:
         object.__setattr__(self, "betas", betas)
 
 
+def make_optimizer(name: str, parameters: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    """Adam with ``betas`` or RMSProp (PyTorch defaults) over ``parameters``."""
+    if name == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr)
+    return torch.optim.Adam(parameters, lr=lr, betas=betas)
+
+
+def xavier_uniform_init(network: torch.nn.Module, seed: int) -> None:
+    """Xavier-uniform weights (Glorot & Bengio 2010, eq. 16) and zero biases for every linear layer, seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in network.modules():
+            if isinstance(layer, torch.nn.Linear):
+                fan_out, fan_in = layer.weight.shape
+                bound = (6.0 / (fan_in + fan_out)) ** 0.5
+                layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) * 2 * bound - bound)
+                layer.bias.zero_()
+
+
 class WGANGP(LatentInput):
-    """MLP generator and critic trained with the WGAN-GP objective.
+    """MLP generator and critic trained with the Wasserstein objective (gradient penalty or weight clipping).
 
     Parameters
     ----------
@@ -111,8 +161,9 @@ class WGANGP(LatentInput):
     One :meth:`train_step` is one iteration of Algorithm 1 of Gulrajani et al.: ``n_critic``
     critic updates on ``E[D(g(z))] − E[D(x)] + λ E[(‖∇D(x̂)‖₂ − 1)²]`` with
     ``x̂ = εx + (1 − ε)g(z)``, ``ε ~ U[0, 1]`` per sample, then one generator update on
-    ``−E[D(g(z))]``. Every random draw (real batches, latents, ε) comes from the caller's
-    ``torch.Generator``.
+    ``−E[D(g(z))]``. With weight clipping the penalty term is absent and the critic's parameters
+    are clamped after each of its updates (Arjovsky et al., Algorithm 1). Every random draw (real
+    batches, latents, ε) comes from the caller's ``torch.Generator``.
     """
 
     def __init__(self, config: WGANGPConfig, seed: int) -> None:
@@ -127,9 +178,12 @@ class WGANGP(LatentInput):
                                        dropout=config.dropout)
             self.critic = build_mlp(config.data_dim, 1, config.critic_hidden, config.activation,
                                     dropout=config.dropout)
-        self.opt_generator = torch.optim.Adam(self.generator.parameters(), lr=config.lr_generator,
-                                              betas=config.betas)
-        self.opt_critic = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, betas=config.betas)
+        if config.init == "xavier-uniform":
+            for network in (self.generator, self.critic):
+                xavier_uniform_init(network, seed)
+        self.opt_generator = make_optimizer(config.optimizer, self.generator.parameters(), config.lr_generator,
+                                            config.betas)
+        self.opt_critic = make_optimizer(config.optimizer, self.critic.parameters(), config.lr_critic, config.betas)
         self.device = torch.device("cpu")
 
     @property
@@ -184,14 +238,22 @@ class WGANGP(LatentInput):
         self.critic.train()
         self.critic.requires_grad_(True)
         critic_losses, distances, penalties = [], [], []
+        clipping = self.config.constraint == "weight-clipping"
         for _ in range(self.config.n_critic):
             real = draw_batch()
             self._check_real(real)
             with torch.no_grad():
                 fake = self.generator(self._latents(real.shape[0], latent, generator))
             distance = self.critic(real).mean() - self.critic(fake).mean()
-            penalty = self.gradient_penalty(real, fake, generator)
-            critic_losses.append(critic_update(self.opt_critic, distance, penalty, self.config.gp_weight))
+            if clipping:
+                penalty = torch.zeros((), device=real.device)
+                critic_losses.append(critic_update(self.opt_critic, distance, penalty, 0.0))
+                with torch.no_grad():
+                    for parameter in self.critic.parameters():
+                        parameter.clamp_(-self.config.clip_value, self.config.clip_value)
+            else:
+                penalty = self.gradient_penalty(real, fake, generator)
+                critic_losses.append(critic_update(self.opt_critic, distance, penalty, self.config.gp_weight))
             distances.append(distance.detach())
             penalties.append(penalty.detach())
         self.critic.requires_grad_(False)
@@ -238,4 +300,5 @@ class WGANGP(LatentInput):
 
     def describe(self) -> dict[str, Any]:
         """Everything that defines the model, for the run manifest."""
-        return {"model": "wgan-gp", "init_seed": self.seed, **asdict(self.config)}
+        model = "wgan-clip" if self.config.constraint == "weight-clipping" else "wgan-gp"
+        return {"model": model, "init_seed": self.seed, **asdict(self.config)}

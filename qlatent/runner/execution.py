@@ -135,8 +135,11 @@ def is_up_to_date(name: str, path: Path, parameters: dict[str, Any]) -> bool:
 
 
 def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, force: bool = False,
-            progress_bar: bool | None = None) -> ExecutionResult:
+            progress_bar: bool | None = None, profile: str | None = None) -> ExecutionResult:
     """Execute a notebook with ``parameters`` injected, unless it is up to date and ``force`` is False.
+
+    A notebook that declares a ``profile`` parameter is told the profile it runs under (``"custom"``
+    when run with parameters of one's own), so it can label its numbers and find its recordings.
 
     Raises
     ------
@@ -151,6 +154,8 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
     parameters = dict(parameters or {})
     name, path = resolve_notebook(name_or_path)
     check_parameters(name, path, parameters)
+    if "profile" in declared_parameters(name, path):
+        parameters.setdefault("profile", profile or "custom")
     output = executed_path(name)
     fingerprint = execution_fingerprint(path, parameters)
     if not force and output.is_file() and _last_fingerprint(name) == fingerprint:

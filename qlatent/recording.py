@@ -1,0 +1,265 @@
+"""Recorded results: a chapter's small tidy tables from a long profile, committed with a manifest.
+
+``qlatent record CHAPTER --profile standard`` executes (or resumes: training runs are keyed by their
+parameters) the chapter's notebook with the profile's parameters, then copies the tables the
+notebook lists in its results manifest (``recorded_tables``) to
+``data/recorded/<chapter>/<profile>/`` together with ``manifest.json``: the notebook's effective
+parameters, the profile, the git commit, the qlatent code fingerprint and a hash of every qlatent
+source file, package versions, the machine, and the wall and compute time. The folder is staged
+and swapped in whole, so a reader sees the old recording or the new one.
+
+Chapters read recordings with :func:`load_recording`, which checks every file against the
+checksum in the manifest (a missing or altered file is an error naming it, never an empty table)
+and reports which qlatent source files changed since the recording was made.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qlatent.io import atomic_write_json, sha256_file
+from qlatent.paths import project_root, results_dir
+
+#: The largest table a recording may hold: recordings are committed, so they stay small.
+MAX_TABLE_BYTES = 2_000_000
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class RecordingError(Exception):
+    """A recording is missing a file, holds a file that fails its checksum, or cannot be made."""
+
+
+def recorded_dir() -> Path:
+    """``data/recorded`` in the project (committed)."""
+    return project_root() / "data" / "recorded"
+
+
+def recording_path(chapter: str, profile: str) -> Path:
+    return recorded_dir() / chapter / profile
+
+
+def code_file_hashes() -> dict[str, str]:
+    """SHA-256 of every ``.py`` file of the qlatent package, keyed by its path inside the package."""
+    return {path.relative_to(_PACKAGE_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(_PACKAGE_DIR.rglob("*.py"))}
+
+
+def notebook_defaults(name: str) -> dict[str, Any]:
+    """The values of a notebook's ``parameters`` cell (its quick-profile defaults)."""
+    from qlatent.runner.execution import declared_parameters, resolve_notebook
+
+    name, path = resolve_notebook(name)
+    return {key: ast.literal_eval(value["default"]) for key, value in declared_parameters(name, path).items()}
+
+
+def effective_parameters(name: str, profile: str) -> dict[str, Any]:
+    """The parameters a notebook runs with under ``profile``: its defaults, the profile's overrides and
+    the profile name itself (when the notebook declares ``profile``).
+
+    Raises
+    ------
+    RecordingError
+        If the profile does not run this notebook.
+    """
+    from qlatent.paths import profiles_file
+    from qlatent.runner.profiles import get_profile
+
+    chosen = get_profile(profiles_file(), profile)
+    if name not in chosen.notebooks:
+        raise RecordingError(f"profile {profile!r} does not run notebook {name!r}; it runs: {', '.join(chosen.notebooks)}")
+    parameters = notebook_defaults(name)
+    parameters.update(chosen.notebooks[name])
+    if "profile" in parameters:
+        parameters["profile"] = profile
+    return parameters
+
+
+def _compute_seconds(path: Path) -> float:
+    """Sum of ``runtime_s`` over the training runs' manifests under a results folder."""
+    total = 0.0
+    for manifest in path.rglob("manifest.json"):
+        if manifest.parent == path:
+            continue
+        try:
+            total += float(json.loads(manifest.read_text()).get("runtime_s", 0.0))
+        except (ValueError, OSError):
+            continue
+    return total
+
+
+def record(chapter: str, profile: str, *, force: bool = False) -> Path:
+    """Execute (or resume) ``chapter`` with ``profile`` and store its recorded tables; returns the folder.
+
+    Raises
+    ------
+    RecordingError
+        If the notebook's results list no tables to record, a listed table is missing or larger
+        than :data:`MAX_TABLE_BYTES`, or the profile does not run the notebook.
+    NotebookFailed
+        If the notebook fails (the previous recording is kept).
+    """
+    from qlatent.provenance import environment_info
+    from qlatent.runner.execution import execute, resolve_notebook
+
+    from qlatent.paths import profiles_file
+    from qlatent.runner.profiles import get_profile
+
+    name, _ = resolve_notebook(chapter)
+    parameters = effective_parameters(name, profile)
+    started = time.perf_counter()
+    cpu_started = os.times()
+    result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile)
+    source = results_dir() / name
+    manifest_path = source / "manifest.json"
+    try:
+        results = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise RecordingError(f"{name} left no readable results manifest at {manifest_path}: {error}") from None
+    tables = results.get("recorded_tables") or []
+    if not tables:
+        raise RecordingError(f"notebook {name!r} lists no recorded_tables in {manifest_path}; nothing to record")
+    files = {}
+    for table in tables:
+        path = source / f"{table}.csv"
+        if not path.is_file():
+            raise RecordingError(f"notebook {name!r} lists table {table!r}, but {path} does not exist")
+        if path.stat().st_size > MAX_TABLE_BYTES:
+            raise RecordingError(f"table {path} is {path.stat().st_size} bytes, more than the {MAX_TABLE_BYTES} "
+                                 "a committed recording may hold; record a smaller summary of it")
+        files[path.name] = path
+    cpu = os.times()
+    target = recording_path(name, profile)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{profile}.staging-", dir=target.parent))
+    try:
+        for file_name, path in files.items():
+            shutil.copyfile(path, staging / file_name)
+        atomic_write_json(staging / "manifest.json", {
+            "chapter": name,
+            "profile": profile,
+            "parameters": parameters,
+            "files": {file_name: sha256_file(staging / file_name) for file_name in files},
+            "environment": environment_info(),
+            "code_files": code_file_hashes(),
+            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                        "node": platform.node()},
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "notebook_status": result.status,
+            "wall_time_s": round(time.perf_counter() - started, 1),
+            "cpu_time_s": round((cpu.children_user + cpu.children_system)
+                                - (cpu_started.children_user + cpu_started.children_system), 1),
+            "training_compute_s": round(_compute_seconds(source), 1),
+        })
+        previous = target.with_name(f".{profile}.previous")
+        if target.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            target.rename(previous)
+        staging.rename(target)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@dataclass
+class Recording:
+    """A verified recording: its tables, its manifest and what changed in qlatent since."""
+
+    chapter: str
+    profile: str
+    manifest: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def changed_code_files(self) -> list[str]:
+        """qlatent source files added, removed or changed since the recording was made."""
+        then, now = self.manifest.get("code_files", {}), code_file_hashes()
+        return sorted(path for path in set(then) | set(now) if then.get(path) != now.get(path))
+
+    def describe(self) -> str:
+        """One Markdown paragraph: when, where and how long, and whether the code changed since."""
+        manifest = self.manifest
+        commit = (manifest["environment"].get("git_commit") or "an unknown commit")[:12]
+        hours = manifest.get("training_compute_s", 0.0) / 3600
+        text = (f"Recorded with the `{self.profile}` profile on {manifest['recorded_at'][:10]} at commit `{commit}` "
+                f"on a {manifest['machine']['cpus']}-CPU {manifest['machine']['processor']} machine "
+                f"({manifest['environment']['platform']}): {hours:.2f} h of training compute.")
+        changed = self.changed_code_files()
+        if changed:
+            shown = ", ".join(f"`{path}`" for path in changed[:8]) + (" and more" if len(changed) > 8 else "")
+            text += (f" **qlatent's code has changed since this recording** ({len(changed)} file(s): {shown}); "
+                     "its numbers may differ from what the current code would give.")
+        else:
+            text += " qlatent's code is unchanged since."
+        return text
+
+
+def load_recording(chapter: str, profile: str) -> Recording | None:
+    """The verified recording of ``chapter`` under ``profile``, or ``None`` if there is none.
+
+    Raises
+    ------
+    RecordingError
+        If the manifest is unreadable, or a file it lists is missing or fails its checksum.
+    """
+    folder = recording_path(chapter, profile)
+    manifest_path = folder / "manifest.json"
+    if not folder.exists():
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise RecordingError(f"recording {folder} has no manifest.json") from None
+    except (OSError, ValueError) as error:
+        raise RecordingError(f"recording manifest {manifest_path} is unreadable: {error}") from None
+    tables = {}
+    for file_name, checksum in manifest.get("files", {}).items():
+        path = folder / file_name
+        if not path.is_file():
+            raise RecordingError(f"recording file {path} is missing (listed in {manifest_path})")
+        if sha256_file(path) != checksum:
+            raise RecordingError(f"recording file {path} does not match the checksum in {manifest_path}: "
+                                 "it was changed or corrupted; re-record it")
+        tables[Path(file_name).stem] = pd.read_csv(path)
+    return Recording(chapter, profile, manifest, tables)
+
+
+def recording_status(chapter: str, profile: str) -> str:
+    """One line: is the recording intact, do its parameters match the profile file, did the code change?"""
+    from qlatent.runner.errors import RunnerError
+
+    try:
+        recording = load_recording(chapter, profile)
+        expected = effective_parameters(chapter, profile)
+    except (RecordingError, RunnerError, OSError, ValueError) as error:  # a listing reports, never raises
+        return f"PROBLEM: {error}"
+    if recording is None:
+        return "none"
+    notes = []
+    if recording.manifest.get("parameters") != expected:
+        differ = sorted(key for key in set(expected) | set(recording.manifest["parameters"])
+                        if expected.get(key) != recording.manifest["parameters"].get(key))
+        notes.append(f"STALE: parameters differ from the profile file ({', '.join(differ)})")
+    changed = recording.changed_code_files()
+    notes.append(f"code changed since in {len(changed)} file(s)" if changed else "code unchanged")
+    return f"{recording.manifest['recorded_at'][:10]}, " + "; ".join(notes)
+
+
+def largest_recording(chapter: str, profiles: tuple[str, ...] = ("paper", "standard")) -> Recording | None:
+    """The recording of the first of ``profiles`` (largest first) that exists, or ``None``."""
+    for profile in profiles:
+        recording = load_recording(chapter, profile)
+        if recording is not None:
+            return recording
+    return None

@@ -1,0 +1,110 @@
+"""Recorded results: recording a profile, verifying files, noticing stale parameters and changed code."""
+
+import json
+
+import pytest
+import yaml
+from conftest import project_env, run_cli
+from test_runner_errors import add_notebook, error_line
+
+from qlatent.recording import RecordingError, effective_parameters, load_recording, recorded_dir, recording_status
+
+RECORDING_CELLS = [
+    "from qlatent.results import ResultStore\n"
+    "import pandas as pd\n"
+    "store = ResultStore('98_tiny')\n"
+    "store.save_table('scores', pd.DataFrame({'latent': ['boson', 'gaussian'], 'value': [scale, 2 * scale]}))\n"
+    "store.save_table('big', pd.DataFrame({'x': range(10)}))\n"
+    "store.write_manifest({'profile': profile, 'scale': scale}, recorded_tables=['scores'])",
+]
+
+
+@pytest.fixture
+def tiny_project(project_copy):
+    add_notebook(project_copy, "98_tiny", RECORDING_CELLS, parameters="profile = 'quick'\nscale = 1.0")
+    profiles = yaml.safe_load((project_copy / "notebooks" / "profiles.yml").read_text())
+    profiles["standard"]["notebooks"]["98_tiny"] = {"scale": 3.0}
+    (project_copy / "notebooks" / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+    return project_copy
+
+
+@pytest.fixture
+def in_project(tiny_project, monkeypatch):
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    return tiny_project
+
+
+def test_record_stores_listed_tables_with_a_manifest(tiny_project):
+    result = run_cli(tiny_project, "record", "98_tiny", "--profile", "standard")
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = tiny_project / "data" / "recorded" / "98_tiny" / "standard"
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]  # only listed tables
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["profile"] == "standard"
+    assert manifest["parameters"] == {"profile": "standard", "scale": 3.0}
+    assert set(manifest["files"]) == {"scores.csv"}
+    for key in ("git_commit", "qlatent_code", "versions", "platform"):
+        assert key in manifest["environment"]
+    assert "recording/__init__.py" not in manifest["code_files"] and "recording.py" in manifest["code_files"]
+    assert manifest["wall_time_s"] > 0 and manifest["machine"]["cpus"] >= 1
+    listing = run_cli(tiny_project, "recordings")
+    assert "98_tiny / standard:" in listing.stdout and "code unchanged" in listing.stdout
+
+
+def test_recording_reads_back_verified_and_reports_problems(tiny_project, monkeypatch):
+    assert run_cli(tiny_project, "record", "98_tiny", "--profile", "standard").returncode == 0
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    recording = load_recording("98_tiny", "standard")
+    assert list(recording.tables["scores"]["value"]) == [3.0, 6.0]
+    assert recording.changed_code_files() == []
+    assert "qlatent's code is unchanged since" in recording.describe()
+    assert load_recording("98_tiny", "paper") is None
+    folder = recorded_dir() / "98_tiny" / "standard"
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["code_files"]["stats.py"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert load_recording("98_tiny", "standard").changed_code_files() == ["stats.py"]
+    assert "qlatent's code has changed since this recording" in load_recording("98_tiny", "standard").describe()
+
+    (folder / "scores.csv").write_text("latent,value\nboson,0.0\n")
+    with pytest.raises(RecordingError, match=r"scores\.csv does not match the checksum"):
+        load_recording("98_tiny", "standard")
+    (folder / "scores.csv").unlink()
+    with pytest.raises(RecordingError, match=r"recording file .*scores\.csv is missing"):
+        load_recording("98_tiny", "standard")
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(RecordingError, match="manifest.json is unreadable"):
+        load_recording("98_tiny", "standard")
+    assert "PROBLEM" in recording_status("98_tiny", "standard")
+
+
+def test_a_changed_profile_makes_the_recording_stale(tiny_project):
+    assert run_cli(tiny_project, "record", "98_tiny", "--profile", "standard").returncode == 0
+    profiles_path = tiny_project / "notebooks" / "profiles.yml"
+    profiles = yaml.safe_load(profiles_path.read_text())
+    profiles["standard"]["notebooks"]["98_tiny"] = {"scale": 4.0}
+    profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+    listing = run_cli(tiny_project, "recordings")
+    assert "STALE: parameters differ from the profile file (scale)" in listing.stdout
+
+
+def test_record_refuses_what_it_cannot_record(tiny_project):
+    line = error_line(run_cli(tiny_project, "record", "98_tiny", "--profile", "paper"))
+    assert "profile 'paper' does not run notebook '98_tiny'" in line
+    add_notebook(tiny_project, "97_silent", ["print('no tables')"], parameters="profile = 'quick'")
+    profiles_path = tiny_project / "notebooks" / "profiles.yml"
+    profiles = yaml.safe_load(profiles_path.read_text())
+    profiles["standard"]["notebooks"]["97_silent"] = {}
+    profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+    line = error_line(run_cli(tiny_project, "record", "97_silent"))
+    assert "97_silent left no readable results manifest" in line
+    assert not (tiny_project / "data" / "recorded" / "97_silent").exists()
+
+
+def test_effective_parameters_are_defaults_with_the_profile_on_top(in_project):
+    assert effective_parameters("98_tiny", "standard") == {"profile": "standard", "scale": 3.0}
+    with pytest.raises(RecordingError, match="does not run notebook"):
+        effective_parameters("98_tiny", "paper")
