@@ -516,8 +516,8 @@ def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha:
     sentences = []
     if len(all_improved) == len(works):
         sentences.append(f"Training works with every latent: {metric.replace('_', ' ')} fell from its untrained "
-                         f"value in every run ({', '.join(f'{r.latent} {r.initial:.3g} → {r.final:.3g}' for r in works.itertuples())}; "
-                         f"means over {int(works['n_seeds'].min())} seeds).")
+                         f"value in every run (training-curve evaluations, means over {int(works['n_seeds'].min())} "
+                         f"seeds: {', '.join(f'{r.latent} {r.initial:.3g} → {r.final:.3g}' for r in works.itertuples())}).")
     else:
         sentences.append("Training did not improve on the untrained model in every run: "
                          + "; ".join(f"{r.latent} in {r.improved} of {r.n_seeds} seeds" for r in not_all.itertuples())
