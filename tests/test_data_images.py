@@ -84,7 +84,8 @@ def test_cifar_wrong_checksum_is_refused_before_unpickling(tmp_path):
 def test_cifar_wrong_shape_is_refused(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     checksums, _ = _write_cifar(folder, batches=("test_batch",), data=np.zeros((4, 1024), dtype=np.uint8))
-    with pytest.raises(ImageDataError, match=r"data must be a uint8 array of shape \(n, 3072\), got uint8 of shape \(4, 1024\)"):
+    expected = r"data must be a uint8 array of shape \(n, 3072\), got uint8 of shape \(4, 1024\)"
+    with pytest.raises(ImageDataError, match=expected):
         load_cifar10(folder, split="test", checksums=checksums)
 
 

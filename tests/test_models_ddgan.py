@@ -131,7 +131,8 @@ def test_nan_loss_stops_training_keeping_the_last_good_checkpoint(tmp_path):
     model = DDGAN(DDGANConfig(3, **SMALL), seed=0)
     trainer = Trainer(model, _TurnsNaN(3, good=2 * 7), TensorBank(_images()),  # two latent draws per step
                       TrainerConfig(n_steps=20, batch_size=16, seed=0, progress=False, checkpoint_every=4), tmp_path)
-    with pytest.raises(TrainingDivergedError, match=r"step 8: discriminator_loss = nan; last good checkpoint kept: .*step_00000004"):
+    kept = r"step 8: discriminator_loss = nan; last good checkpoint kept: .*step_00000004"
+    with pytest.raises(TrainingDivergedError, match=kept):
         trainer.fit()
 
 

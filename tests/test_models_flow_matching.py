@@ -210,7 +210,8 @@ def test_nan_loss_stops_training_keeping_the_last_good_checkpoint(tmp_path):
     model = FlowMatching(FlowMatchingConfig(3, 2, source=SourceConfig(projection="fixed", n_fit=64), hidden=(8,)), 0)
     trainer = Trainer(model, _TurnsNaN(3, good=12), TensorBank(np.zeros((128, 2), dtype=np.float32)),
                       TrainerConfig(n_steps=30, batch_size=32, seed=0, progress=False, checkpoint_every=5), tmp_path)
-    with pytest.raises(TrainingDivergedError, match=r"training diverged at step 12: cfm_loss = nan; last good checkpoint kept: .*step_00000010"):
+    kept = r"training diverged at step 12: cfm_loss = nan; last good checkpoint kept: .*step_00000010"
+    with pytest.raises(TrainingDivergedError, match=kept):
         trainer.fit()
 
 

@@ -515,9 +515,10 @@ def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha:
     not_all = works[works["improved"] < works["n_seeds"]]
     sentences = []
     if len(all_improved) == len(works):
+        changes = ", ".join(f"{r.latent} {r.initial:.3g} → {r.final:.3g}" for r in works.itertuples())
         sentences.append(f"Training works with every latent: {metric.replace('_', ' ')} fell from its untrained "
                          f"value in every run (training-curve evaluations, means over {int(works['n_seeds'].min())} "
-                         f"seeds: {', '.join(f'{r.latent} {r.initial:.3g} → {r.final:.3g}' for r in works.itertuples())}).")
+                         f"seeds: {changes}).")
     else:
         sentences.append("Training did not improve on the untrained model in every run: "
                          + "; ".join(f"{r.latent} in {r.improved} of {r.n_seeds} seeds" for r in not_all.itertuples())
@@ -536,14 +537,16 @@ def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha:
         detail += f", smallest detectable difference {row.mdd:.3g})" if np.isfinite(row.mdd) else ")"
         parts.append((significant, detail))
     if not any(significant for significant, _ in parts):
-        sentences.append(f"No latent differs significantly from the Gaussian at α = {alpha} with "
-                         f"{int(paired['n_pairs'].min())} paired seeds: " + "; ".join(d for _, d in parts) + ".")
+        sentences.append(f"On {metric.replace('_', ' ')}, no latent differs significantly from the Gaussian at "
+                         f"α = {alpha} with {int(paired['n_pairs'].min())} paired seeds: "
+                         + "; ".join(d for _, d in parts) + ".")
     else:
-        sentences.append(f"Against the Gaussian (α = {alpha}, {int(paired['n_pairs'].min())} paired seeds): "
+        sentences.append(f"On {metric.replace('_', ' ')} against the Gaussian (α = {alpha}, "
+                         f"{int(paired['n_pairs'].min())} paired seeds): "
                          + "; ".join(d for _, d in parts) + ".")
     return " ".join(sentences)
 
 
-__all__ = ["ABLATION_VARIANTS", "CURVE_METRIC", "DiffusionConfig", "ExperimentTables", "FAMILIES", "FlowConfig", "METRICS",
-           "PRIMARY_METRIC", "REFERENCE_LATENT", "family_verdict", "image_setup", "run_experiment",
+__all__ = ["ABLATION_VARIANTS", "CURVE_METRIC", "DiffusionConfig", "ExperimentTables", "FAMILIES", "FlowConfig",
+           "METRICS", "PRIMARY_METRIC", "REFERENCE_LATENT", "family_verdict", "image_setup", "run_experiment",
            "run_flow_ablation", "train_ddgan", "train_flow", "train_flow_variant", "train_run", "training_works"]

@@ -100,7 +100,8 @@ class DiffusionSchedule:
         """``x_k = √ᾱ_k x_0 + √(1 − ᾱ_k) ε`` (a draw of ``q(x_k | x_0)`` given the noise ε)."""
         return self._at(self.alpha_bars.sqrt(), k, x0) * x0 + self._at((1 - self.alpha_bars).sqrt(), k, x0) * noise
 
-    def q_pair(self, x0: torch.Tensor, k: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def q_pair(self, x0: torch.Tensor, k: torch.Tensor,
+               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """A forward pair ``(x_{k−1}, x_k)``: ``x_{k−1} ~ q(x_{k−1} | x_0)``, then one noising step."""
         first = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
         second = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
@@ -192,7 +193,8 @@ class DDGANConfig:
         object.__setattr__(self, "image_shape", shape)
         vp_betas(self.n_timesteps, self.beta_min, self.beta_max)
         object.__setattr__(self, "generator_hidden", check_hidden("generator_hidden", self.generator_hidden))
-        object.__setattr__(self, "discriminator_hidden", check_hidden("discriminator_hidden", self.discriminator_hidden))
+        object.__setattr__(self, "discriminator_hidden",
+                           check_hidden("discriminator_hidden", self.discriminator_hidden))
         check_activation(self.activation)
         if not self.r1_gamma >= 0:
             raise ValueError(f"r1_gamma must be non-negative, got {self.r1_gamma}")
