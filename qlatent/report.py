@@ -25,10 +25,11 @@ def mean_se(mean: float, se: float, n: int | None = None, digits: int = 3) -> st
 
 
 def side_by_side(keys: Sequence[str], metric: str, paper: pd.DataFrame | None,
-                 summaries: Mapping[str, pd.DataFrame], paper_runs: int | None = None) -> pd.DataFrame:
+                 summaries: Mapping[str, pd.DataFrame], paper_runs: int | None = None,
+                 paper_label: str = "paper") -> pd.DataFrame:
     """One row per ``keys`` combination (e.g. dataset, latent), one column per source of ``metric``.
 
-    ``paper`` holds the reported rows (``value``, ``se``); each summary (from
+    ``paper`` holds the reported rows (``value``, ``se``), shown under ``paper_label``; each summary (from
     :func:`qlatent.stats.summarize_runs`) holds ``mean``, ``se`` and ``n_seeds``. Cells read
     ``mean ± se (n=seeds)``; empty where a source has no such row (e.g. the paper's unknown rows).
     """
@@ -38,7 +39,7 @@ def side_by_side(keys: Sequence[str], metric: str, paper: pd.DataFrame | None,
         rows = paper[paper["metric"] == metric]
         cells = {tuple(row[k] for k in keys): mean_se(row["value"], row.get("se"), paper_runs)
                  for _, row in rows.iterrows()}
-        columns["paper"] = pd.Series(cells, dtype=object)
+        columns[paper_label] = pd.Series(cells, dtype=object)
         index += list(cells)
     for label, summary in summaries.items():
         if summary is None or summary.empty:

@@ -195,8 +195,8 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
         verdict = "inconclusive"
     n = tests["n"]
     leader = claim.better if tests["mean"] >= 0 else claim.worse
-    parts = [f"**{verdict}** — {claim.statement}" + (f" ({', '.join(f'{k} {v}' for k, v in claim.context.items())})"
-                                                     if claim.context else "") + "."]
+    where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
+    parts = [f"**{verdict}** ({claim.better} vs {claim.worse}{where}) — {claim.statement}."]
     if n >= 2:
         parts.append(f"Ours: {leader} ahead by {abs(tests['mean']):.3g} on average over {n} paired seeds "
                      f"({int(round(tests['favourable'] * n))} of {n} favour {claim.better}); paired t-test "
