@@ -14,13 +14,23 @@ from typing import Any
 import pandas as pd
 
 
-def mean_se(mean: float, se: float, n: int | None = None, digits: int = 3) -> str:
-    """``"0.036 ± 0.001"`` (``"0.036"`` without a standard error), with ``" (n=12)"`` if ``n`` is given."""
+def _number(value: float, significant: int) -> str:
+    """``value`` with ``significant`` digits in positional notation; whole numbers from 100 up."""
+    import numpy as np
+
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    text = np.format_float_positional(value, precision=significant, fractional=False, trim="-")
+    return text.rstrip(".")
+
+
+def mean_se(mean: float, se: float, n: int | None = None) -> str:
+    """``"0.036 ± 0.001"`` or ``"2522 ± 65"`` (no ``±`` without a standard error), with ``" (n=12)"`` if ``n``."""
     if mean is None or not math.isfinite(mean):
         return ""
-    text = f"{mean:.{digits}g}" if abs(mean) < 10 ** digits else f"{mean:.0f}"
+    text = _number(mean, 3)
     if se is not None and math.isfinite(se):
-        text += f" ± {se:.{max(digits - 2, 1)}g}" if abs(se) < 10 ** digits else f" ± {se:.0f}"
+        text += f" ± {_number(se, 2 if abs(se) >= 1 else 1)}"
     return text + (f" (n={n})" if n else "")
 
 
