@@ -223,6 +223,32 @@ def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: di
     return pd.DataFrame(rows)
 
 
+def paired_gap_along_training(curves: pd.DataFrame, column: str, ahead: str, behind: str,
+                              context: Sequence[str] = (), steps: Sequence[int] | None = None,
+                              group: str = "latent") -> pd.DataFrame:
+    """Per seed and logged step, ``column`` of ``behind`` minus that of ``ahead`` (positive: ``ahead`` is
+    better on a lower-is-better score), as tidy rows ``(context..., step, seed, metric="gap", value)``.
+
+    ``curves`` are training curves with ``step``, ``seed``, ``group`` and ``column``; ``steps``
+    restricts the steps (default: every step both sides logged).
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not in the curves, or ``ahead`` or ``behind`` never appears.
+    """
+    if column not in curves:
+        raise ValueError(f"the curves have no column {column!r}")
+    for side in (ahead, behind):
+        if side not in set(curves[group]):
+            raise ValueError(f"no curves for {group} {side!r}")
+    keys = [*context, "step", "seed"]
+    subset = curves if steps is None else curves[curves["step"].isin(list(steps))]
+    wide = subset.pivot_table(index=keys, columns=group, values=column).dropna(subset=[ahead, behind])
+    gaps = (wide[behind] - wide[ahead]).rename("value").reset_index()
+    return gaps.assign(metric="gap")
+
+
 def ranking_verdict(summary: pd.DataFrame, paired: pd.DataFrame, reference: str, metric: str,
                     lower_is_better: bool, group: str = "latent", alpha: float = 0.05) -> str:
     """One plain sentence: does ``reference`` rank first on ``metric``, and is it significant?"""

@@ -32,7 +32,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,8 +55,6 @@ METRICS = {
 PRIMARY_METRIC = {"flow_matching": "sliced_wasserstein", "ddgan": "classifier_fd"}
 CURVE_METRIC = {family: f"eval_{metric}" for family, metric in PRIMARY_METRIC.items()}
 REFERENCE_LATENT = "gaussian"
-_NOT_TRAINING = ("n_steps", "eval_samples", "n_reference", "curve_samples", "w1_samples", "log_every", "n_show",
-                 "device")
 #: Flow-matching variants that switch the source options one at a time (label → changed fields of
 #: :class:`FlowConfig`); ``"chapter"`` is the chapter's own choice and reuses its runs.
 ABLATION_VARIANTS = {
@@ -69,11 +66,6 @@ ABLATION_VARIANTS = {
     "size 4, no dequantisation": {"size": 4, "dequantization": "none", "noise_scale": 0.0},
     "size 4": {"size": 4},
 }
-
-
-def _fingerprint(config: Any) -> str:
-    fields = {key: value for key, value in _as_dict(config).items() if key not in _NOT_TRAINING}
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def _as_dict(config: Any) -> dict[str, Any]:
@@ -157,10 +149,6 @@ class FlowConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)
-
-    def training_fingerprint(self) -> str:
-        """Hash of every field that shapes training (not its length or the evaluation sizes)."""
-        return _fingerprint(self)
 
 
 @dataclass(frozen=True)
@@ -251,15 +239,6 @@ class DiffusionConfig:
     def to_dict(self) -> dict[str, Any]:
         return _as_dict(self)
 
-    def training_fingerprint(self) -> str:
-        """Hash of every field that shapes training (not its length or the evaluation sizes)."""
-        return _fingerprint(self)
-
-
-def run_directory(runs_dir: Path, family: str, latent: str, seed: int, config: FlowConfig | DiffusionConfig) -> Path:
-    """Where the run of (family, latent, seed) under ``config`` keeps its checkpoints and manifest."""
-    return Path(runs_dir) / f"{family}-{latent}-seed{seed}-{config.training_fingerprint()}"
-
 
 def _with_initial_row(initial: dict[str, float], rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The training curve with the untrained model's evaluation as its step-0 row."""
@@ -289,7 +268,7 @@ def train_flow(latent: str, seed: int, *, config: FlowConfig, runs_dir: Path, st
     from qlatent.metrics.distributions import mmd, sliced_wasserstein, wasserstein1
     from qlatent.models.flow_matching import FlowMatching
     from qlatent.training.bank import TensorBank
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
     train = load_moons(config.n_train, config.noise, seed=derived_seed(seed, "moons-train") % 2**31)
     reference = load_moons(config.n_reference, config.noise, seed=derived_seed(seed, "moons-reference") % 2**31)
@@ -304,11 +283,12 @@ def train_flow(latent: str, seed: int, *, config: FlowConfig, runs_dir: Path, st
 
     initial = _initial_evaluation(model, latent_distribution, seed, evaluate,
                                   prepare=lambda m, latent, g: m.fit_source(latent, g))
-    trainer = Trainer(model, latent_distribution, TensorBank(train, name="moons-train"),
-                      TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=config.log_every,
-                                    device=config.device, progress=progress),
-                      run_directory(runs_dir, "flow_matching", latent, seed, config), evaluate=evaluate)
+    data = TensorBank(train, name="moons-train")
+    settings = TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
+                             log_every=config.log_every, checkpoint_every=config.log_every, device=config.device,
+                             progress=progress)
+    run_dir = keyed_run_dir(runs_dir, f"flow_matching-{latent}-seed{seed}", model, latent_distribution, data, settings)
+    trainer = Trainer(model, latent_distribution, data, settings, run_dir, evaluate=evaluate)
     curve = _with_initial_row(initial, trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     points = model.sample(config.eval_samples, latent_distribution, generator, method=config.solver).numpy()
@@ -352,7 +332,7 @@ def train_ddgan(latent: str, seed: int, *, config: DiffusionConfig, runs_dir: Pa
     from qlatent.metrics.images import class_coverage, classifier_frechet_distance
     from qlatent.models.ddgan import DDGAN
     from qlatent.training.bank import TensorBank
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
     train, test, classifier = image_setup(config)
     latent_distribution = build_latent(latent, config.latent_spec(), seed, store)
@@ -366,11 +346,12 @@ def train_ddgan(latent: str, seed: int, *, config: DiffusionConfig, runs_dir: Pa
                 "eval_class_coverage": coverage}
 
     initial = _initial_evaluation(model, latent_distribution, seed, evaluate)
-    trainer = Trainer(model, latent_distribution, TensorBank(train.images, name=f"{train.name}"),
-                      TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=config.log_every,
-                                    device=config.device, progress=progress),
-                      run_directory(runs_dir, "ddgan", latent, seed, config), evaluate=evaluate)
+    data = TensorBank(train.images, name=f"{train.name}")
+    settings = TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
+                             log_every=config.log_every, checkpoint_every=config.log_every, device=config.device,
+                             progress=progress)
+    run_dir = keyed_run_dir(runs_dir, f"ddgan-{latent}-seed{seed}", model, latent_distribution, data, settings)
+    trainer = Trainer(model, latent_distribution, data, settings, run_dir, evaluate=evaluate)
     curve = _with_initial_row(initial, trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     images = model.sample(config.eval_samples, latent_distribution, generator).numpy()

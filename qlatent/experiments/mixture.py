@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed
 
 #: Metric → whether lower is better.
 METRICS = {"between_modes": True, "modes_covered": False, "mmd": True}
-_NOT_TRAINING = ("eval_samples", "n_reference", "panel_points", "device")
 
 
 @dataclass(frozen=True)
@@ -96,11 +94,6 @@ class MixtureConfig:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def training_fingerprint(self) -> str:
-        """Hash of every field that shapes training (not its length or the evaluation sizes)."""
-        fields = {key: value for key, value in self.to_dict().items() if key not in _NOT_TRAINING}
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-
 
 def mixture_jobs(latents: Sequence[str], depths: Sequence[int], seeds: Sequence[int], latent_steps: int,
                  depth_steps: int, latent_depth: int = 2, depth_latent: str = "gaussian") -> list[dict[str, Any]]:
@@ -138,7 +131,7 @@ def train_run(latent: str, depth: int, n_steps: int, seed: int, *, config: Mixtu
     from qlatent.metrics.mixture import mixture_scores
     from qlatent.models.gan import WGANGP
     from qlatent.training.bank import TensorBank
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
     train, _ = sample_mixture(config.n_train, config.recipe, derived_seed(seed, "data", "train"))
     held_out, _ = sample_mixture(config.n_reference, config.recipe, derived_seed(seed, "data", "reference"))
@@ -149,12 +142,11 @@ def train_run(latent: str, depth: int, n_steps: int, seed: int, *, config: Mixtu
         points = model.sample(config.curve_samples, latent, generator).numpy()
         return {f"eval_{key}": value for key, value in mixture_scores(points, held_out, config.recipe).items()}
 
-    trainer = Trainer(model, latent_distribution, TensorBank(train, name="mixture-train"),
-                      TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=config.log_every,
-                                    device=config.device, progress=progress),
-                      Path(runs_dir) / f"{latent}-depth{depth}-seed{seed}-{config.training_fingerprint()}",
-                      evaluate=evaluate)
+    data = TensorBank(train, name="mixture-train")
+    settings = TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed, log_every=config.log_every,
+                             checkpoint_every=config.log_every, device=config.device, progress=progress)
+    run_dir = keyed_run_dir(runs_dir, f"{latent}-depth{depth}-seed{seed}", model, latent_distribution, data, settings)
+    trainer = Trainer(model, latent_distribution, data, settings, run_dir, evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     points = trainer.sample(config.eval_samples, generator).numpy()
@@ -184,16 +176,3 @@ def scores_at_step(curves: pd.DataFrame, step: int, keys: Sequence[str] = ("late
     columns = {f"eval_{metric}": metric for metric in METRICS if f"eval_{metric}" in at_step}
     tidy = at_step.melt(id_vars=list(keys), value_vars=list(columns), var_name="metric", value_name="value")
     return tidy.assign(metric=tidy["metric"].map(columns))
-
-
-def gap_by_step(curves: pd.DataFrame, ahead: str, behind: str, steps: Sequence[int],
-                metric: str = "between_modes") -> pd.DataFrame:
-    """Per seed and step, ``metric`` of ``behind`` minus that of ``ahead`` (positive: ``ahead`` is better
-    on a lower-is-better metric), as tidy rows ``(step, seed, metric="gap", value)``."""
-    rows = []
-    for step in steps:
-        table = scores_at_step(curves, step)
-        table = table[table["metric"] == metric].pivot_table(index="seed", columns="latent", values="value")
-        for seed, row in table.iterrows():
-            rows.append({"step": step, "seed": seed, "metric": "gap", "value": row[behind] - row[ahead]})
-    return pd.DataFrame(rows)

@@ -21,7 +21,6 @@ Training curves log validity, uniqueness and novelty of ``curve_samples`` molecu
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,9 +91,6 @@ class MolGANExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-
 
 @lru_cache(maxsize=4)
 def _dataset(subset: int | None, seed: int) -> Any:
@@ -148,7 +144,7 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
 
     from qlatent.metrics.molecules import fcd, novelty, summarize, uniqueness, validity
     from qlatent.models.molgan import GraphBank, MolGAN, MolGANConfig
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
     dataset = load_dataset(config)
     training_smiles = dataset.split_smiles("train")
@@ -168,11 +164,13 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
         return {"eval_validity": validity(mols), "eval_uniqueness": uniqueness(mols),
                 "eval_novelty": novelty(mols, training_set)}
 
-    trainer = Trainer(model, latent, GraphBank.from_dataset(dataset, "train"),
-                      TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=max(config.n_steps // 4, 1),
-                                    progress=progress),
-                      runs_dir / f"{latent_name}-seed{seed}-{config.fingerprint()}", evaluate=evaluate)
+    data = GraphBank.from_dataset(dataset, "train")
+    settings = TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
+                             log_every=config.log_every, checkpoint_every=max(config.n_steps // 4, 1),
+                             progress=progress)
+    trainer = Trainer(model, latent, data, settings,
+                      keyed_run_dir(runs_dir, f"{latent_name}-seed{seed}", model, latent, data, settings),
+                      evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     mols = model.sample_molecules(config.eval_samples, latent, torch.Generator().manual_seed(10_000 + seed))
     scores = {name: float(value) for name, value in summarize(mols, training_set, seed=seed).items()}
