@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from qlatent.latent import GaussianLatent
-from qlatent.latent.base import LatentDistribution
 from qlatent.models.ddgan import DDGAN, DDGANConfig, DiffusionSchedule, vp_betas
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
+from conftest import TurnsNaN
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SMALL = dict(image_shape=(1, 2, 2), n_timesteps=3, generator_hidden=(16,), discriminator_hidden=(16,), time_embedding=4)
@@ -114,22 +114,9 @@ def test_resumed_run_ends_identical_to_an_uninterrupted_one(tmp_path):
             assert torch.equal(value, resumed[part][key]), (part, key)
 
 
-class _TurnsNaN(LatentDistribution):
-    def __init__(self, dim, good):
-        self.dim, self.name, self.good, self.calls = dim, "turns-nan", good, 0
-
-    def _draw(self, n, generator):
-        self.calls += 1
-        z = torch.randn(n, self.dim, generator=generator)
-        return z * float("nan") if self.calls > self.good else z
-
-    def describe(self):
-        return {"kind": "test", "name": self.name, "dim": self.dim}
-
-
 def test_nan_loss_stops_training_keeping_the_last_good_checkpoint(tmp_path):
     model = DDGAN(DDGANConfig(3, **SMALL), seed=0)
-    trainer = Trainer(model, _TurnsNaN(3, good=2 * 7), TensorBank(_images()),  # two latent draws per step
+    trainer = Trainer(model, TurnsNaN(3, good=2 * 7), TensorBank(_images()),  # two latent draws per step
                       TrainerConfig(n_steps=20, batch_size=16, seed=0, progress=False, checkpoint_every=4), tmp_path)
     kept = r"step 8: discriminator_loss = nan; last good checkpoint kept: .*step_00000004"
     with pytest.raises(TrainingDivergedError, match=kept):

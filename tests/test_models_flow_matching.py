@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from qlatent.latent import BernoulliLatent, GaussianLatent, UniformLatent
-from qlatent.latent.base import LatentDistribution
 from qlatent.models.flow_matching import (
     FlowMatching,
     FlowMatchingConfig,
@@ -20,6 +19,7 @@ from qlatent.models.flow_matching import (
 )
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
+from conftest import TurnsNaN
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 RAW = SourceConfig(dequantization="none", noise_scale=0.0, standardize=False, projection="none")
@@ -191,24 +191,9 @@ def test_without_dequantisation_a_discrete_source_gives_as_many_outputs_as_atoms
         assert distinct == 4 if at_most else distinct == 200
 
 
-class _TurnsNaN(LatentDistribution):
-    """A Gaussian latent whose draws become NaN after ``good`` calls."""
-
-    def __init__(self, dim, good):
-        self.dim, self.name, self.good, self.calls = dim, "turns-nan", good, 0
-
-    def _draw(self, n, generator):
-        self.calls += 1
-        z = torch.randn(n, self.dim, generator=generator)
-        return z * float("nan") if self.calls > self.good else z
-
-    def describe(self):
-        return {"kind": "test", "name": self.name, "dim": self.dim}
-
-
 def test_nan_loss_stops_training_keeping_the_last_good_checkpoint(tmp_path):
     model = FlowMatching(FlowMatchingConfig(3, 2, source=SourceConfig(projection="fixed", n_fit=64), hidden=(8,)), 0)
-    trainer = Trainer(model, _TurnsNaN(3, good=12), TensorBank(np.zeros((128, 2), dtype=np.float32)),
+    trainer = Trainer(model, TurnsNaN(3, good=12), TensorBank(np.zeros((128, 2), dtype=np.float32)),
                       TrainerConfig(n_steps=30, batch_size=32, seed=0, progress=False, checkpoint_every=5), tmp_path)
     kept = r"training diverged at step 12: cfm_loss = nan; last good checkpoint kept: .*step_00000010"
     with pytest.raises(TrainingDivergedError, match=kept):
