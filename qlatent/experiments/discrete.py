@@ -129,7 +129,7 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     generated = trainer.sample(config.eval_samples, generator).numpy()
-    return RunOutcome(discrete_scores(generated, reference), curve)
+    return RunOutcome(discrete_scores(generated, reference), curve, training_seconds=trainer.training_seconds)
 
 
 def table1_jobs(seeds: Mapping[str, Sequence[int]], latents: Sequence[str]) -> list[dict[str, Any]]:

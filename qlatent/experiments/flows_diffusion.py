@@ -297,7 +297,7 @@ def train_flow(latent: str, seed: int, *, config: FlowConfig, runs_dir: Path, st
               "distinct_fraction": len(np.unique(points, axis=0)) / len(points), "nfe": float(model.last_nfe)}
     shown = pd.DataFrame({"index": np.arange(config.n_show), "x": points[: config.n_show, 0],
                           "y": points[: config.n_show, 1]})
-    return RunOutcome({name: float(value) for name, value in scores.items()}, curve, shown)
+    return RunOutcome({name: float(value) for name, value in scores.items()}, curve, shown, trainer.training_seconds)
 
 
 @functools.lru_cache(maxsize=4)
@@ -364,7 +364,7 @@ def train_ddgan(latent: str, seed: int, *, config: DiffusionConfig, runs_dir: Pa
     shown.insert(0, "index", np.arange(config.n_show))
     for axis, extent in zip(("channels", "height", "width"), train.image_shape):
         shown[axis] = extent
-    return RunOutcome(scores, curve, shown)
+    return RunOutcome(scores, curve, shown, trainer.training_seconds)
 
 
 def train_run(family: str, latent: str, seed: int, *, flow: FlowConfig, diffusion: DiffusionConfig, runs_dir: Path,

@@ -31,20 +31,24 @@ __all__ = ["GridResults", "RunOutcome", "RunsFailed", "SweepError", "gather", "p
 
 @dataclass
 class RunOutcome:
-    """What one run returns: final scores, its training curve, and optional per-sample rows."""
+    """What one run returns: final scores, its training curve, optional per-sample rows, and the
+    seconds its training took in all (over every resume; NaN when unknown)."""
 
     scores: dict[str, float]
     curve: pd.DataFrame
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    training_seconds: float = float("nan")
 
 
 @dataclass
 class GridResults:
-    """Tidy tables over all runs: ``runs`` (job keys, metric, value), ``curves``, ``samples``."""
+    """Tidy tables over all runs: ``runs`` (job keys, metric, value), ``curves``, ``samples`` and
+    ``compute`` (job keys, ``training_seconds``)."""
 
     runs: pd.DataFrame
     curves: pd.DataFrame
     samples: pd.DataFrame
+    compute: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def product_jobs(**axes: Sequence[Any]) -> list[dict[str, Any]]:
@@ -91,8 +95,10 @@ def gather(jobs: Sequence[Mapping[str, Any]], outcomes: Sequence[RunOutcome]) ->
     keys = list(jobs[0])
     curve_table = pd.concat(curves, ignore_index=True)
     curve_table = curve_table[keys + [c for c in curve_table.columns if c not in keys]]
+    compute = pd.DataFrame([{**job, "training_seconds": outcome.training_seconds}
+                            for job, outcome in zip(jobs, outcomes, strict=True)])
     return GridResults(pd.DataFrame(run_rows), curve_table,
-                       pd.concat(samples, ignore_index=True) if samples else pd.DataFrame())
+                       pd.concat(samples, ignore_index=True) if samples else pd.DataFrame(), compute)
 
 
 def run_grid(train_one: Callable[..., RunOutcome], jobs: Sequence[Mapping[str, Any]],

@@ -151,7 +151,7 @@ def train_run(latent: str, depth: int, n_steps: int, seed: int, *, config: Mixtu
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     points = trainer.sample(config.eval_samples, generator).numpy()
     panel = pd.DataFrame(points[: config.panel_points], columns=["x", "y"])
-    return RunOutcome(mixture_scores(points, held_out, config.recipe), curve, panel)
+    return RunOutcome(mixture_scores(points, held_out, config.recipe), curve, panel, trainer.training_seconds)
 
 
 def run_mixture(config: MixtureConfig, jobs: Sequence[dict[str, Any]], runs_dir: Path, store: Any = None,

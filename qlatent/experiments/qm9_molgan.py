@@ -180,7 +180,7 @@ def train_run(latent_name: str, seed: int, config: MolGANExperimentConfig, runs_
         generated = connected.tolist()[: config.fcd_samples]  # duplicates kept: collapse costs
         reference = dataset.split_smiles("test")[: config.fcd_samples]
         scores["fcd"] = fcd(generated, reference) if len(generated) >= 2 else float("nan")
-    return RunOutcome(scores, curve, molecules)
+    return RunOutcome(scores, curve, molecules, trainer.training_seconds)
 
 
 def run_benchmark(config: MolGANExperimentConfig, latents: Sequence[str], seeds: Sequence[int], runs_dir: Path,

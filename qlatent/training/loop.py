@@ -98,6 +98,12 @@ class TrainerConfig:
     progress
         Show a tqdm progress bar.
 
+    Attributes
+    ----------
+    training_seconds
+        After :meth:`fit`: the run's training time in seconds over all its sessions (a resumed run
+        adds its earlier sessions' time, a reloaded run reports its original time).
+
     Raises
     ------
     ValueError
@@ -224,6 +230,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._count = 0
         self._runtime_before = 0.0
+        self.training_seconds = float("nan")
 
     def parameters(self) -> dict[str, Any]:
         """Everything that determines the run's numbers (:func:`run_parameters`); a checkpoint made with
@@ -378,6 +385,7 @@ class Trainer:
         finally:
             bar.close()
         self._manifest("complete")
+        self.training_seconds = self._runtime_before + time.perf_counter() - self._started
         return self.metrics.rows
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
