@@ -387,13 +387,15 @@ def _check_grid(families: Sequence[str], latents: Sequence[str], seeds: Sequence
 
 @dataclass
 class ExperimentTables:
-    """Tidy tables of the chapter: ``runs`` (family, latent, seed, metric, value), ``curves``, and the
-    generated ``points`` (flow matching) and ``images`` (DDGAN, pixel columns ``p0``…) kept for figures."""
+    """Tidy tables of the chapter: ``runs`` (family, latent, seed, metric, value), ``curves``, the
+    generated ``points`` (flow matching) and ``images`` (DDGAN, pixel columns ``p0``…) kept for figures,
+    and ``compute`` (family, latent, seed, training_seconds)."""
 
     runs: pd.DataFrame
     curves: pd.DataFrame
     points: pd.DataFrame
     images: pd.DataFrame
+    compute: pd.DataFrame
 
 
 def _family_samples(samples: pd.DataFrame, family: str) -> pd.DataFrame:
@@ -418,7 +420,7 @@ def run_experiment(families: Sequence[str], latents: Sequence[str], seeds: Seque
                        progress)
     curves = results.curves.dropna(axis=1, how="all")
     return ExperimentTables(results.runs, curves, _family_samples(results.samples, "flow_matching"),
-                            _family_samples(results.samples, "ddgan"))
+                            _family_samples(results.samples, "ddgan"), results.compute)
 
 
 def train_flow_variant(variant: str, latent: str, seed: int, *, config: FlowConfig,
