@@ -1,7 +1,11 @@
 """The ``qlatent`` command: execute notebooks and build the book.
 
-``qlatent book [--profile quick|paper] [--only NAME ...] [--force]``
-    Execute the profile's notebooks (skipping unchanged ones) and build the book.
+``qlatent book [--profile quick|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--address ADDR]``
+    Execute the profile's notebooks (skipping unchanged ones) and build the book; their grids of
+    training runs and their slow sample banks run on the executor (default: in each kernel).
+``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR] [--dry-run]``
+    Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
+    then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
     Execute one notebook with explicit parameters (values are read as YAML: 3, 0.5, true, [1, 2]).
 ``qlatent profiles``
@@ -10,8 +14,9 @@
     Execute (or resume) a chapter with a long profile and store its tables under ``data/recorded/``.
 ``qlatent recordings``
     List the recordings: do their parameters still match the profiles, has the code changed since?
-``qlatent banks NOTEBOOK [--profile standard] [--time-limit SECONDS]``
-    Sample the photon-count banks a chapter's profile needs ahead of training, resumably.
+``qlatent banks NOTEBOOK [--profile standard] [--executor local|ray] [--workers N]``
+    Sample the photon-count banks a chapter's profile needs ahead of training, shard by shard
+    (an interrupted call keeps its finished shards; call again to continue).
 ``qlatent samples list|show ID|fetch ...|verify``
     The photon sample store (see :mod:`qlatent.qpu.cli`).
 """
@@ -19,10 +24,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -50,6 +57,39 @@ def _report(index: int, total: int, result: Any) -> None:
         _say(f"[{index}/{total}] {result.name}: executed in {result.seconds:.1f} s")
 
 
+def _executor_settings(args: argparse.Namespace, default: str) -> Any:
+    from qlatent.sweep.executors import GPUS_ENV, ExecutorSettings
+
+    gpus = float(os.environ.get(GPUS_ENV) or 0.0) if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
+    return ExecutorSettings(args.executor or default, args.workers, args.address, gpus)
+
+
+@contextlib.contextmanager
+def _book_executor(args: argparse.Namespace) -> Iterator[None]:
+    """Point the notebooks' kernels at the executor: environment variables, and one shared Ray instance.
+
+    With ``--executor ray`` and no address, a local Ray instance is started here for the whole
+    book and its address handed to the kernels; with an address, it is checked before any
+    notebook runs.
+    """
+    if args.executor is None and args.workers is None and args.address is None and args.gpus_per_run is None:
+        yield
+        return
+    from qlatent.sweep.executors import environment, open_executor, ray_local_address
+
+    settings = _executor_settings(args, "serial")
+    with contextlib.ExitStack() as stack:
+        if settings.kind == "ray":
+            executor = stack.enter_context(open_executor(settings))
+            _say(f"executor: {executor.describe()}")
+            if settings.address is None:
+                settings = dataclasses.replace(settings, address=ray_local_address())
+        else:
+            _say(f"executor: {settings.kind}" + (f", {settings.workers} worker(s)" if settings.workers else ""))
+        stack.enter_context(environment(**settings.to_env()))
+        yield
+
+
 def cmd_book(args: argparse.Namespace) -> None:
     from qlatent.runner.book import build_book
     from qlatent.runner.execution import execute, executed_path, resolve_notebook
@@ -63,18 +103,53 @@ def cmd_book(args: argparse.Namespace) -> None:
                           f"it has: {', '.join(profile.notebooks)}")
     for name in profile.notebooks:  # fail fast on a missing notebook before executing anything
         resolve_notebook(name)
-    _say(f"profile {profile.name!r}: {len(profile.notebooks)} notebook(s)")
     started = time.perf_counter()
-    total = len(profile.notebooks)
-    for index, (name, parameters) in enumerate(profile.notebooks.items(), start=1):
-        if only and name not in only and executed_path(name).is_file():
-            _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
-            continue
-        _say(f"[{index}/{total}] {name}: running ...")
-        _report(index, total, execute(name, parameters, force=args.force, profile=profile.name))
+    with _book_executor(args):
+        _say(f"profile {profile.name!r}: {len(profile.notebooks)} notebook(s)")
+        total = len(profile.notebooks)
+        for index, (name, parameters) in enumerate(profile.notebooks.items(), start=1):
+            if only and name not in only and executed_path(name).is_file():
+                _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
+                continue
+            _say(f"[{index}/{total}] {name}: running ...")
+            _report(index, total, execute(name, parameters, force=args.force, profile=profile.name))
     _say("building the book ...")
     index_html = build_book()
     _say(f"book built in {time.perf_counter() - started:.1f} s: {index_html}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from qlatent.sweep.run import run_sweep
+    from qlatent.sweep.spec import load_sweep
+
+    spec = load_sweep(args.sweep_file, output=args.output)
+    settings = _executor_settings(args, "local")
+    if args.retries is not None:
+        spec = dataclasses.replace(spec, retries=args.retries)
+    if args.gpus_per_run is not None:
+        spec = dataclasses.replace(spec, gpus=args.gpus_per_run)
+    if args.dry_run:
+        from qlatent.sweep.records import SweepStore
+
+        store = SweepStore(spec.output)
+        jobs = spec.jobs()
+        pending = [job for job in jobs if not store.is_complete(store.run_dir(spec, job))]
+        _say(f"sweep {spec.name!r} ({spec.target}): {len(jobs)} run(s) over {', '.join(spec.grid)}; "
+             f"{len(jobs) - len(pending)} complete, {len(pending)} to run on {settings.kind}; output {spec.output}")
+        return 0
+    summary = run_sweep(spec, settings, progress=not args.quiet, say=_say)
+    _say(f"sweep {summary.name!r}: {summary.n_completed} run(s) completed now, {summary.n_skipped} before, "
+         f"{len(summary.failures)} failed, in {summary.seconds:.1f} s on {summary.executor}")
+    from qlatent.sweep.errors import describe_job
+
+    for job, error in summary.failures:
+        _say(f"  failed: {describe_job(job)}: {error}")
+    for name, path in summary.tables.items():
+        _say(f"  {name}: {path} (and .csv)")
+    if summary.failures:
+        _say(f"  each failed run's traceback is in its record.json under {summary.output / 'runs'}; "
+             "running the sweep again retries them")
+    return 1 if summary.failures else 0
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -119,7 +194,6 @@ def cmd_banks(args: argparse.Namespace) -> None:
     import importlib
 
     from qlatent.qpu import SampleStore, get_or_sample
-    from qlatent.qpu.backends.local import LocalBackend, SamplingPaused
     from qlatent.recording import effective_parameters
 
     if args.notebook not in BANK_PLANNERS:
@@ -127,6 +201,9 @@ def cmd_banks(args: argparse.Namespace) -> None:
     parameters = effective_parameters(args.notebook, args.profile)
     requests = importlib.import_module(BANK_PLANNERS[args.notebook]).bank_requests(parameters)
     store = SampleStore(args.store) if args.store else SampleStore()
+    executor = None
+    if args.executor is not None or args.workers is not None or args.address is not None:
+        executor = _executor_settings(args, "local")
     started = time.monotonic()
     for index, (label, request) in enumerate(requests, start=1):
         what = f"[{index}/{len(requests)}] {label}: {request.n_samples} shots, {request.n_photons} photons"
@@ -136,14 +213,8 @@ def cmd_banks(args: argparse.Namespace) -> None:
         if request.backend != "local":
             _say(f"{what}: backend {request.backend!r}, sampled when a run first needs it")
             continue
-        left = None if args.time_limit is None else args.time_limit - (time.monotonic() - started)
-        if left is not None and left <= 0:
-            raise RunnerError(f"time limit reached before {label}; run the same command again to continue")
         _say(f"{what}: sampling ...")
-        try:
-            get_or_sample(request, store=store, progress=not args.quiet, backend=LocalBackend(time_limit=left))
-        except SamplingPaused as paused:
-            raise RunnerError(f"{paused}") from None
+        get_or_sample(request, store=store, progress=not args.quiet, executor=executor)
         _say(f"{what}: stored after {time.monotonic() - started:.0f} s")
 
 
@@ -164,7 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--profile", default="quick", help="profile from notebooks/profiles.yml (default: quick)")
     book.add_argument("--only", nargs="+", metavar="NAME", help="re-execute only these notebooks")
     book.add_argument("--force", action="store_true", help="re-execute even unchanged notebooks")
+    _add_executor_arguments(book, "serial: each kernel runs its grid itself")
     book.set_defaults(handler=cmd_book)
+
+    sweep = commands.add_parser("sweep", help="run a declarative sweep of runs and gather one tidy table")
+    sweep.add_argument("sweep_file", metavar="SWEEP.yml", help="the sweep file (see sweeps/)")
+    _add_executor_arguments(sweep, "local")
+    sweep.add_argument("--output", help="folder for runs and tables (default: the file's `output`, "
+                                        "else data/results/sweeps/NAME)")
+    sweep.add_argument("--retries", type=int, help="further attempts of a run whose worker died (default: the file's)")
+    sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=cmd_sweep)
 
     run = commands.add_parser("run", help="execute one notebook with explicit parameters")
     run.add_argument("notebook", help="notebook name (01_interference) or path")
@@ -189,10 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     banks = commands.add_parser("banks", help="sample a chapter's photon-count banks ahead of training (resumable)")
     banks.add_argument("notebook", help=f"chapter with a bank plan: {', '.join(BANK_PLANNERS)}")
     banks.add_argument("--profile", default="standard", help="profile whose banks to sample (default: standard)")
-    banks.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                       help="stop after about this long, keeping the progress; run again to continue")
     banks.add_argument("--store", default=None, help="sample store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
     banks.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_executor_arguments(banks, "$QLATENT_EXECUTOR for slow banks, else here")
     banks.set_defaults(handler=cmd_banks)
 
     from qlatent.qpu.cli import add_subparser as add_samples_commands
@@ -201,21 +282,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--executor", choices=("serial", "local", "ray"),
+                        help=f"where runs execute (default: {default})")
+    parser.add_argument("--workers", type=int, help="runs at once (default: the machine's or the cluster's CPUs)")
+    parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
+                                          "(default with --executor ray: start a local instance)")
+    parser.add_argument("--gpus-per-run", type=float, help="GPUs each training run asks for (Ray)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors print one line and exit with status 2."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+    # One BLAS thread unless the user says otherwise: the book's matrices are small, and idle BLAS
+    # threads spin on a busy machine (measured: a third more CPU for the same training run).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     if hasattr(args, "func"):  # `qlatent samples ...` reports its own errors and exit status
         return int(args.func(args))
+    from qlatent.sweep.errors import SweepError
+
     try:
-        args.handler(args)
-    except (RunnerError, RecordingError) as exc:
+        status = args.handler(args)
+    except (RunnerError, RecordingError, SweepError) as exc:
         print(f"qlatent: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("qlatent: interrupted; completed notebooks are kept", file=sys.stderr)
+        print("qlatent: interrupted; completed notebooks and runs are kept", file=sys.stderr)
         return 130
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,22 @@ def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[
     return claims
 
 
+def statements(experiment: str) -> dict[str, str]:
+    """What the paper states without numbers for ``experiment`` (e.g. per model family), keyed by subject.
+
+    Raises
+    ------
+    KeyError
+        If the file has no entry for ``experiment``.
+    """
+    return dict(_experiment(experiment).get("statements") or {})
+
+
+def budgets(experiment: str) -> dict[str, dict[str, Any]]:
+    """Published training budgets to set ours against (``iterations``, ``batch_size``, ``source``), keyed by subject."""
+    return {key: dict(value) for key, value in (_experiment(experiment).get("budgets") or {}).items()}
+
+
 def stated_claims(experiment: str, axis: str) -> list[dict[str, Any]]:
     """The claims of ``experiment`` stated without numbers along ``axis`` (e.g. ``"depth"``)."""
     return [claim for claim in _experiment(experiment).get("claims") or [] if claim.get("axis", "latent") == axis]

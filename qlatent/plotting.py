@@ -27,3 +27,15 @@ def molecule_strip(smiles: list[str], size: tuple[int, int] = (160, 130), slots:
     images = [np.asarray(Draw.MolToImage(Chem.MolFromSmiles(s), size=size).convert("RGB")) for s in smiles]
     images += [blank] * max((slots or 0) - len(images), 0)
     return np.hstack(images) if images else blank
+
+
+def points_over_density(ax, points, reference, title: str = "", limit: float = 6.5) -> None:
+    """Generated ``points`` (n, 2) as dots over a grey 2-D histogram of ``reference`` points (the data)."""
+    import numpy as np
+
+    bins = np.linspace(-limit, limit, 121)
+    ax.hist2d(reference[:, 0], reference[:, 1], bins=[bins, bins], cmap="Greys", density=True, vmax=None)
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, color="C3", linewidths=0)
+    ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xticks=[], yticks=[], aspect="equal")
+    if title:
+        ax.set_title(title, fontsize=9)

@@ -5,8 +5,10 @@ parameters) the chapter's notebook with the profile's parameters, then copies th
 notebook lists in its results manifest (``recorded_tables``) to
 ``data/recorded/<chapter>/<profile>/`` together with ``manifest.json``: the notebook's effective
 parameters, the profile, the git commit, the qlatent code fingerprint and a hash of every qlatent
-source file, package versions, the machine, and the wall and compute time. The folder is staged
-and swapped in whole, so a reader sees the old recording or the new one.
+source file, package versions, the machine, the wall time of this invocation and the training time
+of the chapter's runs (summed from the ``compute`` table a chapter saves, which counts every resumed
+session of every run). The folder is staged and swapped in whole, so a reader sees the old
+recording or the new one.
 
 Chapters read recordings with :func:`load_recording`, which checks every file against the
 checksum in the manifest (a missing or altered file is an error naming it, never an empty table)
@@ -86,17 +88,12 @@ def effective_parameters(name: str, profile: str) -> dict[str, Any]:
     return parameters
 
 
-def _compute_seconds(path: Path) -> float:
-    """Sum of ``runtime_s`` over the training runs' manifests under a results folder."""
-    total = 0.0
-    for manifest in path.rglob("manifest.json"):
-        if manifest.parent == path:
-            continue
-        try:
-            total += float(json.loads(manifest.read_text()).get("runtime_s", 0.0))
-        except (ValueError, OSError):
-            continue
-    return total
+def _training_seconds(path: Path) -> float | None:
+    """Total ``training_seconds`` of the chapter's ``compute`` table (its runs, over every resume), if it saved one."""
+    table = path / "compute.csv"
+    if not table.is_file():
+        return None
+    return round(float(pd.read_csv(table)["training_seconds"].sum()), 1)
 
 
 def record(chapter: str, profile: str, *, force: bool = False) -> Path:
@@ -160,7 +157,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             "wall_time_s": round(time.perf_counter() - started, 1),
             "cpu_time_s": round((cpu.children_user + cpu.children_system)
                                 - (cpu_started.children_user + cpu_started.children_system), 1),
-            "training_compute_s": round(_compute_seconds(source), 1),
+            "training_compute_s": _training_seconds(source),
         })
         previous = target.with_name(f".{profile}.previous")
         if target.exists():
@@ -191,10 +188,11 @@ class Recording:
         """One Markdown paragraph: when, where and how long, and whether the code changed since."""
         manifest = self.manifest
         commit = (manifest["environment"].get("git_commit") or "an unknown commit")[:12]
-        hours = manifest.get("training_compute_s", 0.0) / 3600
+        compute = manifest.get("training_compute_s")
+        spent = f": {compute / 3600:.2f} h of training compute" if compute else ""
         text = (f"Recorded with the `{self.profile}` profile on {manifest['recorded_at'][:10]} at commit `{commit}` "
                 f"on a {manifest['machine']['cpus']}-CPU {manifest['machine']['processor']} machine "
-                f"({manifest['environment']['platform']}): {hours:.2f} h of training compute.")
+                f"({manifest['environment']['platform']}){spent}.")
         changed = self.changed_code_files()
         if changed:
             shown = ", ".join(f"`{path}`" for path in changed[:8]) + (" and more" if len(changed) > 8 else "")

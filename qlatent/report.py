@@ -14,24 +14,32 @@ from typing import Any
 import pandas as pd
 
 
-def mean_se(mean: float, se: float, n: int | None = None, digits: int = 3) -> str:
-    """``"0.036 ± 0.001"`` (``"0.036"`` without a standard error), with ``" (n=12)"`` if ``n`` is given.
+def _number(value: float, significant: int) -> str:
+    """``value`` with ``significant`` digits in positional notation; whole numbers from 100 up."""
+    import numpy as np
 
-    A standard error of 10 or more is written as a whole number (``"2522 ± 65"``).
-    """
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    text = np.format_float_positional(value, precision=significant, fractional=False, trim="-")
+    return text.rstrip(".")
+
+
+def mean_se(mean: float, se: float, n: int | None = None) -> str:
+    """``"0.036 ± 0.001"`` or ``"2522 ± 65"`` (no ``±`` without a standard error), with ``" (n=12)"`` if ``n``."""
     if mean is None or not math.isfinite(mean):
         return ""
-    text = f"{mean:.{digits}g}" if abs(mean) < 10 ** digits else f"{mean:.0f}"
+    text = _number(mean, 3)
     if se is not None and math.isfinite(se):
-        text += f" ± {se:.{max(digits - 2, 1)}g}" if abs(se) < 10 else f" ± {se:.0f}"
+        text += f" ± {_number(se, 2 if abs(se) >= 1 else 1)}"
     return text + (f" (n={n})" if n else "")
 
 
 def side_by_side(keys: Sequence[str], metric: str, paper: pd.DataFrame | None,
-                 summaries: Mapping[str, pd.DataFrame], paper_runs: int | None = None) -> pd.DataFrame:
+                 summaries: Mapping[str, pd.DataFrame], paper_runs: int | None = None,
+                 paper_label: str = "paper") -> pd.DataFrame:
     """One row per ``keys`` combination (e.g. dataset, latent), one column per source of ``metric``.
 
-    ``paper`` holds the reported rows (``value``, ``se``); each summary (from
+    ``paper`` holds the reported rows (``value``, ``se``), shown under ``paper_label``; each summary (from
     :func:`qlatent.stats.summarize_runs`) holds ``mean``, ``se`` and ``n_seeds``. Cells read
     ``mean ± se (n=seeds)``; empty where a source has no such row (e.g. the paper's unknown rows).
     """
@@ -41,7 +49,7 @@ def side_by_side(keys: Sequence[str], metric: str, paper: pd.DataFrame | None,
         rows = paper[paper["metric"] == metric]
         cells = {tuple(row[k] for k in keys): mean_se(row["value"], row.get("se"), paper_runs)
                  for _, row in rows.iterrows()}
-        columns["paper"] = pd.Series(cells, dtype=object)
+        columns[paper_label] = pd.Series(cells, dtype=object)
         index += list(cells)
     for label, summary in summaries.items():
         if summary is None or summary.empty:

@@ -195,8 +195,8 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
         verdict = "inconclusive"
     n = tests["n"]
     leader = claim.better if tests["mean"] >= 0 else claim.worse
-    parts = [f"**{verdict}** — {claim.statement}" + (f" ({', '.join(f'{k} {v}' for k, v in claim.context.items())})"
-                                                     if claim.context else "") + "."]
+    where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
+    parts = [f"**{verdict}** ({claim.better} vs {claim.worse}{where}) — {claim.statement}."]
     if n >= 2:
         parts.append(f"Ours: {leader} ahead by {abs(tests['mean']):.3g} on average over {n} paired seeds "
                      f"({int(round(tests['favourable'] * n))} of {n} favour {claim.better}); paired t-test "
@@ -221,6 +221,32 @@ def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: di
                      "paper_difference": claim.paper_difference, "verdict": result.verdict,
                      "sentence": result.sentence, **result.statistics})
     return pd.DataFrame(rows)
+
+
+def paired_gap_along_training(curves: pd.DataFrame, column: str, ahead: str, behind: str,
+                              context: Sequence[str] = (), steps: Sequence[int] | None = None,
+                              group: str = "latent") -> pd.DataFrame:
+    """Per seed and logged step, ``column`` of ``behind`` minus that of ``ahead`` (positive: ``ahead`` is
+    better on a lower-is-better score), as tidy rows ``(context..., step, seed, metric="gap", value)``.
+
+    ``curves`` are training curves with ``step``, ``seed``, ``group`` and ``column``; ``steps``
+    restricts the steps (default: every step both sides logged).
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not in the curves, or ``ahead`` or ``behind`` never appears.
+    """
+    if column not in curves:
+        raise ValueError(f"the curves have no column {column!r}")
+    for side in (ahead, behind):
+        if side not in set(curves[group]):
+            raise ValueError(f"no curves for {group} {side!r}")
+    keys = [*context, "step", "seed"]
+    subset = curves if steps is None else curves[curves["step"].isin(list(steps))]
+    wide = subset.pivot_table(index=keys, columns=group, values=column).dropna(subset=[ahead, behind])
+    gaps = (wide[behind] - wide[ahead]).rename("value").reset_index()
+    return gaps.assign(metric="gap")
 
 
 def ranking_verdict(summary: pd.DataFrame, paired: pd.DataFrame, reference: str, metric: str,

@@ -52,3 +52,22 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+class TurnsNaN:
+    """A Gaussian latent whose draws become NaN after ``good`` calls: divergence tests of every model."""
+
+    kind = "test"
+
+    def __init__(self, dim, good):
+        self.dim, self.name, self.good, self.calls = dim, "turns-nan", good, 0
+
+    def sample(self, n, generator):
+        import torch
+
+        self.calls += 1
+        z = torch.randn(n, self.dim, generator=generator)
+        return z * float("nan") if self.calls > self.good else z
+
+    def describe(self):
+        return {"kind": self.kind, "name": self.name, "dim": self.dim}

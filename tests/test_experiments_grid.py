@@ -42,3 +42,12 @@ def test_grid_refuses_bad_input_before_training():
     with pytest.raises(TypeError, match="list of values"):
         product_jobs(latent="gaussian")
     assert calls == []
+
+
+def test_compute_table_has_each_runs_training_time():
+    def timed(latent, seed):
+        return RunOutcome({"score": 1.0}, pd.DataFrame({"step": [1]}), training_seconds=10.0 * seed)
+
+    results = run_grid(timed, product_jobs(latent=["a"], seed=[1, 2]), progress=False, executor="serial")
+    assert results.compute.to_dict("records") == [{"latent": "a", "seed": 1, "training_seconds": 10.0},
+                                                  {"latent": "a", "seed": 2, "training_seconds": 20.0}]

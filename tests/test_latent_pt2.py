@@ -13,7 +13,9 @@ from qlatent.latent.pt2 import PT2Source, pt2_counts
 from qlatent.photonics import sample, sample_postselected
 from qlatent.photonics.interferometers import haar_unitary
 from qlatent.qpu import SampleRequest, SampleStore, get_or_sample
-from qlatent.qpu.backends.local import LocalBackend, SamplingPaused
+from qlatent.qpu import shards
+from qlatent.qpu.backends.local import SHARD_SIZE, LocalBackend, draw_shard, sample_shard
+from qlatent.qpu.errors import QPUError
 
 BEAM_SPLITTER = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
 
@@ -118,35 +120,40 @@ def test_threshold_pt2_counts_are_clicks(tmp_path):
     assert 0 < info["postselection"]["acceptance"] < small_source().expected_acceptance()
 
 
-def test_a_long_bank_is_built_over_several_paused_runs_and_equals_one_run(tmp_path):
-    source = small_source()
-    request = source.request(2000, seed=7)
-    reference = LocalBackend(batch_size=300).sample(request)
+def test_a_postselected_bank_is_drawn_in_shards_that_resume_with_their_acceptance(tmp_path, monkeypatch):
+    """A killed post-selected bank keeps its finished shards (counts and shots examined) and resumes to
+    the bank one uninterrupted call draws; the acceptance sums every shard's shots."""
+    request = small_source().request(3 * SHARD_SIZE + 10, seed=7)
+    reference = LocalBackend().sample(request)
+    draws = [draw_shard(request, index, 7) for index in range(4)]
+    post = reference.provenance["backend"]["postselection"]
+    assert post["n_shots"] == sum(draw.n_shots for draw in draws)
+    assert post["n_passed"] == sum(draw.n_passed for draw in draws) >= request.n_samples
+    np.testing.assert_array_equal(sample_shard(request, 1, 7), draws[1].counts)
+
+    def failing(request, index, entropy):
+        if index == 2:
+            raise RuntimeError("the node went away")
+        return draw_shard(request, index, entropy)
+
+    monkeypatch.setattr(shards, "draw_shard", failing)
     store = SampleStore(tmp_path)
-    pauses = 0
-    while True:
-        try:
-            result = get_or_sample(request, store=store, progress=False,
-                                   backend=LocalBackend(batch_size=300, save_every=0, time_limit=1e-9))
-            break
-        except SamplingPaused as paused:
-            pauses += 1
-            assert paused.where == store.partial(request.request_id()).path and paused.where.exists()
-            assert "run it again to continue" in str(paused)
-    assert pauses >= 3
-    np.testing.assert_array_equal(result.counts, reference.counts)
-    assert result.provenance["backend"]["postselection"] == reference.provenance["backend"]["postselection"]
-    assert not store.partial(request.request_id()).path.exists()
+    with pytest.raises(QPUError, match=r"1 of 4 shard\(s\)"):
+        get_or_sample(request, store, progress=False)
+    monkeypatch.setattr(shards, "draw_shard", draw_shard)
+    resumed = get_or_sample(request, store, progress=False)
+    np.testing.assert_array_equal(resumed.counts, reference.counts)
+    assert resumed.provenance["backend"]["postselection"] == post
 
 
-def test_requests_without_postselection_keep_their_ids_and_counts(tmp_path):
-    """Adding min_detected left old requests' store addresses and the local backend's counts unchanged."""
+def test_requests_without_postselection_keep_their_ids_and_counts():
+    """Adding min_detected left requests without it, their store addresses and their shards unchanged."""
     request = SampleRequest("local", haar_unitary(5, seed=1), [1, 1, 0, 0, 0], 1234, transmission=0.9, seed=3)
     assert "min_detected" not in request.to_dict()
-    counts = LocalBackend(batch_size=500, save_every=0).sample(request, checkpoint=SampleStore(tmp_path).partial("x"))
-    np.testing.assert_array_equal(counts.counts, sample(request.unitary, request.input_state, 1234,
-                                                        transmission=0.9, seed=3))
-    assert "postselection" not in counts.provenance["backend"]
+    generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence(3, spawn_key=(1,))))
+    np.testing.assert_array_equal(sample_shard(request, 1, 3),
+                                  sample(request.unitary, request.input_state, 234, transmission=0.9, seed=generator))
+    assert "postselection" not in LocalBackend().sample(request).provenance["backend"]
 
 
 @pytest.mark.parametrize("overrides, match", [
@@ -163,13 +170,6 @@ def test_requests_without_postselection_keep_their_ids_and_counts(tmp_path):
 def test_pt2_source_bad_inputs(overrides, match):
     with pytest.raises(ValueError, match=match):
         small_source(**overrides)
-
-
-def test_local_backend_option_errors():
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
-        LocalBackend(batch_size=0)
-    with pytest.raises(ValueError, match="time_limit must be positive"):
-        LocalBackend(time_limit=0)
 
 
 # ---------------------------------------------------------------- the pt2 latent of the paper's family

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from qlatent.paper import beside_reported, reported, reported_comparisons, source, stated_claims
+from qlatent.paper import beside_reported, budgets, reported, reported_comparisons, source, stated_claims, statements
 
 
 def test_reported_tables_have_their_columns_and_sources():
@@ -54,3 +54,11 @@ def test_beside_reported_keeps_ours_and_adds_theirs():
     table1 = pd.DataFrame({"dataset": ["quantum"], "latent": ["boson"], "metric": ["l1_integer"], "mean": [0.05]})
     row = beside_reported(table1, "table1", on=("dataset", "latent", "metric")).iloc[0]
     assert (row["paper"], row["paper_se"]) == (0.036, 0.001)
+
+
+def test_statements_and_budgets_of_the_appendices_without_numbers():
+    assert reported("flows_diffusion").empty
+    assert set(statements("flows_diffusion")) == {"ddgan", "flow_matching"}
+    assert "no advantage" in statements("flows_diffusion")["ddgan"]
+    assert budgets("flows_diffusion")["ddgan"]["iterations"] == 1800 * 50_000 // 256
+    assert statements("table1") == {} and budgets("table1") == {}

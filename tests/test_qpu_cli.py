@@ -83,18 +83,12 @@ def test_samples_needs_a_subcommand():
         run("samples")
 
 
-def test_fetch_with_a_time_limit_pauses_and_resumes_to_the_same_set(tmp_path, capsys):
-    args = ["fetch", "--backend", "local", "--haar", "4", "--photons", "3", "--n", "25000", "--seed", "2",
+def test_fetch_with_postselection(tmp_path, capsys):
+    args = ["fetch", "--backend", "local", "--haar", "4", "--photons", "3", "--n", "300", "--seed", "2",
             "--transmission", "0.7", "--min-detected", "2", "--quiet"]
-    assert run("samples", "--store", str(tmp_path / "direct"), *args) == 0
-    direct_id = capsys.readouterr().out.split()[0]
-    statuses = []
-    while not statuses or statuses[-1] == 3:
-        statuses.append(run("samples", "--store", str(tmp_path / "paused"), *args, "--time-limit", "1e-9"))
-    out = capsys.readouterr().out
-    assert statuses[-1] == 0 and statuses.count(3) >= 2 and "sampling paused" in out
-    resumed, direct = SampleStore(tmp_path / "paused").load(direct_id), SampleStore(tmp_path / "direct").load(direct_id)
-    np.testing.assert_array_equal(resumed.counts, direct.counts)
-    assert resumed.counts.sum(axis=1).min() >= 2
-    assert run("samples", "--store", str(tmp_path), *args[:2], "perceval:SLOS", *args[3:], "--time-limit", "5") == 1
-    assert "--time-limit applies to the local backend only" in capsys.readouterr().err
+    assert run("samples", "--store", str(tmp_path), *args) == 0
+    sample_set = SampleStore(tmp_path).load(capsys.readouterr().out.split()[0])
+    assert sample_set.counts.sum(axis=1).min() >= 2
+    assert 0.5 < sample_set.provenance["backend"]["postselection"]["acceptance"] < 1
+    assert run("samples", "--store", str(tmp_path), *args[:-2], "4", "--quiet") == 1
+    assert "min_detected=4 exceeds the 3 photons" in capsys.readouterr().err

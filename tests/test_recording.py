@@ -15,7 +15,8 @@ RECORDING_CELLS = [
     "store = ResultStore('98_tiny')\n"
     "store.save_table('scores', pd.DataFrame({'latent': ['boson', 'gaussian'], 'value': [scale, 2 * scale]}))\n"
     "store.save_table('big', pd.DataFrame({'x': range(10)}))\n"
-    "store.write_manifest({'profile': profile, 'scale': scale}, recorded_tables=['scores'])",
+    "store.save_table('compute', pd.DataFrame({'latent': ['boson', 'gaussian'], 'training_seconds': [1.5, 2.0]}))\n"
+    "store.write_manifest({'profile': profile, 'scale': scale}, recorded_tables=['scores', 'compute'])",
 ]
 
 
@@ -39,11 +40,12 @@ def test_record_stores_listed_tables_with_a_manifest(tiny_project):
     result = run_cli(tiny_project, "record", "98_tiny", "--profile", "standard")
     assert result.returncode == 0, result.stdout + result.stderr
     folder = tiny_project / "data" / "recorded" / "98_tiny" / "standard"
-    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "scores.csv"]  # only listed tables
+    assert sorted(p.name for p in folder.iterdir()) == ["compute.csv", "manifest.json", "scores.csv"]  # listed only
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["profile"] == "standard"
     assert manifest["parameters"] == {"profile": "standard", "scale": 3.0}
-    assert set(manifest["files"]) == {"scores.csv"}
+    assert set(manifest["files"]) == {"scores.csv", "compute.csv"}
+    assert manifest["training_compute_s"] == 3.5
     for key in ("git_commit", "qlatent_code", "versions", "platform"):
         assert key in manifest["environment"]
     assert "recording/__init__.py" not in manifest["code_files"] and "recording.py" in manifest["code_files"]

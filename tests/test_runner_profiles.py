@@ -15,10 +15,15 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_project_profiles_are_valid_and_share_notebooks():
+def test_project_profiles_are_valid_and_make_the_same_book_as_the_toc():
+    import yaml
+
     profiles = load_profiles(REPO / "notebooks" / "profiles.yml")
-    assert {"quick", "paper"} <= set(profiles)
-    assert list(profiles["quick"].notebooks) == list(profiles["paper"].notebooks), "both profiles make the same book"
+    assert {"quick", "standard", "paper"} <= set(profiles)
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    pages = [chapter["file"].split("/")[-1] for part in toc["parts"] for chapter in part["chapters"]]
+    for profile in profiles.values():
+        assert list(profile.notebooks) == pages, f"profile {profile.name} must run the book's chapters in its order"
     for profile in profiles.values():
         for name in profile.notebooks:
             assert (REPO / "notebooks" / f"{name}.ipynb").is_file(), f"{profile.name} names missing notebook {name}"

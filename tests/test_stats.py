@@ -187,3 +187,19 @@ def test_verdict_names_a_missing_side():
 
     with pytest.raises(ValueError, match="no 'l1' results for latent 'z'"):
         claim_verdict(_two_latents([1.0], [2.0]), _claim(worse="z"), lower_is_better=True)
+
+
+def test_paired_gap_along_training():
+    from qlatent.stats import paired_gap_along_training
+
+    curves = pd.DataFrame({"dataset": "q", "latent": ["a", "b"] * 4, "seed": [0, 0, 0, 0, 1, 1, 1, 1],
+                           "step": [10, 10, 20, 20] * 2, "score": [1.0, 3.0, 1.0, 2.0, 2.0, 2.5, 0.5, 0.5]})
+    gaps = paired_gap_along_training(curves, "score", ahead="a", behind="b", context=("dataset",))
+    assert list(gaps.columns) == ["dataset", "step", "seed", "value", "metric"]
+    assert gaps.set_index(["step", "seed"])["value"].to_dict() == {(10, 0): 2.0, (10, 1): 0.5, (20, 0): 1.0,
+                                                                   (20, 1): 0.0}
+    assert list(paired_gap_along_training(curves, "score", "a", "b", steps=[20])["step"]) == [20, 20]
+    with pytest.raises(ValueError, match="no column 'loss'"):
+        paired_gap_along_training(curves, "loss", "a", "b")
+    with pytest.raises(ValueError, match="no curves for latent 'z'"):
+        paired_gap_along_training(curves, "score", "a", "z")

@@ -201,7 +201,9 @@ def test_bank_serves_disjoint_batches_per_epoch_and_aligned_tuples():
     assert len(set(seen)) == 9 and bank.epoch == 1
     bank.batch(3, generator)
     assert bank.epoch == 2
-    assert bank.describe() == {"name": "pairs", "size": 10, "shapes": [[2], []], "dtypes": ["torch.float32", "torch.int64"]}
+    described = bank.describe()
+    assert described.pop("sha256") == TensorBank(features, labels).sha256 != TensorBank(features + 1, labels).sha256
+    assert described == {"name": "pairs", "size": 10, "shapes": [[2], []], "dtypes": ["torch.float32", "torch.int64"]}
 
 
 @pytest.mark.parametrize(("arrays", "match"), [
@@ -301,6 +303,8 @@ def test_a_finished_run_is_not_retrained(tmp_path):
     first, rows = run(tmp_path, n_steps=6)
     again, rows_again = run(tmp_path, n_steps=6)
     assert rows_again == rows
+    # A reloaded run reports its original training time (plus the moment it took to reload).
+    assert 0 < first.training_seconds <= again.training_seconds < first.training_seconds + 5
     assert_same_state(first.model.state_dict(), again.model.state_dict())
 
 
@@ -310,10 +314,28 @@ def test_resume_refusals(tmp_path):
         run(tmp_path, resume=False)
     with pytest.raises(ValueError, match=r"checkpoint .*step_00000010.pt is at step 10, beyond n_steps=5"):
         run(tmp_path, n_steps=5)
-    with pytest.raises(ValueError, match=r"was made with different trainer parameters"):
+    with pytest.raises(ValueError, match=r"was made with other parameters \(trainer.batch_size differ\)"):
         run(tmp_path, batch_size=4)
-    with pytest.raises(ValueError, match=r"was made with different model parameters"):
+    with pytest.raises(ValueError, match=r"was made with other parameters \(model.n_critic differ\)"):
         run(tmp_path, model=make_model(n_critic=3))
+
+
+def test_run_key_changes_with_anything_that_shapes_the_run_but_not_its_length():
+    import torch
+
+    from qlatent.latent import GaussianLatent
+    from qlatent.training.bank import TensorBank
+    from qlatent.training.loop import TrainerConfig, run_key
+
+    data = TensorBank(torch.arange(12.0).reshape(4, 3))
+    config = TrainerConfig(n_steps=5, batch_size=2, seed=0)
+    key = run_key(make_model(), GaussianLatent(2), data, config)
+    assert len(key) == 12
+    assert run_key(make_model(), GaussianLatent(2), data, TrainerConfig(n_steps=50, batch_size=2, seed=0)) == key
+    assert run_key(make_model(), GaussianLatent(2), data, TrainerConfig(n_steps=5, batch_size=2, seed=1)) != key
+    assert run_key(make_model(n_critic=3), GaussianLatent(2), data, config) != key
+    other_data = TensorBank(torch.arange(12.0).reshape(4, 3) + 1)  # same shape, other values
+    assert run_key(make_model(), GaussianLatent(2), other_data, config) != key
 
 
 # --- divergence ----------------------------------------------------------------------------------

@@ -13,15 +13,16 @@ integer) and our distribution distances against held-out rows of the same datase
 (:mod:`qlatent.metrics.discrete`). The training curve logs ``l1_integer`` and ``marginal_tvd`` of
 ``curve_samples`` rows every ``log_every`` iterations.
 
-Runs live in ``<runs_dir>/<dataset>-<latent>-seed<k>-<hash>/``; the hash covers everything that
-shapes training except its length, so a run can be resumed or extended to more iterations.
+Runs live in ``<runs_dir>/<dataset>-<latent>-seed<k>-<key>/``, the key a hash of everything that
+shapes training except its length (:func:`qlatent.training.loop.run_key`: settings, model, the
+latent's bank, the data's bytes), so a run can be resumed or extended to more iterations, and any
+change gives a fresh run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,8 +40,6 @@ from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed
 METRICS = {"l1_integer": True, "marginal_tvd": True, "total_tvd": True, "covariance_error": True}
 #: The paper's metric.
 PAPER_METRIC = "l1_integer"
-#: Fields that set how long or how widely a run is evaluated, not how it trains.
-_NOT_TRAINING = ("n_steps", "eval_samples", "n_reference", "device")
 
 
 @dataclass(frozen=True)
@@ -98,16 +97,6 @@ class DiscreteConfig:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def training_fingerprint(self) -> str:
-        """Hash of every field that shapes training (not its length or the evaluation sizes)."""
-        fields = {key: value for key, value in self.to_dict().items() if key not in _NOT_TRAINING}
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def run_directory(runs_dir: Path, dataset: str, latent: str, seed: int, config: DiscreteConfig) -> Path:
-    """Where the run of (dataset, latent, seed) under ``config`` keeps its checkpoints and manifest."""
-    return Path(runs_dir) / f"{dataset}-{latent}-seed{seed}-{config.training_fingerprint()}"
-
 
 def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, runs_dir: Path,
               store: Any = None, progress: bool = False) -> RunOutcome:
@@ -119,7 +108,7 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
     from qlatent.metrics.discrete import discrete_scores, integer_l1, marginal_tvd
     from qlatent.models.gan import WGANGP
     from qlatent.training.bank import TensorBank
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
     train, _ = discrete_dataset(dataset, config.size, config.n_train, seed, "train", store)
     reference, _ = discrete_dataset(dataset, config.size, config.n_reference, seed, "reference", store)
@@ -131,15 +120,16 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
         generated = model.sample(config.curve_samples, latent, generator).numpy()
         return {"eval_l1_integer": integer_l1(generated), "eval_marginal_tvd": marginal_tvd(generated, curve_reference)}
 
-    trainer = Trainer(model, latent_distribution, TensorBank(train, name=f"{dataset}-train"),
-                      TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=config.log_every,
-                                    device=config.device, progress=progress),
-                      run_directory(runs_dir, dataset, latent, seed, config), evaluate=evaluate)
+    data = TensorBank(train, name=f"{dataset}-train")
+    settings = TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
+                             log_every=config.log_every, checkpoint_every=config.log_every, device=config.device,
+                             progress=progress)
+    run_dir = keyed_run_dir(runs_dir, f"{dataset}-{latent}-seed{seed}", model, latent_distribution, data, settings)
+    trainer = Trainer(model, latent_distribution, data, settings, run_dir, evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     generated = trainer.sample(config.eval_samples, generator).numpy()
-    return RunOutcome(discrete_scores(generated, reference), curve)
+    return RunOutcome(discrete_scores(generated, reference), curve, training_seconds=trainer.training_seconds)
 
 
 def table1_jobs(seeds: Mapping[str, Sequence[int]], latents: Sequence[str]) -> list[dict[str, Any]]:

@@ -25,15 +25,16 @@ and the standard table of :func:`qlatent.metrics.molecules.summarize` (validity,
 novelty, diversity, QED, logP, SA, ...). Training curves log validity (also single-fragment),
 uniqueness, novelty and the counts on ``curve_samples`` molecules every ``log_every`` iterations.
 
-Runs live in ``<runs_dir>/<schedule>-<size>-<circuit>-<latent>-seed<k>-<hash>/``; the hash covers
-everything that shapes training except its length, so a run can be resumed or extended.
+Runs live in ``<runs_dir>/<schedule>-<size>-<circuit>-<latent>-seed<k>-<run key>/``
+(:func:`qlatent.training.loop.keyed_run_dir`: the key covers everything that shapes training —
+model, latent bank, data, trainer settings — but not its length, so a run can be resumed or
+extended).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -58,10 +59,6 @@ PAPER_METRICS = ("fcd", "valid_unique", "novel")
 #: Training schedules: the paper's, and Appendix H's higher learning rate with fewer iterations.
 SCHEDULES = ("paper", "fast")
 RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
-#: Fields that set how long a run trains or how widely it is evaluated, not how it trains.
-_NOT_TRAINING = ("n_steps", "fast_n_steps", "learning_rate", "fast_learning_rate", "eval_samples", "n_reference", "decode",
-                 "reference_seed", "fcd_connected_only", "molecule_rows", "device", "bank_sizes", "bank_size",
-                 "hardware_bank_size")
 _CURVE_COLUMNS = ("eval_validity", "eval_validity_connected", "eval_uniqueness", "eval_novelty", "eval_valid_unique",
                   "eval_novel", "eval_valid_unique_connected")
 
@@ -213,13 +210,6 @@ class QM9Config:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def training_fingerprint(self, schedule: str, size: int, latent: str = "boson") -> str:
-        """Hash of what shapes a run's training: every field but lengths and evaluation sizes, plus the
-        schedule's learning rate and the bank size of ``latent`` at ``size``."""
-        fields = {key: value for key, value in self.to_dict().items() if key not in _NOT_TRAINING}
-        fields["learning_rate"] = self.schedule(schedule)[0]
-        fields["bank_size"] = self.latent_spec(size, "haar", latent).bank_size
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def config_from_parameters(parameters: Mapping[str, Any]) -> QM9Config:
@@ -342,12 +332,6 @@ def check_reference_size(config: QM9Config) -> None:
                          "QM9 split; ask for fewer or use more of QM9")
 
 
-def run_directory(runs_dir: Path, job: Mapping[str, Any], config: QM9Config) -> Path:
-    """Where a job's checkpoints and manifest live under ``config``."""
-    return Path(runs_dir) / (f"{job['schedule']}-{job['size']}-{job['circuit']}-{job['latent']}-seed{job['seed']}-"
-                             f"{config.training_fingerprint(job['schedule'], job['size'], job['latent'])}")
-
-
 def _reward_fn(config: QM9Config, training: set[str]) -> Any:
     if config.rl_lambda >= 1.0:
         return None
@@ -401,9 +385,8 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
     from qlatent.latent.photonic import build_latent
     from qlatent.metrics.molecules import novel_count, novelty, uniqueness, valid_unique_count, validity
     from qlatent.models.molgan import GraphBank, MolGAN
-    from qlatent.training.loop import Trainer, TrainerConfig
+    from qlatent.training.loop import Trainer, TrainerConfig, keyed_run_dir
 
-    job = {"schedule": schedule, "size": size, "circuit": circuit, "latent": latent, "seed": seed}
     dataset = load_dataset(config)
     training = set(dataset.split_smiles("train"))
     reference = fcd_reference(config)
@@ -420,22 +403,25 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
                 "eval_valid_unique_connected": valid_unique_count(mols, connected_only=True)}
 
     _, n_steps = config.schedule(schedule)
-    trainer = Trainer(model, distribution, GraphBank.from_dataset(dataset, "train"),
-                      TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed,
-                                    log_every=config.log_every, checkpoint_every=config.log_every,
-                                    device=config.device, progress=progress),
-                      run_directory(runs_dir, job, config), evaluate=evaluate)
+    data = GraphBank.from_dataset(dataset, "train")
+    settings = TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed, log_every=config.log_every,
+                             checkpoint_every=config.log_every, device=config.device, progress=progress)
+    run_dir = keyed_run_dir(runs_dir, f"{schedule}-{size}-{circuit}-{latent}-seed{seed}", model, distribution, data,
+                            settings)
+    trainer = Trainer(model, distribution, data, settings, run_dir, evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
     mols = model.sample_molecules(config.eval_samples, distribution, generator, mode=config.decode)
     scores = score_molecules(mols, training, reference, fcd_connected_only=config.fcd_connected_only, seed=seed)
     keep = ["step", *[column for column in curve.columns if column in _CURVE_COLUMNS]]
-    return RunOutcome(scores, curve[keep], molecule_table(mols, config.molecule_rows))
+    return RunOutcome(scores, curve[keep], molecule_table(mols, config.molecule_rows),
+                      training_seconds=trainer.training_seconds)
 
 
 def run_table2(config: QM9Config, jobs: Sequence[Mapping[str, Any]], runs_dir: Path, store: Any = None,
                progress: bool = True) -> GridResults:
-    """Every job: tidy ``runs`` (schedule, size, circuit, latent, seed, metric, value), ``curves``, ``samples``.
+    """Every job: tidy ``runs`` (schedule, size, circuit, latent, seed, metric, value), ``curves``,
+    ``samples`` and ``compute`` (training seconds per run).
 
     Raises
     ------

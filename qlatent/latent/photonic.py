@@ -288,7 +288,7 @@ def bank_request(name: str, spec: LatentSpec, seed: int) -> Any:
     """The sample request behind latent ``name``'s bank in run ``seed``, or ``None`` if it has no bank.
 
     :func:`build_latent` asks the store for exactly this request, so a long bank can be sampled
-    ahead of training (resumably: ``get_or_sample(request, backend=LocalBackend(time_limit=...))``).
+    ahead of training (``qlatent banks``; local banks are drawn in resumable, seeded shards).
     A ``pt2`` latent replaying recorded hardware shots has its request built from the file by
     :func:`build_latent`; here it gives ``None``.
     """

@@ -16,7 +16,7 @@ the paper). :class:`PT2Source` simulates such a run exactly:
   counts (and is ``P(Binomial(n, η) ≥ k)`` with PNR detection, :meth:`PT2Source.expected_acceptance`).
 
 Counts go through the sample store (:func:`qlatent.qpu.get_or_sample`): a bank is sampled once,
-resumably (the local backend checkpoints long runs), and replayed bit for bit.
+in seeded shards (resumable, on any number of workers), and replayed bit for bit.
 
 Our choices (the paper states none of them): ``η = 0.5``, so the mean number of detected photons,
 ``η·32 = 16``, equals the post-selection threshold — a shot of "16 photons in 32 bins" is the
@@ -169,7 +169,7 @@ class PT2Source:
 
 
 def pt2_counts(source: PT2Source, n_samples: int, seed: int, store: Any = None,
-               progress: bool = False, backend: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
+               progress: bool = False, executor: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Accepted shots of a (simulated) PT-2 run, sampled once and then replayed from the store.
 
     Parameters
@@ -184,10 +184,9 @@ def pt2_counts(source: PT2Source, n_samples: int, seed: int, store: Any = None,
         Sample store or its folder (default store if ``None``).
     progress
         Show a progress bar while sampling.
-    backend
-        A configured backend for ``source.backend`` (e.g. ``LocalBackend(time_limit=...)`` to
-        build a long bank over several runs; it raises
-        :class:`~qlatent.qpu.backends.local.SamplingPaused` with the progress kept).
+    executor
+        Where a local bank's shards are drawn (see :func:`qlatent.qpu.get_or_sample`); an
+        interrupted bank keeps its finished shards and resumes.
 
     Returns
     -------
@@ -200,7 +199,7 @@ def pt2_counts(source: PT2Source, n_samples: int, seed: int, store: Any = None,
     from qlatent.qpu import get_or_sample
 
     request = source.request(n_samples, seed)
-    sample_set = get_or_sample(request, store=store, progress=progress, backend=backend)
+    sample_set = get_or_sample(request, store=store, progress=progress, executor=executor)
     info = {"sample_set": request.request_id(), "interferometer": source.interferometer().to_dict(),
             "source": source.describe(), "postselection": sample_set.provenance["backend"].get("postselection"),
             "expected_acceptance": source.expected_acceptance()}

@@ -4,4 +4,6 @@
   Wasserstein, MMD, energy distance, precision / recall / density / coverage.
 - :mod:`qlatent.metrics.molecules` — validity, uniqueness, novelty, diversity, QED, logP, SA,
   MolGAN's normalised rewards and the Fréchet ChemNet Distance.
+- :mod:`qlatent.metrics.images` — a small classifier trained in-house on the images, the Fréchet
+  distance of its features (not FID) and per-class coverage.
 """

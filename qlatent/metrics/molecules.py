@@ -58,6 +58,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import QED, rdFingerprintGenerator
 
 from qlatent.chem.graphs import sanitized_copy
+from qlatent.metrics.distributions import frechet_distance
 
 #: MolGAN's logP normalisation range (``water_octanol_partition_coefficient_scores``).
 MOLGAN_LOGP_RANGE = (-2.12178879609, 6.0429063424)
@@ -377,27 +378,6 @@ def molgan_reward(
     for name in objectives:
         reward *= scores[name]()
     return reward
-
-
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """Fréchet distance between Gaussians: ``|mu1 - mu2|² + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^{1/2})``.
-
-    ``Tr (sigma1 sigma2)^{1/2}`` is evaluated as the sum of the square roots of the eigenvalues of
-    the symmetric matrix ``sigma1^{1/2} sigma2 sigma1^{1/2}`` (similar to ``sigma1 sigma2``), with
-    round-off negatives clipped to zero. This is the quantity fcd-torch computes with
-    ``scipy.linalg.sqrtm``, without the non-symmetric matrix square root that takes seconds for
-    512 x 512 covariances and may fail on the singular ones small sample sets give.
-    """
-    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
-    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
-        raise ValueError(f"inconsistent shapes: mu {mu1.shape}, {mu2.shape}; sigma {sigma1.shape}, {sigma2.shape}")
-    values, vectors = np.linalg.eigh(sigma1)
-    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
-    inner = root @ sigma2 @ root
-    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum()
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root)
 
 
 def _default_device() -> str:

@@ -15,8 +15,6 @@ One line gives a notebook its latents::
 - :mod:`qlatent.qpu.shots` — a user's hardware shots (PT-Series, Quandela) in the plain
   ``qlatent.shots/1`` format, replayed by ``"recorded:<file>.json"``
   (:func:`~qlatent.qpu.shots.recorded_request` builds the matching request).
-- Long local runs checkpoint into the store and resume (``LocalBackend(time_limit=...)``,
-  ``qlatent samples fetch --time-limit``).
 
 Perceval is imported only when a Perceval backend or circuit is used.
 """

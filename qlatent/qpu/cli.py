@@ -16,6 +16,7 @@ import numpy as np
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
 from qlatent.qpu.store import SampleStore, get_or_sample
+from qlatent.sweep.errors import SweepError
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
@@ -74,24 +75,17 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
                             min_detected=args.min_detected)
     store = _store(args)
     backend = None
-    if args.time_limit is not None and args.backend != "local":
-        raise ValueError(f"--time-limit applies to the local backend only, not {args.backend!r}")
     if args.backend.startswith("remote:"):
         from qlatent.qpu.backends import get_backend
 
         options = {"token": args.token, "url": args.url}
         backend = get_backend(args.backend, **{k: v for k, v in options.items() if v is not None})
-    elif args.time_limit is not None:
-        from qlatent.qpu.backends.local import LocalBackend
+    executor = None
+    if args.executor is not None:
+        from qlatent.sweep.executors import ExecutorSettings
 
-        backend = LocalBackend(time_limit=args.time_limit)
-    from qlatent.qpu.backends.local import SamplingPaused
-
-    try:
-        sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend)
-    except SamplingPaused as paused:
-        print(str(paused))
-        return 3
+        executor = ExecutorSettings(args.executor, args.workers, args.address)
+    sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend, executor=executor)
     print(f"{sample_set.request_id}  {sample_set.n_samples} shots x {sample_set.n_modes} modes  "
           f"({store.paths(sample_set.request_id)[1]})")
     return 0
@@ -115,7 +109,7 @@ def _guarded(command: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (QPUError, ValueError, TypeError, OSError) as error:
+        except (QPUError, SweepError, ValueError, TypeError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
 
@@ -154,12 +148,14 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--seed", type=int, default=None)
     fetch.add_argument("--min-detected", type=int, default=0,
                        help="keep only shots with at least this many detected photons (post-selection)")
-    fetch.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                       help="local backend: stop after about this long, keeping the progress (exit status 3); "
-                            "run the same command again to continue")
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+    fetch.add_argument("--executor", choices=("serial", "local", "ray"),
+                       help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "
+                            "else here); the counts do not depend on it")
+    fetch.add_argument("--workers", type=int, help="shards drawn at once")
+    fetch.add_argument("--address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT)")
     fetch.set_defaults(func=_guarded(_cmd_fetch))
 
     commands.add_parser("verify", help="check every file in the store").set_defaults(func=_guarded(_cmd_verify))

@@ -21,7 +21,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ import numpy as np
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 from qlatent.provenance import package_versions
 
-FORMAT = "qlatent.sampleset/1"
+FORMAT = "qlatent.sampleset/2"  # 2: local banks are drawn in seeded shards (qlatent.qpu.shards)
 MODELS = ("indistinguishable", "distinguishable", "partial")
 DETECTIONS = ("pnr", "threshold")
 _REPORTED_PACKAGES = ("numpy", "numba", "perceval-quandela", "exqalibur")  # qlatent and python always

@@ -4,7 +4,9 @@ Each sample set lives as ``<id>.npz`` + ``<id>.json`` (see :mod:`qlatent.qpu.sam
 format), both written atomically; the JSON sidecar is written last and marks the set complete.
 Every read re-checks the checksum, so a truncated or tampered file raises
 :class:`~qlatent.qpu.errors.CorruptSampleError` naming the file instead of being reused. A remote
-run in progress keeps what it has received in ``<id>.partial.npz`` so an interrupted run resumes.
+run in progress keeps what it has received in ``<id>.partial.npz``, and a local bank its finished
+shards in ``<id>.shards/`` (:mod:`qlatent.qpu.shards`), so an interrupted run resumes. Sampling
+one request is serialised across processes by the lock file ``.<id>.lock``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from qlatent.qpu.sampleset import FORMAT, SampleRequest, SampleSet, counts_sha25
 
 if TYPE_CHECKING:
     from qlatent.qpu.backends import PhotonicBackend
+    from qlatent.sweep.executors import ExecutorSettings
 
 STORE_ENV = "QLATENT_SAMPLES"
 _PARTIAL_SUFFIX = ".partial.npz"
@@ -200,6 +203,10 @@ class SampleStore:
         write_sample_files(sample_set, npz_path, json_path)
         return json_path
 
+    def lock_path(self, request_id: str) -> Path:
+        """The lock file that serialises sampling of one request across processes."""
+        return self.root / f".{request_id}.lock"
+
     def partial(self, request_id: str) -> PartialRun:
         """The partial-results file of a run in progress."""
         return PartialRun(self.root / f"{request_id}{_PARTIAL_SUFFIX}", request_id)
@@ -263,11 +270,15 @@ class SampleStore:
 
 
 def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike[str] | None = None,
-                  progress: bool = True, backend: PhotonicBackend | None = None) -> SampleSet:
+                  progress: bool = True, backend: PhotonicBackend | None = None,
+                  executor: str | ExecutorSettings | None = None) -> SampleSet:
     """Return the stored sample set for ``request``, sampling and storing it first if there is none.
 
     Notebooks call only this, so re-executing them replays stored samples bit-for-bit and never
-    re-queries hardware.
+    re-queries hardware. Local requests are drawn in seeded shards (:mod:`qlatent.qpu.shards`),
+    in parallel on ``executor``, kept shard by shard so that an interrupted bank resumes. A file
+    lock beside the set makes a second process asking for the same request wait for the first
+    and then read its set, instead of sampling it again.
 
     Parameters
     ----------
@@ -280,6 +291,10 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     backend : PhotonicBackend, optional
         A configured backend (e.g. a remote one with a token and URL); by default one is built from
         ``request.backend``. Its ``name`` must equal ``request.backend``.
+    executor : {"serial", "local", "ray"} or ExecutorSettings, optional
+        Where a local request's shards are drawn; None: ``$QLATENT_EXECUTOR`` for slow banks
+        (see :func:`qlatent.qpu.shards.sample_in_shards`), else this process. The counts do not
+        depend on it.
 
     Raises
     ------
@@ -287,8 +302,13 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         If the stored set exists but fails verification (it is never silently re-sampled over).
     ValueError
         If ``backend.name`` differs from ``request.backend``.
+    QPUError
+        If shards of a local request failed (the finished ones are kept).
     """
+    from filelock import FileLock
+
     from qlatent.qpu.backends import get_backend
+    from qlatent.qpu.backends.local import LocalBackend
 
     if not isinstance(store, SampleStore):
         store = SampleStore(store)
@@ -299,8 +319,20 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         backend = get_backend(request.backend, store=store)
     elif backend.name != request.backend:
         raise ValueError(f"backend {backend.name!r} cannot serve a request for {request.backend!r}")
-    checkpoint = store.partial(request_id)
-    sample_set = backend.sample(request, checkpoint=checkpoint, progress=progress)
-    store.save(sample_set)
-    checkpoint.discard()
-    return sample_set
+    store.root.mkdir(parents=True, exist_ok=True)
+    lock_path = store.lock_path(request_id)
+    with FileLock(lock_path):
+        if request_id in store:  # another process stored it while this one waited
+            return store.load(request_id)
+        if isinstance(backend, LocalBackend):
+            from qlatent.qpu.shards import sample_in_shards
+
+            sample_set = sample_in_shards(request, store, executor=executor, progress=progress, backend=backend)
+        else:
+            checkpoint = store.partial(request_id)
+            sample_set = backend.sample(request, checkpoint=checkpoint, progress=progress)
+            store.save(sample_set)
+            checkpoint.discard()
+        # Once the set is stored every process reads it, with or without the lock: the file can go.
+        lock_path.unlink(missing_ok=True)
+        return sample_set

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import hashlib
+
 import numpy as np
 import torch
 
@@ -46,6 +48,11 @@ class TensorBank:
             raise ValueError("TensorBank is empty")
         self.tensors = tuple(tensors)
         self.name = name
+        digest = hashlib.sha256()
+        for tensor in self.tensors:
+            digest.update(f"{tuple(tensor.shape)}:".encode())
+            digest.update(tensor.contiguous().numpy().tobytes())
+        self.sha256 = digest.hexdigest()
         self._order: torch.Tensor | None = None
         self._position = 0
         self.epoch = 0
@@ -83,6 +90,7 @@ class TensorBank:
         self._order, self._position, self.epoch = state["order"], state["position"], state["epoch"]
 
     def describe(self) -> dict[str, Any]:
-        """Name, size and shapes, for the run manifest."""
+        """Name, size, shapes, dtypes and the SHA-256 of the examples (shape then bytes of each array),
+        so a run's manifest — and its key — pins its training data."""
         return {"name": self.name, "size": len(self), "shapes": [list(t.shape[1:]) for t in self.tensors],
-                "dtypes": [str(t.dtype) for t in self.tensors]}
+                "dtypes": [str(t.dtype) for t in self.tensors], "sha256": self.sha256}

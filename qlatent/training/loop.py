@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import math
 import time
@@ -97,6 +98,12 @@ class TrainerConfig:
     progress
         Show a tqdm progress bar.
 
+    Attributes
+    ----------
+    training_seconds
+        After :meth:`fit`: the run's training time in seconds over all its sessions (a resumed run
+        adds its earlier sessions' time, a reloaded run reports its original time).
+
     Raises
     ------
     ValueError
@@ -124,6 +131,36 @@ class TrainerConfig:
         for key in ("device", "progress", "n_steps", "checkpoint_every", "keep_checkpoints"):
             parameters.pop(key)
         return parameters
+
+
+def run_parameters(model: Any, latent: Any, data: Any, config: TrainerConfig) -> dict[str, Any]:
+    """Everything that determines a run's numbers: the trainer's settings (not its length), the model's
+    description, the latent's (with its bank's hash) and the data's (with its hash), as plain JSON."""
+    latent_description = {"name": latent.name, "dim": latent.dim, **latent.describe()}
+    return json.loads(json.dumps({"trainer": config.run_parameters(), "model": model.describe(),
+                                  "latent": latent_description, "data": data.describe()}, default=str))
+
+
+def run_key(model: Any, latent: Any, data: Any, config: TrainerConfig) -> str:
+    """Short hash of :func:`run_parameters`: the name of a run's directory, so a run is found again only
+    when everything that shapes it is the same, and anything that changes it gets a fresh directory."""
+    text = json.dumps(run_parameters(model, latent, data, config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def keyed_run_dir(runs_dir: str | Path, label: str, model: Any, latent: Any, data: Any, config: TrainerConfig) -> Path:
+    """``<runs_dir>/<label>-<run_key>``: where a run keeps its checkpoints, found again only by an identical run."""
+    return Path(runs_dir) / f"{label}-{run_key(model, latent, data, config)}"
+
+
+def _differences(theirs: Any, ours: Any, path: str = "") -> list[str]:
+    """Paths (``latent.source.sample_set``) where two parameter trees differ."""
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        found = []
+        for key in sorted(set(theirs) | set(ours)):
+            found += _differences(theirs.get(key), ours.get(key), f"{path}.{key}" if path else str(key))
+        return found
+    return [] if theirs == ours else [path or "(everything)"]
 
 
 def _derived_seed(seed: int, step: int, purpose: int) -> int:
@@ -193,12 +230,12 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._count = 0
         self._runtime_before = 0.0
+        self.training_seconds = float("nan")
 
     def parameters(self) -> dict[str, Any]:
-        """Everything that determines the run's numbers; a checkpoint made with other parameters is refused."""
-        latent = {"name": self.latent.name, "dim": self.latent.dim, **self.latent.describe()}
-        return json.loads(json.dumps({"trainer": self.config.run_parameters(), "model": self.model.describe(),
-                                      "latent": latent, "data": self.data.describe()}, default=str))
+        """Everything that determines the run's numbers (:func:`run_parameters`); a checkpoint made with
+        other parameters is refused."""
+        return run_parameters(self.model, self.latent, self.data, self.config)
 
     def _draw_batch(self) -> torch.Tensor | tuple[torch.Tensor, ...]:
         batch = self.data.batch(self.config.batch_size, self.generator)
@@ -234,11 +271,10 @@ class Trainer:
     def _restore(self, state: dict[str, Any], path: Path) -> None:
         mine = json.dumps(self.parameters(), sort_keys=True)
         if state["parameters"] != mine:
-            theirs, ours = json.loads(state["parameters"]), json.loads(mine)
-            differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
-            raise ValueError(f"checkpoint {path} was made with different {', '.join(differ)} parameters: "
-                             f"{ {k: theirs.get(k) for k in differ} } vs now { {k: ours.get(k) for k in differ} }; "
-                             "use a fresh run directory")
+            differ = _differences(json.loads(state["parameters"]), json.loads(mine))
+            shown = ", ".join(differ[:6]) + (f" and {len(differ) - 6} more" if len(differ) > 6 else "")
+            raise ValueError(f"checkpoint {path} was made with other parameters ({shown} differ); "
+                             "use a fresh run directory (name run directories with run_key to get one)")
         self.model.load_state_dict(state["model"])
         self.model.to(self.device)
         self.generator.set_state(state["rng"])
@@ -349,6 +385,7 @@ class Trainer:
         finally:
             bar.close()
         self._manifest("complete")
+        self.training_seconds = self._runtime_before + time.perf_counter() - self._started
         return self.metrics.rows
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:

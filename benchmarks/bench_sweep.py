@@ -1,0 +1,150 @@
+"""Wall-clock of 16 short Table I training runs: one process, the local pool at 1 and 2 workers, Ray.
+
+The runs are the real experiment (:func:`qlatent.experiments.discrete.train_run`) at small sizes:
+2 datasets x 4 latents x 2 seeds, each a few seconds of WGAN-GP training on one torch thread. Their
+sample banks are drawn once before timing (into a fresh store), so every mode times the same
+training work; each mode trains into its own fresh runs folder. Modes:
+
+``serial``   ``run_grid`` in this process, one run after another (torch on one thread)
+``pool-1``   the local process pool, 1 worker
+``pool-2``   the local process pool, 2 workers (target: at least 1.8x ``serial``)
+``ray-2``    a local Ray instance of 2 CPUs; timed with its start-up, and without it (the grid
+             submitted to an instance already running, as on a cluster). Target: at most 10 %
+             over ``pool-2``.
+
+Besides wall clock, each run reports the CPU seconds its own process spent in it; their sum is
+the training work, about the same in every mode, and ``work / wall`` is how many cores were busy.
+Pool workers' whole CPU time (start-up included) is also read from ``RUSAGE_CHILDREN``. The
+machine's load average is printed beside each mode: other users of the cores slow wall clock,
+not CPU time.
+
+Usage: ``python benchmarks/bench_sweep.py [--steps 300] [--modes serial pool-1 pool-2 ray-2] [--out PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+TABLE1_CONFIG = dict(size=16, hidden=(64, 64), batch_size=100, n_train=5000, n_reference=1000, bank_size=5000,
+                     eval_samples=1000, curve_samples=200)
+MODES = ("serial", "pool-1", "pool-2", "ray-2")
+
+
+def timed_run(dataset: str, latent: str, seed: int, *, config, runs_dir: Path, store: Path):
+    """One Table I run, returning its outcome with the CPU seconds this process spent on it."""
+    from qlatent.experiments.discrete import train_run
+
+    cpu = time.process_time()
+    outcome = train_run(dataset, latent, seed, config=config, runs_dir=runs_dir, store=store)
+    outcome.scores["cpu_seconds"] = time.process_time() - cpu
+    return outcome
+
+
+def jobs() -> list[dict[str, object]]:
+    from qlatent.experiments.discrete import table1_jobs
+
+    return table1_jobs({"quantum": [0, 1], "bernoulli": [0, 1]}, ["gaussian", "bernoulli", "distinguishable", "boson"])
+
+
+def warm_banks(config, store: Path) -> None:
+    """Draw every dataset and latent bank the runs use, so timing covers training only."""
+    from qlatent.data.discrete import discrete_dataset
+    from qlatent.latent.photonic import build_latent
+
+    for job in jobs():
+        for role, size in (("train", config.n_train), ("reference", config.n_reference)):
+            discrete_dataset(job["dataset"], config.size, size, job["seed"], role, store)
+        build_latent(job["latent"], config.latent_spec(), job["seed"], store)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_mode(mode: str, config, store: Path, scratch: Path) -> dict[str, float]:
+    from qlatent.experiments.grid import run_grid
+    from qlatent.sweep.executors import ExecutorSettings
+
+    settings = {"serial": ExecutorSettings("serial"), "pool-1": ExecutorSettings("local", workers=1),
+                "pool-2": ExecutorSettings("local", workers=2), "ray-2": ExecutorSettings("ray", workers=2)}[mode]
+    train_one = functools.partial(timed_run, config=config, runs_dir=scratch / mode, store=store)
+    load = os.getloadavg()[0]
+    row: dict[str, float] = {}
+    if mode == "ray-2":
+        import ray
+
+        start = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+        row["ray_start_seconds"] = time.perf_counter() - start
+    wall, cpu, child = time.perf_counter(), time.process_time(), children_cpu()
+    results = run_grid(train_one, jobs(), progress=False, executor=settings)
+    row["wall_seconds"] = time.perf_counter() - wall
+    row["driver_cpu_seconds"] = time.process_time() - cpu
+    row["children_cpu_seconds"] = children_cpu() - child
+    if mode == "ray-2":
+        row["wall_with_start_seconds"] = row["wall_seconds"] + row["ray_start_seconds"]
+        ray.shutdown()
+    runs = results.runs
+    row["run_cpu_seconds"] = float(runs.loc[runs["metric"] == "cpu_seconds", "value"].sum())
+    row["load_average"] = load
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300, help="training iterations per run")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "data" / "cache" / "numba"))
+
+    import torch
+
+    from qlatent.experiments.discrete import DiscreteConfig
+
+    torch.set_num_threads(1)  # the serial mode gets what each worker gets: one thread
+    config = DiscreteConfig(**TABLE1_CONFIG, n_steps=args.steps, log_every=max(args.steps // 2, 1))
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as folder:
+        scratch = Path(folder)
+        store = scratch / "samples"
+        start = time.perf_counter()
+        warm_banks(config, store)
+        print(f"{len(jobs())} runs of {args.steps} iterations; banks drawn in {time.perf_counter() - start:.1f} s; "
+              f"{os.cpu_count()} CPU(s)", flush=True)
+        print(f"{'mode':>8} {'wall s':>8} {'run cpu s':>10} {'busy cores':>10} {'children cpu s':>15} "
+              f"{'load':>6}", flush=True)
+        for mode in args.modes:
+            row = rows[mode] = run_mode(mode, config, store, scratch)
+            extra = f"  (+{row['ray_start_seconds']:.1f} s to start Ray)" if mode == "ray-2" else ""
+            print(f"{mode:>8} {row['wall_seconds']:>8.1f} {row['run_cpu_seconds']:>10.1f} "
+                  f"{row['run_cpu_seconds'] / row['wall_seconds']:>10.2f} {row['children_cpu_seconds']:>15.1f} "
+                  f"{row['load_average']:>6.2f}{extra}", flush=True)
+    if "serial" in rows:
+        base = rows["serial"]
+        for mode in rows:
+            if mode != "serial":
+                wall = base["wall_seconds"] / rows[mode]["wall_seconds"]
+                cpu = rows[mode]["run_cpu_seconds"] / base["run_cpu_seconds"]
+                print(f"speed-up of {mode} over serial: {wall:.2f}x wall clock; run CPU time {cpu:.2f}x serial's")
+    if "pool-2" in rows and "ray-2" in rows:
+        pool, ray_row = rows["pool-2"]["wall_seconds"], rows["ray-2"]
+        print(f"Ray over pool-2: {100 * (ray_row['wall_seconds'] / pool - 1):+.1f} % with Ray already running, "
+              f"{100 * (ray_row['wall_with_start_seconds'] / pool - 1):+.1f} % counting its start")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if args.out is not None:
+        from qlatent.io import atomic_write_json
+
+        atomic_write_json(args.out, {"steps": args.steps, "rows": rows,
+                                     "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+"""A sweep file: one experiment, the parameters it keeps fixed, the grid it varies, the seeds.
+
+.. code-block:: yaml
+
+    name: table1-paper                 # optional; default: the file's name
+    description: Table I, paper protocol
+    experiment: qlatent.experiments.discrete:train_run   # or  notebook: 03_synthetic_gan
+    parameters:                        # passed to every run
+      n_steps: 40000
+    grid:                              # every combination, the first axis varying slowest
+      dataset: [quantum, bernoulli]
+      latent: [gaussian, bernoulli, distinguishable, boson]
+    seeds: 12                          # 0..11, or a list; the last axis, passed as `seed`
+    resources: {gpus: 0}               # GPUs each run asks for (Ray places it on a GPU node)
+    retries: 2                         # further attempts of a run whose worker died
+    output: ../data/results/sweeps/table1-paper   # optional; relative to this file
+
+An experiment function is called with the fixed parameters, the run's grid values and ``seed``
+as keywords; it returns a :class:`~qlatent.experiments.grid.RunOutcome` or a mapping of metric
+names to numbers. Values are plain YAML, made into what the function's annotations ask for:
+
+- a parameter annotated with a dataclass (``config: DiscreteConfig``) takes a mapping of its
+  fields (nested dataclasses likewise), and a grid axis may vary one field: ``config.n_steps``;
+- a parameter annotated ``Path`` takes a string: ``{results}`` stands for the results folder,
+  ``{output}`` for the sweep's folder, and a relative path is relative to the sweep file;
+- ``run_dir``, when the function takes it, is the run's own folder (for checkpoints), and
+  ``runs_dir``, when the function takes it and the file does not set it, is ``{output}/experiment``
+  (the experiment names each run's folder in it).
+
+A notebook is executed once per run with those parameters injected and its results folder
+pointed into the run's folder; its saved tables are gathered. Everything is checked when the
+file is loaded — unknown keys or parameters, a missing required parameter, an empty grid or axis,
+an experiment that cannot be imported — before any run starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib
+import inspect
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qlatent.sweep.errors import SweepError
+
+KEYS = ("name", "description", "experiment", "notebook", "parameters", "grid", "seeds", "resources", "retries",
+        "output")
+#: Keyword the sweep gives an experiment that takes it: the run's own folder.
+RUN_DIR = "run_dir"
+#: Keyword the sweep gives an experiment that takes it (unless the file sets it): a folder for all runs.
+RUNS_DIR = "runs_dir"
+#: Parameters a sweep may not set: the tidy tables' ``metric`` and ``value`` columns, and ``run_dir``.
+RESERVED = ("metric", "value", RUN_DIR)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def canonical(value: Any) -> str:
+    """Sorted-key JSON without spaces: equal parameters give equal strings (the hashing form)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def resolve_experiment(reference: str) -> Callable[..., Any]:
+    """The function a ``"package.module:function"`` reference names.
+
+    Raises
+    ------
+    SweepError
+        If the reference is malformed, the module cannot be imported or has no such callable.
+    """
+    module_name, colon, attribute = reference.partition(":") if isinstance(reference, str) else ("", "", "")
+    if not colon or not module_name or not attribute:
+        raise SweepError(f"experiment {reference!r} must be written 'package.module:function'")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({error})") from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise SweepError(f"experiment {reference!r}: {module_name!r} has no {attribute!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise SweepError(f"experiment {reference!r} is not callable")
+    return target
+
+
+def check_function_parameters(reference: str, function: Callable[..., Any], given: list[str]) -> tuple[bool, bool]:
+    """Check the sweep's parameter names against the function's signature.
+
+    ``given`` may hold dotted names (``config.n_steps``); their first part must be a parameter
+    annotated with a dataclass. Returns whether the function takes ``run_dir`` and ``runs_dir``.
+
+    Raises
+    ------
+    SweepError
+        Naming unknown parameters (and the known ones), or required ones the sweep does not give.
+    """
+    signature = inspect.signature(function)
+    keyword = {name: p for name, p in signature.parameters.items()
+               if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+    heads = list(dict.fromkeys(name.split(".")[0] for name in given))
+    unknown = [name for name in heads if name not in keyword and not takes_any]
+    if unknown:
+        raise SweepError(f"experiment {reference} takes no parameter(s) {', '.join(unknown)}; "
+                         f"it takes: {', '.join(n for n in keyword if n != RUN_DIR) or 'none'}")
+    hints = type_hints(function)
+    for name in given:
+        head = name.split(".")[0]
+        if "." in name and dataclass_type(hints.get(head)) is None:
+            raise SweepError(f"{name}: parameter {head!r} of experiment {reference} is not a dataclass, "
+                             "so it has no fields to set")
+    takes_runs_dir = RUNS_DIR in keyword and RUNS_DIR not in heads
+    missing = [name for name, p in keyword.items() if p.default is p.empty and name not in heads
+               and name != RUN_DIR and not (name == RUNS_DIR and takes_runs_dir)]
+    if missing:
+        raise SweepError(f"experiment {reference} needs parameter(s) {', '.join(missing)}, "
+                         "which the sweep file does not give")
+    return RUN_DIR in keyword, takes_runs_dir
+
+
+def type_hints(target: Any) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a function or class, or ``{}`` where they cannot be resolved."""
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations just mean no conversion
+        return {}
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def dataclass_type(hint: Any) -> type | None:
+    """The dataclass a hint names (also inside ``X | None``), or None."""
+    for member in _members(hint):
+        if isinstance(member, type) and dataclasses.is_dataclass(member):
+            return member
+    return None
+
+
+def fold_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"config": {...}, "config.n_steps": 5}`` → ``{"config": {..., "n_steps": 5}}`` (dotted names last win).
+
+    Raises
+    ------
+    SweepError
+        If a dotted name sets a field of a parameter given as something other than a mapping.
+    """
+    folded: dict[str, Any] = {name: value for name, value in values.items() if "." not in name}
+    for name, value in values.items():
+        if "." not in name:
+            continue
+        *path, last = name.split(".")
+        target = folded
+        for part in path:
+            target[part] = dict(target.get(part) or {}) if isinstance(target.get(part, {}), Mapping) else None
+            if target[part] is None:
+                raise SweepError(f"{name}: {part!r} is given as a value, so none of its fields can be set")
+            target = target[part]
+        target[last] = value
+    return folded
+
+
+def build_value(hint: Any, value: Any, where: str, path: Callable[[str], Path]) -> Any:
+    """Make a plain YAML value into what ``hint`` asks for: a dataclass from a mapping, a ``Path`` from a string.
+
+    Raises
+    ------
+    SweepError
+        Naming ``where``, if a mapping names fields the dataclass lacks or the dataclass refuses a value.
+    """
+    cls = dataclass_type(hint)
+    if cls is not None and isinstance(value, Mapping):
+        fields = [field.name for field in dataclasses.fields(cls) if field.init]
+        unknown = [str(name) for name in value if name not in fields]
+        if unknown:
+            raise SweepError(f"{where}: {cls.__name__} has no field(s) {', '.join(unknown)}; "
+                             f"it has: {', '.join(fields)}")
+        hints = type_hints(cls)
+        arguments = {name: build_value(hints.get(name), item, f"{where}.{name}", path) for name, item in value.items()}
+        try:
+            return cls(**arguments)
+        except (TypeError, ValueError) as error:
+            raise SweepError(f"{where}: {error}") from None
+    if isinstance(value, str) and Path in _members(hint):
+        return path(value)
+    return value
+
+
+def _check_notebook(name: str, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]]) -> str:
+    from qlatent.runner.errors import RunnerError
+    from qlatent.runner.execution import check_parameters, resolve_notebook
+
+    try:
+        notebook, path = resolve_notebook(name)
+        check_parameters(notebook, path, dict(fixed))
+        for axis, values in grid.items():
+            for value in values:
+                check_parameters(notebook, path, {axis: value})
+    except RunnerError as error:
+        raise SweepError(str(error)) from None
+    return notebook
+
+
+def _axes(grid: Any, seeds: Any) -> dict[str, list[Any]]:
+    if grid is None:
+        grid = {}
+    if not isinstance(grid, Mapping):
+        raise SweepError(f"grid must map parameter names to lists of values, got {type(grid).__name__}")
+    axes: dict[str, list[Any]] = {}
+    for name, values in grid.items():
+        if not isinstance(values, list):
+            raise SweepError(f"grid axis {name!r} must be a list of values, got {values!r}")
+        if not values:
+            raise SweepError(f"grid axis {name!r} is empty: give it at least one value")
+        try:
+            distinct = {canonical(value) for value in values}
+        except (TypeError, ValueError) as error:
+            raise SweepError(f"grid axis {name!r} holds a value that is not plain YAML: {error}") from None
+        if len(distinct) != len(values):
+            raise SweepError(f"grid axis {name!r} repeats a value: {values}")
+        axes[str(name)] = values
+    if seeds is not None:
+        if "seed" in axes:
+            raise SweepError("give seeds either as `seeds` or as a grid axis `seed`, not both")
+        if isinstance(seeds, int) and not isinstance(seeds, bool):
+            if seeds < 1:
+                raise SweepError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+            seeds = list(range(seeds))
+        if not isinstance(seeds, list) or not seeds or any(
+                isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+            raise SweepError(f"seeds must be a positive count or a non-empty list of non-negative integers, "
+                             f"got {seeds!r}")
+        if len(set(seeds)) != len(seeds):
+            raise SweepError(f"seeds repeat: {seeds}")
+        axes["seed"] = seeds
+    if not axes:
+        raise SweepError("the sweep's grid is empty: give `grid` (parameter: [values, ...]) and/or `seeds`")
+    return axes
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A checked sweep: use :func:`load_sweep` (a file) or :meth:`from_mapping` to make one."""
+
+    name: str
+    experiment: str | None
+    notebook: str | None
+    parameters: dict[str, Any]
+    grid: dict[str, list[Any]]
+    output: Path
+    gpus: float = 0.0
+    retries: int = 2
+    description: str = ""
+    takes_run_dir: bool = False
+    takes_runs_dir: bool = False
+    base_dir: Path = Path(".")
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None) -> SweepSpec:
+        """Check a parsed sweep file (see the module docstring) and resolve its experiment.
+
+        Raises
+        ------
+        SweepError
+            On any problem, naming it — before anything runs.
+        """
+        from qlatent.sweep.engine import DEFAULT_RETRIES
+
+        if not isinstance(data, Mapping):
+            raise SweepError("a sweep file must be a mapping (experiment, parameters, grid, seeds, ...)")
+        unknown = [str(key) for key in data if key not in KEYS]
+        if unknown:
+            raise SweepError(f"unknown key(s) in the sweep file: {', '.join(unknown)}; known: {', '.join(KEYS)}")
+        name = str(data.get("name", name))
+        if not _NAME.match(name):
+            raise SweepError(f"sweep name {name!r} must be letters, digits, '_', '-' or '.'")
+        if ("experiment" in data) == ("notebook" in data):
+            raise SweepError("a sweep file names exactly one of `experiment` (package.module:function) or `notebook`")
+        fixed = data.get("parameters") or {}
+        if not isinstance(fixed, Mapping):
+            raise SweepError(f"parameters must be a mapping of name: value, got {type(fixed).__name__}")
+        fixed = {str(key): value for key, value in fixed.items()}
+        axes = _axes(data.get("grid"), data.get("seeds"))
+        both = sorted(set(fixed) & set(axes))
+        if both:
+            raise SweepError(f"parameter(s) {', '.join(both)} are both fixed and in the grid")
+        reserved = sorted((set(fixed) | set(axes)) & set(RESERVED))
+        if reserved:
+            raise SweepError(f"parameter(s) {', '.join(reserved)} are reserved: the sweep sets run_dir, and "
+                             "metric and value are table columns")
+        try:
+            canonical({"parameters": fixed, "grid": axes})
+        except (TypeError, ValueError) as error:
+            raise SweepError(f"parameters and grid values must be plain YAML values (numbers, strings, lists, "
+                             f"mappings): {error}") from None
+        resources = data.get("resources") or {}
+        if not isinstance(resources, Mapping) or set(resources) - {"gpus"}:
+            raise SweepError(f"resources takes only `gpus`, got {resources!r}")
+        gpus = resources.get("gpus", 0)
+        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0:
+            raise SweepError(f"resources.gpus must be a non-negative number, got {gpus!r}")
+        retries = data.get("retries", DEFAULT_RETRIES)
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise SweepError(f"retries must be a non-negative integer, got {retries!r}")
+        if output is None:
+            if "output" in data:
+                output = base_dir / str(data["output"])
+            else:
+                from qlatent.paths import results_dir
+
+                output = results_dir() / "sweeps" / name
+        takes_run_dir = takes_runs_dir = False
+        experiment = notebook = None
+        if "experiment" in data:
+            experiment = str(data["experiment"])
+            function = resolve_experiment(experiment)
+            takes_run_dir, takes_runs_dir = check_function_parameters(experiment, function, [*fixed, *axes])
+        else:
+            dotted = [name for name in [*fixed, *axes] if "." in name]
+            if dotted:
+                raise SweepError(f"notebook parameters have no fields: {', '.join(dotted)}")
+            notebook = _check_notebook(str(data["notebook"]), fixed, axes)
+        spec = cls(name, experiment, notebook, fixed, axes, Path(output).resolve(), float(gpus), retries,
+                   str(data.get("description", "")), takes_run_dir, takes_runs_dir, Path(base_dir).resolve())
+        if experiment is not None:
+            for job in spec.jobs():  # every run's arguments are built once here, so none fails later
+                spec.task(job, spec.output)
+        return spec
+
+    @property
+    def target(self) -> str:
+        """``package.module:function`` or ``notebook:NAME``."""
+        return self.experiment if self.experiment is not None else f"notebook:{self.notebook}"
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every run's grid values (first axis varying slowest, seeds last)."""
+        from qlatent.experiments.grid import product_jobs
+
+        return product_jobs(**self.grid)
+
+    def key(self, job: Mapping[str, Any]) -> str:
+        """A run's key: 16 hex digits of the SHA-256 of the experiment, the fixed parameters and the job."""
+        payload = canonical({"experiment": self.target, "parameters": self.parameters, "job": dict(job)})
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def function(self) -> Callable[..., Any]:
+        """What each task calls: the experiment itself, or the notebook runner bound to the notebook."""
+        if self.experiment is not None:
+            return resolve_experiment(self.experiment)
+        from qlatent.sweep.notebooks import execute_notebook_run
+
+        return functools.partial(execute_notebook_run, self.notebook)
+
+    def path(self, text: str) -> Path:
+        """A path from the file: ``{results}`` and ``{output}`` expanded, relative to the sweep file."""
+        from qlatent.paths import results_dir
+
+        text = text.replace("{results}", str(results_dir())).replace("{output}", str(self.output))
+        path = Path(text).expanduser()
+        return (path if path.is_absolute() else self.base_dir / path).resolve()
+
+    def task(self, job: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+        """The keyword arguments of one run's call (dataclasses and paths built from the file's values).
+
+        Raises
+        ------
+        SweepError
+            If a value cannot be made into what the experiment's annotation asks for.
+        """
+        if self.notebook is not None:
+            return {"parameters": {**self.parameters, **job}, "run_dir": str(run_dir)}
+        values = fold_dotted({**self.parameters, **job})
+        if self.takes_runs_dir:
+            values[RUNS_DIR] = str(self.output / "experiment")
+        hints = type_hints(resolve_experiment(self.experiment))
+        arguments = {name: build_value(hints.get(name), value, name, self.path) for name, value in values.items()}
+        if self.takes_run_dir:
+            arguments[RUN_DIR] = run_dir
+        return arguments
+
+    def to_dict(self) -> dict[str, Any]:
+        """The checked sweep as JSON (recorded beside the runs)."""
+        return {"name": self.name, "description": self.description, "experiment": self.experiment,
+                "notebook": self.notebook, "parameters": self.parameters, "grid": self.grid,
+                "resources": {"gpus": self.gpus}, "retries": self.retries, "output": str(self.output)}
+
+
+def load_sweep(path: str | Path, *, output: str | Path | None = None) -> SweepSpec:
+    """Read and check a sweep file (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        The YAML file.
+    output : path, optional
+        Where runs and tables go, instead of the file's ``output`` (default
+        ``results_dir()/sweeps/<name>``).
+
+    Raises
+    ------
+    SweepError
+        If the file is missing or not valid YAML, or on any problem :meth:`SweepSpec.from_mapping` finds.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"sweep file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SweepError(f"cannot read sweep file {path}: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SweepError(f"sweep file {path} is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+    try:
+        return SweepSpec.from_mapping(data, name=path.stem, base_dir=path.resolve().parent,
+                                      output=Path(output) if output is not None else None)
+    except SweepError as error:
+        raise SweepError(f"{path}: {error}") from None

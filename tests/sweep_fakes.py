@@ -1,0 +1,73 @@
+"""Tiny experiment functions for the sweep tests (not part of the package: the tests import them by name).
+
+Each call appends one line to ``$SWEEP_FAKE_LOG`` (when set), so tests can count which runs executed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from qlatent.experiments.grid import RunOutcome
+
+
+def _log(**job: object) -> None:
+    log = os.environ.get("SWEEP_FAKE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(",".join(f"{key}={value}" for key, value in sorted(job.items())) + "\n")
+
+
+def quadratic(x: float, seed: int, scale: float = 1.0, pause: float = 0.0, fail_at: float | None = None) -> RunOutcome:
+    """Scores ``scale * x**2 + seed`` and a two-point curve; raises when ``x == fail_at``; sleeps ``pause`` s."""
+    _log(x=x, seed=seed)
+    if pause:
+        time.sleep(pause)
+    if fail_at is not None and x == fail_at:
+        raise ValueError(f"x={x} is where this experiment fails")
+    score = scale * x * x + seed
+    return RunOutcome({"score": score, "x_abs": abs(x)}, pd.DataFrame({"step": [1, 2], "loss": [score, score / 2]}))
+
+
+def scores_only(x: float, seed: int) -> dict[str, float]:
+    """A plain mapping of scores (no curve)."""
+    _log(x=x, seed=seed)
+    return {"sum": x + seed}
+
+
+def crash_once(x: float, seed: int, marker_dir: str) -> RunOutcome:
+    """Kills its own process the first time it runs for a given (x, seed), then succeeds."""
+    marker = Path(marker_dir) / f"crashed-{x}-{seed}"
+    if not marker.exists():
+        marker.write_text("crashed")
+        os._exit(17)
+    return quadratic(x, seed)
+
+
+def always_crash(x: float, seed: int) -> RunOutcome:
+    """Kills its own process every time."""
+    os._exit(17)
+
+
+def with_run_dir(x: float, seed: int, run_dir: Path) -> dict[str, float]:
+    """Writes a file into the run's own folder and scores how many files it found there before."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    before = len(list(run_dir.iterdir()))
+    (run_dir / f"{x}-{seed}.txt").write_text("ok")
+    return {"files_before": float(before)}
+
+
+def threads(x: float, seed: int) -> dict[str, float]:
+    """The torch and Numba thread counts a run sees."""
+    import numba
+    import torch
+
+    return {"torch_threads": float(torch.get_num_threads()), "numba_threads": float(numba.get_num_threads())}
+
+
+def widths(hidden: list[int], seed: int) -> dict[str, float]:
+    """Total width and depth of a list-valued parameter."""
+    return {"width": float(sum(hidden)), "depth": float(len(hidden))}

@@ -1,0 +1,159 @@
+"""Local sample banks in seeded shards: the same bytes for any number of workers, resumable, locked."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import qlatent.qpu.shards as shards
+from qlatent.photonics import sample
+from qlatent.photonics.interferometers import haar_interferometer
+from qlatent.qpu import QPUError, SampleRequest, SampleStore, get_or_sample
+from qlatent.qpu.backends.local import SHARD_SIZE, LocalBackend, sample_shard, shard_rows
+from qlatent.qpu.sampleset import counts_sha256
+from qlatent.sweep.executors import ExecutorSettings
+
+N_SAMPLES = 4 * SHARD_SIZE + SHARD_SIZE // 2  # five shards, the last one half full
+
+
+@pytest.fixture(scope="module")
+def request_():
+    return SampleRequest("local", haar_interferometer(6, seed=5), (1, 1, 1, 0, 0, 0), N_SAMPLES, seed=11)
+
+
+def test_shards_cut_the_request_and_derive_their_seeds_from_it(request_):
+    assert shard_rows(N_SAMPLES) == [SHARD_SIZE] * 4 + [SHARD_SIZE // 2]
+    assert shard_rows(SHARD_SIZE) == [SHARD_SIZE] and shard_rows(1) == [1]
+    # shard k is the sampler run with NumPy's k-th spawned child of the request's seed
+    children = np.random.SeedSequence(11).spawn(5)
+    for index in (0, 4):
+        expected = sample(request_.unitary, request_.input_state, shard_rows(N_SAMPLES)[index],
+                          seed=np.random.default_rng(children[index]))
+        np.testing.assert_array_equal(sample_shard(request_, index, 11), expected)
+    with pytest.raises(IndexError, match="shard 5 of a request with 5 shard"):
+        sample_shard(request_, 5, 11)
+
+
+def test_a_shorter_request_is_the_head_of_a_longer_one(request_):
+    short = SampleRequest("local", request_.circuit, request_.input_state, 2 * SHARD_SIZE + 7, seed=11)
+    long = LocalBackend().sample(request_).counts
+    np.testing.assert_array_equal(LocalBackend().sample(short).counts, long[: short.n_samples])
+
+
+def test_the_bank_is_byte_identical_for_one_two_and_three_workers(request_, tmp_path):
+    direct = LocalBackend().sample(request_)
+    banks = {}
+    for workers, settings in ((1, ExecutorSettings("serial")), (2, ExecutorSettings("local", workers=2)),
+                              (3, ExecutorSettings("local", workers=3))):
+        store = SampleStore(tmp_path / f"workers{workers}")
+        banks[workers] = get_or_sample(request_, store, progress=False, executor=settings)
+        assert store.verify() == {}
+        stored = sorted(p.name for p in store.paths(request_.request_id()))
+        assert sorted(p.name for p in store.root.iterdir()) == stored
+    for workers, bank in banks.items():
+        assert bank.counts.tobytes() == direct.counts.tobytes(), workers
+        assert bank.provenance["counts"]["sha256"] == counts_sha256(direct.counts)
+    assert banks[1].provenance["backend"]["shards"] == {"rows": SHARD_SIZE, "count": 5,
+                                                        "seeds": "SeedSequence(entropy, spawn_key=(k,)) for shard k"}
+
+
+def _counting(monkeypatch, fail_at: int | None = None) -> list[int]:
+    calls: list[int] = []
+
+    def counted(request, index, entropy):
+        calls.append(index)
+        if index == fail_at:
+            raise RuntimeError("the worker's node went away")
+        return sample_shard(request, index, entropy)
+
+    monkeypatch.setattr(shards, "sample_shard", counted)
+    return calls
+
+
+def test_finished_shards_are_kept_and_a_failed_bank_resumes_with_the_missing_ones(request_, tmp_path, monkeypatch):
+    store = SampleStore(tmp_path)
+    calls = _counting(monkeypatch, fail_at=3)
+    with pytest.raises(QPUError, match=r"1 of 5 shard\(s\) of .* failed \(shard 3: RuntimeError: the worker's node"):
+        get_or_sample(request_, store, progress=False)
+    folder = shards.ShardFolder(store, request_)
+    assert sorted(p.name for p in folder.path.glob("shard-*.npz")) == [f"shard-{k:06d}.npz" for k in (0, 1, 2, 4)]
+    assert request_.request_id() not in store and store.verify() == {}
+    calls = _counting(monkeypatch)
+    bank = get_or_sample(request_, store, progress=False)
+    assert calls == [3]
+    np.testing.assert_array_equal(bank.counts, LocalBackend().sample(request_).counts)
+    assert not folder.path.exists() and not store.lock_path(request_.request_id()).exists()
+
+
+def test_a_damaged_shard_file_is_drawn_again(request_, tmp_path, monkeypatch):
+    store = SampleStore(tmp_path)
+    _counting(monkeypatch, fail_at=4)
+    with pytest.raises(QPUError):
+        get_or_sample(request_, store, progress=False)
+    folder = shards.ShardFolder(store, request_)
+    folder.shard_path(1).write_bytes(b"not a shard")
+    calls = _counting(monkeypatch)
+    bank = get_or_sample(request_, store, progress=False)
+    assert sorted(calls) == [1, 4]
+    np.testing.assert_array_equal(bank.counts, LocalBackend().sample(request_).counts)
+
+
+def test_an_unseeded_bank_keeps_its_entropy_across_a_resume(request_, tmp_path, monkeypatch):
+    unseeded = SampleRequest("local", request_.circuit, request_.input_state, N_SAMPLES)
+    store = SampleStore(tmp_path)
+    _counting(monkeypatch, fail_at=2)
+    with pytest.raises(QPUError):
+        get_or_sample(unseeded, store, progress=False)
+    entropy = int(shards.ShardFolder(store, unseeded).plan()["entropy"])
+    _counting(monkeypatch)
+    bank = get_or_sample(unseeded, store, progress=False)
+    assert bank.provenance["backend"]["entropy"] == str(entropy)
+    for index in (0, 2):
+        np.testing.assert_array_equal(bank.counts[index * SHARD_SIZE:(index + 1) * SHARD_SIZE],
+                                      sample_shard(unseeded, index, entropy))
+
+
+def test_a_shard_folder_of_another_request_is_refused(request_, tmp_path):
+    store = SampleStore(tmp_path)
+    folder = shards.ShardFolder(store, request_)
+    folder.path.mkdir(parents=True)
+    (folder.path / "plan.json").write_text('{"request_id": "something else", "shard_rows": [1]}')
+    with pytest.raises(QPUError, match="plan is for another request or shard size; delete the folder"):
+        get_or_sample(request_, store, progress=False)
+    (folder.path / "plan.json").write_text("{not json")
+    with pytest.raises(QPUError, match="unreadable shard plan .* delete the folder to restart"):
+        get_or_sample(request_, store, progress=False)
+
+
+def test_a_second_process_waits_for_the_first_and_reads_its_set(request_, tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    store = SampleStore(tmp_path)
+    store.root.mkdir(parents=True, exist_ok=True)
+    got = []
+    lock = FileLock(store.lock_path(request_.request_id()))
+    lock.acquire()
+    waiting = threading.Thread(target=lambda: got.append(get_or_sample(request_, store, progress=False)))
+    waiting.start()
+    time.sleep(0.3)
+    assert got == []  # blocked on the lock
+    store.save(LocalBackend().sample(request_))  # "the first process" stores the set
+    calls = _counting(monkeypatch)
+    lock.release()
+    waiting.join(timeout=30)
+    assert calls == [] and got[0].counts.tobytes() == store.load(request_.request_id()).counts.tobytes()
+
+
+def test_only_slow_banks_follow_the_environments_executor(request_, monkeypatch):
+    monkeypatch.setenv("QLATENT_EXECUTOR", "local")
+    assert shards.resolve_bank_executor(request_, None, 5).kind == "serial"  # three photons: instant
+    big = SampleRequest("local", haar_interferometer(40, seed=1), (1,) * 20 + (0,) * 20, 4000, seed=1)
+    assert shards.estimated_seconds(big) > shards.PARALLEL_MIN_SECONDS
+    assert shards.resolve_bank_executor(big, None, 4).kind == "local"
+    assert shards.resolve_bank_executor(big, None, 1).kind == "serial"  # one shard left: no pool
+    assert shards.resolve_bank_executor(request_, "local", 5).kind == "local"  # asked for explicitly
+    distinguishable = SampleRequest("local", big.circuit, big.input_state, 4000, model="distinguishable", seed=1)
+    assert shards.estimated_seconds(distinguishable) < 1
