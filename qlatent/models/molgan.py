@@ -845,8 +845,8 @@ class MolGAN(LatentInput):
 class GraphBank(TensorBank):
     """Padded molecular graphs served in shuffled ``(nodes, adjacency)`` batches for the Trainer.
 
-    A :class:`~qlatent.training.bank.TensorBank` of two int64 arrays, checked on entry, whose
-    :meth:`describe` adds a sha256 of the graphs so a run's manifest pins its training set.
+    A :class:`~qlatent.training.bank.TensorBank` of two int64 arrays, checked on entry; its
+    :meth:`describe` carries a sha256 of the graphs, so a run's manifest pins its training set.
 
     Parameters
     ----------
@@ -877,11 +877,6 @@ class GraphBank(TensorBank):
         if not torch.equal(adjacency, adjacency.transpose(1, 2)):
             raise ValueError("adjacency must be symmetric in its two node axes")
         super().__init__(nodes.to(torch.int64), adjacency.to(torch.int64), name=name)
-        digest = hashlib.sha256()
-        for tensor in self.tensors:
-            digest.update(f"{tuple(tensor.shape)}:".encode())
-            digest.update(tensor.contiguous().numpy().tobytes())
-        self.sha256 = digest.hexdigest()
 
     @classmethod
     def from_dataset(cls, dataset: Any, split: str = "train") -> GraphBank:
@@ -889,6 +884,3 @@ class GraphBank(TensorBank):
         rows = dataset.split_index(split)
         return cls(dataset.nodes[rows], dataset.adjacency[rows], name=f"qm9-{split}")
 
-    def describe(self) -> dict[str, Any]:
-        """Name, size, shapes and the sha256 of the graphs, for the run manifest."""
-        return {**super().describe(), "sha256": self.sha256}
