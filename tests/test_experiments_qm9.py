@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qlatent.experiments import qm9
@@ -125,10 +126,8 @@ def test_schedule_names():
     assert qm9.QM9Config().schedule("fast") == (1e-3, 2_000)
 
 
-def synthetic_runs() -> "pd.DataFrame":
+def synthetic_runs() -> pd.DataFrame:
     """Per-seed results where boson leads at size 16 (clearly) and ties on the fast schedule."""
-    import pandas as pd
-
     rng = np.random.default_rng(0)
     rows = []
     for seed in range(8):
