@@ -53,7 +53,7 @@ def test_force_re_executes(project_copy):
                                                    "should_fail, scale, label"),
         (["run", "97_params", "-p", "scale", "fast"], "parameter 'scale' of notebook '97_params' expects float, got str"),
         (["run", "97_params", "-p", "should_fail", "1"], "parameter 'should_fail' of notebook '97_params' expects bool"),
-        (["book", "--profile", "fastest"], "unknown profile 'fastest'; known profiles: quick, paper"),
+        (["book", "--profile", "fastest"], "unknown profile 'fastest'; known profiles: quick, standard, paper"),
         (["book", "--only", "nothing"], "profile 'quick' has no notebook nothing"),
     ],
 )
