@@ -5,6 +5,7 @@ import json
 import nbformat
 import pytest
 from conftest import run_cli
+from qlatent.runner.profiles import load_profiles
 
 
 def add_notebook(root, name, source_cells, parameters="should_fail = False\nscale = 1.0\nlabel = 'x'"):
@@ -53,13 +54,14 @@ def test_force_re_executes(project_copy):
                                                    "should_fail, scale, label"),
         (["run", "97_params", "-p", "scale", "fast"], "parameter 'scale' of notebook '97_params' expects float, got str"),
         (["run", "97_params", "-p", "should_fail", "1"], "parameter 'should_fail' of notebook '97_params' expects bool"),
-        (["book", "--profile", "fastest"], "unknown profile 'fastest'; known profiles: quick, standard, paper"),
+        (["book", "--profile", "fastest"], "unknown profile 'fastest'; known profiles: {known}"),
         (["book", "--only", "nothing"], "profile 'quick' has no notebook nothing"),
     ],
 )
 def test_bad_input_is_one_clear_line(project_copy, args, message):
     add_notebook(project_copy, "97_params", ["pass"])
-    assert message in error_line(run_cli(project_copy, *args))
+    known = ", ".join(load_profiles(project_copy / "notebooks" / "profiles.yml"))  # the file's own order
+    assert message.format(known=known) in error_line(run_cli(project_copy, *args))
     assert not (project_copy / "book" / "executed" / "97_params.ipynb").exists()
 
 
