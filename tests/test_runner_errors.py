@@ -5,6 +5,7 @@ import json
 import nbformat
 import pytest
 from conftest import run_cli
+
 from qlatent.runner.profiles import load_profiles
 
 
