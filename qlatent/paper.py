@@ -2,11 +2,15 @@
 
 Every reported number lives in that file with its source and provenance; chapters read them here
 and never type a number themselves. The paper's ranking is never asserted in code: the direction
-of each comparison is computed from the reported numbers (:func:`reported_comparisons`).
+of each comparison is computed from the reported numbers (:func:`reported_comparisons`), and an
+ordering becomes a claim only where the paper's own standard errors support it
+(:data:`SIGNIFICANT_SES`). Reported numbers keep the digits the paper printed (``value_text``,
+``se_text``), so ``0.020`` is shown as ``0.020``, not ``0.02``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,10 +23,68 @@ from qlatent.paths import project_root
 
 _REQUIRED = ("latent", "metric", "value")
 
+#: An ordering of two reported values is a claim of the paper only when their difference exceeds this
+#: many combined standard errors, ``sqrt(se_a² + se_b²)`` (about a two-sided 5 % z-test).
+SIGNIFICANT_SES = 2.0
+
+
+class _Printed:
+    """Mixin: a number that remembers how the file printed it (``printed``, e.g. ``"0.020"``)."""
+
+    printed: str
+
+
+class _PrintedFloat(float, _Printed):
+    pass
+
+
+class _PrintedInt(int, _Printed):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, keeping the printed text of every number beside its value."""
+
+
+def _printed_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    number = _PrintedFloat(yaml.SafeLoader.construct_yaml_float(loader, node))
+    number.printed = node.value
+    return number
+
+
+def _printed_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    number = _PrintedInt(yaml.SafeLoader.construct_yaml_int(loader, node))
+    number.printed = node.value
+    return number
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _printed_float)
+_Loader.add_constructor("tag:yaml.org,2002:int", _printed_int)
+
+
+def printed(value: Any) -> str:
+    """The text of a reported number as the file (and so the paper) printed it; ``""`` for a missing one."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return getattr(value, "printed", None) or f"{value:g}"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every remembered-text number turned back into a plain ``int`` or ``float``."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, _PrintedFloat):
+        return float(value)
+    if isinstance(value, _PrintedInt):
+        return int(value)
+    return value
+
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text())
+    return yaml.load(Path(path).read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _entries() -> dict[str, Any]:
@@ -45,12 +107,13 @@ def source(experiment: str) -> str:
 
 def n_runs(experiment: str) -> int | None:
     """Runs behind each reported row (``None`` where unknown)."""
-    return _experiment(experiment).get("n_runs")
+    return _plain(_experiment(experiment).get("n_runs"))
 
 
 def reported(experiment: str) -> pd.DataFrame:
     """The reported rows of ``experiment``: context columns (dataset, size, ...), ``latent``, ``metric``,
-    ``value`` and ``se`` (NaN where no ± is reported). May be empty.
+    ``value`` and ``se`` (NaN where no ± is reported), and ``value_text`` and ``se_text``: the same
+    numbers as printed (``"0.020"``; ``""`` where no ± is reported). May be empty.
 
     Raises
     ------
@@ -64,20 +127,35 @@ def reported(experiment: str) -> pd.DataFrame:
         missing = [column for column in _REQUIRED if row.get(column) is None]
         if missing:
             raise ValueError(f"a row of {experiment!r} in data/paper/reported.yml lacks {', '.join(missing)}: {row}")
-    table = pd.DataFrame(rows)
+    texts = [{"value_text": printed(row["value"]), "se_text": printed(row.get("se"))} for row in rows]
+    table = pd.DataFrame([{key: (float(value) if isinstance(value, _PrintedFloat) else
+                                 int(value) if isinstance(value, _PrintedInt) else value)
+                           for key, value in row.items()} for row in rows])
     if table.empty:
-        return pd.DataFrame(columns=[*_REQUIRED, "se"])
+        return pd.DataFrame(columns=[*_REQUIRED, "se", "value_text", "se_text"])
     if "se" not in table:
         table["se"] = float("nan")
-    return table
+    table["se"] = table["se"].astype(float)
+    return table.join(pd.DataFrame(texts, index=table.index))
+
+
+#: Kinds of :class:`Claim`: the paper puts ``better`` ahead of ``worse``; its numbers show no
+#: significant difference between them; or it reports no spread, so its numbers support no claim.
+CLAIM_KINDS = ("ordering", "no difference", "no claim")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One comparison the paper makes: ``better`` beats ``worse`` on ``metric`` within ``context``.
+    """One comparison the paper makes about ``better`` and ``worse`` on ``metric`` within ``context``.
 
-    ``paper_difference`` is the reported advantage (worse − better for a lower-is-better metric,
-    better − worse otherwise), ``None`` for a claim stated without numbers.
+    ``kind`` (one of :data:`CLAIM_KINDS`): ``"ordering"``, ``better`` beats ``worse``;
+    ``"no difference"``, the paper's numbers show no significant difference between the two (the
+    names then only say which side is the reference); ``"no claim"``, the paper's numbers cannot
+    say (no standard error). ``paper_difference`` is the reported advantage of ``better`` (worse −
+    better for a lower-is-better metric, better − worse otherwise; may be negative for a
+    ``"no difference"`` claim), ``None`` for a claim stated without numbers; ``paper_reference``
+    the reported value of ``better``; ``paper_margin`` the smallest difference the paper's numbers
+    call significant (:data:`SIGNIFICANT_SES` combined standard errors).
     """
 
     context: dict[str, Any]
@@ -88,6 +166,12 @@ class Claim:
     paper_difference: float | None = None
     paper_reference: float | None = None
     axis: str = "latent"
+    kind: str = "ordering"
+    paper_margin: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"kind must be one of {CLAIM_KINDS}, got {self.kind!r}")
 
     def label(self) -> str:
         where = ", ".join(f"{key} {value}" for key, value in self.context.items())
@@ -95,14 +179,26 @@ class Claim:
 
 
 def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[str, bool],
-                         context: tuple[str, ...] = ()) -> list[Claim]:
+                         context: tuple[str, ...] = (), significant_ses: float = SIGNIFICANT_SES) -> list[Claim]:
     """The paper's comparisons of ``reference`` with every other latent, per context and metric.
 
-    For each group of rows sharing the ``context`` columns and a metric in ``lower_is_better``, the
-    paper's ranking of ``reference`` against each other latent is read from the reported values:
-    the better of the two becomes ``better``. Stated claims without numbers (``claims`` in the
-    file, latent axis only) are added as they are.
+    For each group of rows sharing the ``context`` columns and a metric in ``lower_is_better``,
+    ``reference`` is set against each other latent, and the paper's own numbers decide what kind of
+    claim that is: an ``"ordering"`` (the better of the two is ``better``) only when the
+    difference exceeds ``significant_ses`` combined standard errors ``sqrt(se_a² + se_b²)``;
+    ``"no difference"`` (``better`` is ``reference``) when it does not; ``"no claim"`` when a side
+    has no standard error. Claims stated in words without numbers (``claims`` in the file, latent
+    axis only) are added as orderings.
+
+    Raises
+    ------
+    KeyError
+        If the file has no entry for ``experiment``.
+    ValueError
+        If ``significant_ses`` is not positive.
     """
+    if not significant_ses > 0:
+        raise ValueError(f"significant_ses must be positive, got {significant_ses}")
     table = reported(experiment)
     claims: list[Claim] = []
     if not table.empty:
@@ -112,17 +208,38 @@ def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[
             metric = values.pop("metric")
             if metric not in lower_is_better or reference not in set(rows["latent"]):
                 continue
-            ours = float(rows.loc[rows["latent"] == reference, "value"].iloc[0])
+            ours = rows[rows["latent"] == reference].iloc[0]
             for _, row in rows[rows["latent"] != reference].iterrows():
-                other = float(row["value"])
                 sign = 1.0 if lower_is_better[metric] else -1.0
-                reference_ahead = sign * (other - ours) > 0
-                better, worse = (reference, row["latent"]) if reference_ahead else (row["latent"], reference)
-                claims.append(Claim(values, metric, better, worse,
-                                    f"the paper reports {better} ahead of {worse} on {metric}",
-                                    paper_difference=abs(other - ours),
-                                    paper_reference=ours, axis="latent"))
-    for stated in _experiment(experiment).get("claims") or []:
+                advantage = sign * (float(row["value"]) - float(ours["value"]))  # > 0: reference ahead
+                margin = significant_ses * math.hypot(float(ours["se"]), float(row["se"]))
+                numbers = (f"{ours['value_text']} ± {ours['se_text'] or '?'} vs "
+                           f"{row['value_text']} ± {row['se_text'] or '?'}")
+                if not math.isfinite(margin):
+                    claims.append(Claim(values, metric, reference, row["latent"],
+                                        f"the paper reports {reference} and {row['latent']} on {metric} "
+                                        f"({numbers}) without a standard error for both, so its numbers "
+                                        "support no claim", paper_difference=advantage,
+                                        paper_reference=float(ours["value"]), kind="no claim"))
+                elif abs(advantage) > margin:
+                    ahead = advantage > 0
+                    better, worse = (reference, row["latent"]) if ahead else (row["latent"], reference)
+                    claims.append(Claim(values, metric, better, worse,
+                                        f"the paper reports {better} ahead of {worse} on {metric} ({numbers}: "
+                                        f"a difference of {abs(advantage):.3g}, more than {significant_ses:g} "
+                                        f"combined standard errors, {margin:.2g})",
+                                        paper_difference=abs(advantage),
+                                        paper_reference=float((ours if ahead else row)["value"]),
+                                        axis="latent", paper_margin=margin))
+                else:
+                    claims.append(Claim(values, metric, reference, row["latent"],
+                                        f"the paper's numbers show no significant difference between {reference} "
+                                        f"and {row['latent']} on {metric} ({numbers}: a difference of "
+                                        f"{abs(advantage):.3g}, within {significant_ses:g} combined standard "
+                                        f"errors, {margin:.2g})", paper_difference=advantage,
+                                        paper_reference=float(ours["value"]), axis="latent",
+                                        kind="no difference", paper_margin=margin))
+    for stated in _plain(_experiment(experiment).get("claims") or []):
         if stated.get("axis", "latent") != "latent" or stated["metric"] not in lower_is_better:
             continue
         where = {key: stated[key] for key in context if key in stated}
@@ -143,13 +260,23 @@ def statements(experiment: str) -> dict[str, str]:
 
 
 def budgets(experiment: str) -> dict[str, dict[str, Any]]:
-    """Published training budgets to set ours against (``iterations``, ``batch_size``, ``source``), keyed by subject."""
-    return {key: dict(value) for key, value in (_experiment(experiment).get("budgets") or {}).items()}
+    """Published training budgets to set ours against, keyed by subject (e.g. ``"training"``).
+
+    Each is a dict with ``source`` (where it is published) and any of ``iterations``,
+    ``batch_size`` and ``seeds`` (runs); ``{}`` where the paper gives none.
+
+    Raises
+    ------
+    KeyError
+        If the file has no entry for ``experiment``.
+    """
+    return {key: dict(value) for key, value in _plain(_experiment(experiment).get("budgets") or {}).items()}
 
 
 def stated_claims(experiment: str, axis: str) -> list[dict[str, Any]]:
     """The claims of ``experiment`` stated without numbers along ``axis`` (e.g. ``"depth"``)."""
-    return [claim for claim in _experiment(experiment).get("claims") or [] if claim.get("axis", "latent") == axis]
+    return [claim for claim in _plain(_experiment(experiment).get("claims") or [])
+            if claim.get("axis", "latent") == axis]
 
 
 def beside_reported(ours: pd.DataFrame, experiment: str, label: str = "paper",

@@ -44,9 +44,11 @@ def summarize_runs(runs: pd.DataFrame, group: str | Sequence[str] = "latent", *,
     """Mean, standard error and bootstrap 95 % interval of each metric per ``group`` over seeds.
 
     ``runs`` is tidy: columns ``group`` (one column or several, e.g. ``["dataset", "latent"]``),
-    ``seed``, ``metric``, ``value``. Undefined values (NaN, e.g. uniqueness when no molecule was
-    valid) are left out; ``n_seeds`` counts the seeds used; ``se`` is the sample standard deviation
-    over ``sqrt(n_seeds)`` (NaN below two seeds), the ± of the paper's tables.
+    ``seed``, ``metric``, ``value``. Undefined values (NaN: a run that produced no score, e.g. an
+    FCD when no molecule was valid) are left out of the mean but counted: ``n_seeds`` counts the
+    seeds used, ``n_runs`` every seed run, ``n_unscored`` those without a score; ``se`` is the
+    sample standard deviation over ``sqrt(n_seeds)`` (NaN below two seeds), the ± of the paper's
+    tables.
     """
     keys = [group] if isinstance(group, str) else list(group)
     rows = []
@@ -56,7 +58,9 @@ def summarize_runs(runs: pd.DataFrame, group: str | Sequence[str] = "latent", *,
         low, high = bootstrap_mean_ci(values, seed=seed) if len(values) else (np.nan, np.nan)
         se = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
         rows.append({**dict(zip([*keys, "metric"], names)), "mean": values.mean() if len(values) else np.nan,
-                     "se": se, "ci_low": low, "ci_high": high, "n_seeds": defined["seed"].nunique()})
+                     "se": se, "ci_low": low, "ci_high": high, "n_seeds": defined["seed"].nunique(),
+                     "n_runs": subset["seed"].nunique(),
+                     "n_unscored": subset["seed"].nunique() - defined["seed"].nunique()})
     return pd.DataFrame(rows)
 
 
@@ -106,6 +110,8 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
     Columns: the ``context`` columns, ``baseline``, ``metric``, ``mean_difference`` (baseline −
     reference, so positive means the reference is better when lower is better),
     ``reference_better`` (fraction of seeds), ``n_pairs`` (seeds where both are defined),
+    ``unscored_reference`` and ``unscored_baseline`` (seeds run on both sides where that side has
+    no score: left out of every column here; :func:`claim_verdict` ranks them last),
     ``p_value`` (two-sided paired t-test), ``p_wilcoxon``, ``d_z`` (effect size of the reference's
     advantage) and ``mdd`` (minimum detectable difference at 80 % power); see
     :func:`paired_statistics`.
@@ -127,7 +133,10 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
             table = _seed_table(part, metric, group)
             if reference not in table:
                 continue
+            ran = part[part["metric"] == metric].groupby(group)["seed"].apply(set)
             for baseline in [name for name in table.columns if name != reference]:
+                both_ran = sorted(ran[reference] & ran[baseline])
+                unscored = table.loc[both_ran, [reference, baseline]].isna().sum()
                 pairs = table[[reference, baseline]].dropna()
                 difference = (pairs[baseline] - pairs[reference]).to_numpy(dtype=float)
                 tests = paired_statistics(difference if better_low else -difference)
@@ -135,7 +144,8 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
                              "mean_difference": float(difference.mean()) if len(pairs) else float("nan"),
                              "reference_better": tests["favourable"], "n_pairs": len(pairs),
                              "p_value": tests["p_t"], "p_wilcoxon": tests["p_wilcoxon"], "d_z": tests["d_z"],
-                             "mdd": tests["mdd"]})
+                             "mdd": tests["mdd"], "unscored_reference": int(unscored[reference]),
+                             "unscored_baseline": int(unscored[baseline])})
     return pd.DataFrame(rows)
 
 
@@ -148,78 +158,207 @@ class Verdict:
     statistics: dict[str, Any]
 
 
+class MissingSide(ValueError):
+    """The runs hold no value of a claim's metric for one of its two sides (that side was not run)."""
+
+
+def name_of(group: str, value: Any) -> str:
+    """How a compared thing is named in a sentence: a latent by its name, anything else with its axis
+    (``"depth 7"``, ``"step 10000"``)."""
+    return str(value) if group == "latent" else f"{group} {value}"
+
+
+def _paired_seeds(part: pd.DataFrame, metric: str, group: str, better: Any, worse: Any) -> pd.DataFrame:
+    """One row per seed with a run of both sides: their values (NaN: the run has no score)."""
+    subset = part[part["metric"] == metric]
+    present = {side: subset[subset[group] == side] for side in (better, worse)}
+    for side, rows in present.items():
+        if rows.empty:
+            raise MissingSide(f"no {metric!r} results for {group} {side!r}")
+    values = {side: rows.groupby("seed")["value"].first().astype(float) for side, rows in present.items()}
+    seeds = sorted(set(values[better].index) & set(values[worse].index))
+    return pd.DataFrame({"better": values[better].reindex(seeds), "worse": values[worse].reindex(seeds)})
+
+
+def _ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
+    """Per-seed advantage of ``better`` with an unscored run counted as the worst outcome: a seed where
+    only one side has a score goes to that side with a difference larger than any scored one (its
+    size is undefined, so only ranks may use it); a seed where neither has a score is a tie (0)."""
+    sign = 1.0 if lower_is_better else -1.0
+    difference = sign * (pairs["worse"] - pairs["better"]).to_numpy(dtype=float)
+    scored = np.isfinite(difference)
+    largest = float(np.abs(difference[scored]).max()) if scored.any() else 0.0
+    beyond = 2 * largest + 1.0
+    only_better = np.isfinite(pairs["better"].to_numpy(dtype=float)) & ~np.isfinite(pairs["worse"].to_numpy(dtype=float))
+    only_worse = ~np.isfinite(pairs["better"].to_numpy(dtype=float)) & np.isfinite(pairs["worse"].to_numpy(dtype=float))
+    ranked = np.where(scored, difference, 0.0)
+    ranked[only_better] = beyond
+    ranked[only_worse] = -beyond
+    return ranked
+
+
 def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: str = "latent",
                   alpha: float = 0.05) -> Verdict:
     """Test one of the paper's claims (:class:`qlatent.paper.Claim`) on our per-seed results.
 
-    The claim says ``claim.better`` beats ``claim.worse`` on ``claim.metric`` (within
-    ``claim.context``, e.g. ``{"dataset": "quantum"}``). With the per-seed advantage of
-    ``better`` (positive when the paper's direction holds) and the paired t-test:
+    ``runs`` is tidy (``group``, ``seed``, ``metric``, ``value``; NaN: a run that produced no score,
+    e.g. an FCD without valid molecules). Seeds are paired when both sides have a run. With the
+    per-seed advantage of ``claim.better`` (positive when it is ahead):
 
-    - **reproduces**: the mean advantage is positive and ``p < alpha``;
+    An ``"ordering"`` claim (``better`` beats ``worse``):
+
+    - **reproduces**: the mean advantage is positive and the paired t-test gives ``p < alpha``;
     - **does not reproduce**: the advantage is significantly negative, or it is not significant
       although at least :data:`MIN_SEEDS_FOR_POWER` seeds had 80 % power to detect the paper's
-      difference — the paper's reported difference as a fraction of the better latent's value,
-      applied to our value of that latent (our budgets differ from the paper's, so absolute levels
-      differ, while relative gaps are steadier) — i.e. ``mdd`` is smaller;
-    - **inconclusive**: otherwise (too few seeds, too much spread, or a claim without numbers that
-      our seeds do not settle).
+      difference scaled to our level (the paper's difference as a fraction of its value of
+      ``better``, times our mean of ``better``: budgets differ, so absolute levels differ while
+      relative gaps are steadier), i.e. ``mdd`` is smaller;
+    - **inconclusive**: otherwise.
+
+    A ``"no difference"`` claim (the paper's numbers show none larger than ``claim.paper_margin``),
+    with that margin scaled to our level the same way and the (1 − 2·alpha) t-interval of our mean
+    difference (two one-sided tests):
+
+    - **reproduces**: the interval lies inside ± the margin and at least :data:`MIN_SEEDS_FOR_POWER`
+      seeds were paired (we also find no difference the paper could have seen);
+    - **does not reproduce**: the interval lies wholly beyond the margin (we find a larger one);
+    - **inconclusive**: otherwise.
+
+    A ``"no claim"`` claim gets **paper makes no claim**, untested. Where a seed has a score on one
+    side only, the unscored run counts as that seed's worst outcome: the size of the difference is
+    then undefined, so the t-test and power rule are replaced by the two-sided Wilcoxon signed-rank
+    test on the ranked advantages (:func:`_ranked_advantage`): **reproduces** / **does not reproduce**
+    when it is significant in the claimed / opposite direction (any significant difference for a
+    ``"no difference"`` claim does not reproduce), **inconclusive** otherwise. A side can never
+    win by losing its unscored runs. No seed with runs of both sides: **not run**.
 
     Raises
     ------
-    ValueError
-        If the runs hold no value of the claim's metric for one of the two sides.
+    MissingSide
+        (a ``ValueError``) If the runs hold no value of the claim's metric for one of the two sides.
     """
+    from scipy.stats import t as student
+    from scipy.stats import wilcoxon
+
     part = runs
     for key, value in claim.context.items():
         part = part[part[key] == value]
-    table = _seed_table(part, claim.metric, group)
-    for side in (claim.better, claim.worse):
-        if side not in table:
-            raise ValueError(f"no {claim.metric!r} results for {group} {side!r} in {claim.context or 'the runs'}")
-    pairs = table[[claim.better, claim.worse]].dropna()
-    difference = (pairs[claim.worse] - pairs[claim.better]).to_numpy(dtype=float)
+    try:
+        pairs = _paired_seeds(part, claim.metric, group, claim.better, claim.worse)
+    except MissingSide as error:
+        where = ", ".join(f"{key} {value}" for key, value in claim.context.items()) or "the runs"
+        raise MissingSide(f"{error} in {where}") from None
+    kind = getattr(claim, "kind", "ordering")
+    better, worse = name_of(group, claim.better), name_of(group, claim.worse)
+    where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
+    head = f"({better} vs {worse}{where}) — {claim.statement}."
+    unscored = {side: int((~np.isfinite(pairs[column].to_numpy(dtype=float))).sum())
+                for side, column in ((better, "better"), (worse, "worse"))}
+    n_seeds = len(pairs)
+    both = pairs.dropna()
+    difference = (both["worse"] - both["better"]).to_numpy(dtype=float)
     tests = paired_statistics(difference if lower_is_better else -difference, alpha=alpha)
-    better_level = float(pairs[claim.better].mean()) if len(pairs) else math.nan
+    better_level = float(both["better"].mean()) if len(both) else math.nan
+    statistics = {**tests, "expected_difference": math.nan, "margin": math.nan, "better_level": better_level,
+                  "n_seeds": n_seeds, "unscored_better": unscored[better], "unscored_worse": unscored[worse],
+                  "p_rank": math.nan}
+    if kind == "no claim":
+        return Verdict("paper makes no claim", f"**paper makes no claim** {head} Not tested.", statistics)
+    if n_seeds == 0:
+        return Verdict("not run", f"**not run** {head} No seed has runs of both {better} and {worse}.", statistics)
+    n = tests["n"]
+    parts: list[str] = []
+    missing_note = ""
+    if any(unscored.values()):
+        missing_note = (f"Runs without a {claim.metric} score (counted as that seed's worst outcome): "
+                        f"{better} {unscored[better]} of {n_seeds} seeds, {worse} {unscored[worse]} of {n_seeds}.")
+    one_sided = pairs["better"].isna() != pairs["worse"].isna()
+    if one_sided.any():
+        ranked = _ranked_advantage(pairs, lower_is_better)
+        p_rank = float(wilcoxon(ranked).pvalue) if np.any(ranked != 0) else math.nan
+        statistics["p_rank"] = p_rank
+        wins, losses = int((ranked > 0).sum()), int((ranked < 0).sum())
+        if p_rank < alpha:
+            favourable = ranked.sum() > 0
+            verdict = "reproduces" if favourable and kind == "ordering" else "does not reproduce"
+        else:
+            verdict = "inconclusive"
+        parts.append(missing_note)
+        parts.append(f"Ours, ranking an unscored run last: {better} ahead on {wins}, {worse} on {losses} of "
+                     f"{n_seeds} paired seeds; Wilcoxon signed-rank p = {p_rank:.2g}. The size of the difference "
+                     "is undefined where a run has no score, so the t-test and the power rule are not used.")
+        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
+    if missing_note:
+        parts.append(missing_note + " Seeds where neither has a score are ties, left out of the tests.")
+    if n >= 2:
+        leader = better if tests["mean"] >= 0 else worse
+        parts.append(f"Ours: {leader} ahead by {abs(tests['mean']):.3g} on average over {n} paired seeds "
+                     f"({int(round(tests['favourable'] * n))} of {n} favour {better}); paired t-test "
+                     f"p = {tests['p_t']:.2g}, Wilcoxon p = {tests['p_wilcoxon']:.2g}, effect size d_z = "
+                     f"{tests['d_z']:.2f}; these seeds detect a difference of {tests['mdd']:.3g} or more with "
+                     "80 % power.")
+    else:
+        parts.append(f"Ours: {n} paired seed(s) with scores, too few for a test.")
+    significant = tests["p_t"] < alpha
+    scale = abs(better_level / claim.paper_reference) if claim.paper_reference else math.nan
+    if kind == "no difference":
+        margin = float(claim.paper_margin) * scale if claim.paper_margin is not None else math.nan
+        statistics["margin"] = margin
+        half = math.nan
+        if n >= 2 and math.isfinite(tests["sd"]):
+            half = float(student.ppf(1 - alpha, n - 1)) * tests["sd"] / math.sqrt(n)
+        low, high = abs(tests["mean"]) - half, abs(tests["mean"]) + half
+        if math.isfinite(margin) and math.isfinite(half) and high < margin and n >= MIN_SEEDS_FOR_POWER:
+            verdict = "reproduces"
+        elif math.isfinite(margin) and math.isfinite(half) and low > margin and significant:
+            verdict = "does not reproduce"
+        else:
+            verdict = "inconclusive"
+        if math.isfinite(margin):
+            parts.append(f"The paper's smallest significant difference ({claim.paper_margin:.2g}) is "
+                         f"{100 * claim.paper_margin / abs(claim.paper_reference):.0f} % of its {better} value; at "
+                         f"our {better} level ({better_level:.3g}) that is {margin:.3g}. Our "
+                         f"{100 * (1 - 2 * alpha):.0f} % interval of the absolute difference is "
+                         f"{max(low, 0):.3g} to {high:.3g}" + (f" (needs {MIN_SEEDS_FOR_POWER} seeds to count as no "
+                                                               "difference)." if n < MIN_SEEDS_FOR_POWER else "."))
+        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
     expected = math.nan
     if claim.paper_difference is not None and claim.paper_reference:
-        expected = abs(claim.paper_difference / claim.paper_reference * better_level)
-    significant = tests["p_t"] < alpha
+        expected = abs(claim.paper_difference) * scale
+    statistics["expected_difference"] = expected
     if significant and tests["mean"] > 0:
         verdict = "reproduces"
     elif significant and tests["mean"] < 0:
         verdict = "does not reproduce"
-    elif math.isfinite(expected) and tests["n"] >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected:
+    elif math.isfinite(expected) and n >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected:
         verdict = "does not reproduce"
     else:
         verdict = "inconclusive"
-    n = tests["n"]
-    leader = claim.better if tests["mean"] >= 0 else claim.worse
-    where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
-    parts = [f"**{verdict}** ({claim.better} vs {claim.worse}{where}) — {claim.statement}."]
-    if n >= 2:
-        parts.append(f"Ours: {leader} ahead by {abs(tests['mean']):.3g} on average over {n} paired seeds "
-                     f"({int(round(tests['favourable'] * n))} of {n} favour {claim.better}); paired t-test "
-                     f"p = {tests['p_t']:.2g}, Wilcoxon p = {tests['p_wilcoxon']:.2g}, effect size d_z = "
-                     f"{tests['d_z']:.2f}; the smallest difference these seeds detect with 80 % power is "
-                     f"{tests['mdd']:.3g}.")
-    else:
-        parts.append(f"Ours: {n} paired seed(s), too few for a test.")
     if math.isfinite(expected):
-        parts.append(f"The paper's difference, as the same fraction of our level of {claim.better}, is {expected:.3g}.")
-    statistics = {**tests, "expected_difference": expected, "better_level": better_level}
-    return Verdict(verdict, " ".join(parts), statistics)
+        parts.append(f"The paper's difference ({claim.paper_difference:.3g}) is "
+                     f"{100 * abs(claim.paper_difference / claim.paper_reference):.0f} % of its {better} value; at "
+                     f"our {better} level ({better_level:.3g}) that is {expected:.3g}, the difference the power "
+                     "rule asks these seeds to detect.")
+    return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
 
 
 def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: dict[str, bool],
                   group: str = "latent", alpha: float = 0.05) -> pd.DataFrame:
-    """One row per claim: its context, the two sides, the verdict, the sentence and the statistics."""
+    """One row per claim: its context, the two sides, the claim's kind, the verdict, the sentence and
+    the statistics (:func:`claim_verdict`). A claim one of whose sides has no runs here gets the
+    verdict ``"not run"`` and a sentence naming the side, instead of an error."""
     rows = []
     for claim in claims:
-        result = claim_verdict(runs, claim, lower_is_better[claim.metric], group=group, alpha=alpha)
+        try:
+            result = claim_verdict(runs, claim, lower_is_better[claim.metric], group=group, alpha=alpha)
+        except MissingSide as error:
+            sides = f"{name_of(group, claim.better)} vs {name_of(group, claim.worse)}"
+            where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
+            result = Verdict("not run", f"**not run** ({sides}{where}) — {claim.statement}. Not tested: {error}.",
+                             {"n": 0})
         rows.append({**claim.context, "metric": claim.metric, "better": claim.better, "worse": claim.worse,
-                     "paper_difference": claim.paper_difference, "verdict": result.verdict,
-                     "sentence": result.sentence, **result.statistics})
+                     "kind": getattr(claim, "kind", "ordering"), "paper_difference": claim.paper_difference,
+                     "verdict": result.verdict, "sentence": result.sentence, **result.statistics})
     return pd.DataFrame(rows)
 
 

@@ -203,3 +203,106 @@ def test_paired_gap_along_training():
         paired_gap_along_training(curves, "loss", "a", "b")
     with pytest.raises(ValueError, match="no curves for latent 'z'"):
         paired_gap_along_training(curves, "score", "a", "z")
+
+
+# --- kinds of claims, unscored runs, absent sides -------------------------------------------------
+
+def _no_difference(margin=0.2, reference=1.0, context=None):
+    from qlatent.paper import Claim
+
+    return Claim(context or {}, "l1", "q", "g", "the paper's numbers show no significant difference", 0.0,
+                 reference, kind="no difference", paper_margin=margin)
+
+
+def test_no_difference_claim_reproduces_only_with_a_tight_interval_inside_the_margin():
+    from qlatent.stats import claim_verdict
+
+    q = [1.0, 1.01, 0.99, 1.0, 1.0, 1.02]
+    g = [1.005, 1.0, 0.995, 1.01, 0.99, 1.02]
+    tight = claim_verdict(_two_latents(q, g), _no_difference(), lower_is_better=True)
+    assert tight.verdict == "reproduces" and tight.statistics["margin"] == pytest.approx(0.2 * np.mean(q))
+    # Too few seeds to count as "no difference", however tight.
+    assert claim_verdict(_two_latents(q[:3], g[:3]), _no_difference(), True).verdict == "inconclusive"
+    # A clear difference much larger than the paper's margin does not reproduce the claim of none...
+    far = claim_verdict(_two_latents(q, [v + 1.0 for v in g]), _no_difference(), True)
+    assert far.verdict == "does not reproduce"
+    # ...while a significant one smaller than that margin is no contradiction: the paper could not see it.
+    small = claim_verdict(_two_latents(q, [v + 0.05 + e for v, e in zip(q, [0.001, -0.002, 0.0, 0.002, -0.001, 0.001])]),
+                          _no_difference(), True)
+    assert small.statistics["p_t"] < 0.05 and small.verdict == "reproduces"
+    # Many seeds and a tiny real difference never turn a "no difference" claim into a loss.
+    rng = np.random.default_rng(0)
+    base = rng.normal(1.0, 0.01, 40)
+    many = claim_verdict(_two_latents(base, base + 0.01 + rng.normal(0, 0.001, 40)), _no_difference(), True)
+    assert many.verdict == "reproduces"
+
+
+def test_paper_makes_no_claim_is_not_tested():
+    from qlatent.paper import Claim
+    from qlatent.stats import claim_verdict
+
+    claim = Claim({}, "l1", "q", "g", "no standard error", 0.1, 1.0, kind="no claim")
+    assert claim_verdict(_two_latents([1.0, 2.0], [2.0, 3.0]), claim, True).verdict == "paper makes no claim"
+
+
+def test_an_unscored_run_counts_as_the_worst_and_cannot_win_by_being_dropped():
+    from qlatent.stats import claim_verdict
+
+    # q has no score on 5 of 6 seeds; on the one scored seed it is ahead. Dropping the unscored seeds
+    # would leave q "ahead"; counted as worst, g wins 5 of 6 seeds.
+    q = [1.0, np.nan, np.nan, np.nan, np.nan, np.nan]
+    g = [1.5, 1.4, 1.45, 1.6, 1.5, 1.3]
+    result = claim_verdict(_two_latents(q, g), _claim(difference=0.2, reference=1.0), lower_is_better=True)
+    assert result.statistics["unscored_better"] == 5 and result.statistics["unscored_worse"] == 0
+    assert "q 5 of 6 seeds" in result.sentence and "g on 5 of 6" in result.sentence
+    assert result.verdict in {"does not reproduce", "inconclusive"}
+    # Wilcoxon on 6 seeds, 5 against and 1 for: not significant at 0.05, so inconclusive; with more seeds
+    # it turns against q.
+    assert result.verdict == "inconclusive"
+    q12 = [1.0] + [np.nan] * 11
+    g12 = [1.5] + [1.4] * 11
+    assert claim_verdict(_two_latents(q12, g12), _claim(), True).verdict == "does not reproduce"
+    # The other way round: the claimed-worse side never scores, the claimed-better always does.
+    assert claim_verdict(_two_latents([1.0] * 12, [np.nan] * 12), _claim(), True).verdict == "reproduces"
+
+
+def test_seeds_unscored_on_both_sides_are_ties_and_are_reported():
+    from qlatent.stats import claim_verdict
+
+    q = [1.0, 1.1, 0.9, 1.0, 1.05, np.nan]
+    g = [1.5, 1.4, 1.45, 1.6, 1.5, np.nan]
+    result = claim_verdict(_two_latents(q, g), _claim(), True)
+    assert result.verdict == "reproduces" and result.statistics["n"] == 5
+    assert "q 1 of 6 seeds, g 1 of 6" in result.sentence
+
+
+def test_verdict_table_lists_a_claim_with_an_absent_side_as_not_run():
+    from qlatent.stats import verdict_table
+
+    runs = _two_latents([1.0, 1.1], [1.5, 1.4])
+    table = verdict_table(runs, [_claim(), _claim(worse="z")], {"l1": True})
+    assert list(table["verdict"]) == ["inconclusive", "not run"]
+    assert "latent 'z'" in table["sentence"].iloc[1] and "**not run**" in table["sentence"].iloc[1]
+
+
+def test_verdict_sentences_name_the_axis_and_the_scaled_difference():
+    from qlatent.paper import Claim
+    from qlatent.stats import claim_verdict
+
+    runs = pd.DataFrame({"depth": [7] * 3 + [1] * 3, "seed": [0, 1, 2] * 2, "metric": "l1",
+                         "value": [0.1, 0.12, 0.11, 0.3, 0.35, 0.32]})
+    result = claim_verdict(runs, Claim({}, "l1", 7, 1, "deeper is better", 0.05, 0.5), True, group="depth")
+    assert "(depth 7 vs depth 1)" in result.sentence and "depth 7 ahead by" in result.sentence
+    assert "is 10 % of its depth 7 value" in result.sentence
+    # Sides present but never on the same seed: not run.
+    apart = runs.assign(seed=[0, 1, 2, 3, 4, 5])
+    assert claim_verdict(apart, Claim({}, "l1", 7, 1, "s"), True, group="depth").verdict == "not run"
+
+
+def test_summary_and_paired_comparison_count_unscored_runs():
+    runs = _runs([np.nan, 0.5, 0.4], [np.nan, np.nan, 0.3], metric="fcd")
+    summary = summarize_runs(runs).set_index("latent")
+    assert summary.loc["q", "n_unscored"] == 1 and summary.loc["q", "n_runs"] == 3
+    assert summary.loc["g", "n_unscored"] == 2 and summary.loc["g", "n_seeds"] == 1
+    row = paired_comparison(runs, "q", {"fcd": True}).iloc[0]
+    assert (row["unscored_reference"], row["unscored_baseline"]) == (1, 2)
