@@ -12,6 +12,46 @@ def use_book_style() -> None:
                       "axes.spines.top": False})
 
 
+#: Every chapter draws each latent in the same colour (indices into seaborn's ``colorblind`` palette),
+#: chosen so no two latents share a hue family.
+LATENT_COLOUR_INDEX = {"gaussian": 0, "bernoulli": 2, "distinguishable": 4, "boson": 3, "pt2": 5}
+_SPARE = (9, 6, 8, 1, 7)
+
+
+def latent_colour(name: str):
+    """The RGB colour of latent ``name`` in every figure; a label that starts with a latent's name
+    (``"pt2 (simulated PT-2)"``, ``"boson (paper)"``) takes that latent's colour.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is no known latent nor starts with one (use :func:`latent_palette` for others).
+    """
+    import seaborn as sns
+
+    colours = sns.color_palette("colorblind", 10)
+    key = name if name in LATENT_COLOUR_INDEX else next(
+        (latent for latent in LATENT_COLOUR_INDEX if str(name).startswith(latent + " ")), None)
+    if key is None:
+        raise KeyError(f"no colour for latent {name!r}; known: {', '.join(LATENT_COLOUR_INDEX)}")
+    return colours[LATENT_COLOUR_INDEX[key]]
+
+
+def latent_palette(names) -> dict:
+    """``{name: colour}`` for ``names`` (e.g. a ``hue_order``): known latents by :func:`latent_colour`,
+    any other name a spare colour of the same palette, in order."""
+    import seaborn as sns
+
+    colours = sns.color_palette("colorblind", 10)
+    palette, spare = {}, iter(_SPARE)
+    for name in dict.fromkeys(names):
+        try:
+            palette[name] = latent_colour(name)
+        except KeyError:
+            palette[name] = colours[next(spare)]
+    return palette
+
+
 def molecule_strip(smiles: list[str], size: tuple[int, int] = (160, 130), slots: int | None = None):
     """RDKit drawings of ``smiles`` side by side, as one RGB array for ``imshow``.
 

@@ -17,3 +17,24 @@ def test_book_style_applies():
 
     use_book_style()
     assert mpl.rcParams["axes.spines.top"] is False
+
+
+def test_each_latent_has_one_distinct_colour_everywhere():
+    import pytest
+
+    from qlatent.plotting import LATENT_COLOUR_INDEX, latent_colour, latent_palette
+
+    colours = {name: latent_colour(name) for name in LATENT_COLOUR_INDEX}
+    assert len(set(colours.values())) == len(colours)
+    # Bernoulli and boson were near-identical oranges once: keep every pair well apart.
+    for a in colours:
+        for b in colours:
+            if a < b:
+                assert np.abs(np.subtract(colours[a], colours[b])).sum() > 0.3, (a, b)
+    assert latent_colour("pt2 (simulated PT-2)") == colours["pt2"]
+    # The colour does not depend on which other latents a figure shows, nor on their order.
+    assert latent_palette(["boson"])["boson"] == latent_palette(["gaussian", "bernoulli", "boson"])["boson"]
+    palette = latent_palette(["boson", "something else", "other"])
+    assert len(set(palette.values())) == 3
+    with pytest.raises(KeyError, match="no colour for latent 'nope'"):
+        latent_colour("nope")
