@@ -107,3 +107,13 @@ def test_verdict_sentences_are_computed_from_the_tables():
     assert "boson in 1 of 2 seeds" in fd.family_verdict(runs, curves, "ddgan")
     with pytest.raises(ValueError, match="no 'sliced_wasserstein' results for family 'flow_matching'"):
         fd.family_verdict(runs, curves, "flow_matching")
+
+
+def test_verdict_quotes_the_tables_final_scores_and_survives_a_missing_gaussian():
+    runs, curves = _synthetic({"gaussian": [1.0, 1.2], "boson": [2.0, 2.2]})
+    # The last curve evaluation (fewer samples) differs from the final score the table shows.
+    curves.loc[curves["step"] == 100, "eval_classifier_fd"] += 0.5
+    sentence = fd.family_verdict(runs, curves, "ddgan")
+    assert "gaussian 10 → 1.1" in sentence and "boson 10 → 2.1" in sentence and "1.6" not in sentence
+    alone = fd.family_verdict(runs[runs["latent"] == "boson"], curves[curves["latent"] == "boson"], "ddgan")
+    assert "comparison with the gaussian latent was not run" in alone

@@ -481,12 +481,13 @@ def paired_tables(runs: pd.DataFrame, reference: str = "boson") -> pd.DataFrame:
 
 
 def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
-    """Verdicts on the paper's Table II comparisons and its loop-circuit claims, on our per-seed results.
+    """Verdicts on every Table II comparison and loop-circuit claim of the paper, on our per-seed results.
 
-    The comparisons come from :func:`qlatent.paper.reported_comparisons` (the direction read from
-    the paper's numbers, per size; the loop claims stated without numbers, per circuit), each
-    tested by :func:`qlatent.stats.verdict_table` on the matching runs; a comparison whose two
-    latents we did not both run is left out.
+    The comparisons come from :func:`qlatent.paper.reported_comparisons` (per size, with the kind
+    of each — an ordering or no significant difference — read from the paper's numbers and
+    standard errors; the loop claims stated without numbers, per circuit), each tested by
+    :func:`qlatent.stats.verdict_table` on the matching runs. A comparison whose size, circuit or
+    latents we did not run is listed with the verdict ``"not run"``, never left out.
     """
     from qlatent.paper import reported_comparisons
     from qlatent.stats import verdict_table
@@ -495,16 +496,7 @@ def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
     claims = reported_comparisons("table2", "boson", lower, context=("size", "circuit"))
     tables = []
     for part, rows, keys in (("table2", table_rows(runs), ("size",)), ("loops", loop_rows(runs), ("circuit",))):
-        chosen = []
-        for claim in claims:
-            if set(claim.context) != set(keys):
-                continue
-            selected = rows
-            for key, value in claim.context.items():
-                selected = selected[selected[key] == value]
-            present = set(selected.loc[selected["metric"] == claim.metric, "latent"])
-            if {claim.better, claim.worse} <= present:
-                chosen.append(claim)
+        chosen = [claim for claim in claims if set(claim.context) == set(keys)]
         if chosen:
             tables.append(verdict_table(rows, chosen, METRICS).assign(part=part))
     if not tables:
@@ -526,7 +518,16 @@ def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[s
             continue
         significant = tests[tests["p_value"] < alpha]
         n_pairs = int(tests["n_pairs"].min())
-        if not significant.empty:
+        unscored = 0
+        if "unscored_reference" in tests:
+            unscored = int(tests["unscored_reference"].max() + tests["unscored_baseline"].sum())
+        if unscored:
+            sentences.append(f"**inconclusive** on {metric}: {unscored} fast-schedule run(s) produced no score, so "
+                             f"tests over the {n_pairs} seed(s) scored on both sides cannot stand for every run.")
+        elif n_pairs == 0:
+            sentences.append(f"**not run** on {metric}: no seed has fast-schedule runs of boson and of "
+                             f"{', '.join(tests['baseline'].astype(str))}.")
+        elif not significant.empty:
             named = ", ".join(f"{row.baseline} (p = {row.p_value:.2g})" for row in significant.itertuples())
             sentences.append(f"**differs from the paper** on {metric}: boson differs significantly from {named} "
                              f"over {n_pairs} paired seeds.")
