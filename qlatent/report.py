@@ -154,5 +154,31 @@ def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float
 
 
 def verdict_markdown(verdicts: pd.DataFrame) -> str:
-    """The verdict sentences as a Markdown list (one bullet per claim)."""
-    return "\n".join(f"* {sentence}" for sentence in verdicts["sentence"])
+    """The verdict sentences as a Markdown list (one bullet per claim tested). Claims with the verdict
+    ``"not run"`` (a side absent from these runs) are gathered into one last bullet naming each
+    (``better vs worse`` and its context), so they are listed, not lost, without crowding the list."""
+    if "verdict" not in verdicts:
+        return "\n".join(f"* {sentence}" for sentence in verdicts["sentence"])
+    tested = verdicts[verdicts["verdict"] != "not run"]
+    lines = [f"* {sentence}" for sentence in tested["sentence"]]
+    skipped = verdicts[verdicts["verdict"] == "not run"]
+    if len(skipped):
+        context = [column for column in verdicts.columns if column not in _VERDICT_COLUMNS]
+        names = []
+        for _, row in skipped.iterrows():
+            where = ", ".join(f"{key} {_plain(row[key])}" for key in context
+                              if not (isinstance(row[key], float) and math.isnan(row[key])))
+            names.append(f"{row['better']} vs {row['worse']} on {row['metric']}" + (f" ({where})" if where else ""))
+        lines.append(f"* **not run** here ({len(skipped)} of the paper's comparisons: a side, size or setting "
+                     f"absent from these runs): " + "; ".join(names) + ".")
+    return "\n".join(lines)
+
+
+_VERDICT_COLUMNS = {"metric", "better", "worse", "kind", "paper_difference", "verdict", "sentence", "part", "n",
+                    "mean", "sd", "p_t", "p_wilcoxon", "d_z", "favourable", "mdd", "expected_difference", "margin",
+                    "better_level", "n_seeds", "unscored_better", "unscored_worse", "p_rank"}
+
+
+def _plain(value: Any) -> Any:
+    """``16`` for a size that a table with missing cells turned into ``16.0``."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -74,3 +74,15 @@ def test_figure_names_come_from_the_source_label():
     assert figure_name("curves", source_label("standard")) == "curves_run"
     with pytest.raises(ValueError, match="not a source label"):
         figure_name("curves", "something")
+
+
+def test_verdict_list_gathers_the_comparisons_not_run():
+    verdicts = pd.DataFrame({"size": [16.0, 32.0, 48.0], "metric": "fcd", "better": "boson",
+                             "worse": ["gaussian", "gaussian", "distinguishable"],
+                             "verdict": ["reproduces", "not run", "not run"],
+                             "sentence": ["**reproduces** s16", "**not run** s32", "**not run** s48"]})
+    text = verdict_markdown(verdicts)
+    assert text.splitlines()[0] == "* **reproduces** s16"
+    assert text.splitlines()[1] == ("* **not run** here (2 of the paper's comparisons: a side, size or setting absent "
+                                    "from these runs): boson vs gaussian on fcd (size 32); boson vs distinguishable "
+                                    "on fcd (size 48).")
