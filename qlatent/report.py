@@ -149,7 +149,7 @@ def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float
     for key, theirs in paper.items():
         if key in ours and theirs:
             mine = ours[key]
-            parts.append(f"{mine:,.0f} of {theirs:,.0f} {key} ({100 * mine / theirs:.0f} %)")
+            parts.append(f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} ({100 * mine / theirs:.0f} %)")
     return f"{label}: " + ", ".join(parts)
 
 
