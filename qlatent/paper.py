@@ -64,7 +64,7 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _printed_int)
 
 def printed(value: Any) -> str:
     """The text of a reported number as the file (and so the paper) printed it; ``""`` for a missing one."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return getattr(value, "printed", None) or f"{value:g}"
 
@@ -84,7 +84,7 @@ def _plain(value: Any) -> Any:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> dict[str, Any]:
-    return yaml.load(Path(path).read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(Path(path).read_text(), Loader=_Loader)  # _Loader is a SafeLoader subclass
 
 
 def _entries() -> dict[str, Any]:

@@ -43,7 +43,7 @@ MISSING = "—"
 
 def _count(row: Any, column: str) -> int | None:
     value = row.get(column) if hasattr(row, "get") else None
-    return int(value) if value is not None and value == value else None
+    return int(value) if value is not None and not pd.isna(value) else None
 
 
 def summary_cell(row: Any, unscored: str = "no score") -> str:
@@ -149,7 +149,10 @@ def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float
     for key, theirs in paper.items():
         if key in ours and theirs:
             mine = ours[key]
-            parts.append(f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} ({100 * mine / theirs:.0f} %)")
+            share = 100 * mine / theirs
+            parts.append(f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} "
+                         f"({share:.0f} %)" if share >= 1 or share == 0 else
+                         f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} ({share:.1g} %)")
     return f"{label}: " + ", ".join(parts)
 
 

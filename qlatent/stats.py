@@ -270,7 +270,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     parts: list[str] = []
     missing_note = ""
     if any(unscored.values()):
-        missing_note = (f"Runs without a {claim.metric} score (counted as that seed's worst outcome): "
+        missing_note = (f"Runs with no {claim.metric} score (each counted as that seed's worst outcome): "
                         f"{better} {unscored[better]} of {n_seeds} seeds, {worse} {unscored[worse]} of {n_seeds}.")
     one_sided = pairs["better"].isna() != pairs["worse"].isna()
     if one_sided.any():
@@ -293,7 +293,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     if n >= 2:
         leader = better if tests["mean"] >= 0 else worse
         parts.append(f"Ours: {leader} ahead by {abs(tests['mean']):.3g} on average over {n} paired seeds "
-                     f"({int(round(tests['favourable'] * n))} of {n} favour {better}); paired t-test "
+                     f"({round(tests['favourable'] * n)} of {n} favour {better}); paired t-test "
                      f"p = {tests['p_t']:.2g}, Wilcoxon p = {tests['p_wilcoxon']:.2g}, effect size d_z = "
                      f"{tests['d_z']:.2f}; these seeds detect a difference of {tests['mdd']:.3g} or more with "
                      "80 % power.")
@@ -315,22 +315,23 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
         else:
             verdict = "inconclusive"
         if math.isfinite(margin):
+            interval = (f" Our {100 * (1 - 2 * alpha):.0f} % interval of the absolute difference is "
+                        f"{max(low, 0):.3g} to {high:.3g}" if math.isfinite(half) else
+                        " Our seeds give no interval of the difference")
             parts.append(f"The paper's smallest significant difference ({claim.paper_margin:.2g}) is "
                          f"{100 * claim.paper_margin / abs(claim.paper_reference):.0f} % of its {better} value; at "
-                         f"our {better} level ({better_level:.3g}) that is {margin:.3g}. Our "
-                         f"{100 * (1 - 2 * alpha):.0f} % interval of the absolute difference is "
-                         f"{max(low, 0):.3g} to {high:.3g}" + (f" (needs {MIN_SEEDS_FOR_POWER} seeds to count as no "
-                                                               "difference)." if n < MIN_SEEDS_FOR_POWER else "."))
+                         f"our {better} level ({better_level:.3g}) that is {margin:.3g}." + interval
+                         + (f" (no difference needs at least {MIN_SEEDS_FOR_POWER} paired seeds)."
+                            if n < MIN_SEEDS_FOR_POWER else "."))
         return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
     expected = math.nan
     if claim.paper_difference is not None and claim.paper_reference:
         expected = abs(claim.paper_difference) * scale
     statistics["expected_difference"] = expected
+    powered_miss = math.isfinite(expected) and n >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected
     if significant and tests["mean"] > 0:
         verdict = "reproduces"
-    elif significant and tests["mean"] < 0:
-        verdict = "does not reproduce"
-    elif math.isfinite(expected) and n >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected:
+    elif (significant and tests["mean"] < 0) or powered_miss:
         verdict = "does not reproduce"
     else:
         verdict = "inconclusive"

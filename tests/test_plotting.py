@@ -27,10 +27,10 @@ def test_each_latent_has_one_distinct_colour_everywhere():
     colours = {name: latent_colour(name) for name in LATENT_COLOUR_INDEX}
     assert len(set(colours.values())) == len(colours)
     # Bernoulli and boson were near-identical oranges once: keep every pair well apart.
-    for a in colours:
-        for b in colours:
+    for a, first in colours.items():
+        for b, second in colours.items():
             if a < b:
-                assert np.abs(np.subtract(colours[a], colours[b])).sum() > 0.3, (a, b)
+                assert np.abs(np.subtract(first, second)).sum() > 0.3, (a, b)
     assert latent_colour("pt2 (simulated PT-2)") == colours["pt2"]
     # The colour does not depend on which other latents a figure shows, nor on their order.
     assert latent_palette(["boson"])["boson"] == latent_palette(["gaussian", "bernoulli", "boson"])["boson"]

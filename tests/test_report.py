@@ -86,3 +86,7 @@ def test_verdict_list_gathers_the_comparisons_not_run():
     assert text.splitlines()[1] == ("* **not run** here (2 of the paper's comparisons: a side, size or setting absent "
                                     "from these runs): boson vs gaussian on fcd (size 32); boson vs distinguishable "
                                     "on fcd (size 48).")
+
+
+def test_budget_note_never_rounds_a_small_share_to_zero():
+    assert budget_note("quick", {"iterations": 60}, {"iterations": 20_000}) == "quick: 60 of 20,000 iterations (0.3 %)"

@@ -306,3 +306,11 @@ def test_summary_and_paired_comparison_count_unscored_runs():
     assert summary.loc["g", "n_unscored"] == 2 and summary.loc["g", "n_seeds"] == 1
     row = paired_comparison(runs, "q", {"fcd": True}).iloc[0]
     assert (row["unscored_reference"], row["unscored_baseline"]) == (1, 2)
+
+
+def test_no_difference_sentence_without_an_interval_says_so():
+    from qlatent.stats import claim_verdict
+
+    result = claim_verdict(_two_latents([1.0, np.nan], [1.1, np.nan]), _no_difference(), True)
+    assert result.verdict == "inconclusive" and "nan" not in result.sentence
+    assert "no interval" in result.sentence and "no l1 score" in result.sentence
