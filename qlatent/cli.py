@@ -1,8 +1,10 @@
 """The ``qlatent`` command: execute notebooks and build the book.
 
-``qlatent book [--profile quick|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--address ADDR]``
+``qlatent book [--profile quick|standard|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--address ADDR]``
     Execute the profile's notebooks (skipping unchanged ones) and build the book; their grids of
-    training runs and their slow sample banks run on the executor (default: in each kernel).
+    training runs and their slow sample banks run on the executor (default: in each kernel). A
+    chapter last executed by ``qlatent run`` keeps that run's parameters unless ``--profile`` is
+    given explicitly.
 ``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR] [--dry-run]``
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
@@ -36,7 +38,7 @@ import yaml
 
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
-from qlatent.runner.errors import RunnerError
+from qlatent.runner.errors import NotebookFailed, RunnerError
 
 
 def _parse_value(text: str) -> Any:
@@ -90,12 +92,49 @@ def _book_executor(args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
+#: The profile ``qlatent book`` runs when none is named.
+DEFAULT_PROFILE = "quick"
+
+
+def _describe_run(name: str, stamp: dict[str, Any]) -> str:
+    """How an execution was asked for: ``the 'standard' profile`` or ``parameters {...}``."""
+    from qlatent.runner.profiles import load_profiles
+
+    requested, profile = stamp.get("requested") or {}, stamp.get("profile")
+    try:
+        known = load_profiles(profiles_file())
+    except RunnerError:
+        known = {}
+    if profile and (not requested or (profile in known and known[profile].notebooks.get(name) == requested)):
+        return f"the {profile!r} profile"
+    return (f"the {profile!r} profile with " if profile else "") + f"parameters {requested}"
+
+
+def _users_run(name: str, profile: Any) -> dict[str, Any] | None:
+    """The stamp of the chapter's last execution if it was a ``qlatent run`` that differs from the profile's."""
+    from qlatent.runner.execution import executed_path, last_execution
+
+    stamp = last_execution(name)
+    if stamp is None or stamp.get("origin") != "run" or not executed_path(name).is_file():
+        return None
+    if (stamp.get("requested") or {}) == profile.notebooks[name] and stamp.get("profile") == profile.name:
+        return None
+    return stamp
+
+
 def cmd_book(args: argparse.Namespace) -> None:
+    """Execute the profile's chapters and build the book.
+
+    A chapter whose last execution was the user's own ``qlatent run`` (other parameters or another
+    profile) is kept with those parameters, unless ``--profile`` was given explicitly: then the
+    profile's parameters replace it, and the command says so.
+    """
     from qlatent.runner.book import build_book
     from qlatent.runner.execution import execute, executed_path, resolve_notebook
     from qlatent.runner.profiles import get_profile
 
-    profile = get_profile(profiles_file(), args.profile)
+    explicit = args.profile is not None
+    profile = get_profile(profiles_file(), args.profile or DEFAULT_PROFILE)
     only = set(args.only or [])
     unknown = only - set(profile.notebooks)
     if unknown:
@@ -111,8 +150,25 @@ def cmd_book(args: argparse.Namespace) -> None:
             if only and name not in only and executed_path(name).is_file():
                 _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
                 continue
+            users = _users_run(name, profile)
+            if users is not None and not explicit:
+                _say(f"[{index}/{total}] {name}: keeping your `qlatent run` of it ({_describe_run(name, users)}); "
+                     f"`qlatent book --profile {profile.name}` replaces it with the profile's parameters")
+                try:
+                    result = execute(name, users.get("requested") or {}, force=args.force,
+                                     profile=users.get("profile"), origin="run")
+                except RunnerError as error:
+                    if isinstance(error, NotebookFailed):
+                        raise
+                    raise RunnerError(f"{error} (in your `qlatent run` of {name}, {_describe_run(name, users)}; "
+                                      f"`qlatent book --profile {profile.name}` replaces it)") from None
+                _report(index, total, result)
+                continue
+            if users is not None:
+                _say(f"[{index}/{total}] {name}: REPLACING your `qlatent run` of it ({_describe_run(name, users)}) "
+                     f"with the {profile.name!r} profile's parameters (--profile given)")
             _say(f"[{index}/{total}] {name}: running ...")
-            _report(index, total, execute(name, parameters, force=args.force, profile=profile.name))
+            _report(index, total, execute(name, parameters, force=args.force, profile=profile.name, origin="book"))
     _say("building the book ...")
     index_html = build_book()
     _say(f"book built in {time.perf_counter() - started:.1f} s: {index_html}")
@@ -153,26 +209,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from qlatent.runner.execution import execute, resolve_notebook
+    from qlatent.runner.execution import check_parameters, execute, resolve_notebook
     from qlatent.runner.profiles import get_profile
 
-    name, _ = resolve_notebook(args.notebook)
+    name, path = resolve_notebook(args.notebook)
     parameters: dict[str, Any] = {}
     if args.profile:
         profile = get_profile(profiles_file(), args.profile)
         parameters.update(profile.notebooks.get(name, {}))
     parameters.update({key: _parse_value(value) for key, value in args.parameter or []})
+    check_parameters(name, path, parameters)  # before saying anything
     _say(f"{name}: running with {parameters or 'its default parameters'} ...")
     custom = bool(args.parameter)
     _report(1, 1, execute(args.notebook, parameters, force=args.force,
-                          profile=None if custom else (args.profile or "quick")))
+                          profile=None if custom else (args.profile or DEFAULT_PROFILE), origin="run"))
 
 
 def cmd_record(args: argparse.Namespace) -> None:
-    from qlatent.recording import record
+    from qlatent.recording import effective_parameters, record
+    from qlatent.runner.execution import resolve_notebook
 
-    _say(f"recording {args.notebook} with the {args.profile!r} profile (finished training runs are reused) ...")
-    target = record(args.notebook, args.profile, force=args.force)
+    name, _ = resolve_notebook(args.notebook)
+    effective_parameters(name, args.profile)  # the profile exists and runs this chapter, before saying anything
+    _say(f"recording {name} with the {args.profile!r} profile (finished training runs are reused) ...")
+    target = record(name, args.profile, force=args.force)
     _say(f"recorded: {target}")
 
 
@@ -232,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     book = commands.add_parser("book", help="execute the profile's notebooks and build the book")
-    book.add_argument("--profile", default="quick", help="profile from notebooks/profiles.yml (default: quick)")
+    book.add_argument("--profile", help="profile from notebooks/profiles.yml (default: quick); given explicitly, "
+                                        "it also replaces chapters last executed by your own `qlatent run`")
     book.add_argument("--only", nargs="+", metavar="NAME", help="re-execute only these notebooks")
     book.add_argument("--force", action="store_true", help="re-execute even unchanged notebooks")
     _add_executor_arguments(book, "serial: each kernel runs its grid itself")

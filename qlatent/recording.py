@@ -107,17 +107,17 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
+    from qlatent.paths import profiles_file
     from qlatent.provenance import environment_info
     from qlatent.runner.execution import execute, resolve_notebook
-
-    from qlatent.paths import profiles_file
     from qlatent.runner.profiles import get_profile
 
     name, _ = resolve_notebook(chapter)
     parameters = effective_parameters(name, profile)
     started = time.perf_counter()
     cpu_started = os.times()
-    result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile)
+    result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile,
+                     origin="record")
     source = results_dir() / name
     manifest_path = source / "manifest.json"
     try:
@@ -170,6 +170,14 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     return target
 
 
+def short_commit(commit: str | None) -> str:
+    """A commit shortened to 12 hex digits, keeping its ``-dirty`` marker (uncommitted changes)."""
+    if not commit:
+        return "an unknown commit"
+    dirty = commit.endswith("-dirty")
+    return commit.removesuffix("-dirty")[:12] + ("-dirty" if dirty else "")
+
+
 @dataclass
 class Recording:
     """A verified recording: its tables, its manifest and what changed in qlatent since."""
@@ -184,15 +192,39 @@ class Recording:
         then, now = self.manifest.get("code_files", {}), code_file_hashes()
         return sorted(path for path in set(then) | set(now) if then.get(path) != now.get(path))
 
+    def stale_parameters(self) -> list[str]:
+        """Parameters whose recorded value differs from what the profile file gives the chapter now.
+
+        Raises
+        ------
+        RecordingError
+            If the profile file no longer runs the chapter under this profile.
+        qlatent.runner.errors.RunnerError
+            If the profile file is unreadable or no longer has this profile.
+        """
+        expected, recorded = effective_parameters(self.chapter, self.profile), self.manifest.get("parameters", {})
+        return sorted(key for key in set(expected) | set(recorded) if expected.get(key) != recorded.get(key))
+
     def describe(self) -> str:
-        """One Markdown paragraph: when, where and how long, and whether the code changed since."""
+        """One Markdown paragraph: when, where and how long, whether its parameters are still the
+        profile's, and whether the code changed since."""
         manifest = self.manifest
-        commit = (manifest["environment"].get("git_commit") or "an unknown commit")[:12]
+        commit = short_commit(manifest["environment"].get("git_commit"))
         compute = manifest.get("training_compute_s")
         spent = f": {compute / 3600:.2f} h of training compute" if compute else ""
         text = (f"Recorded with the `{self.profile}` profile on {manifest['recorded_at'][:10]} at commit `{commit}` "
                 f"on a {manifest['machine']['cpus']}-CPU {manifest['machine']['processor']} machine "
                 f"({manifest['environment']['platform']}){spent}.")
+        from qlatent.runner.errors import RunnerError
+
+        try:
+            stale = self.stale_parameters()
+        except (RecordingError, RunnerError) as error:
+            text += f" **Its profile can no longer be checked**: {error}."
+        else:
+            if stale:
+                text += (f" **Its parameters are no longer the `{self.profile}` profile's** "
+                         f"({', '.join(f'`{key}`' for key in stale)} differ from `notebooks/profiles.yml`).")
         changed = self.changed_code_files()
         if changed:
             shown = ", ".join(f"`{path}`" for path in changed[:8]) + (" and more" if len(changed) > 8 else "")
@@ -209,7 +241,9 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
     Raises
     ------
     RecordingError
-        If the manifest is unreadable, or a file it lists is missing or fails its checksum.
+        If the manifest is unreadable, names another chapter or profile than its folder (a
+        recording copied into the wrong folder), or a file it lists is missing or fails its
+        checksum.
     """
     folder = recording_path(chapter, profile)
     manifest_path = folder / "manifest.json"
@@ -221,6 +255,15 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         raise RecordingError(f"recording {folder} has no manifest.json") from None
     except (OSError, ValueError) as error:
         raise RecordingError(f"recording manifest {manifest_path} is unreadable: {error}") from None
+    if not isinstance(manifest, dict):
+        raise RecordingError(f"recording manifest {manifest_path} is unreadable: not a JSON object")
+    for key, expected in (("chapter", chapter), ("profile", profile)):
+        if manifest.get(key) != expected:
+            raise RecordingError(
+                f"recording manifest {manifest_path} says {key} {manifest.get(key)!r}, but it sits in the "
+                f"folder of {key} {expected!r}: a recording is only valid where `qlatent record` put it; "
+                f"record it with `qlatent record {chapter} --profile {profile}`"
+            )
     tables = {}
     for file_name, checksum in manifest.get("files", {}).items():
         path = folder / file_name
@@ -239,15 +282,13 @@ def recording_status(chapter: str, profile: str) -> str:
 
     try:
         recording = load_recording(chapter, profile)
-        expected = effective_parameters(chapter, profile)
+        if recording is None:
+            return "none"
+        differ = recording.stale_parameters()
     except (RecordingError, RunnerError, OSError, ValueError) as error:  # a listing reports, never raises
         return f"PROBLEM: {error}"
-    if recording is None:
-        return "none"
     notes = []
-    if recording.manifest.get("parameters") != expected:
-        differ = sorted(key for key in set(expected) | set(recording.manifest["parameters"])
-                        if expected.get(key) != recording.manifest["parameters"].get(key))
+    if differ:
         notes.append(f"STALE: parameters differ from the profile file ({', '.join(differ)})")
     changed = recording.changed_code_files()
     notes.append(f"code changed since in {len(changed)} file(s)" if changed else "code unchanged")

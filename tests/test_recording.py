@@ -1,6 +1,7 @@
 """Recorded results: recording a profile, verifying files, noticing stale parameters and changed code."""
 
 import json
+import shutil
 
 import pytest
 import yaml
@@ -110,3 +111,52 @@ def test_effective_parameters_are_defaults_with_the_profile_on_top(in_project):
     assert effective_parameters("98_tiny", "standard") == {"profile": "standard", "scale": 3.0}
     with pytest.raises(RecordingError, match="does not run notebook"):
         effective_parameters("98_tiny", "paper")
+
+
+def test_a_recording_copied_into_another_profiles_folder_is_refused(tiny_project, monkeypatch):
+    assert run_cli(tiny_project, "record", "98_tiny", "--profile", "standard").returncode == 0
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    folder = recorded_dir() / "98_tiny"
+    shutil.copytree(folder / "standard", folder / "paper")
+    with pytest.raises(RecordingError, match=r"paper/manifest\.json says profile 'standard', but it sits in the "
+                                             r"folder of profile 'paper'"):
+        load_recording("98_tiny", "paper")
+    assert "PROBLEM" in recording_status("98_tiny", "paper")
+    shutil.copytree(folder / "standard", recorded_dir() / "97_other" / "standard")
+    with pytest.raises(RecordingError, match="says chapter '98_tiny', but it sits in the folder of chapter '97_other'"):
+        load_recording("97_other", "standard")
+
+
+def test_describe_keeps_the_dirty_marker_and_says_when_parameters_are_stale(tiny_project, monkeypatch):
+    assert run_cli(tiny_project, "record", "98_tiny", "--profile", "standard").returncode == 0
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    manifest_path = recorded_dir() / "98_tiny" / "standard" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["environment"]["git_commit"] = "0123456789abcdef0123-dirty"
+    manifest_path.write_text(json.dumps(manifest))
+    text = load_recording("98_tiny", "standard").describe()
+    assert "at commit `0123456789ab-dirty`" in text
+    assert "no longer" not in text
+    profiles_path = tiny_project / "notebooks" / "profiles.yml"
+    profiles = yaml.safe_load(profiles_path.read_text())
+    profiles["standard"]["notebooks"]["98_tiny"] = {"scale": 4.0}
+    profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+    assert "**Its parameters are no longer the `standard` profile's** (`scale` differ" in (
+        load_recording("98_tiny", "standard").describe())
+
+
+def test_a_changed_recording_re_executes_its_chapter(tiny_project):
+    assert run_cli(tiny_project, "record", "98_tiny", "--profile", "standard").returncode == 0
+    assert "98_tiny: executed in" in run_cli(tiny_project, "run", "98_tiny").stdout
+    assert "98_tiny: unchanged" in run_cli(tiny_project, "run", "98_tiny").stdout
+    scores = tiny_project / "data" / "recorded" / "98_tiny" / "standard" / "scores.csv"
+    scores.write_text(scores.read_text() + "fermion,0.0\n")  # corrupted (or re-recorded): the page must show it
+    corrupted = run_cli(tiny_project, "run", "98_tiny")
+    assert "98_tiny: executed in" in corrupted.stdout, corrupted.stdout + corrupted.stderr
+    new = tiny_project / "data" / "recorded" / "98_tiny" / "paper"
+    shutil.copytree(scores.parent, new)  # a recording added beside it
+    assert "98_tiny: executed in" in run_cli(tiny_project, "run", "98_tiny").stdout
+    (new.parent / ".paper.staging-x").mkdir()  # a recording being staged is not part of it
+    assert "98_tiny: unchanged" in run_cli(tiny_project, "run", "98_tiny").stdout

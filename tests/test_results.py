@@ -32,3 +32,28 @@ def test_bad_names_refused(tmp_path, name):
 def test_default_location_follows_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("QLATENT_RESULTS", str(tmp_path))
     assert ResultStore("chapter").path == tmp_path / "chapter"
+
+
+def test_a_staging_store_writes_aside_until_published(tmp_path, monkeypatch):
+    from qlatent.results import STAGING_ENV, publish_staged
+
+    monkeypatch.setenv("QLATENT_RESULTS", str(tmp_path / "results"))
+    old = ResultStore("chapter")
+    old.save_table("kept_until_published", pd.DataFrame({"x": [0]}))
+    old.save_table("values", pd.DataFrame({"x": [0]}))
+    old.write_manifest({"run": "old"})
+    monkeypatch.setenv(STAGING_ENV, str(tmp_path / "staging"))
+    store = ResultStore("chapter")
+    assert store.path == tmp_path / "results" / "chapter" and store.write_path == tmp_path / "staging" / "chapter"
+    store.save_table("values", pd.DataFrame({"x": [1]}))
+    assert store.load_table("values")["x"].tolist() == [1]  # this execution's
+    assert store.load_table("kept_until_published")["x"].tolist() == [0]  # not saved now: the published one
+    store.write_manifest({"run": "new"})
+    assert store.read_manifest()["tables"] == ["values"]
+    assert ResultStore("chapter", root=tmp_path / "results" / "chapter").read_manifest()["parameters"] == {"run": "old"}
+    assert publish_staged(tmp_path / "staging") == ["chapter"]
+    assert not (tmp_path / "staging").exists()
+    published = ResultStore("chapter", root=tmp_path / "results" / "chapter")
+    assert published.read_manifest()["parameters"] == {"run": "new"}
+    assert published.load_table("values")["x"].tolist() == [1]
+    assert not (tmp_path / "results" / "chapter" / "kept_until_published.csv").exists()

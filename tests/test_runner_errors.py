@@ -1,8 +1,10 @@
 """Bad input and failing notebooks: one-line errors naming the culprit, nothing half-written."""
 
 import json
+import signal
 
 import nbformat
+import pandas as pd
 import pytest
 from conftest import run_cli
 
@@ -34,7 +36,7 @@ def test_failing_notebook_reports_cell_and_keeps_last_good_output(project_copy):
 
     bad = run_cli(project_copy, "run", "99_fragile", "-p", "should_fail", "true")
     line = error_line(bad)
-    assert "notebook '99_fragile' failed in cell 3 ('if should_fail:'): RuntimeError: boom" in line
+    assert "notebook '99_fragile' failed in cell 3 at line 2 (\"raise RuntimeError('boom')\"): RuntimeError: boom" in line
     assert executed.read_bytes() == good_bytes and stamp.read_bytes() == good_stamp
     assert (project_copy / "_build" / "failed" / "99_fragile.ipynb").is_file()
     assert not [p for p in executed.parent.iterdir() if ".tmp" in p.name]
@@ -88,3 +90,105 @@ def test_stamp_records_parameters(project_copy):
     assert run_cli(project_copy, "run", "95_stamp", "-p", "label", "hello").returncode == 0
     stamp = json.loads((project_copy / "book" / "executed" / "95_stamp.run.json").read_text())
     assert stamp["parameters"] == {"label": "hello"}
+
+
+def test_failing_cell_is_labelled_by_the_line_that_raised_not_its_imports(project_copy):
+    add_notebook(project_copy, "94_odd", [
+        "import math\nimport numpy as np\n\ndef check(size):\n    if size % 2:\n"
+        "        raise ValueError(f'size={size} is odd')\n\ncheck(15)\nprint('unreached')",
+    ])
+    line = error_line(run_cli(project_copy, "run", "94_odd"))
+    assert "notebook '94_odd' failed in cell 1 at line 8 ('check(15)'): ValueError: size=15 is odd" in line
+
+
+def test_failing_line_without_a_traceback_is_the_first_line_that_is_not_an_import():
+    from qlatent.runner.execution import failing_line
+
+    source = "# set up\nimport math\nfrom os import path\n\nvalue = math.sqrt(-1)\n"
+    assert failing_line(source, None) == (None, "value = math.sqrt(-1)")
+    assert failing_line(source, ["\x1b[0;31m----> 5\x1b[0m value = math.sqrt(-1)"]) == (5, "value = math.sqrt(-1)")
+    assert failing_line("import math\n", []) == (None, "")
+
+
+def test_profile_is_the_runners_to_inject(project_copy):
+    add_notebook(project_copy, "93_labelled", ["pass"], parameters="profile = 'quick'\nscale = 1.0")
+    result = run_cli(project_copy, "run", "93_labelled", "-p", "profile", "paper")
+    assert result.stdout == ""  # refused before any progress line
+    line = error_line(result)
+    assert "parameter 'profile' of notebook '93_labelled' is set by the runner, not by hand" in line
+    assert "qlatent run 93_labelled --profile NAME" in line
+    assert not (project_copy / "book" / "executed" / "93_labelled.ipynb").exists()
+    (project_copy / "notebooks" / "profiles.yml").write_text("quick:\n  notebooks:\n    93_labelled: {profile: paper}\n")
+    assert "parameter 'profile' of notebook '93_labelled' is set by the runner" in error_line(run_cli(project_copy, "book"))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["record", "nosuch"], "unknown notebook 'nosuch'"),
+    (["record", "01_interference", "--profile", "fastest"], "unknown profile 'fastest'"),
+    (["run", "97_params", "-p", "speed", "3"], "declares no parameter 'speed'"),
+])
+def test_nothing_is_announced_before_the_input_is_checked(project_copy, args, message):
+    add_notebook(project_copy, "97_params", ["pass"])
+    result = run_cli(project_copy, *args)
+    assert message in error_line(result)
+    assert result.stdout == ""
+
+
+STAGED_CELLS = [
+    "from qlatent.results import ResultStore\nimport pandas as pd\nimport matplotlib\nmatplotlib.use('Agg')\n"
+    "import matplotlib.pyplot as plt\n"
+    "store = ResultStore('92_staged')\n"
+    "(store.path / 'runs').mkdir(parents=True, exist_ok=True)\n"
+    "(store.path / 'runs' / f'{label}.txt').write_text(label)\n"
+    "store.save_table('scores', pd.DataFrame({'label': [label]}))\n"
+    "assert store.load_table('scores')['label'][0] == label  # this execution's table, read back\n"
+    "if label == 'extra':\n    store.save_table('extra', pd.DataFrame({'x': [1]}))\n"
+    "figure = plt.figure()\nstore.save_figure(f'figure_{label}', figure)\n"
+    "store.write_manifest({'label': label})",
+    "if should_fail:\n    raise RuntimeError('after saving')",
+]
+
+
+def test_a_failing_notebook_leaves_the_previous_results_untouched(project_copy):
+    add_notebook(project_copy, "92_staged", STAGED_CELLS)
+    results = project_copy / "data" / "results"
+    folder = results / "92_staged"
+    assert run_cli(project_copy, "run", "92_staged", "-p", "label", "good").returncode == 0
+    before = {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert pd.read_csv(folder / "scores.csv")["label"].tolist() == ["good"]
+
+    failed = run_cli(project_copy, "run", "92_staged", "-p", "label", "bad", "-p", "should_fail", "true")
+    assert "RuntimeError: after saving" in error_line(failed)
+    after = {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert after.pop(__import__("pathlib").Path("runs/bad.txt")) == b"bad"  # training runs are checkpoints: kept
+    assert after == before  # tables, figures and manifest: all the last good execution's
+    assert [path.name for path in results.iterdir()] == ["92_staged"]  # no staging folder left behind
+
+    assert run_cli(project_copy, "run", "92_staged", "-p", "label", "extra").returncode == 0
+    assert json.loads((folder / "manifest.json").read_text())["tables"] == ["extra", "scores"]
+    assert run_cli(project_copy, "run", "92_staged", "-p", "label", "plain").returncode == 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["parameters"] == {"label": "plain"} and manifest["tables"] == ["scores"]
+    assert not (folder / "extra.csv").exists()  # an earlier execution's table is not published beside this one
+    assert sorted(path.name for path in (folder / "figures").iterdir()) == ["figure_plain.png"]
+    assert sorted(path.name for path in (folder / "runs").iterdir()) == ["bad.txt", "extra.txt", "good.txt", "plain.txt"]
+
+
+def test_kernel_shutdown_sends_no_interrupt(monkeypatch):
+    from qlatent.runner.execution import _local_kernel_manager
+
+    manager = _local_kernel_manager()()
+    signals = []
+    original = type(manager)._async_signal_kernel
+
+    async def spy(self, signum):
+        signals.append(signum)
+        return await original(self, signum)
+
+    monkeypatch.setattr(type(manager), "_async_signal_kernel", spy)
+    manager.start_kernel()
+    try:
+        assert manager.is_alive()
+    finally:
+        manager.shutdown_kernel()
+    assert signal.SIGINT not in signals  # the interrupt behind "KeyboardInterrupt caught in kernel"

@@ -68,6 +68,11 @@ def test_run_with_changed_parameter_changes_results(built_book):
     executed = nbformat.read(root / "book" / "executed" / "01_interference.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert "coherence_time = 2.0" in injected[0].source
-    # The book profile's parameters differ from those of the last run, so `book` re-executes.
-    rebuilt = run_cli(root, "book", "--only", "01_interference")
+    # `book` keeps the user's run; asked for the profile explicitly, it re-executes with the profile's.
+    kept = run_cli(root, "book", "--only", "01_interference")
+    assert "01_interference: keeping your `qlatent run` of it" in kept.stdout, kept.stdout + kept.stderr
+    assert len(pd.read_csv(table)) == 9
+    rebuilt = run_cli(root, "book", "--profile", "quick", "--only", "01_interference")
+    assert "01_interference: REPLACING your `qlatent run` of it" in rebuilt.stdout
     assert "01_interference: executed in" in rebuilt.stdout
+    assert len(pd.read_csv(table)) == len(before)

@@ -6,13 +6,23 @@ class RunnerError(Exception):
 
 
 class NotebookFailed(RunnerError):
-    """A notebook raised while executing; carries the notebook, the failing cell and the error."""
+    """A notebook raised while executing; carries the notebook, the failing cell and line, and the error.
+
+    ``cell_index`` counts the cells of the executed copy (the injected-parameters cell included)
+    from 0; ``line`` is the cell's line that raised (``line_number`` within the cell, when known).
+    """
 
     def __init__(self, notebook: str, cell_index: int | None, error: str, failed_copy: str | None = None,
-                 cell_start: str = "") -> None:
-        where = "start-up" if cell_index is None else f"cell {cell_index}" + (f" ({cell_start!r})" if cell_start else "")
+                 line: str = "", line_number: int | None = None) -> None:
+        if cell_index is None:
+            where = "start-up"
+        else:
+            where = f"cell {cell_index}" + (f" at line {line_number}" if line_number is not None else "")
+            where += f" ({line!r})" if line else ""
         kept = f" (failed copy: {failed_copy})" if failed_copy else ""
         super().__init__(f"notebook {notebook!r} failed in {where}: {error}{kept}")
         self.notebook = notebook
         self.cell_index = cell_index
+        self.line = line
+        self.line_number = line_number
         self.error = error

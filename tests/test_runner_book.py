@@ -1,0 +1,83 @@
+"""`qlatent book` after `qlatent run`: the user's run is kept unless a profile is asked for explicitly."""
+
+import json
+
+import nbformat
+import pytest
+from conftest import run_cli
+
+PROFILES = "quick:\n  notebooks:\n    93_book: {}\nstandard:\n  notebooks:\n    93_book: {scale: 2.0}\n"
+
+
+@pytest.fixture
+def tiny_book(project_copy):
+    """A project whose book is one tiny chapter that prints its parameters."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# A tiny chapter"),
+        nbformat.v4.new_code_cell("profile = 'quick'\nscale = 1.0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(f'scale={scale} profile={profile}')"),
+    ]
+    nbformat.write(notebook, project_copy / "notebooks" / "93_book.ipynb")
+    (project_copy / "notebooks" / "profiles.yml").write_text(PROFILES)
+    (project_copy / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/executed/93_book\n")
+    return project_copy
+
+
+def stamp(root):
+    return json.loads((root / "book" / "executed" / "93_book.run.json").read_text())
+
+
+def printed(root):
+    executed = nbformat.read(root / "book" / "executed" / "93_book.ipynb", as_version=4)
+    return "".join(output.get("text", "") for cell in executed.cells for output in cell.get("outputs", []))
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_book_keeps_a_custom_run_until_a_profile_is_asked_for(tiny_book):
+    ok(run_cli(tiny_book, "book"))
+    ok(run_cli(tiny_book, "run", "93_book", "-p", "scale", "5.0"))
+    assert stamp(tiny_book)["parameters"] == {"scale": 5.0, "profile": "custom"}
+
+    kept = ok(run_cli(tiny_book, "book"))
+    assert ("93_book: keeping your `qlatent run` of it (parameters {'scale': 5.0}); "
+            "`qlatent book --profile quick` replaces it") in kept
+    assert "93_book: unchanged since its last successful run, skipped" in kept
+    assert stamp(tiny_book)["parameters"] == {"scale": 5.0, "profile": "custom"}
+    assert "scale=5.0 profile=custom" in printed(tiny_book)
+    assert "93_book: unchanged" in ok(run_cli(tiny_book, "book", "--only", "93_book"))
+    assert "scale=5.0 profile=custom" in printed(tiny_book)
+
+    replaced = ok(run_cli(tiny_book, "book", "--profile", "quick"))
+    assert ("93_book: REPLACING your `qlatent run` of it (parameters {'scale': 5.0}) "
+            "with the 'quick' profile's parameters (--profile given)") in replaced
+    assert "93_book: executed in" in replaced
+    assert stamp(tiny_book)["parameters"] == {"profile": "quick"}
+    assert "scale=1.0 profile=quick" in printed(tiny_book)
+    again = ok(run_cli(tiny_book, "book"))  # the book's own execution now: nothing kept, nothing replaced
+    assert "keeping" not in again and "REPLACING" not in again and "skipped" in again
+
+
+def test_a_kept_run_is_re_executed_with_its_own_parameters_when_its_notebook_changes(tiny_book):
+    ok(run_cli(tiny_book, "run", "93_book", "--profile", "standard"))
+    assert stamp(tiny_book)["parameters"] == {"scale": 2.0, "profile": "standard"}
+    path = tiny_book / "notebooks" / "93_book.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("print('changed')"))
+    nbformat.write(notebook, path)
+    kept = ok(run_cli(tiny_book, "book"))
+    assert "keeping your `qlatent run` of it (the 'standard' profile)" in kept
+    assert "93_book: executed in" in kept
+    assert "scale=2.0 profile=standard" in printed(tiny_book) and "changed" in printed(tiny_book)
+
+
+def test_a_run_with_the_books_own_parameters_is_no_custom_run(tiny_book):
+    ok(run_cli(tiny_book, "run", "93_book"))  # the quick profile's parameters
+    built = ok(run_cli(tiny_book, "book"))
+    assert "keeping" not in built and "REPLACING" not in built
+    assert "93_book: unchanged since its last successful run, skipped" in built
