@@ -159,6 +159,53 @@ def test_an_unreachable_ray_address_is_one_clear_error_before_any_run(tmp_path, 
     assert calls(fake_log) == [] and not (tmp_path / "u").exists()
 
 
+def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray_log_noise(monkeypatch, capfd):
+    import socket
+
+    ray = pytest.importorskip("ray")
+    noise = b"[2026-01-01 00:00:00,000 W 1 1] gcs_client.cc:210: Failed to get cluster ID from GCS server: 404\n"
+
+    def retry_then_refuse(*args, **kwargs):  # what ray.init does against a non-Ray HTTP/2 endpoint
+        for _ in range(20):
+            os.write(2, noise)
+        raise ConnectionError("Failed to connect to Ray cluster at the address")
+
+    monkeypatch.setattr(ray, "init", retry_then_refuse)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with socket.socket() as server:  # accepts TCP connections, so the reachability probe passes
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(SweepError) as raised:
+            with open_executor(ExecutorSettings("ray", address=address)):
+                pytest.fail("the executor started")
+    message = str(raised.value)
+    assert message.startswith(f"cannot connect to the Ray cluster at {address}: ConnectionError: Failed to connect")
+    assert "(Ray's last log line: Failed to get cluster ID from GCS server: 404)" in message
+    assert "\n" not in message
+    assert "gcs_client.cc" not in capfd.readouterr().err
+
+
+def test_captured_stderr_is_handed_back_and_restored(capfd):
+    from qlatent.sweep.executors import call_with_stderr_captured
+
+    error, captured = call_with_stderr_captured(lambda: os.write(2, b"from C++\n"))
+    assert error is None and captured == "from C++\n"
+
+    def fail():
+        os.write(2, b"last words\n")
+        raise RuntimeError("boom")
+
+    error, captured = call_with_stderr_captured(fail)
+    assert isinstance(error, RuntimeError) and captured == "last words\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+    with pytest.raises(KeyboardInterrupt):
+        call_with_stderr_captured(lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    os.write(2, b"still restored\n")
+    assert capfd.readouterr().err == "still restored\n"
+
+
 # ------------------------------------------------------------------------------------------- run_grid
 
 
