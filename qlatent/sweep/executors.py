@@ -440,7 +440,7 @@ def call_with_stderr_captured(function: Callable[[], Any]) -> tuple[Exception | 
         os.dup2(sink.fileno(), 2)
         try:
             function()
-        except Exception as caught:  # noqa: BLE001 - handed back to the caller
+        except Exception as caught:  # handed back to the caller
             error = caught
         finally:
             with contextlib.suppress(Exception):
@@ -455,7 +455,7 @@ def call_with_stderr_captured(function: Callable[[], Any]) -> tuple[Exception | 
 def _call(function: Callable[[], Any]) -> Exception | None:
     try:
         function()
-    except Exception as error:  # noqa: BLE001 - handed back to the caller
+    except Exception as error:  # handed back to the caller
         return error
     return None
 
