@@ -101,3 +101,17 @@ def test_a_store_holding_time_bin_sets_verifies(tmp_path):
         sample_set = store.load(request_id)
         assert sample_set.provenance["format"] == FORMAT
         assert sample_set.request.request_id() == request_id
+
+
+def test_a_set_of_an_older_format_is_reported_as_such(tmp_path):
+    store = SampleStore(tmp_path)
+    request = SampleRequest("local", CIRCUITS["timebin-0"](), (1, 1, 0, 0, 0, 0), 10, seed=1)
+    get_or_sample(request, store, progress=False)
+    json_path = store.paths(request.request_id())[1]
+    provenance = json.loads(json_path.read_text())
+    provenance["format"] = "qlatent.sampleset/1"
+    json_path.write_text(json.dumps(provenance))
+    (message,) = store.verify()[json_path.name]
+    assert message.startswith(f"format 'qlatent.sampleset/1', not this qlatent's {FORMAT!r}: written by another "
+                              "version")
+    assert "delete both files" in message
