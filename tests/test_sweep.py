@@ -186,6 +186,26 @@ def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray
     assert "gcs_client.cc" not in capfd.readouterr().err
 
 
+def test_what_ray_logs_while_joining_a_cluster_is_shown_when_it_joins(monkeypatch, capfd):
+    import socket
+
+    ray = pytest.importorskip("ray")
+
+    def join(*args, **kwargs):
+        os.write(2, b"joined with a warning\n")
+
+    monkeypatch.setattr(ray, "init", join)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 3.0})
+    monkeypatch.setattr(ray, "remote", lambda function: function)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with open_executor(ExecutorSettings("ray", address=f"127.0.0.1:{server.getsockname()[1]}")) as executor:
+            assert executor.capacity == 3
+    assert capfd.readouterr().err == "joined with a warning\n"
+
+
 def test_captured_stderr_is_handed_back_and_restored(capfd):
     from qlatent.sweep.executors import call_with_stderr_captured
 
