@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -12,7 +14,38 @@ def require_positive_int(name: str, value: Any) -> int:
     return value
 
 
+def require_seed(seed: Any) -> int:
+    """Return ``seed`` after checking it is a non-negative int (a run's seed); otherwise ``ValueError``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
 def require_positive_ints(owner: Any, names: tuple[str, ...]) -> None:
     """Raise ``ValueError`` naming the first attribute of ``owner`` in ``names`` that is not an int ≥ 1."""
     for name in names:
         require_positive_int(name, getattr(owner, name))
+
+
+class ParameterError(ValueError):
+    """A run parameter's value is refused; ``parameter`` and ``value`` name it (a sweep reports them).
+
+    Raised by experiments' ``validate`` hooks (see :func:`qlatent.sweep.spec.check_runs`), through
+    :func:`refusing`.
+    """
+
+    def __init__(self, parameter: str, value: Any, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+
+@contextlib.contextmanager
+def refusing(parameter: str, value: Any) -> Iterator[None]:
+    """Turn a ``ValueError``/``TypeError`` raised inside into a :class:`ParameterError` naming ``parameter``."""
+    try:
+        yield
+    except ParameterError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise ParameterError(parameter, value, str(error)) from error

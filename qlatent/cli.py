@@ -202,6 +202,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _say(f"  failed: {describe_job(job)}: {error}")
     for name, path in summary.tables.items():
         _say(f"  {name}: {path} (and .csv)")
+    if not summary.tables:
+        _say("  no run is complete, so no table was written")
     if summary.failures:
         _say(f"  each failed run's traceback is in its record.json under {summary.output / 'runs'}; "
              "running the sweep again retries them")

@@ -71,3 +71,26 @@ def threads(x: float, seed: int) -> dict[str, float]:
 def widths(hidden: list[int], seed: int) -> dict[str, float]:
     """Total width and depth of a list-valued parameter."""
     return {"width": float(sum(hidden)), "depth": float(len(hidden))}
+
+
+def _check_picky(x: float, seed: int, limit: float = 10.0, **_: object) -> None:
+    """Refuses ``x < 0`` naming ``x``, and the combination ``x == 1`` with ``seed == 1`` (a plain ValueError)."""
+    from qlatent.checks import refusing
+
+    with refusing("x", x):
+        if x < 0:
+            raise ValueError(f"x must be non-negative, got {x}")
+    if x == 1.0 and seed == 1:
+        raise ValueError("x=1 and seed=1 together are refused")
+    if x > limit:
+        raise ValueError(f"x={x} exceeds limit={limit}")
+
+
+def picky(x: float, seed: int, limit: float = 10.0) -> dict[str, float]:
+    """Scores ``x + seed`` after the checks of its ``validate`` hook."""
+    _check_picky(x, seed, limit)
+    _log(x=x, seed=seed)
+    return {"sum": x + seed}
+
+
+picky.validate = _check_picky  # type: ignore[attr-defined]

@@ -56,6 +56,34 @@ def test_verify_fails_on_a_corrupted_file(tmp_path, capsys):
     assert "unreadable counts file" in capsys.readouterr().err
 
 
+def test_verify_passes_on_a_store_holding_a_time_bin_set(tmp_path, capsys):
+    from qlatent.photonics.timebin import random_timebin_interferometer
+    from qlatent.qpu import SampleRequest, get_or_sample
+
+    store = SampleStore(tmp_path)
+    loops = random_timebin_interferometer(6, [1, 2], seed=0)  # its unitary holds signed zeros
+    request = SampleRequest("local", loops, (1, 0, 1, 0, 1, 0), 40, seed=2)
+    get_or_sample(request, store, progress=False)
+    assert run("samples", "--store", str(tmp_path), "verify") == 0
+    assert "ok: 1 sample set(s) verified" in capsys.readouterr().out
+
+
+def test_verify_names_the_hash_of_an_edited_request(tmp_path, capsys):
+    import json
+
+    store = str(tmp_path)
+    run("samples", "--store", store, "fetch", "--backend", "local", "--haar", "3", "--n", "50", "--seed", "1",
+        "--quiet")
+    request_id = capsys.readouterr().out.split()[0]
+    json_path = tmp_path / f"{request_id}.json"
+    provenance = json.loads(json_path.read_text())
+    provenance["request"]["seed"] = 2
+    json_path.write_text(json.dumps(provenance))
+    assert run("samples", "--store", store, "verify") == 1
+    out = capsys.readouterr().out
+    assert "does not hash to the file name (it hashes to" in out and "delete both files and sample again" in out
+
+
 def test_cli_errors_are_reported_not_raised(tmp_path, capsys):
     store = str(tmp_path)
     assert run("samples", "--store", store, "show", "abc") == 1

@@ -159,6 +159,73 @@ def test_an_unreachable_ray_address_is_one_clear_error_before_any_run(tmp_path, 
     assert calls(fake_log) == [] and not (tmp_path / "u").exists()
 
 
+def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray_log_noise(monkeypatch, capfd):
+    import socket
+
+    ray = pytest.importorskip("ray")
+    noise = b"[2026-01-01 00:00:00,000 W 1 1] gcs_client.cc:210: Failed to get cluster ID from GCS server: 404\n"
+
+    def retry_then_refuse(*args, **kwargs):  # what ray.init does against a non-Ray HTTP/2 endpoint
+        for _ in range(20):
+            os.write(2, noise)
+        raise ConnectionError("Failed to connect to Ray cluster at the address")
+
+    monkeypatch.setattr(ray, "init", retry_then_refuse)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with socket.socket() as server:  # accepts TCP connections, so the reachability probe passes
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(SweepError) as raised:
+            with open_executor(ExecutorSettings("ray", address=address)):
+                pytest.fail("the executor started")
+    message = str(raised.value)
+    assert message.startswith(f"cannot connect to the Ray cluster at {address}: ConnectionError: Failed to connect")
+    assert "(Ray's last log line: Failed to get cluster ID from GCS server: 404)" in message
+    assert "\n" not in message
+    assert "gcs_client.cc" not in capfd.readouterr().err
+
+
+def test_what_ray_logs_while_joining_a_cluster_is_shown_when_it_joins(monkeypatch, capfd):
+    import socket
+
+    ray = pytest.importorskip("ray")
+
+    def join(*args, **kwargs):
+        os.write(2, b"joined with a warning\n")
+
+    monkeypatch.setattr(ray, "init", join)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 3.0})
+    monkeypatch.setattr(ray, "remote", lambda function: function)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with open_executor(ExecutorSettings("ray", address=f"127.0.0.1:{server.getsockname()[1]}")) as executor:
+            assert executor.capacity == 3
+    assert capfd.readouterr().err == "joined with a warning\n"
+
+
+def test_captured_stderr_is_handed_back_and_restored(capfd):
+    from qlatent.sweep.executors import call_with_stderr_captured
+
+    error, captured = call_with_stderr_captured(lambda: os.write(2, b"from C++\n"))
+    assert error is None and captured == "from C++\n"
+
+    def fail():
+        os.write(2, b"last words\n")
+        raise RuntimeError("boom")
+
+    error, captured = call_with_stderr_captured(fail)
+    assert isinstance(error, RuntimeError) and captured == "last words\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+    with pytest.raises(KeyboardInterrupt):
+        call_with_stderr_captured(lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    os.write(2, b"still restored\n")
+    assert capfd.readouterr().err == "still restored\n"
+
+
 # ------------------------------------------------------------------------------------------- run_grid
 
 
@@ -386,6 +453,77 @@ def test_a_run_returning_something_else_is_recorded_as_failed(tmp_path):
                                   name="n", base_dir=tmp_path, output=tmp_path / "n")
     summary = run_sweep(spec, ExecutorSettings("serial"), progress=False, say=lambda _: None)
     assert "returned NoneType; an experiment returns a RunOutcome or a mapping" in summary.failures[0][1]
+
+
+def test_grid_values_the_experiment_refuses_fail_when_the_sweep_is_loaded(tmp_path, fake_log):
+    def load(grid, seeds=2, **parameters):
+        return SweepSpec.from_mapping({"experiment": "sweep_fakes:picky", "parameters": parameters, "grid": grid,
+                                       "seeds": seeds}, name="v", base_dir=tmp_path, output=tmp_path / "v")
+
+    with pytest.raises(SweepError, match=r"^grid value x=-2\.0 is refused by experiment sweep_fakes:picky: "
+                                         r"x must be non-negative, got -2\.0$"):
+        load({"x": [0.0, -2.0]})
+    with pytest.raises(SweepError, match=r"^the run x=1\.0, seed=1 is refused by experiment sweep_fakes:picky: "
+                                         r"x=1 and seed=1 together are refused$"):
+        load({"x": [0.0, 1.0]})
+    with pytest.raises(SweepError, match=r"^the run x=3\.0, seed=0 is refused .*: x=3\.0 exceeds limit=2\.0$"):
+        load({"x": [3.0]}, limit=2.0)
+    assert len(load({"x": [0.0, 2.0]}).jobs()) == 4
+    assert calls(fake_log) == [] and not (tmp_path / "v").exists()
+
+
+def test_an_unknown_latent_in_a_real_experiment_grid_is_refused_on_dry_run_and_run(tmp_path, fake_log, capsys):
+    path = write_sweep(tmp_path, experiment="qlatent.experiments.discrete:train_run",
+                       parameters={"config": {"n_steps": 1}}, grid={"dataset": ["quantum", "bernoulli"],
+                                                                     "latent": ["gaussian", "cauchy"]}, seeds=2)
+    expected = ("grid value latent='cauchy' is refused by experiment qlatent.experiments.discrete:train_run: "
+                "unknown latent(s) 'cauchy'; choose from")
+    for extra in (["--dry-run"], ["--executor", "serial", "--quiet"]):
+        assert main(["sweep", str(path), "--output", str(tmp_path / "o"), *extra]) == 2
+        assert expected in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_experiments_validate_hooks_make_the_checks_their_runs_make(tmp_path):
+    from qlatent.checks import ParameterError
+    from qlatent.experiments import discrete, flows_diffusion, mixture, qm9
+
+    config = discrete.DiscreteConfig()
+    discrete.train_run.validate(dataset="quantum", latent="boson", seed=0, config=config, runs_dir=tmp_path)
+    with pytest.raises(ParameterError, match="unknown dataset") as raised:
+        discrete.train_run(dataset="nope", latent="boson", seed=0, config=config, runs_dir=tmp_path)
+    assert (raised.value.parameter, raised.value.value) == ("dataset", "nope")
+    with pytest.raises(ParameterError, match="seed must be a non-negative integer") as raised:
+        discrete.train_run.validate(dataset="quantum", latent="boson", seed=-1, config=config)
+    assert raised.value.parameter == "seed"
+    with pytest.raises(ParameterError, match="depth must be a positive integer") as raised:
+        mixture.train_run(latent="boson", depth=0, n_steps=5, seed=0, config=mixture.MixtureConfig(),
+                          runs_dir=tmp_path)
+    assert raised.value.parameter == "depth"
+    with pytest.raises(ParameterError, match="unknown family 'gan'") as raised:
+        flows_diffusion.train_run.validate(family="gan", latent="boson", seed=0)
+    assert raised.value.parameter == "family"
+    with pytest.raises(ParameterError, match="unknown latent") as raised:
+        flows_diffusion.train_flow.validate(latent="cauchy", seed=0)
+    with pytest.raises(ParameterError, match="unknown variant 'x'") as raised:
+        flows_diffusion.train_flow_variant.validate(variant="x", latent="boson", seed=0,
+                                                    config=flows_diffusion.FlowConfig(), variants={"base": {}})
+    with pytest.raises(ParameterError, match="schedule must be one of") as raised:
+        qm9.train_run.validate(schedule="slow", size=8, circuit="haar", latent="boson", seed=0,
+                               config=qm9.QM9Config())
+    with pytest.raises(ParameterError, match="circuit must be 'haar'") as raised:
+        qm9.train_run.validate(schedule="paper", size=8, circuit="loops", latent="boson", seed=0,
+                               config=qm9.QM9Config())
+    assert raised.value.parameter == "circuit"
+
+
+def test_a_sweep_whose_runs_all_fail_writes_no_empty_table(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:quadratic", parameters={"fail_at": 1.0},
+                       grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--output", str(tmp_path / "o"), "--executor", "serial", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "0 run(s) completed now, 0 before, 1 failed" in out and "no run is complete, so no table was written" in out
+    assert not list((tmp_path / "o").glob("results.*"))
 
 
 def test_runs_that_take_run_dir_get_their_own_folder(tmp_path):

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from qlatent.checks import require_positive_ints
+from qlatent.checks import refusing, require_positive_ints, require_seed
 from qlatent.data.discrete import check_dataset_names
 from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
 from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed
@@ -100,7 +100,12 @@ class DiscreteConfig:
 
 def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, runs_dir: Path,
               store: Any = None, progress: bool = False) -> RunOutcome:
-    """Train (or resume, or reload) one run and score ``eval_samples`` generated rows."""
+    """Train (or resume, or reload) one run and score ``eval_samples`` generated rows.
+
+    Raises ``ValueError`` (a :class:`~qlatent.checks.ParameterError`) before any work on an
+    unknown dataset or latent, or a bad seed (:func:`check_run`).
+    """
+    check_run(dataset, latent, seed)
     import torch
 
     from qlatent.data.discrete import discrete_dataset
@@ -159,3 +164,23 @@ def run_table1(config: DiscreteConfig, seeds: Mapping[str, Sequence[int]], laten
     jobs = table1_jobs(seeds, latents)
     train_one = functools.partial(train_run, config=config, runs_dir=Path(runs_dir), store=store)
     return run_grid(train_one, jobs, progress)
+
+
+def check_run(dataset: str, latent: str, seed: int, **_: Any) -> None:
+    """The checks :func:`train_run` makes before any work; trains nothing (its sweep ``validate`` hook).
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: an unknown ``dataset`` or ``latent``, or a ``seed``
+        that is not a non-negative integer.
+    """
+    with refusing("dataset", dataset):
+        check_dataset_names([dataset])
+    with refusing("latent", latent):
+        check_latent_names([latent])
+    with refusing("seed", seed):
+        require_seed(seed)
+
+
+train_run.validate = check_run  # type: ignore[attr-defined]

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qlatent.checks import require_positive_ints
+from qlatent.checks import refusing, require_positive_ints, require_seed
 from qlatent.experiments.grid import GridResults, RunOutcome, product_jobs, run_grid
 from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed
 
@@ -260,7 +260,11 @@ def _initial_evaluation(model: Any, latent: Any, seed: int, evaluate: Any, prepa
 
 def train_flow(latent: str, seed: int, *, config: FlowConfig, runs_dir: Path, store: Any = None,
                progress: bool = False) -> RunOutcome:
-    """Train (or resume, or reload) one flow-matching run and score ``eval_samples`` generated points."""
+    """Train (or resume, or reload) one flow-matching run and score ``eval_samples`` generated points.
+
+    Raises ``ValueError`` before any work on an unknown latent or a bad seed (:func:`check_latent_run`).
+    """
+    check_latent_run(latent, seed)
     import torch
 
     from qlatent.data.moons import load_moons
@@ -325,7 +329,11 @@ def image_setup(config: DiffusionConfig) -> tuple[Any, Any, Any]:
 
 def train_ddgan(latent: str, seed: int, *, config: DiffusionConfig, runs_dir: Path, store: Any = None,
                 progress: bool = False) -> RunOutcome:
-    """Train (or resume, or reload) one DDGAN run and score ``eval_samples`` generated images."""
+    """Train (or resume, or reload) one DDGAN run and score ``eval_samples`` generated images.
+
+    Raises ``ValueError`` before any work on an unknown latent or a bad seed (:func:`check_latent_run`).
+    """
+    check_latent_run(latent, seed)
     import torch
 
     from qlatent.latent.photonic import build_latent
@@ -369,7 +377,8 @@ def train_ddgan(latent: str, seed: int, *, config: DiffusionConfig, runs_dir: Pa
 
 def train_run(family: str, latent: str, seed: int, *, flow: FlowConfig, diffusion: DiffusionConfig, runs_dir: Path,
               store: Any = None, progress: bool = False) -> RunOutcome:
-    """One run of ``family`` (one of :data:`FAMILIES`)."""
+    """One run of ``family`` (one of :data:`FAMILIES`); ``ValueError`` before any work as :func:`check_run`."""
+    check_run(family, latent, seed)
     if family == "flow_matching":
         return train_flow(latent, seed, config=flow, runs_dir=runs_dir, store=store, progress=progress)
     if family == "ddgan":
@@ -430,9 +439,7 @@ def train_flow_variant(variant: str, latent: str, seed: int, *, config: FlowConf
 
     Runs are keyed by their training parameters, so a variant equal to ``config`` reuses its runs.
     """
-    if variant not in variants:
-        raise ValueError(f"unknown variant {variant!r}; defined: {', '.join(variants)}")
-    changed = dataclasses.replace(config, **dict(variants[variant]))
+    changed = check_variant_run(variant, latent, seed, config=config, variants=variants)
     return train_flow(latent, seed, config=changed, runs_dir=runs_dir, store=store, progress=progress)
 
 
@@ -545,3 +552,55 @@ def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha:
 __all__ = ["ABLATION_VARIANTS", "CURVE_METRIC", "DiffusionConfig", "ExperimentTables", "FAMILIES", "FlowConfig",
            "METRICS", "PRIMARY_METRIC", "REFERENCE_LATENT", "family_verdict", "image_setup", "run_experiment",
            "run_flow_ablation", "train_ddgan", "train_flow", "train_flow_variant", "train_run", "training_works"]
+
+
+def check_latent_run(latent: str, seed: int, **_: Any) -> None:
+    """The checks :func:`train_flow` and :func:`train_ddgan` make before any work (their sweep ``validate`` hook).
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: an unknown ``latent`` or a bad ``seed``.
+    """
+    with refusing("latent", latent):
+        check_latent_names([latent])
+    with refusing("seed", seed):
+        require_seed(seed)
+
+
+def check_run(family: str, latent: str, seed: int, **_: Any) -> None:
+    """The checks :func:`train_run` makes before any work; trains nothing (its sweep ``validate`` hook).
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: an unknown ``family`` or ``latent``, or a bad ``seed``.
+    """
+    with refusing("family", family):
+        if family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+    check_latent_run(latent, seed)
+
+
+def check_variant_run(variant: str, latent: str, seed: int, *, config: FlowConfig,
+                      variants: Mapping[str, Mapping[str, Any]], **_: Any) -> FlowConfig:
+    """The checks :func:`train_flow_variant` makes before any work; returns the variant's config.
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: a ``variant`` not in ``variants`` or one whose
+        fields the config refuses, an unknown ``latent`` or a bad ``seed``.
+    """
+    with refusing("variant", variant):
+        if variant not in variants:
+            raise ValueError(f"unknown variant {variant!r}; defined: {', '.join(variants)}")
+        changed = dataclasses.replace(config, **dict(variants[variant]))
+    check_latent_run(latent, seed)
+    return changed
+
+
+train_flow.validate = check_latent_run  # type: ignore[attr-defined]
+train_ddgan.validate = check_latent_run  # type: ignore[attr-defined]
+train_run.validate = check_run  # type: ignore[attr-defined]
+train_flow_variant.validate = check_variant_run  # type: ignore[attr-defined]

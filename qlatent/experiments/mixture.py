@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from qlatent.checks import require_positive_int, require_positive_ints
+from qlatent.checks import refusing, require_positive_int, require_positive_ints, require_seed
 from qlatent.data.mixture import MixtureRecipe
 from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
 from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed
@@ -123,7 +123,12 @@ def mixture_jobs(latents: Sequence[str], depths: Sequence[int], seeds: Sequence[
 
 def train_run(latent: str, depth: int, n_steps: int, seed: int, *, config: MixtureConfig, runs_dir: Path,
               store: Any = None, progress: bool = False) -> RunOutcome:
-    """Train (or resume, or reload) one run for ``n_steps``; score it and keep ``panel_points`` generated points."""
+    """Train (or resume, or reload) one run for ``n_steps``; score it and keep ``panel_points`` generated points.
+
+    Raises ``ValueError`` (a :class:`~qlatent.checks.ParameterError`) before any work on an
+    unknown latent, a non-positive depth or length, or a bad seed (:func:`check_run`).
+    """
+    check_run(latent, depth, n_steps, seed, config=config)
     import torch
 
     from qlatent.data.mixture import sample_mixture
@@ -176,3 +181,26 @@ def scores_at_step(curves: pd.DataFrame, step: int, keys: Sequence[str] = ("late
     columns = {f"eval_{metric}": metric for metric in METRICS if f"eval_{metric}" in at_step}
     tidy = at_step.melt(id_vars=list(keys), value_vars=list(columns), var_name="metric", value_name="value")
     return tidy.assign(metric=tidy["metric"].map(columns))
+
+
+def check_run(latent: str, depth: int, n_steps: int, seed: int, *, config: MixtureConfig, **_: Any) -> None:
+    """The checks :func:`train_run` makes before any work; trains nothing (its sweep ``validate`` hook).
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: an unknown ``latent``, a ``depth`` or ``n_steps``
+        that is not a positive integer (or a depth the model refuses), a bad ``seed``.
+    """
+    with refusing("latent", latent):
+        check_latent_names([latent])
+    with refusing("depth", depth):
+        require_positive_int("depth", depth)
+        config.model_config(depth)
+    with refusing("n_steps", n_steps):
+        require_positive_int("n_steps", n_steps)
+    with refusing("seed", seed):
+        require_seed(seed)
+
+
+train_run.validate = check_run  # type: ignore[attr-defined]

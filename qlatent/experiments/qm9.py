@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qlatent.checks import require_positive_ints
+from qlatent.checks import refusing, require_positive_ints, require_seed
 from qlatent.experiments.grid import GridResults, RunOutcome, run_grid
 from qlatent.latent.photonic import LatentSpec, check_latent_names, derived_seed, parse_circuit
 from qlatent.models.molgan import PAPER_GENERATOR_HIDDEN
@@ -378,8 +378,10 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
     """Train (or resume, or reload) one run and score ``eval_samples`` generated molecules.
 
     Returns the scores (see the module notes), the training curve and up to ``molecule_rows``
-    valid generated molecules with their properties.
+    valid generated molecules with their properties. Raises ``ValueError`` before any work as
+    :func:`check_run`.
     """
+    check_run(schedule, size, circuit, latent, seed, config=config)
     import torch
 
     from qlatent.latent.photonic import build_latent
@@ -539,3 +541,28 @@ def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[s
                              f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
                              "detectable with 80 % power).")
     return sentences
+
+
+def check_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config,
+              **_: Any) -> None:
+    """The checks :func:`train_run` makes before any work; trains nothing (its sweep ``validate`` hook).
+
+    Raises
+    ------
+    ParameterError
+        A ``ValueError`` naming the parameter: an unknown ``schedule`` or ``latent``, a ``size``
+        the ``circuit`` cannot give (or an unknown circuit), a bad ``seed``.
+    """
+    with refusing("schedule", schedule):
+        config.schedule(schedule)
+    with refusing("latent", latent):
+        check_latent_names([latent])
+    with refusing("circuit", circuit):
+        parse_circuit(circuit)
+    with refusing("size", size):
+        config.latent_spec(size, circuit, latent)
+    with refusing("seed", seed):
+        require_seed(seed)
+
+
+train_run.validate = check_run  # type: ignore[attr-defined]

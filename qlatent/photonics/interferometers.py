@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from qlatent.photonics.validation import validate_transfer_matrix
+from qlatent.photonics.validation import complex_from_parts, validate_transfer_matrix
 
 KINDS = ("haar", "clements", "timebin", "matrix")
 """Names of the constructions an :class:`Interferometer` can describe."""
@@ -89,7 +89,7 @@ def pairs_to_matrix(pairs: Sequence[Sequence[Sequence[float]]]) -> np.ndarray:
     array = np.asarray(pairs, dtype=np.float64)
     if array.ndim != 3 or array.shape[2] != 2:
         raise ValueError(f"matrix entries must be given as [re, im] pairs (shape m x m x 2), got shape {array.shape}")
-    return array[..., 0] + 1j * array[..., 1]
+    return complex_from_parts(array[..., 0], array[..., 1])  # exact, signed zeros included
 
 
 def _canonical_json(value: Any) -> str:

@@ -9,6 +9,28 @@ import numpy as np
 UNITARITY_TOLERANCE = 1e-8
 
 
+def complex_from_parts(real: np.ndarray | Sequence, imag: np.ndarray | Sequence) -> np.ndarray:
+    """Assemble a ``complex128`` array from its real and imaginary parts, bit for bit.
+
+    ``real + 1j * imag`` is not exact: the product ``1j * imag`` turns an imaginary ``-0.0`` into
+    ``+0.0``, so a matrix written to JSON and read back would print (and hash) differently. This
+    copies both parts into place instead, keeping every bit, signed zeros included.
+
+    Raises
+    ------
+    ValueError
+        If the parts are not real numbers or their shapes differ.
+    """
+    real = np.asarray(real, dtype=np.float64)
+    imag = np.asarray(imag, dtype=np.float64)
+    if real.shape != imag.shape:
+        raise ValueError(f"real part has shape {real.shape} but imaginary part {imag.shape}")
+    array = np.empty(real.shape, dtype=np.complex128)
+    array.real = real
+    array.imag = imag
+    return array
+
+
 def validate_transfer_matrix(
     matrix: np.ndarray | Sequence[Sequence[complex]],
     *,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
+from qlatent.photonics.validation import complex_from_parts, validate_input_state, validate_transfer_matrix
 from qlatent.provenance import package_versions
 
 FORMAT = "qlatent.sampleset/2"  # 2: local banks are drawn in seeded shards (qlatent.qpu.shards)
@@ -90,7 +90,8 @@ def _matrix_from_json(data: Mapping[str, Any]) -> np.ndarray:
         raise ValueError(f"circuit unitary must be {{'real': [[...]], 'imag': [[...]]}}: {error}") from None
     if real.shape != imag.shape:
         raise ValueError(f"circuit unitary has real part {real.shape} but imaginary part {imag.shape}")
-    return real + 1j * imag
+    # Exact: the matrix goes back to JSON and is hashed into the request id (signed zeros count).
+    return complex_from_parts(real, imag)
 
 
 def _normalise_circuit(circuit: Any) -> dict[str, Any]:

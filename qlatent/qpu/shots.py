@@ -73,6 +73,7 @@ class RecordedShots:
 def _circuit(description: Any, n_modes: int, where: str) -> Any:
     from qlatent.photonics.interferometers import from_matrix
     from qlatent.photonics.timebin import timebin_interferometer
+    from qlatent.photonics.validation import complex_from_parts
 
     if not isinstance(description, dict) or description.get("kind") not in CIRCUIT_KINDS:
         raise ValueError(f"{where}: 'circuit' must be a dict with 'kind' one of {CIRCUIT_KINDS}, got {description!r:.80}")
@@ -80,7 +81,7 @@ def _circuit(description: Any, n_modes: int, where: str) -> Any:
         if description["kind"] == "timebin":
             return timebin_interferometer(int(description.get("n_modes", n_modes)), description["loop_lengths"],
                                           description["thetas"], description.get("phis"))
-        matrix = np.asarray(description["real"], dtype=np.float64) + 1j * np.asarray(description["imag"], dtype=np.float64)
+        matrix = complex_from_parts(description["real"], description["imag"])
         return from_matrix(matrix, allow_subunitary=True)
     except KeyError as error:
         raise ValueError(f"{where}: the {description['kind']!r} circuit lacks {error.args[0]!r}") from None

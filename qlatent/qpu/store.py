@@ -247,10 +247,15 @@ class SampleStore:
             name = f"{request_id}.json"
             try:
                 sample_set = self.load(request_id)
-                if sample_set.provenance.get("format") != FORMAT:
-                    problems.setdefault(name, []).append(f"unknown format {sample_set.provenance.get('format')!r}")
-                elif sample_set.request.request_id() != request_id:
-                    problems.setdefault(name, []).append("the recorded request does not hash to the file name")
+                if (written := sample_set.provenance.get("format")) != FORMAT:
+                    problems.setdefault(name, []).append(
+                        f"format {written!r}, not this qlatent's {FORMAT!r}: written by another version, and no "
+                        "request of this version addresses it (ids hash the format); delete both files")
+                elif (rehashed := sample_set.request.request_id()) != request_id:
+                    problems.setdefault(name, []).append(
+                        f"the recorded request does not hash to the file name (it hashes to {rehashed[:12]}...): "
+                        "the sidecar was edited, or written by a qlatent whose requests did not survive a "
+                        "JSON round trip; delete both files and sample again")
             except CorruptSampleError as error:
                 problems.setdefault(name, []).append(str(error))
             except (KeyError, TypeError, ValueError) as error:

@@ -77,9 +77,15 @@ def collect(spec: SweepSpec, store: SweepStore | None = None) -> SweepTables:
 
 
 def write_tables(spec: SweepSpec, store: SweepStore | None = None) -> dict[str, Path]:
-    """Gather (:func:`collect`) and write each table as ``<name>.parquet`` and ``<name>.csv``; returns the paths."""
+    """Gather (:func:`collect`) and write each table as ``<name>.parquet`` and ``<name>.csv``; returns the paths.
+
+    When no run of the sweep is complete nothing is written (an empty table would read as a result)
+    and the answer is ``{}``.
+    """
     store = store or SweepStore(spec.output)
     gathered = collect(spec, store)
+    if gathered.n_missing == len(spec.jobs()):
+        return {}
     metadata = {"sweep": spec.to_dict(), "runs_missing": gathered.n_missing}
     written: dict[str, Path] = {}
     outputs = {"results": gathered.results, "curves": gathered.curves, "samples": gathered.samples,

@@ -34,6 +34,7 @@ import re
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -415,6 +416,56 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
                          "(`ray start --head` prints it) and that the port is open") from None
 
 
+#: The prefix of a line of Ray's C++ log: ``[2026-01-01 12:00:00,000 W 123 123] gcs_client.cc:210: ``.
+_RAY_LOG_PREFIX = re.compile(r"^\[[^\]]*\]\s*[\w.-]+:\d+:\s*")
+
+
+def call_with_stderr_captured(function: Callable[[], Any]) -> tuple[Exception | None, str]:
+    """Call ``function`` with file descriptor 2 sent to a temporary file; returns ``(error, captured text)``.
+
+    Ray's C++ core writes to the process's stderr directly (not through Python's ``sys.stderr``),
+    and while it looks for a cluster it logs one line per second for about 20 seconds. Capturing
+    the descriptor lets the caller turn a failure into one error line, and replay the text on
+    success. Exceptions that are not ``Exception`` (KeyboardInterrupt) propagate, after stderr is
+    restored. When descriptor 2 cannot be duplicated the function runs with stderr as it is.
+    """
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return _call(function), ""
+    error: Exception | None = None
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            function()
+        except Exception as caught:  # handed back to the caller
+            error = caught
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        captured = sink.read().decode("utf-8", errors="replace")
+    return error, captured
+
+
+def _call(function: Callable[[], Any]) -> Exception | None:
+    try:
+        function()
+    except Exception as error:  # handed back to the caller
+        return error
+    return None
+
+
+def _last_log_line(captured: str) -> str | None:
+    """The last non-empty line of captured log text, without Ray's timestamp/source prefix."""
+    lines = [line.strip() for line in captured.splitlines() if line.strip()]
+    return _RAY_LOG_PREFIX.sub("", lines[-1]) if lines else None
+
+
 def preflight(settings: ExecutorSettings) -> None:
     """Check what can be checked without starting anything: Ray importable, its address reachable.
 
@@ -464,11 +515,24 @@ class RayExecutor(Executor):
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             if address is None:
                 options["num_cpus"] = self.settings.workers or os.cpu_count() or 1
-            try:
-                ray.init(address=address, **options)
-            except (ConnectionError, RuntimeError, ValueError) as error:
+            # Ray logs a line a second to stderr while it retries a cluster for ~20 s; keep that
+            # for a failure's one error line (the last log line names the cause), replay it on success.
+            # A local instance is started without the capture: its processes would inherit the file.
+            if address is None:
+                error, captured = _call(lambda: ray.init(address=address, **options)), ""
+            else:
+                error, captured = call_with_stderr_captured(lambda: ray.init(address=address, **options))
+            if error is None:
+                if captured:
+                    sys.stderr.write(captured)
+            elif isinstance(error, (ConnectionError, RuntimeError, ValueError)):
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-                raise SweepError(f"cannot connect to {where}: {_error_line(error)}") from None
+                last = _last_log_line(captured)
+                cause = f" (Ray's last log line: {last})" if last else ""
+                hint = "; check the address (`ray start --head` prints it)" if address else ""
+                raise SweepError(f"cannot connect to {where}: {_error_line(error)}{cause}{hint}") from None
+            else:
+                raise error
             self._owns = True
         resources = ray.cluster_resources()
         capacity = int(resources.get("CPU", 1))

@@ -30,7 +30,8 @@ names to numbers. Values are plain YAML, made into what the function's annotatio
 A notebook is executed once per run with those parameters injected and its results folder
 pointed into the run's folder; its saved tables are gathered. Everything is checked when the
 file is loaded — unknown keys or parameters, a missing required parameter, an empty grid or axis,
-an experiment that cannot be imported — before any run starts.
+an experiment that cannot be imported, and every run's values through the experiment's
+``validate`` hook when it has one (:func:`check_runs`) — before any run starts.
 """
 
 from __future__ import annotations
@@ -125,6 +126,48 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
         raise SweepError(f"experiment {reference} needs parameter(s) {', '.join(missing)}, "
                          "which the sweep file does not give")
     return RUN_DIR in keyword, takes_runs_dir
+
+
+def _refusal(check: Callable[..., Any], arguments: Mapping[str, Any]) -> ValueError | TypeError | None:
+    try:
+        check(**arguments)
+    except (ValueError, TypeError) as error:
+        return error
+    return None
+
+
+def check_runs(reference: str, function: Callable[..., Any],
+               tasks: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Run the experiment's ``validate`` hook (if it has one) on every run's arguments; train nothing.
+
+    An experiment exposes ``function.validate``: a callable taking the same keyword arguments as
+    ``function`` that makes the checks ``function`` makes before any work and raises
+    ``ValueError`` (or ``TypeError``) on a value the run would refuse; a
+    :class:`qlatent.checks.ParameterError` names the parameter. ``tasks`` pairs each run's grid
+    values with its built arguments (:meth:`SweepSpec.task`).
+
+    Raises
+    ------
+    SweepError
+        For the first refused run, with the experiment's message: naming the parameter and its
+        value (``grid value latent='cauchy' is refused ...``) when the hook names it, else the run's
+        grid values.
+    """
+    from qlatent.checks import ParameterError
+    from qlatent.sweep.errors import describe_job
+
+    check = getattr(function, "validate", None)
+    if check is None:
+        return
+    for job, arguments in tasks:
+        error = _refusal(check, arguments)
+        if error is None:
+            continue
+        if isinstance(error, ParameterError):
+            where = "grid value" if error.parameter in job else "parameter"
+            raise SweepError(f"{where} {error.parameter}={error.value!r} is refused by experiment {reference}: "
+                             f"{error}")
+        raise SweepError(f"the run {describe_job(job)} is refused by experiment {reference}: {error}")
 
 
 def type_hints(target: Any) -> dict[str, Any]:
@@ -335,8 +378,10 @@ class SweepSpec:
         spec = cls(name, experiment, notebook, fixed, axes, Path(output).resolve(), float(gpus), retries,
                    str(data.get("description", "")), takes_run_dir, takes_runs_dir, Path(base_dir).resolve())
         if experiment is not None:
-            for job in spec.jobs():  # every run's arguments are built once here, so none fails later
-                spec.task(job, spec.output)
+            # Every run's arguments are built once here, and checked by the experiment's validate
+            # hook, so a bad grid value fails now (also on --dry-run), not after the runs start.
+            tasks = [(job, spec.task(job, spec.output)) for job in spec.jobs()]
+            check_runs(experiment, function, tasks)
         return spec
 
     @property
