@@ -314,3 +314,18 @@ def test_no_difference_sentence_without_an_interval_says_so():
     result = claim_verdict(_two_latents([1.0, np.nan], [1.1, np.nan]), _no_difference(), True)
     assert result.verdict == "inconclusive" and "nan" not in result.sentence
     assert "no interval" in result.sentence and "no l1 score" in result.sentence
+
+
+def test_differences_equal_up_to_rounding_have_no_spread():
+    """0.8 - 0.7 and 1.0 - 0.9 differ by one ulp: no t-test (it warned and claimed p ~ 1e-16)."""
+    import math
+    import warnings
+
+    from qlatent.stats import paired_statistics
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = paired_statistics([0.8 - 0.7, 1.0 - 0.9])
+    assert result["sd"] == 0.0
+    assert math.isnan(result["p_t"]) and math.isnan(result["d_z"])
+    assert paired_statistics([0.1, 0.1000001])["sd"] > 0
