@@ -187,8 +187,8 @@ def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[
     claim that is: an ``"ordering"`` (the better of the two is ``better``) only when the
     difference exceeds ``significant_ses`` combined standard errors ``sqrt(se_a² + se_b²)``;
     ``"no difference"`` (``better`` is ``reference``) when it does not; ``"no claim"`` when a side
-    has no standard error. Claims stated in words without numbers (``claims`` in the file, latent
-    axis only) are added as orderings.
+    has no standard error. Claims stated in words (``claims`` in the file, latent axis only) are
+    added as orderings and replace the claim the numbers alone would give for the same comparison.
 
     Raises
     ------
@@ -239,13 +239,20 @@ def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[
                                         f"errors, {margin:.2g})", paper_difference=advantage,
                                         paper_reference=float(ours["value"]), axis="latent",
                                         kind="no difference", paper_margin=margin))
+    stated_ones = []
     for stated in _plain(_experiment(experiment).get("claims") or []):
         if stated.get("axis", "latent") != "latent" or stated["metric"] not in lower_is_better:
             continue
         where = {key: stated[key] for key in context if key in stated}
-        for worse in stated["worse"]:
-            claims.append(Claim(where, stated["metric"], stated["better"], worse, stated["statement"]))
-    return claims
+        stated_ones += [Claim(where, stated["metric"], stated["better"], worse, stated["statement"])
+                        for worse in stated["worse"]]
+    # What the paper says in words about a comparison supersedes what its numbers alone would say.
+    said = {_comparison_key(claim) for claim in stated_ones}
+    return [claim for claim in claims if _comparison_key(claim) not in said] + stated_ones
+
+
+def _comparison_key(claim: Claim) -> tuple:
+    return (tuple(sorted(claim.context.items())), claim.metric, frozenset((claim.better, claim.worse)))
 
 
 def statements(experiment: str) -> dict[str, str]:

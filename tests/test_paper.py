@@ -48,6 +48,14 @@ def test_table2_close_rows_are_no_difference_claims():
     assert kinds[(16, "gaussian")] == "ordering"  # 1.160 ± 0.06 vs 1.529 ± 0.08
 
 
+def test_a_claim_stated_in_words_replaces_what_the_numbers_alone_say():
+    """1.160 ± 0.06 vs 1.333 ± 0.07 is within 2 s.e., but the paper says boson beats that control."""
+    claims = [c for c in reported_comparisons("table2", "boson", {"fcd": True}, context=("size",))
+              if c.context == {"size": 16} and c.worse == "distinguishable"]
+    assert len(claims) == 1
+    assert claims[0].kind == "ordering" and claims[0].better == "boson" and claims[0].paper_difference is None
+
+
 def test_reported_numbers_keep_their_printed_digits():
     table1 = reported("table1").set_index(["dataset", "latent"])
     assert table1.loc[("bernoulli", "bernoulli"), "value_text"] == "0.020"
