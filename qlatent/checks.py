@@ -21,6 +21,17 @@ def require_seed(seed: Any) -> int:
     return seed
 
 
+def adam_betas(value: Any) -> tuple[float, float]:
+    """Return Adam's ``(beta1, beta2)`` as floats after checking both lie in [0, 1); otherwise ``ValueError``."""
+    try:
+        betas = tuple(float(b) for b in value)
+    except TypeError:
+        raise ValueError(f"betas must be two numbers in [0, 1), got {value!r}") from None
+    if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {value!r}")
+    return betas  # type: ignore[return-value]
+
+
 def require_positive_ints(owner: Any, names: tuple[str, ...]) -> None:
     """Raise ``ValueError`` naming the first attribute of ``owner`` in ``names`` that is not an int ≥ 1."""
     for name in names:

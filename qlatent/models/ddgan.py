@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 
@@ -201,10 +202,7 @@ class DDGANConfig:
         for name in ("lr_generator", "lr_discriminator"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        betas = tuple(float(b) for b in self.betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
-        object.__setattr__(self, "betas", betas)
+        object.__setattr__(self, "betas", adam_betas(self.betas))
 
     @property
     def data_dim(self) -> int:

@@ -26,10 +26,10 @@ from typing import Any
 
 import torch
 
+from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.wgan import critic_update
-
 
 OPTIMIZERS = ("adam", "rmsprop")
 CONSTRAINTS = ("gradient-penalty", "weight-clipping")
@@ -119,10 +119,7 @@ class WGANGPConfig:
             raise ValueError(f"gp_weight must be non-negative, got {self.gp_weight}")
         _positive("lr_generator", self.lr_generator)
         _positive("lr_critic", self.lr_critic)
-        betas = tuple(float(b) for b in self.betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
-        object.__setattr__(self, "betas", betas)
+        object.__setattr__(self, "betas", adam_betas(self.betas))
 
 
 def make_optimizer(name: str, parameters: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:

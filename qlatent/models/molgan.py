@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.rgcn import GraphCritic
@@ -222,10 +223,7 @@ class MolGANConfig:
             raise ValueError(f"gp_weight must be non-negative, got {self.gp_weight}")
         if not 0.0 <= self.rl_lambda <= 1.0:
             raise ValueError(f"rl_lambda must be in [0, 1] (1 disables RL), got {self.rl_lambda}")
-        betas = tuple(float(b) for b in self.betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
-        object.__setattr__(self, "betas", betas)
+        object.__setattr__(self, "betas", adam_betas(self.betas))
 
     @property
     def uses_rl(self) -> bool:
