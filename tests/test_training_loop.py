@@ -398,3 +398,42 @@ def test_progress_bar_can_be_shown_or_hidden(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     run(tmp_path / "shown", n_steps=2, progress=True)
     assert "2/2" in capsys.readouterr().err
+
+
+class SlowBank(TensorBank):
+    """Real batches, each a little slow, counted: long enough for a second process to arrive mid-run."""
+
+    def __init__(self, *arrays) -> None:
+        super().__init__(*arrays)
+        self.calls = 0
+
+    def batch(self, batch_size, generator):
+        import time
+
+        self.calls += 1
+        time.sleep(0.02)
+        return super().batch(batch_size, generator)
+
+
+def test_two_trainers_on_one_run_directory_train_it_once(tmp_path):
+    """A second trainer (another notebook, a sweep) waits for the first, then only reloads the finished run."""
+    import threading
+
+    _, straight_rows = run(tmp_path / "straight", model=ToyModel(), data=TensorBank(DATA))
+    banks, results = [SlowBank(DATA), SlowBank(DATA)], {}
+
+    def train(index):
+        results[index] = run(tmp_path / "shared", model=ToyModel(), data=banks[index])[1]
+
+    first = threading.Thread(target=train, args=(0,))
+    first.start()
+    while banks[0].calls < 3:  # the first is mid-run
+        threading.Event().wait(0.005)
+    second = threading.Thread(target=train, args=(1,))
+    second.start()
+    first.join()
+    second.join()
+    assert banks[0].calls + banks[1].calls == 20  # n_steps batches in all: trained once
+    assert results[0] == results[1] == straight_rows
+    assert ((tmp_path / "shared" / "metrics.csv").read_bytes()
+            == (tmp_path / "straight" / "metrics.csv").read_bytes())

@@ -342,7 +342,26 @@ class Trainer:
         ValueError
             When the newest checkpoint was made with other parameters, lies beyond ``n_steps``,
             or exists while ``resume`` is False.
+
+        Two processes given the same run directory (two notebooks, a sweep and a recording) never
+        train it at once: the second waits on the directory's lock file, then resumes from where
+        the first stopped (for a finished run, it only reloads).
         """
+        from filelock import FileLock, Timeout
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.run_dir / ".train.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            tqdm.write(f"waiting for another process training {self.run_dir} ...")
+            lock.acquire()
+        try:
+            return self._fit(resume)
+        finally:
+            lock.release()
+
+    def _fit(self, resume: bool) -> list[dict[str, float | int | None]]:
         self._started = time.perf_counter()
         self.model.to(self.device)
         last = self._last_checkpoint()
