@@ -303,8 +303,9 @@ def test_a_finished_run_is_not_retrained(tmp_path):
     first, rows = run(tmp_path, n_steps=6)
     again, rows_again = run(tmp_path, n_steps=6)
     assert rows_again == rows
-    # A reloaded run reports its original training time (plus the moment it took to reload).
-    assert 0 < first.training_seconds <= again.training_seconds < first.training_seconds + 5
+    # A reloaded run reports exactly its original training time, the one its manifest records.
+    assert 0 < first.training_seconds == again.training_seconds
+    assert json.loads((tmp_path / "manifest.json").read_text())["runtime_s"] == round(first.training_seconds, 3)
     assert_same_state(first.model.state_dict(), again.model.state_dict())
 
 

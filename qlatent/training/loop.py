@@ -230,6 +230,7 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._count = 0
         self._runtime_before = 0.0
+        self._checkpointed_runtime = 0.0
         self.training_seconds = float("nan")
 
     def parameters(self) -> dict[str, Any]:
@@ -285,12 +286,15 @@ class Trainer:
         self._sums = dict(state["accumulator"]["sums"])
         self._count = state["accumulator"]["count"]
         self._runtime_before = state["runtime_s"]
+        self._checkpointed_runtime = state["runtime_s"]
         self.step = state["step"]
 
-    def _manifest(self, status: str, **extra: Any) -> None:
+    def _manifest(self, status: str, runtime_s: float | None = None, **extra: Any) -> None:
+        if runtime_s is None:
+            runtime_s = self._runtime_before + time.perf_counter() - self._started
         write_manifest(self.run_dir / "manifest.json", status=status, parameters=self.parameters(),
                        seeds={"train": self.config.seed, **({"init": self.model.seed} if hasattr(self.model, "seed") else {})},
-                       device=str(self.device), runtime_s=self._runtime_before + time.perf_counter() - self._started,
+                       device=str(self.device), runtime_s=runtime_s,
                        step=self.step, n_steps=self.config.n_steps, **extra)
 
     def _last_checkpoint(self) -> Path | None:
@@ -319,6 +323,7 @@ class Trainer:
         if bad:
             raise TrainingDivergedError(self.step, f"state entry {bad[0]}", bad[1], self._last_checkpoint())
         save_checkpoint(self.checkpoint_dir, self.step, state, keep=self.config.keep_checkpoints)
+        self._checkpointed_runtime = state["runtime_s"]
 
     def fit(self, resume: bool = True) -> list[dict[str, float | int | None]]:
         """Train up to ``config.n_steps`` steps, resuming from the newest checkpoint in the run directory.
@@ -403,8 +408,10 @@ class Trainer:
             raise
         finally:
             bar.close()
-        self._manifest("complete")
-        self.training_seconds = self._runtime_before + time.perf_counter() - self._started
+        # The final checkpoint (always at n_steps) holds the run's training time: a reloaded run
+        # reports exactly that time, not that time plus however long reloading took.
+        self.training_seconds = self._checkpointed_runtime
+        self._manifest("complete", runtime_s=self.training_seconds)
         return self.metrics.rows
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
