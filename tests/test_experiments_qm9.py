@@ -210,6 +210,11 @@ def test_size_latents_and_the_hardware_bank():
         (16, "gaussian"), (16, "boson"), (32, "distinguishable"), (32, "boson")]
     with pytest.raises(ValueError, match=r"size_latents names sizes \[48\] that are not in sizes \[16, 32\]"):
         qm9.plan_jobs({**plan, "size_latents": {48: ["boson"]}})
+    fewer = qm9.plan_jobs({**plan, "seeds": [0, 1, 2], "size_seeds": {32: [0, 1]}})
+    assert [(job["size"], job["seed"]) for job in fewer if job["latent"] == "boson"] == [
+        (16, 0), (16, 1), (16, 2), (32, 0), (32, 1)]
+    with pytest.raises(ValueError, match=r"size_seeds names sizes \[48\] that are not in sizes \[16, 32\]"):
+        qm9.plan_jobs({**plan, "size_seeds": {48: [0]}})
     config = qm9.QM9Config(bank_size=1000, bank_sizes={32: 500}, hardware_bank_size=300)
     assert config.latent_spec(32, "1-1", "pt2").bank_size == 300
     assert config.latent_spec(32, "haar", "boson").bank_size == 500

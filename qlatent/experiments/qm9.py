@@ -225,7 +225,8 @@ def plan_jobs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every job of the chapter, from its parameters.
 
     ``sizes`` × ``latents`` × ``seeds`` through Haar circuits (Table II; ``size_latents`` may give
-    other latents for some sizes, e.g. the paper's known rows ``{32: [gaussian, boson]}``); ``loop_circuits`` ×
+    other latents for some sizes, e.g. the paper's known rows ``{32: [gaussian, boson]}``, and
+    ``size_seeds`` other seeds, e.g. fewer at the sizes whose banks are costly); ``loop_circuits`` ×
     ``loop_latents`` × ``loop_seeds`` at ``loop_size`` (the paper's loop circuits); the ``pt2``
     latent at ``hardware_size`` through ``hardware_circuit`` for ``hardware_seeds``; and
     ``fast_latents`` × ``fast_seeds`` at ``fast_size`` on Appendix H's fast schedule. An empty
@@ -245,12 +246,15 @@ def plan_jobs(parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         jobs.extend({"schedule": schedule, "size": int(size), "circuit": circuit, "latent": latent, "seed": int(seed)}
                     for latent in latents for seed in seeds)
 
-    by_size = {int(size): names for size, names in (get("size_latents") or {}).items()}
-    unknown = sorted(set(by_size) - {int(size) for size in get("sizes", [])})
-    if unknown:
-        raise ValueError(f"size_latents names sizes {unknown} that are not in sizes {list(get('sizes', []))}")
+    by_size = {}
+    for option in ("size_latents", "size_seeds"):
+        by_size[option] = {int(size): values for size, values in (get(option) or {}).items()}
+        unknown = sorted(set(by_size[option]) - {int(size) for size in get("sizes", [])})
+        if unknown:
+            raise ValueError(f"{option} names sizes {unknown} that are not in sizes {list(get('sizes', []))}")
     for size in get("sizes", []):
-        add("paper", size, "haar", by_size.get(int(size), get("latents", [])), get("seeds", []))
+        add("paper", size, "haar", by_size["size_latents"].get(int(size), get("latents", [])),
+            by_size["size_seeds"].get(int(size), get("seeds", [])))
     for circuit in get("loop_circuits", []):
         if not parse_circuit(circuit):
             raise ValueError(f"loop_circuits must be time-bin layouts such as '1-1', got {circuit!r}")
