@@ -123,6 +123,21 @@ def test_nan_loss_stops_training_keeping_the_last_good_checkpoint(tmp_path):
         trainer.fit()
 
 
+def test_r1_penalty_of_a_flat_discriminator_is_zero_with_finite_gradients():
+    """A discriminator whose first layer is all zeros has ‖∇_{x_{k−1}} D‖ = 0 exactly, a gradient that
+    still depends on its weights: the R1 penalty is 0 and every discriminator gradient is finite."""
+    model = DDGAN(DDGANConfig(3, **SMALL, r1_gamma=1.0), seed=0)
+    with torch.no_grad():
+        model.discriminator.net[0].weight.zero_()
+    images = torch.as_tensor(_images(16))
+    losses = model.train_step(lambda: images, GaussianLatent(3), torch.Generator().manual_seed(0))
+    assert losses["r1_penalty"] == 0.0
+    assert all(math.isfinite(v) for v in losses.values())
+    for name, parameter in model.discriminator.named_parameters():
+        assert parameter.grad is not None and bool(torch.isfinite(parameter.grad).all()), name
+        assert bool(torch.isfinite(parameter).all()), name
+
+
 def test_bad_input_is_refused():
     model = DDGAN(DDGANConfig(3, **SMALL), seed=0)
     with pytest.raises(ValueError, match=r"image batch has shape \(4, 1, 3, 3\), expected \(batch, 1, 2, 2\)"):

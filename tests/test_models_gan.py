@@ -9,6 +9,7 @@ from torch import nn
 from qlatent.latent import GaussianLatent
 from qlatent.models.gan import WGANGP, WGANGPConfig
 from qlatent.models.mlp import ACTIVATIONS, build_mlp
+from qlatent.models.wgan import input_gradients, per_sample_norm
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig
 
@@ -123,6 +124,55 @@ def test_gradient_penalty_matches_a_per_sample_computation():
         expected.append((grad.norm() - 1.0) ** 2)
     assert torch.allclose(penalty, torch.stack(expected).mean(), rtol=1e-6)
     assert penalty.requires_grad  # create_graph: the penalty trains the critic
+
+
+class _ConstantCritic(nn.Module):
+    """A critic that ignores its input: its input gradient is exactly zero (and unused by autograd)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.tensor([0.5]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bias.expand(x.shape[0], 1)
+
+
+def test_gradient_penalty_of_a_constant_critic_is_one():
+    """‖∇D‖ = 0 everywhere: (0 − 1)² = 1, not autograd's "input not used in the graph" error."""
+    model = WGANGP(small_config(), seed=0)
+    model.critic = _ConstantCritic()
+    penalty = model.gradient_penalty(torch.randn(8, 3), torch.randn(8, 3), torch.Generator().manual_seed(0))
+    assert float(penalty.detach()) == 1.0
+
+
+def test_input_gradients_and_their_norm_at_zero():
+    """The pieces of every penalty: an ignored input gets an exact zero gradient, and the norm of a zero
+    gradient has a zero (not NaN) derivative with respect to the weights it depends on."""
+    weight = torch.ones(3, requires_grad=True)
+    x, unused = torch.randn(4, 3, requires_grad=True), torch.randn(4, 2, requires_grad=True)
+    grad_x, grad_unused = input_gradients((0.0 * weight * x).sum(1), (x, unused))
+    assert torch.equal(grad_unused, torch.zeros(4, 2)) and torch.equal(grad_x, torch.zeros(4, 3))
+    norm = per_sample_norm(grad_x, grad_unused)
+    assert torch.equal(norm.detach(), torch.zeros(4))
+    ((norm - 1.0) ** 2).mean().backward()
+    assert torch.equal(weight.grad, torch.zeros(3))
+    assert torch.equal(per_sample_norm(torch.tensor([[3.0]]), torch.tensor([[[4.0]]])), torch.tensor([5.0]))
+    assert torch.equal(input_gradients(torch.ones(4), (x,))[0], torch.zeros(4, 3))  # no graph at all
+
+
+def test_a_flat_critic_gets_the_penalty_weight_and_finite_gradients():
+    """A critic whose first layer is all zeros has an input gradient exactly zero that still depends on
+    its weights: the critic loss is −W + λ·1 and every parameter gradient is finite."""
+    model = WGANGP(small_config(n_critic=1, gp_weight=10.0), seed=0)
+    with torch.no_grad():
+        model.critic[0].weight.zero_()
+    data = torch.randn(16, 3, generator=torch.Generator().manual_seed(1))
+    losses = model.train_step(lambda: data, GaussianLatent(2), torch.Generator().manual_seed(0))
+    assert losses["gradient_penalty"] == 1.0
+    assert losses["critic_loss"] == pytest.approx(-losses["wasserstein"] + 10.0 * 1.0, rel=1e-6)
+    for name, parameter in model.critic.named_parameters():
+        assert parameter.grad is not None and bool(torch.isfinite(parameter.grad).all()), name
+        assert bool(torch.isfinite(parameter).all()), name
 
 
 # --- one step ----------------------------------------------------------------------------------

@@ -272,6 +272,44 @@ def test_penalty_of_a_constant_critic_is_one_and_rejects_unknown_kind():
         gradient_penalty(constant, real, fake, torch.full((2,), 0.5), kind="joint")
 
 
+#: A zero input gradient is one unit below the target norm: (0 − 1)² per sample for "sample",
+#: one node term plus one edge term for "per_entry".
+ZERO_GRADIENT_PENALTY = {"sample": 1.0, "per_entry": 2.0}
+
+
+@pytest.mark.parametrize("kind", ["sample", "per_entry"])
+@pytest.mark.parametrize("flat", ["times_zero", "constant"])
+def test_penalty_of_a_critic_with_zero_input_gradient_is_finite(kind, flat):
+    """A critic multiplying its input by 0 (the gradient is 0 but depends on a weight) or ignoring it:
+    the penalty is its value at a zero gradient and the weights' gradients are finite (not √0's NaN)."""
+    weight = torch.ones((), requires_grad=True)
+    if flat == "times_zero":
+        critic = lambda nodes, edges: (0.0 * weight * nodes).sum((1, 2)) + (0.0 * weight * edges).sum((1, 2, 3))  # noqa: E731
+    else:
+        critic = lambda nodes, edges: weight.expand(nodes.shape[0])  # noqa: E731
+    real, fake = random_soft_graph(3, 9, 5, 4, seed=1), random_soft_graph(3, 9, 5, 4, seed=2)
+    penalty = gradient_penalty(critic, real, fake, torch.full((3,), 0.5), kind=kind)
+    assert float(penalty.detach()) == ZERO_GRADIENT_PENALTY[kind]
+    (critic(*real).mean() - critic(*fake).mean() + 10.0 * penalty).backward()  # the critic's loss, sign aside
+    assert weight.grad is not None and bool(torch.isfinite(weight.grad).all())
+
+
+@pytest.mark.parametrize("kind", ["sample", "per_entry"])
+def test_a_flat_graph_critic_trains_with_finite_gradients(kind):
+    """MolGAN's critic with a zero output layer has an input gradient exactly zero: one critic update
+    reports the zero-gradient penalty and leaves every critic parameter and gradient finite."""
+    model = MolGAN(config(n_critic=1, gradient_penalty=kind), seed=0, encoder=ENCODER)
+    with torch.no_grad():
+        model.critic.last.weight.zero_()
+    g, draw = _draw()
+    losses = model.train_step(draw, GaussianLatent(4), g)
+    assert losses["gradient_penalty"] == ZERO_GRADIENT_PENALTY[kind]
+    assert all(np.isfinite(v) for v in losses.values())
+    for name, parameter in model.critic.named_parameters():
+        assert parameter.grad is None or bool(torch.isfinite(parameter.grad).all()), name
+        assert bool(torch.isfinite(parameter).all()), name
+
+
 def test_penalty_of_the_graph_critic_flows_to_its_parameters():
     torch.manual_seed(0)
     critic = GraphCritic(5, 4, (8, 4), 8, (8,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -438,3 +439,193 @@ def test_two_trainers_on_one_run_directory_train_it_once(tmp_path):
     assert results[0] == results[1] == straight_rows
     assert ((tmp_path / "shared" / "metrics.csv").read_bytes()
             == (tmp_path / "straight" / "metrics.csv").read_bytes())
+
+
+# --- damaged files: named, set aside, the last intact checkpoint used ----------------------------
+
+def _damage_checkpoint(path, how):
+    """Damage a checkpoint file the ways a disk, a copy or a stray write can."""
+    data = path.read_bytes()
+    state = load_checkpoint(path)
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "not_a_dict":
+        torch.save([1, 2, 3], path)
+    elif how == "missing_entry":
+        del state["rng"]
+        torch.save(state, path)
+    elif how == "other_step":
+        state["step"] = 7
+        torch.save(state, path)
+    elif how == "wrong_shapes":
+        state["model"]["generator"] = {key: torch.zeros(1) for key in state["model"]["generator"]}
+        torch.save(state, path)
+    elif how == "bad_metrics":
+        state["metrics"] = [{"step": 4}, {"step": 2}]
+        torch.save(state, path)
+    return path.read_bytes()
+
+
+DAMAGES = ["empty", "truncated", "not_a_dict", "missing_entry", "other_step", "wrong_shapes", "bad_metrics"]
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "not_a_dict"])
+def test_load_checkpoint_names_a_damaged_file(tmp_path, how):
+    path = save_checkpoint(tmp_path, 3, {"step": 3, "w": torch.ones(100)})
+    _damage_checkpoint(path, how)
+    reason = {"empty": r"cannot be read \(the file is empty\)", "truncated": r"cannot be read \(RuntimeError: ",
+              "not_a_dict": "holds a list, not a checkpoint's dictionary"}[how]
+    with pytest.raises(checkpoint_module.CorruptCheckpointError,
+                       match=rf"checkpoint .*step_00000003\.pt {reason}") as info:
+        load_checkpoint(path)
+    assert info.value.paths == [path]
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "step_00000004.pt")
+
+
+def test_set_aside_keeps_every_damaged_copy(tmp_path):
+    path = tmp_path / "metrics.csv"
+    for text in ("first", "second"):
+        path.write_text(text)
+        checkpoint_module.set_aside(path)
+    assert not path.exists()
+    assert (tmp_path / "metrics.csv.corrupt").read_text() == "first"
+    assert (tmp_path / "metrics.csv.corrupt.1").read_text() == "second"
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_one_used(tmp_path, how):
+    straight, straight_rows = run(tmp_path / "straight")
+    run(tmp_path / "damaged", n_steps=10)
+    newest = checkpoint_path(tmp_path / "damaged" / "checkpoints", 10)
+    damaged_bytes = _damage_checkpoint(newest, how)
+    with pytest.warns(RuntimeWarning, match=r"checkpoint .*step_00000010\.pt (cannot be read|is damaged|holds a list)"
+                                            r".*kept aside as .*step_00000010\.pt\.corrupt, trying the previous"):
+        resumed, resumed_rows = run(tmp_path / "damaged")
+    assert (tmp_path / "damaged" / "checkpoints" / "step_00000010.pt.corrupt").read_bytes() == damaged_bytes
+    # resumed from step 5: the same run as one never damaged, metrics log included
+    assert_same_state(straight.model.state_dict(), resumed.model.state_dict())
+    assert resumed_rows == straight_rows
+    assert (tmp_path / "straight" / "metrics.csv").read_bytes() == (tmp_path / "damaged" / "metrics.csv").read_bytes()
+    assert json.loads((tmp_path / "damaged" / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_when_no_checkpoint_is_intact_one_error_names_them_all(tmp_path):
+    straight, _ = run(tmp_path / "straight", n_steps=10)
+    run(tmp_path / "damaged", n_steps=10)
+    folder = tmp_path / "damaged" / "checkpoints"
+    _damage_checkpoint(checkpoint_path(folder, 5), "empty")
+    _damage_checkpoint(checkpoint_path(folder, 10), "truncated")
+    with pytest.warns(RuntimeWarning), pytest.raises(
+            checkpoint_module.CorruptCheckpointError,
+            match=r"no intact checkpoint remains in .*checkpoints: checkpoint .*step_00000010\.pt cannot be read .*"
+                  r"\(kept as step_00000010\.pt\.corrupt\); checkpoint .*step_00000005\.pt cannot be read \(the file "
+                  r"is empty\) \(kept as step_00000005\.pt\.corrupt\)\. .*running again trains from step 0") as info:
+        run(tmp_path / "damaged", n_steps=10)
+    assert [path.name for path in info.value.paths] == ["step_00000010.pt", "step_00000005.pt"]
+    assert sorted(path.name for path in folder.iterdir()) == ["step_00000005.pt.corrupt", "step_00000010.pt.corrupt"]
+    again, _ = run(tmp_path / "damaged", n_steps=10)  # from step 0: the run trained afresh
+    assert_same_state(straight.model.state_dict(), again.model.state_dict())
+    assert (tmp_path / "straight" / "metrics.csv").read_bytes() == (tmp_path / "damaged" / "metrics.csv").read_bytes()
+
+
+def test_a_checkpoint_of_other_parameters_is_refused_not_set_aside(tmp_path):
+    run(tmp_path, n_steps=10)
+    with pytest.raises(ValueError, match="was made with other parameters"):
+        run(tmp_path, batch_size=4)
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [5, 10]
+    assert not list((tmp_path / "checkpoints").glob("*.corrupt"))
+
+
+def _damage_metrics(path, how):
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    damaged = {"cut_mid_row": text[:-6],
+               "garbage_row": "".join(lines[:3] + ["4,not a number,\x00,,\n"] + lines[4:]),
+               "wrong_cell_count": "".join(lines[:2] + ["4,1.0\n"] + lines[3:]),
+               "fewer_rows": "".join(lines[:3]),
+               "bad_header": "".join(["loss,step\n"] + lines[1:]),
+               "empty": ""}[how]
+    path.write_text(damaged)
+    return damaged
+
+
+@pytest.mark.parametrize("how", ["cut_mid_row", "garbage_row", "wrong_cell_count", "fewer_rows", "bad_header",
+                                 "empty"])
+def test_a_damaged_metrics_log_is_set_aside_and_rewritten_from_the_checkpoint(tmp_path, how):
+    _, straight_rows = run(tmp_path / "straight")
+    run(tmp_path / "damaged", n_steps=10)
+    metrics = tmp_path / "damaged" / "metrics.csv"
+    damaged = _damage_metrics(metrics, how)
+    with pytest.warns(RuntimeWarning, match=r"metrics log .*metrics\.csv is damaged: .*; kept aside as "
+                                            r".*metrics\.csv\.corrupt and rewritten from checkpoint .*step_00000010"):
+        _, rows = run(tmp_path / "damaged")
+    assert (tmp_path / "damaged" / "metrics.csv.corrupt").read_text() == damaged
+    assert rows == straight_rows
+    assert metrics.read_bytes() == (tmp_path / "straight" / "metrics.csv").read_bytes()
+
+
+def test_a_finished_run_with_a_lost_metrics_log_gets_it_back(tmp_path):
+    _, rows = run(tmp_path, n_steps=10)
+    written = (tmp_path / "metrics.csv").read_bytes()
+    (tmp_path / "metrics.csv").unlink()
+    _, reloaded = run(tmp_path, n_steps=10)
+    assert reloaded == rows and (tmp_path / "metrics.csv").read_bytes() == written
+    assert not list(tmp_path.glob("*.corrupt"))
+
+
+def test_read_metrics_returns_the_intact_rows_and_the_damage(tmp_path):
+    from qlatent.training.runlog import read_metrics
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n2,0.5\n4,0.25\n6,0.1")
+    assert read_metrics(path) == ([{"step": 2, "loss": 0.5}, {"step": 4, "loss": 0.25}],
+                                  "its last row (line 4) is cut off")
+    path.write_text("step,loss\n2,0.5\n2,0.25\n")
+    assert read_metrics(path)[1] == "line 3 has step '2', not a step after the previous row's"
+    path.write_text("step,loss\n2,0.5\n4,abc\n")
+    assert read_metrics(path) == ([{"step": 2, "loss": 0.5}], "line 3 holds a cell that is not a number")
+    path.write_bytes(b"step,loss\n2,\xff\n")
+    assert read_metrics(path)[1].startswith("it is not UTF-8 text")
+    path.write_text("step,loss\n2,nan\n4,\n")
+    rows, problem = read_metrics(path)
+    assert problem is None and np.isnan(rows[0]["loss"]) and rows[1] == {"step": 4, "loss": None}
+    assert read_metrics(tmp_path / "missing.csv") == ([], None)
+    log = MetricsLog(path)
+    path.write_text("step,loss\n2,0.5\n4,0.25,9\n")
+    assert log.load(up_to_step=10) == "line 3 has 3 cells, the header 2" and log.rows == [{"step": 2, "loss": 0.5}]
+
+
+def test_a_checkpoint_without_its_log_uses_the_csv_and_warns_of_missing_rows(tmp_path):
+    """Checkpoints written before logs were checkpointed still resume; the CSV's rows are used."""
+    _, straight_rows = run(tmp_path / "straight")
+    for name, keep_lines in (("intact", None), ("short", 3)):
+        run(tmp_path / name, n_steps=10)
+        for _, path in list_checkpoints(tmp_path / name / "checkpoints"):
+            state = load_checkpoint(path)
+            del state["metrics"]
+            torch.save(state, path)
+        if keep_lines:
+            metrics = tmp_path / name / "metrics.csv"
+            metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:keep_lines]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run(tmp_path / "intact")[1] == straight_rows
+    with pytest.warns(RuntimeWarning, match=r"metrics log .*metrics\.csv lacks the rows of steps \[6, 8, 10\] before "
+                                            r"checkpoint .*step_00000010\.pt's step 10"):
+        _, rows = run(tmp_path / "short")
+    assert [row["step"] for row in rows] == [2, 4] + list(range(12, 21, 2))
+
+
+@pytest.mark.parametrize("text", ["{\"status\": \"runn", "", "[1, 2]"])
+def test_a_manifest_that_is_not_json_is_set_aside_and_rewritten(tmp_path, text):
+    run(tmp_path, n_steps=4)
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.warns(RuntimeWarning, match=r"run manifest .*manifest\.json is damaged: it (is not JSON|holds a JSON "
+                                            r"list).*kept aside as .*manifest\.json\.corrupt and rewritten"):
+        run(tmp_path, n_steps=6)
+    assert (tmp_path / "manifest.json.corrupt").read_text() == text
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["steps_completed"] == 6

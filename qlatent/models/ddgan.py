@@ -44,6 +44,7 @@ from torch import nn
 from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
+from qlatent.models.wgan import input_gradients
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -312,7 +313,7 @@ class DDGAN(LatentInput):
         previous, current = self.schedule.q_pair(real, k, generator)
         previous.requires_grad_(True)
         real_logits = self.discriminator(k, previous, current)
-        (gradient,) = torch.autograd.grad(real_logits.sum(), previous, create_graph=True)
+        (gradient,) = input_gradients(real_logits, (previous,))
         penalty = self.config.r1_gamma / 2 * gradient.pow(2).sum(dim=1).mean()
         with torch.no_grad():
             fake_previous = self._fake_previous(current, k, latent, generator)

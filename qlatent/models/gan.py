@@ -29,7 +29,7 @@ import torch
 from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
-from qlatent.models.wgan import critic_update
+from qlatent.models.wgan import critic_update, input_gradients, per_sample_norm
 
 OPTIMIZERS = ("adam", "rmsprop")
 CONSTRAINTS = ("gradient-penalty", "weight-clipping")
@@ -205,12 +205,13 @@ class WGANGP(LatentInput):
         """``E[(‖∇_x̂ D(x̂)‖₂ − 1)²]`` on random interpolates of ``real`` and ``fake`` (eq. 3).
 
         The gradient is that of the critic's scalar output with respect to its input, one norm
-        per sample.
+        per sample. A critic whose input gradient is exactly zero (flat, saturated or constant)
+        gives the penalty 1 with finite parameter gradients.
         """
         eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), generator=generator).to(real.device)
         x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.critic(x_hat).sum(), x_hat, create_graph=True)
-        return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+        (grad,) = input_gradients(self.critic(x_hat), (x_hat,))
+        return ((per_sample_norm(grad) - 1.0) ** 2).mean()
 
     def train_step(self, draw_batch: Callable[[], torch.Tensor], latent: Any,
                    generator: torch.Generator) -> dict[str, float]:

@@ -59,7 +59,7 @@ from qlatent.checks import adam_betas
 from qlatent.models.latent_input import LatentInput, move_optimizer_state
 from qlatent.models.mlp import build_mlp, check_activation, check_hidden
 from qlatent.models.rgcn import GraphCritic
-from qlatent.models.wgan import critic_update
+from qlatent.models.wgan import critic_update, input_gradients, per_sample_norm
 from qlatent.training.bank import TensorBank
 
 if TYPE_CHECKING:
@@ -347,7 +347,10 @@ def gradient_penalty(critic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     Returns
     -------
     torch.Tensor
-        The penalty (a scalar, differentiable with respect to the critic's parameters).
+        The penalty (a scalar, differentiable with respect to the critic's parameters). Where an
+        input gradient is exactly zero (a flat or saturated critic, or one ignoring an input) the
+        penalty is its value at zero (1 for ``"sample"``, 2 for ``"per_entry"``) and its parameter
+        gradients are finite (:func:`qlatent.models.wgan.per_sample_norm`).
 
     Raises
     ------
@@ -360,12 +363,12 @@ def gradient_penalty(critic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     edge_eps = eps.view(-1, 1, 1, 1)
     nodes = (node_eps * real[0] + (1.0 - node_eps) * fake[0]).detach().requires_grad_(True)
     edges = (edge_eps * real[1] + (1.0 - edge_eps) * fake[1]).detach().requires_grad_(True)
-    grad_nodes, grad_edges = torch.autograd.grad(critic(nodes, edges).sum(), (nodes, edges), create_graph=True)
+    grad_nodes, grad_edges = input_gradients(critic(nodes, edges), (nodes, edges))
     if kind == "sample":
-        norm = torch.sqrt(grad_nodes.flatten(1).pow(2).sum(1) + grad_edges.flatten(1).pow(2).sum(1))
-        return ((norm - 1.0) ** 2).mean()
-    edge_term = ((grad_edges.norm(dim=-1) - 1.0) ** 2).mean(dim=(1, 2))
-    node_term = ((grad_nodes.norm(dim=-1) - 1.0) ** 2).mean(dim=1)
+        return ((per_sample_norm(grad_nodes, grad_edges) - 1.0) ** 2).mean()
+    # vector_norm, like per_sample_norm: its derivative at a zero gradient is 0, never NaN
+    edge_term = ((torch.linalg.vector_norm(grad_edges, dim=-1) - 1.0) ** 2).mean(dim=(1, 2))
+    node_term = ((torch.linalg.vector_norm(grad_nodes, dim=-1) - 1.0) ** 2).mean(dim=1)
     return (edge_term + node_term).mean()
 
 

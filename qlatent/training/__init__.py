@@ -4,6 +4,8 @@
   :class:`~qlatent.training.loop.TrainingDivergedError` — the loop and its settings.
 - :class:`~qlatent.training.bank.TensorBank` — real data served in shuffled batches.
 - :func:`~qlatent.training.device.resolve_device` — ``"auto"`` picks CUDA when present.
+- :class:`~qlatent.training.checkpoint.CorruptCheckpointError` — no intact checkpoint is left
+  (damaged files are named and kept as ``*.corrupt``).
 - :mod:`~qlatent.training.checkpoint`, :mod:`~qlatent.training.runlog` — checkpoints, metrics CSV
   and run manifest, all written atomically.
 
@@ -20,6 +22,7 @@ _EXPORTS = {
     "TrainingDivergedError": "qlatent.training.loop",
     "TensorBank": "qlatent.training.bank",
     "resolve_device": "qlatent.training.device",
+    "CorruptCheckpointError": "qlatent.training.checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,6 +22,14 @@ Run directory layout::
     manifest.json           parameters, seeds, environment, device, runtime, status
     metrics.csv             one row every ``log_every`` steps (means over the window)
     checkpoints/step_NNNNNNNN.pt   at step 0, every ``checkpoint_every`` steps and at the last step
+
+A checkpoint also holds the metrics rows up to its step, so the log a run resumes with is always
+the one of the checkpoint it resumes from. Damaged files are never used and never deleted: a
+checkpoint that cannot be read, or reads back as something else, is renamed ``*.corrupt`` and the
+previous checkpoint is used (a :class:`~qlatent.training.checkpoint.CorruptCheckpointError` naming
+them all when none is left); a metrics log cut off, garbled or disagreeing with the checkpoint,
+and a manifest that is not JSON, are renamed ``*.corrupt`` and rewritten. Each is reported by a
+``RuntimeWarning`` naming the file.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,9 +50,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from qlatent.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from qlatent.training.checkpoint import (
+    CorruptCheckpointError,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+    set_aside,
+)
 from qlatent.training.device import resolve_device
-from qlatent.training.runlog import MetricsLog, write_manifest
+from qlatent.training.runlog import MetricsLog, manifest_problem, same_rows, write_manifest
 
 
 class TrainingDivergedError(RuntimeError):
@@ -167,6 +182,51 @@ def _derived_seed(seed: int, step: int, purpose: int) -> int:
     return int(np.random.SeedSequence((seed, step, purpose)).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut to ``limit`` characters (torch's run to many lines)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _check_state(state: dict[str, Any], path: Path, step: int) -> None:
+    """Raise :class:`CorruptCheckpointError` unless ``state`` has the structure :meth:`Trainer._state`
+    writes, for the checkpoint of ``step``."""
+    def damaged(reason: str) -> CorruptCheckpointError:
+        return CorruptCheckpointError(f"checkpoint {path} is damaged: {reason}", [path])
+
+    expected: dict[str, type | tuple[type, ...]] = {"step": int, "model": dict, "rng": torch.Tensor,
+                                                    "accumulator": dict, "parameters": str, "runtime_s": (int, float)}
+    for key, kind in expected.items():
+        if key not in state:
+            raise damaged(f"it has no {key!r} entry")
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise damaged(f"its {key!r} entry is a {type(state[key]).__name__}")
+    if state["step"] != step:
+        raise damaged(f"it holds step {state['step']}, its name says {step}")
+    if state["rng"].dtype != torch.uint8 or state["rng"].ndim != 1:
+        raise damaged("its 'rng' entry is not a random generator's state")
+    if not math.isfinite(state["runtime_s"]) or state["runtime_s"] < 0:
+        raise damaged(f"its runtime {state['runtime_s']} is not a duration")
+    accumulator = state["accumulator"]
+    if not (isinstance(accumulator.get("sums"), dict) and isinstance(accumulator.get("count"), int)
+            and all(isinstance(key, str) and isinstance(value, (int, float)) and not isinstance(value, bool)
+                    for key, value in accumulator["sums"].items())):
+        raise damaged("its 'accumulator' entry is not {'sums': {name: number}, 'count': int}")
+    try:
+        json.loads(state["parameters"])
+    except ValueError:
+        raise damaged("its 'parameters' entry is not JSON") from None
+    for key in ("data", "latent"):
+        if key in state and not isinstance(state[key], dict):
+            raise damaged(f"its {key!r} entry is a {type(state[key]).__name__}")
+    rows = state.get("metrics")  # absent from checkpoints written before the log was checkpointed
+    if rows is not None:
+        rows = rows if isinstance(rows, list) else [None]
+        steps = [row.get("step") if isinstance(row, dict) else None for row in rows]
+        if not all(isinstance(s, int) for s in steps) or steps != sorted(set(steps)) or (steps and steps[-1] > step):
+            raise damaged("its 'metrics' entry is not a list of rows with increasing steps up to its own")
+
+
 def _first_nonfinite(state: Any, prefix: str = "") -> tuple[str, float] | None:
     """Name and a value of the first floating tensor in a nested state that is not all finite."""
     if torch.is_tensor(state):
@@ -262,7 +322,8 @@ class Trainer:
         state = {"step": self.step, "model": self.model.state_dict(), "rng": self.generator.get_state(),
                  "accumulator": {"sums": dict(self._sums), "count": self._count},
                  "parameters": json.dumps(self.parameters(), sort_keys=True),
-                 "runtime_s": self._runtime_before + (time.perf_counter() - self._started)}
+                 "runtime_s": self._runtime_before + (time.perf_counter() - self._started),
+                 "metrics": [dict(row) for row in self.metrics.rows]}
         if hasattr(self.data, "state_dict"):
             state["data"] = self.data.state_dict()
         if hasattr(self.latent, "state_dict"):
@@ -276,13 +337,19 @@ class Trainer:
             shown = ", ".join(differ[:6]) + (f" and {len(differ) - 6} more" if len(differ) > 6 else "")
             raise ValueError(f"checkpoint {path} was made with other parameters ({shown} differ); "
                              "use a fresh run directory (name run directories with run_key to get one)")
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.generator.set_state(state["rng"])
+            if "data" in state:
+                self.data.load_state_dict(state["data"])
+            if "latent" in state:
+                self.latent.load_state_dict(state["latent"])
+        except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            # the parameters match, so states that do not fit the objects mean a damaged file
+            detail = f"{type(error).__name__}: {_one_line(error)}"
+            raise CorruptCheckpointError(f"checkpoint {path} is damaged: its states do not fit this run's model, "
+                                         f"data or latent ({detail})", [path]) from error
         self.model.to(self.device)
-        self.generator.set_state(state["rng"])
-        if "data" in state:
-            self.data.load_state_dict(state["data"])
-        if "latent" in state:
-            self.latent.load_state_dict(state["latent"])
         self._sums = dict(state["accumulator"]["sums"])
         self._count = state["accumulator"]["count"]
         self._runtime_before = state["runtime_s"]
@@ -300,6 +367,63 @@ class Trainer:
     def _last_checkpoint(self) -> Path | None:
         found = list_checkpoints(self.checkpoint_dir)
         return found[-1][1] if found else None
+
+    def _resume(self) -> tuple[dict[str, Any], Path] | None:
+        """Restore the newest intact checkpoint; damaged newer ones are set aside (``*.corrupt``).
+
+        Returns the state and file restored, or None when the run directory holds no checkpoint.
+        Raises :class:`CorruptCheckpointError` naming every file when none is intact, and
+        ``ValueError`` (not a fallback) when a readable checkpoint was made with other parameters.
+        """
+        damaged: list[str] = []
+        paths: list[Path] = []
+        for step, path in reversed(list_checkpoints(self.checkpoint_dir)):
+            try:
+                state = load_checkpoint(path)
+                _check_state(state, path, step)
+                self._restore(state, path)
+            except CorruptCheckpointError as error:
+                aside = set_aside(path)
+                damaged.append(f"{error} (kept as {aside.name})")
+                paths.append(path)
+                warnings.warn(f"{error}; kept aside as {aside}, trying the previous checkpoint", RuntimeWarning,
+                              stacklevel=4)
+                continue
+            return state, path
+        if damaged:
+            raise CorruptCheckpointError(
+                f"no intact checkpoint remains in {self.checkpoint_dir}: " + "; ".join(damaged)
+                + ". The damaged files are kept beside the others; running again trains from step 0.", paths)
+        return None
+
+    def _restore_metrics(self, state: dict[str, Any] | None, checkpoint: Path | None) -> None:
+        """Make the metrics log the one of the checkpoint resumed from (rows after its step are
+        dropped); a damaged or disagreeing ``metrics.csv`` is set aside (``*.corrupt``) and rewritten."""
+        path = self.metrics.path
+        problem = self.metrics.load(up_to_step=self.step)
+        saved = None if state is None else state.get("metrics")
+        rewrite = problem is not None
+        if saved is not None and not same_rows(saved, self.metrics.rows):
+            if problem is None and path.is_file():
+                problem = (f"its rows up to step {self.step} are not those checkpoint {checkpoint} holds "
+                           "(rows missing or altered)")
+            self.metrics.rows = [dict(row) for row in saved]
+            rewrite = True
+        if problem is not None:
+            aside = set_aside(path)
+            source = f"checkpoint {checkpoint}" if saved is not None else "its intact rows"
+            warnings.warn(f"metrics log {path} is damaged: {problem}; kept aside as {aside} and rewritten from "
+                          f"{source}", RuntimeWarning, stacklevel=4)
+        if saved is None and self.step > 0:  # a checkpoint from before logs were checkpointed
+            missing = sorted(set(range(self.config.log_every, self.step + 1, self.config.log_every))
+                             - {row["step"] for row in self.metrics.rows})
+            if missing:
+                warnings.warn(f"metrics log {path} lacks the rows of steps {missing[:5]}"
+                              f"{' ...' if len(missing) > 5 else ''} before checkpoint {checkpoint}'s step "
+                              f"{self.step}; they cannot be recomputed without retraining", RuntimeWarning,
+                              stacklevel=4)
+        if rewrite:
+            self.metrics.write()
 
     def _log(self) -> None:
         row: dict[str, float | int] = {"step": self.step}
@@ -345,8 +469,12 @@ class Trainer:
             When a loss or a weight is NaN or infinite; the manifest says ``diverged`` and the
             checkpoints written before are untouched.
         ValueError
-            When the newest checkpoint was made with other parameters, lies beyond ``n_steps``,
-            or exists while ``resume`` is False.
+            When the newest intact checkpoint was made with other parameters, lies beyond
+            ``n_steps``, or a checkpoint exists while ``resume`` is False.
+        qlatent.training.checkpoint.CorruptCheckpointError
+            When every checkpoint in the run directory is damaged (each is named and kept as
+            ``*.corrupt``; running again trains from step 0). A damaged newer checkpoint alone only
+            warns (``RuntimeWarning``) and the previous one is used.
 
         Two processes given the same run directory (two notebooks, a sweep and a recording) never
         train it at once: the second waits on the directory's lock file, then resumes from where
@@ -369,17 +497,23 @@ class Trainer:
     def _fit(self, resume: bool) -> list[dict[str, float | int | None]]:
         self._started = time.perf_counter()
         self.model.to(self.device)
-        last = self._last_checkpoint()
-        if last is not None:
-            if not resume:
-                raise ValueError(f"run directory {self.run_dir} already holds checkpoints; pass resume=True "
-                                 "or use a fresh run directory")
-            self._restore(load_checkpoint(last), last)
+        manifest = self.run_dir / "manifest.json"
+        if (problem := manifest_problem(manifest)) is not None:
+            aside = set_aside(manifest)
+            warnings.warn(f"run manifest {manifest} is damaged: {problem}; kept aside as {aside} and rewritten",
+                          RuntimeWarning, stacklevel=3)
+        if not resume and self._last_checkpoint() is not None:
+            raise ValueError(f"run directory {self.run_dir} already holds checkpoints; pass resume=True "
+                             "or use a fresh run directory")
+        resumed = self._resume()
+        if resumed is not None:
+            state, last = resumed
             if self.step > self.config.n_steps:
                 raise ValueError(f"checkpoint {last} is at step {self.step}, beyond n_steps={self.config.n_steps}")
         else:
+            state, last = None, None
             self._checkpoint()
-        self.metrics.load(up_to_step=self.step)
+        self._restore_metrics(state, last)
         self._manifest("running")
         bar = tqdm(total=self.config.n_steps, initial=self.step, disable=not self.config.progress,
                    desc=self.run_dir.name, dynamic_ncols=True)

@@ -3,12 +3,15 @@
 Both files are rewritten atomically (:mod:`qlatent.io`), so a reader never sees half a row or
 half a manifest. The manifest is written when a run starts (``status: running``), when it stops
 on an error (``status: diverged``) and, last of all, when it ends (``status: complete``).
+A file damaged afterwards is detected on reading (:func:`read_metrics`, :func:`manifest_problem`)
+rather than failing with a bare parsing error.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,82 @@ def _parse(text: str) -> float | int | None:
         return float(text)
 
 
+Row = dict[str, float | int | None]
+
+
+def read_metrics(path: str | Path) -> tuple[list[Row], str | None]:
+    """The rows of a metrics CSV up to its first damaged line, and what that damage is.
+
+    Parameters
+    ----------
+    path
+        A file written by :class:`MetricsLog` (a missing file reads as no rows, undamaged).
+
+    Returns
+    -------
+    rows
+        ``{column: value}`` per intact row, in file order (``None`` for an empty cell).
+    problem
+        ``None`` for an intact file, else a sentence saying what is wrong: not UTF-8, an empty
+        file or a bad header, a last row cut off (every row the log writes ends with a line
+        break), a row with the wrong number of cells, a cell that is not a number, or steps
+        that do not increase. Rows from the damaged line on are not returned.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return [], None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        return [], f"it is not UTF-8 text ({error})"
+    if not text:
+        return [], "the file is empty"
+    try:
+        records = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        return [], f"it is not CSV ({error})"
+    cut = not text.endswith("\n")
+    header = records[0]
+    if not header or header[0] != "step" or len(set(header)) != len(header) or "" in header:
+        return [], f"its first line {','.join(header)[:80]!r} is not a metrics header (step, then unique names)"
+    if cut and len(records) == 1:
+        return [], "the header line is cut off"
+    rows: list[Row] = []
+    for number, record in enumerate(records[1:], start=2):
+        if cut and number == len(records):
+            return rows, f"its last row (line {number}) is cut off"
+        if len(record) != len(header):
+            return rows, f"line {number} has {len(record)} cells, the header {len(header)}"
+        try:
+            row = {name: _parse(value) for name, value in zip(header, record)}
+        except ValueError:
+            return rows, f"line {number} holds a cell that is not a number"
+        step = row["step"]
+        if not isinstance(step, int) or (rows and step <= rows[-1]["step"]) or step < 0:
+            return rows, f"line {number} has step {record[0]!r}, not a step after the previous row's"
+        rows.append(row)
+    return rows, None
+
+
+def same_rows(first: list[Row], second: list[Row]) -> bool:
+    """Whether two lists of rows would write the same cells (an empty cell and a missing key alike)."""
+    def cells(rows: list[Row]) -> list[dict[str, str]]:
+        return [{key: _format(value) for key, value in row.items() if value is not None} for row in rows]
+    return cells(first) == cells(second)
+
+
+def manifest_problem(path: str | Path) -> str | None:
+    """What is wrong with a run manifest: ``None`` if it is missing or a JSON object, else a sentence."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        return f"it is not JSON ({type(error).__name__}: {error})"
+    return None if isinstance(manifest, dict) else f"it holds a JSON {type(manifest).__name__}, not an object"
+
+
 class MetricsLog:
     """Rows of numbers keyed by ``step``, kept in memory and rewritten to a CSV file atomically.
 
@@ -42,18 +121,20 @@ class MetricsLog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.rows: list[dict[str, float | int | None]] = []
+        self.rows: list[Row] = []
 
-    def load(self, up_to_step: int) -> None:
-        """Read the file (if any), keeping only rows with ``step <= up_to_step`` (rows logged after
-        the checkpoint a run resumes from are recomputed)."""
-        self.rows = []
-        if self.path.is_file():
-            with self.path.open(newline="") as handle:
-                for raw in csv.DictReader(handle):
-                    row = {key: _parse(value) for key, value in raw.items()}
-                    if row["step"] <= up_to_step:
-                        self.rows.append(row)
+    def load(self, up_to_step: int) -> str | None:
+        """Read the file (if any), keeping only intact rows with ``step <= up_to_step`` (rows logged
+        after the checkpoint a run resumes from are recomputed).
+
+        Returns
+        -------
+        str or None
+            What is damaged in the file (:func:`read_metrics`), or ``None`` if it is intact.
+        """
+        rows, problem = read_metrics(self.path)
+        self.rows = [row for row in rows if row["step"] <= up_to_step]
+        return problem
 
     def append(self, row: dict[str, float | int]) -> None:
         """Add a row (it must contain ``step``) and rewrite the file."""
