@@ -9,7 +9,7 @@
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
-    Execute one notebook with explicit parameters (values are read as YAML: 3, 0.5, true, [1, 2]).
+    Execute one notebook with explicit parameters (values are read as YAML 1.2 and papermill: 3, 1e-3, true, None, [1, 2]).
 ``qlatent profiles``
     List the profiles and their notebooks.
 ``qlatent record NOTEBOOK [--profile standard] [--force]``
@@ -34,18 +34,16 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import yaml
-
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
-from qlatent.runner.errors import NotebookFailed, RunnerError
+from qlatent.runner.errors import RunnerError
 
 
 def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    """A ``-p`` value, read as papermill reads it: ``1e-3`` is a float (see :func:`qlatent.readers.parse_value`)."""
+    from qlatent.readers import parse_value
+
+    return parse_value(text)
 
 
 def _say(message: str) -> None:
@@ -127,10 +125,12 @@ def cmd_book(args: argparse.Namespace) -> None:
 
     A chapter whose last execution was the user's own ``qlatent run`` (other parameters or another
     profile) is kept with those parameters, unless ``--profile`` was given explicitly: then the
-    profile's parameters replace it, and the command says so.
+    profile's parameters replace it, and the command says so. Every chapter to execute is read
+    and its parameters checked before the first one runs, so a typo in the last chapter costs
+    nothing.
     """
     from qlatent.runner.book import build_book
-    from qlatent.runner.execution import execute, executed_path, resolve_notebook
+    from qlatent.runner.execution import check_parameters, execute, executed_path, resolve_notebook
     from qlatent.runner.profiles import get_profile
 
     explicit = args.profile is not None
@@ -140,35 +140,47 @@ def cmd_book(args: argparse.Namespace) -> None:
     if unknown:
         raise RunnerError(f"profile {profile.name!r} has no notebook {', '.join(sorted(unknown))}; "
                           f"it has: {', '.join(profile.notebooks)}")
-    for name in profile.notebooks:  # fail fast on a missing notebook before executing anything
-        resolve_notebook(name)
+    total = len(profile.notebooks)
+    plan = []  # (index, name, action: "keep" | "users" | "profile", the user's run or None)
+    for index, name in enumerate(profile.notebooks, start=1):  # check everything before executing anything
+        _, path = resolve_notebook(name)
+        if only and name not in only and executed_path(name).is_file():
+            plan.append((index, name, "keep", None))
+            continue
+        users = _users_run(name, profile)
+        if users is not None and not explicit:
+            try:
+                check_parameters(name, path, users.get("requested") or {})
+            except RunnerError as error:
+                raise RunnerError(f"{error} (in your `qlatent run` of {name}, {_describe_run(name, users)}; "
+                                  f"`qlatent book --profile {profile.name}` replaces it)") from None
+            plan.append((index, name, "users", users))
+        else:
+            try:
+                check_parameters(name, path, profile.notebooks[name])
+            except RunnerError as error:
+                raise RunnerError(f"{error} (profile {profile.name!r} in {profiles_file()})") from None
+            plan.append((index, name, "profile", users))
     started = time.perf_counter()
     with _book_executor(args):
-        _say(f"profile {profile.name!r}: {len(profile.notebooks)} notebook(s)")
-        total = len(profile.notebooks)
-        for index, (name, parameters) in enumerate(profile.notebooks.items(), start=1):
-            if only and name not in only and executed_path(name).is_file():
+        _say(f"profile {profile.name!r}: {total} notebook(s)")
+        for index, name, action, users in plan:
+            if action == "keep":
                 _say(f"[{index}/{total}] {name}: not selected by --only, kept as it is")
                 continue
-            users = _users_run(name, profile)
-            if users is not None and not explicit:
+            if action == "users":
                 _say(f"[{index}/{total}] {name}: keeping your `qlatent run` of it ({_describe_run(name, users)}); "
                      f"`qlatent book --profile {profile.name}` replaces it with the profile's parameters")
-                try:
-                    result = execute(name, users.get("requested") or {}, force=args.force,
-                                     profile=users.get("profile"), origin="run")
-                except RunnerError as error:
-                    if isinstance(error, NotebookFailed):
-                        raise
-                    raise RunnerError(f"{error} (in your `qlatent run` of {name}, {_describe_run(name, users)}; "
-                                      f"`qlatent book --profile {profile.name}` replaces it)") from None
+                result = execute(name, users.get("requested") or {}, force=args.force,
+                                 profile=users.get("profile"), origin="run")
                 _report(index, total, result)
                 continue
             if users is not None:
                 _say(f"[{index}/{total}] {name}: REPLACING your `qlatent run` of it ({_describe_run(name, users)}) "
                      f"with the {profile.name!r} profile's parameters (--profile given)")
             _say(f"[{index}/{total}] {name}: running ...")
-            _report(index, total, execute(name, parameters, force=args.force, profile=profile.name, origin="book"))
+            _report(index, total, execute(name, profile.notebooks[name], force=args.force, profile=profile.name,
+                                          origin="book"))
     _say("building the book ...")
     index_html = build_book()
     _say(f"book built in {time.perf_counter() - started:.1f} s: {index_html}")
@@ -363,12 +375,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "func"):  # `qlatent samples ...` reports its own errors and exit status
         return int(args.func(args))
+    from qlatent.readers import BadFileError
+    from qlatent.runner.errors import strip_ansi
+    from qlatent.runner.execution import WRITE_ERRNOS
     from qlatent.sweep.errors import SweepError
 
     try:
         status = args.handler(args)
-    except (RunnerError, RecordingError, SweepError) as exc:
-        print(f"qlatent: error: {exc}", file=sys.stderr)
+    except (RunnerError, RecordingError, SweepError, BadFileError) as exc:
+        print(f"qlatent: error: {strip_ansi(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        print(f"qlatent: error: cannot write {exc.filename or 'a file'}: {exc.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qlatent: interrupted; completed notebooks and runs are kept", file=sys.stderr)

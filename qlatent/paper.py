@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
 from qlatent.paths import project_root
+from qlatent.readers import BadFileError, StrictLoader, load_yaml
 
 _REQUIRED = ("latent", "metric", "value")
 
@@ -42,8 +42,9 @@ class _PrintedInt(int, _Printed):
     pass
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML's safe loader, keeping the printed text of every number beside its value."""
+class _Loader(StrictLoader):
+    """The strict safe loader (YAML 1.2 floats, no repeated key), keeping the printed text of every
+    number beside its value."""
 
 
 def _printed_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
@@ -83,13 +84,20 @@ def _plain(value: Any) -> Any:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> dict[str, Any]:
-    return yaml.load(Path(path).read_text(), Loader=_Loader)  # _Loader is a SafeLoader subclass
+def _load(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    entries = load_yaml(path, "reported numbers file", _Loader)
+    if not isinstance(entries, dict):
+        raise BadFileError(f"reported numbers file {path} must map experiment names to entries")
+    return entries
 
 
 def _entries() -> dict[str, Any]:
     path = project_root() / "data" / "paper" / "reported.yml"
-    return _load(str(path), path.stat().st_mtime)
+    try:
+        stat = path.stat()
+    except OSError:  # load_yaml names the file and the problem
+        return _load(str(path), -1, -1)
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _experiment(experiment: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -33,6 +32,7 @@ import pandas as pd
 
 from qlatent.io import atomic_write_json, sha256_file
 from qlatent.paths import project_root, results_dir
+from qlatent.readers import BadFileError, load_json
 
 #: The largest table a recording may hold: recordings are committed, so they stay small.
 MAX_TABLE_BYTES = 2_000_000
@@ -121,9 +121,11 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     source = results_dir() / name
     manifest_path = source / "manifest.json"
     try:
-        results = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as error:
-        raise RecordingError(f"{name} left no readable results manifest at {manifest_path}: {error}") from None
+        results = load_json(manifest_path, "results manifest")
+    except BadFileError as error:
+        raise RecordingError(f"{name} left no readable results manifest: {error}") from None
+    if not isinstance(results, dict):
+        raise RecordingError(f"{name} left no readable results manifest: {manifest_path} is not a JSON object")
     tables = results.get("recorded_tables") or []
     if not tables:
         raise RecordingError(f"notebook {name!r} lists no recorded_tables in {manifest_path}; nothing to record")
@@ -249,12 +251,12 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
     manifest_path = folder / "manifest.json"
     if not folder.exists():
         return None
+    if not manifest_path.exists():
+        raise RecordingError(f"recording {folder} has no manifest.json")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except FileNotFoundError:
-        raise RecordingError(f"recording {folder} has no manifest.json") from None
-    except (OSError, ValueError) as error:
-        raise RecordingError(f"recording manifest {manifest_path} is unreadable: {error}") from None
+        manifest = load_json(manifest_path, "recording manifest")
+    except BadFileError as error:
+        raise RecordingError(str(error)) from None
     if not isinstance(manifest, dict):
         raise RecordingError(f"recording manifest {manifest_path} is unreadable: not a JSON object")
     for key, expected in (("chapter", chapter), ("profile", profile)):

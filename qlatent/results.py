@@ -13,7 +13,6 @@ one execution: they are always written in place.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -119,9 +118,17 @@ class ResultStore:
         return target
 
     def read_manifest(self) -> dict[str, Any]:
-        """This execution's manifest if it wrote one, else the published one."""
+        """This execution's manifest if it wrote one, else the published one.
+
+        Raises
+        ------
+        qlatent.readers.BadFileError
+            One line naming the manifest: missing, unreadable or not valid JSON.
+        """
+        from qlatent.readers import load_json
+
         staged = self.write_path / _MANIFEST
-        return json.loads((staged if staged.is_file() else self.path / _MANIFEST).read_text())
+        return load_json(staged if staged.is_file() else self.path / _MANIFEST, "results manifest")
 
 
 def publish_staged(staging: str | Path, root: str | Path | None = None) -> list[str]:

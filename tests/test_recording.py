@@ -79,7 +79,7 @@ def test_recording_reads_back_verified_and_reports_problems(tiny_project, monkey
     with pytest.raises(RecordingError, match=r"recording file .*scores\.csv is missing"):
         load_recording("98_tiny", "standard")
     (folder / "manifest.json").write_text("{not json")
-    with pytest.raises(RecordingError, match="manifest.json is unreadable"):
+    with pytest.raises(RecordingError, match=r"manifest\.json is not valid JSON at line 1 column 2"):
         load_recording("98_tiny", "standard")
     assert "PROBLEM" in recording_status("98_tiny", "standard")
 

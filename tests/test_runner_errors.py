@@ -78,11 +78,12 @@ def test_profile_naming_missing_notebook(project_copy):
     assert "unknown notebook 'ghost'" in error_line(run_cli(project_copy, "book"))
 
 
-def test_notebook_without_parameters_cell(project_copy):
+def test_notebook_without_parameters_cell_takes_no_parameter(project_copy):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("x = 1")]
     nbformat.write(notebook, project_copy / "notebooks" / "96_bare.ipynb")
-    assert "notebook '96_bare' has no cell tagged 'parameters'" in error_line(run_cli(project_copy, "run", "96_bare"))
+    assert "notebook '96_bare' has no cell tagged 'parameters', so it takes no parameter; got: x" in error_line(
+        run_cli(project_copy, "run", "96_bare", "-p", "x", "2"))
 
 
 def test_stamp_records_parameters(project_copy):

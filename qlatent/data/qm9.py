@@ -32,9 +32,11 @@ construction, and the tests check it again from the cached tensors.
 
 The featurised tensors of the **whole** source are cached as an ``.npz`` in
 ``qlatent.paths.cache_dir() / "qm9"``, named by the hash of the recipe (source sha256s, filter
-options, encoder version, RDKit version) and holding that recipe and a checksum of its arrays; an
-unreadable or mismatching cache is rebuilt with a warning. The seeded subset and split are drawn
-after loading (milliseconds), so every subset and split shares one cache and one node vocabulary.
+options, encoder version, RDKit version and the sha256 of the featurising code,
+:data:`FEATURISER_FILES`, so a change to it cannot reuse tensors it would now make otherwise) and
+holding that recipe and a checksum of its arrays; an unreadable or mismatching cache is rebuilt
+with a warning. The seeded subset and split are drawn after loading (milliseconds), so every subset
+and split shares one cache and one node vocabulary.
 
 References
 ----------
@@ -74,6 +76,9 @@ ENV_VAR = "QLATENT_QM9"
 MAX_ATOMS = 9
 FILTERS = ("unparsable", "too_many_atoms", "disconnected", "charged", "roundtrip_failed")
 _QM9PACK_FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
+#: The code that turns SMILES into the cached tensors (this module and the graph encoding); its
+#: sha256 is part of the cache's recipe.
+FEATURISER_FILES = (Path(__file__).resolve(), Path(__file__).resolve().parent.parent / "chem" / "graphs.py")
 _CACHE_KEYS = ("nodes", "adjacency", "smiles", "source_row", "atom_types", "recipe", "counts", "checksum")
 
 
@@ -226,6 +231,7 @@ def load_qm9(
         "filters": [f for f in FILTERS if not (keep_charged and f == "charged")],
         "encoder_version": ENCODER_VERSION,
         "rdkit": rdBase.rdkitVersion,
+        "code_sha256": _featuriser_code_hash(),
     }
     recipe_json = json.dumps(recipe, sort_keys=True)
     recipe_hash = hashlib.sha256(recipe_json.encode()).hexdigest()
@@ -295,6 +301,30 @@ def _check_int(name: str, value: object, *, minimum: int) -> None:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+
+def _featuriser_code_hash() -> str:
+    digest = hashlib.sha256()
+    for file in FEATURISER_FILES:
+        digest.update(Path(file).read_bytes())
+    return digest.hexdigest()
+
+
+def source_identity(path: str | os.PathLike[str] | None = None) -> tuple[tuple[str, int, int], ...]:
+    """``(file, size in bytes, modification time in ns)`` of each source file :func:`load_qm9` would
+    read for ``path`` (``$QLATENT_QM9`` or qm9pack when None): a cheap key for in-process memos,
+    which change when the file, the environment variable or the file's content changes.
+
+    Raises
+    ------
+    FileNotFoundError, ModuleNotFoundError
+        As :func:`load_qm9`.
+    """
+    identity = []
+    for file in _source_files(path)[1]:
+        stat = file.stat()
+        identity.append((str(file), stat.st_size, stat.st_mtime_ns))
+    return tuple(identity)
 
 
 def _source_files(path: str | os.PathLike[str] | None) -> tuple[str, list[Path]]:

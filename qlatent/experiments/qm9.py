@@ -296,7 +296,8 @@ def bank_requests(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(path: str | None, subset: int | None, seed: int) -> Any:
+def _dataset(path: str | None, subset: int | None, seed: int, source: tuple) -> Any:
+    """``source`` (:func:`qlatent.data.qm9.source_identity`) keys the memo by the files' identity too."""
     from qlatent.data.qm9 import load_qm9
     from qlatent.paths import project_root
 
@@ -305,15 +306,26 @@ def _dataset(path: str | None, subset: int | None, seed: int) -> Any:
 
 
 def load_dataset(config: QM9Config) -> Any:
-    """The QM9 graphs of the config (cached per process: runs share one dataset)."""
-    return _dataset(config.qm9_path, config.qm9_subset, config.qm9_seed)
+    """The QM9 graphs of the config (cached per process while the source files stay the same: runs
+    share one dataset)."""
+    return _dataset(config.qm9_path, config.qm9_subset, config.qm9_seed, _source(config.qm9_path))
+
+
+def _source(path: str | None) -> tuple:
+    from qlatent.data.qm9 import source_identity
+    from qlatent.paths import project_root
+
+    if path is None:
+        return source_identity(None)
+    return source_identity(Path(path) if Path(path).is_absolute() else project_root() / path)
 
 
 @functools.lru_cache(maxsize=2)
-def _reference(path: str | None, subset: int | None, seed: int, n_reference: int, reference_seed: int) -> Any:
+def _reference(path: str | None, subset: int | None, seed: int, n_reference: int, reference_seed: int,
+               source: tuple) -> Any:
     from qlatent.metrics.molecules import chemnet_statistics, reference_sample
 
-    held_out = _dataset(path, subset, seed).split_smiles("test")
+    held_out = _dataset(path, subset, seed, source).split_smiles("test")
     return chemnet_statistics(reference_sample(held_out, n_reference, seed=reference_seed))
 
 
@@ -325,7 +337,8 @@ def fcd_reference(config: QM9Config) -> Any:
     ValueError
         If ``n_reference`` exceeds the held-out (test) molecules, naming both numbers.
     """
-    return _reference(config.qm9_path, config.qm9_subset, config.qm9_seed, config.n_reference, config.reference_seed)
+    return _reference(config.qm9_path, config.qm9_subset, config.qm9_seed, config.n_reference, config.reference_seed,
+                      _source(config.qm9_path))
 
 
 def check_reference_size(config: QM9Config) -> None:

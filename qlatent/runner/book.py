@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from qlatent.paths import build_dir, project_root
-from qlatent.runner.errors import RunnerError
+from qlatent.runner.errors import RunnerError, strip_ansi
 
 
 def _jupyter_book_command() -> list[str]:
@@ -25,6 +25,11 @@ def build_book(strict: bool = True) -> Path:
     """Run ``jupyter-book build`` on the project root; return ``_build/html/index.html``.
 
     ``strict`` turns Sphinx warnings into errors (``-W -n``), so a broken page fails the build.
+
+    Raises
+    ------
+    RunnerError
+        jupyter-book is missing or the build failed: its last warnings and errors, colour codes removed.
     """
     command = [*_jupyter_book_command(), "build", str(project_root()), "--path-output", str(build_dir().parent),
                "--builder", "html"]
@@ -32,7 +37,7 @@ def build_book(strict: bool = True) -> Path:
         command += ["-W", "-n", "--keep-going"]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
-        log = (completed.stdout + completed.stderr).strip().splitlines()
+        log = strip_ansi(completed.stdout + completed.stderr).strip().splitlines()
         problems = [line for line in log if "WARNING" in line or "ERROR" in line or "Error" in line]
         detail = "\n".join((problems or log)[-15:])
         raise RunnerError(f"jupyter-book build failed (exit {completed.returncode}):\n{detail}")

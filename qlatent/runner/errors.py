@@ -1,5 +1,16 @@
 """The runner's user-facing errors: each prints as one line naming the culprit."""
 
+import re
+
+#: Terminal escape sequences: CSI (colours, cursor), OSC (titles, links), charset designations
+#: and two-byte escapes.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()*+][0-9A-Za-z]|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (colour codes of Sphinx, IPython, pip ...)."""
+    return _ESCAPES.sub("", text)
+
 
 class RunnerError(Exception):
     """A problem the user can fix (bad profile, unknown notebook or parameter, failed notebook)."""

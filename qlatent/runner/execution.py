@@ -13,6 +13,7 @@ inspection.
 from __future__ import annotations
 
 import ast
+import errno
 import hashlib
 import json
 import os
@@ -39,9 +40,16 @@ _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
     "list": (list,),
     "dict": (dict,),
 }
+# ... and those an annotation names (a list parameter may be written as a tuple default).
+_ANNOTATED_TYPES: dict[str, tuple[type, ...]] = {
+    **_ACCEPTED_TYPES, "None": (type(None),), "tuple": (list, tuple), "Sequence": (list, tuple),
+    "Mapping": (dict,),
+}
 
 #: The parameter through which the runner tells a notebook its profile; never set by hand.
 PROFILE_PARAMETER = "profile"
+#: ``errno`` of a write that failed for want of space (or on a read-only disk), not because of the notebook.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 #: Who asked for an execution, kept in its stamp: ``qlatent book``, ``qlatent run``, ``qlatent record``.
 ORIGINS = ("book", "run", "record")
 
@@ -72,28 +80,85 @@ def resolve_notebook(name_or_path: str) -> tuple[str, Path]:
     return path.stem, path
 
 
+def read_notebook(name: str, path: Path) -> dict[str, Any]:
+    """The notebook file's JSON (``nbformat`` 4: a mapping with a ``cells`` list).
+
+    Raises
+    ------
+    RunnerError
+        One line naming the file: unreadable, not UTF-8, not valid JSON (a truncated file says it
+        ends early) or not a notebook.
+    """
+    from qlatent.readers import BadFileError, load_json
+
+    try:
+        notebook = load_json(path, f"notebook {name!r}")
+    except BadFileError as error:
+        raise RunnerError(str(error)) from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list) \
+            or not all(isinstance(cell, dict) for cell in notebook["cells"]):
+        raise RunnerError(f"notebook {name!r} ({path}) is not a Jupyter notebook: it has no list of cells")
+    return notebook
+
+
 def declared_parameters(name: str, path: Path) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares in its cell tagged ``parameters``."""
-    import papermill
+    """The parameters a notebook declares in its cell tagged ``parameters``; empty without one.
 
-    if not _has_parameters_cell(path):
-        raise RunnerError(f"notebook {name!r} has no cell tagged 'parameters'")
-    return papermill.inspect_notebook(str(path))
+    Each top-level assignment to a name is a parameter, annotated (``foo: None | str = None``) or
+    not. Maps the name to ``name``, ``inferred_type_name`` (the annotation's text, else
+    ``"None"``), ``default`` (the value's source text) and ``help`` (``""``), as
+    :func:`papermill.inspect_notebook` does; unlike it, annotations of any form are recognised.
+
+    Raises
+    ------
+    RunnerError
+        The notebook cannot be read (:func:`read_notebook`), or its parameters cell is not valid Python.
+    """
+    cells = [cell for cell in read_notebook(name, path)["cells"]
+             if "parameters" in ((cell.get("metadata") or {}).get("tags") or [])]
+    declared: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as error:
+            raise RunnerError(f"the parameters cell of notebook {name!r} is not valid Python at line {error.lineno}: "
+                              f"{error.msg}") from None
+        for statement in tree.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                    and statement.value is not None:
+                targets, annotation = [statement.target], ast.get_source_segment(source, statement.annotation)
+            elif isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets):
+                targets, annotation = statement.targets, None
+            else:
+                continue
+            default = ast.get_source_segment(source, statement.value)
+            for target in targets:
+                declared[target.id] = {"name": target.id, "inferred_type_name": annotation or "None",
+                                       "default": default, "help": ""}
+    return declared
 
 
-def _has_parameters_cell(path: Path) -> bool:
-    cells = json.loads(path.read_text()).get("cells", [])
-    return any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in cells)
+def _has_parameters_cell(name: str, path: Path) -> bool:
+    return any("parameters" in ((cell.get("metadata") or {}).get("tags") or [])
+               for cell in read_notebook(name, path)["cells"])
 
 
 def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
     """Refuse parameters the notebook does not declare, or of a type it does not expect.
 
+    A parameter's type is its annotation (``int``, ``float``, ``None | str``, ``Optional[list[int]]``,
+    also as a string) or else the type of its default; an int is a float, a bool is not a number,
+    and ``None`` is accepted for any parameter ("not set"). A notebook without a ``parameters``
+    cell takes no parameter.
+
     Raises
     ------
     RunnerError
         Naming the parameter: undeclared, of the wrong type, or ``profile`` (which only the
-        runner sets, from ``--profile``, so a run's label always matches its parameters).
+        runner sets, from ``--profile``, so a run's label always matches its parameters); or the
+        notebook cannot be read (:func:`read_notebook`).
     """
     declared = declared_parameters(name, path)
     if PROFILE_PARAMETER in parameters and PROFILE_PARAMETER in declared:
@@ -102,13 +167,15 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             f"use `qlatent run {name} --profile NAME` to run a profile's parameters "
             "(parameters of your own are labelled 'custom')"
         )
+    if parameters and not declared and not _has_parameters_cell(name, path):
+        raise RunnerError(f"notebook {name!r} has no cell tagged 'parameters', so it takes no parameter; "
+                          f"got: {', '.join(parameters)}")
     for key, value in parameters.items():
         if key not in declared:
             raise RunnerError(
                 f"notebook {name!r} declares no parameter {key!r}; it declares: {', '.join(declared) or 'none'}"
             )
-        expected = _declared_type(declared[key])
-        accepted = _ACCEPTED_TYPES.get(expected)
+        expected, accepted = _declared_type(declared[key])
         if accepted is None or value is None:  # None: "not set" / "all", for any parameter
             continue
         wrong_bool = isinstance(value, bool) and bool not in accepted
@@ -118,15 +185,51 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             )
 
 
-def _declared_type(declaration: dict[str, Any]) -> str:
-    """Type name of a parameter: its annotation if any, else the type of its default literal."""
+def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] | None]:
+    """``(type as written, accepted Python types)`` of a parameter: its annotation if any, else the
+    type of its default literal. Accepted types are ``None`` (anything) when unknown."""
     annotated = declaration.get("inferred_type_name", "None")
-    if annotated != "None":
-        return annotated
+    if annotated and annotated != "None":
+        try:
+            return annotated, _annotation_types(ast.parse(annotated, mode="eval").body)
+        except SyntaxError:
+            return annotated, None
     try:
-        return type(ast.literal_eval(declaration.get("default", "None"))).__name__
-    except (ValueError, SyntaxError):
-        return "None"
+        name = type(ast.literal_eval(declaration.get("default", "None"))).__name__
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return "None", None
+    return name, _ACCEPTED_TYPES.get(name)
+
+
+def _annotation_types(node: ast.expr) -> tuple[type, ...] | None:
+    """Python types an annotation admits (``X | Y``, ``Optional[X]``, ``Union[...]``, ``list[int]``,
+    a string annotation); ``None`` when any value may do (``Any``, a class of the notebook's own)."""
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return (type(None),)
+        if isinstance(node.value, str):
+            try:
+                return _annotation_types(ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return None
+        return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        parts = [_annotation_types(node.left), _annotation_types(node.right)]
+    elif isinstance(node, ast.Subscript):
+        base = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+        inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if base == "Optional":
+            parts = [_annotation_types(inner[0]), (type(None),)]
+        elif base == "Union":
+            parts = [_annotation_types(element) for element in inner]
+        else:
+            return _annotation_types(node.value)
+    else:
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        return _ANNOTATED_TYPES.get(name.lower() if name in ("List", "Dict", "Tuple") else name)
+    if any(part is None for part in parts):
+        return None
+    return tuple(dict.fromkeys(kind for part in parts for kind in part))
 
 
 def recorded_files(name: str) -> dict[str, str]:
@@ -205,8 +308,9 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
     Raises
     ------
     RunnerError
-        Unknown notebook, undeclared parameter, wrong parameter type or a hand-set ``profile``
-        (before any work).
+        Unknown or unreadable notebook, undeclared parameter, wrong parameter type or a hand-set
+        ``profile`` (before any work); or a disk too full to save the executed copy (the previous
+        copy and results are kept).
     NotebookFailed
         A cell raised; the message names the notebook, the cell, the line that raised and the error.
     """
@@ -229,6 +333,7 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         return ExecutionResult(name, "skipped", 0.0, output)
 
     started = time.perf_counter()
+    _quiet_papermill()
     show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
     results_dir().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=results_dir()))
@@ -247,6 +352,10 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
                 line_number, line = failing_line(exc.source, exc.traceback)
                 raise NotebookFailed(name, exc.cell_index, error, str(failed), line, line_number) from None
             except Exception as exc:  # kernel died, failed to start, timed out
+                if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:  # disk full: not the notebook's fault
+                    raise RunnerError(f"notebook {name!r}: its executed copy could not be written to "
+                                      f"{exc.filename or tmp}: {exc.strerror or exc}; the previous copy "
+                                      "and results are kept") from None
                 failed = _keep_failed_copy(name, tmp)
                 raise NotebookFailed(name, None, f"{type(exc).__name__}: {exc}", str(failed)) from None
             publish_staged(staging)
@@ -265,6 +374,20 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
     return ExecutionResult(name, "executed", seconds, output)
+
+
+def _papermill_unknown_parameter(record: Any) -> bool:
+    """Logging filter: drop papermill's "Passed unknown parameter" (its parser misses annotated
+    parameters; :func:`check_parameters` has refused every undeclared one already)."""
+    return not str(record.msg).startswith("Passed unknown parameter")
+
+
+def _quiet_papermill() -> None:
+    import logging
+
+    logger = logging.getLogger("papermill")
+    if _papermill_unknown_parameter not in logger.filters:
+        logger.addFilter(_papermill_unknown_parameter)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

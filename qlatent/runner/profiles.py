@@ -7,6 +7,9 @@ ordered mapping of notebook name → parameters::
       description: minutes on 2 CPU cores
       notebooks:
         01_interference: {n_delays: 41}
+
+It is read by :func:`qlatent.readers.load_yaml`: numbers as YAML 1.2 writes them (``1e-3`` is a
+float), and a profile, notebook or parameter given twice in one mapping is refused.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from qlatent.readers import BadFileError, load_yaml
 from qlatent.runner.errors import RunnerError
 
 
@@ -30,15 +32,18 @@ class Profile:
 
 
 def load_profiles(path: Path) -> dict[str, Profile]:
-    """Read and check the profiles file; any malformation raises :class:`RunnerError` naming it."""
+    """Read and check the profiles file.
+
+    Raises
+    ------
+    RunnerError
+        One line naming the file: missing, a directory, not UTF-8, not valid YAML, a key repeated
+        in one mapping, or a profile that is not ``{description, notebooks: {name: parameters}}``.
+    """
     try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise RunnerError(f"profiles file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise RunnerError(f"profiles file {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raw = load_yaml(path, "profiles file")
+    except BadFileError as error:
+        raise RunnerError(str(error)) from None
     if not isinstance(raw, dict) or not raw:
         raise RunnerError(f"profiles file {path} must map profile names to profiles")
     profiles = {}

@@ -49,8 +49,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from qlatent.sweep.errors import SweepError
 
 KEYS = ("name", "description", "experiment", "notebook", "parameters", "grid", "seeds", "resources", "retries",
@@ -456,19 +454,17 @@ def load_sweep(path: str | Path, *, output: str | Path | None = None) -> SweepSp
     Raises
     ------
     SweepError
-        If the file is missing or not valid YAML, or on any problem :meth:`SweepSpec.from_mapping` finds.
+        If the file is missing, a directory, not UTF-8, not valid YAML or repeats a key in one
+        mapping (:func:`qlatent.readers.load_yaml`, which also reads ``1e-3`` as a float), or on
+        any problem :meth:`SweepSpec.from_mapping` finds.
     """
+    from qlatent.readers import BadFileError, load_yaml
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"sweep file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SweepError(f"cannot read sweep file {path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SweepError(f"sweep file {path} is not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        data = load_yaml(path, "sweep file")
+    except BadFileError as error:
+        raise SweepError(str(error)) from None
     try:
         return SweepSpec.from_mapping(data, name=path.stem, base_dir=path.resolve().parent,
                                       output=Path(output) if output is not None else None)
