@@ -80,6 +80,7 @@ def test_benzene_is_kekulised_and_padded():
         ("CCO", NEUTRAL), ("CC#N", NEUTRAL), ("c1ccccc1", NEUTRAL), ("c1cc[nH]c1", NEUTRAL),
         ("c1ccoc1", NEUTRAL), ("O=C1NC(=O)C(F)=C1", NEUTRAL), ("C", NEUTRAL), ("C1CC2CC1C2", NEUTRAL),
         ("[NH3+]CC([O-])=O", CHARGED), ("[C-]#[N+]C", CHARGED), ("C[N-]C#N", CHARGED),
+        ("C[N+](=O)[O-]", CHARGED), ("C#[N+][O-]", CHARGED),
     ],
 )
 def test_graph_round_trip_gives_the_canonical_smiles(smiles, encoder):
@@ -122,6 +123,40 @@ def test_invalid_graphs_decode_to_none():
     oxygen_triple = _graph([3, 1], [(0, 1, 3)])
     for nodes, adjacency in (empty, pentavalent_carbon, bond_to_padding, oxygen_triple):
         assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
+
+
+def test_graphs_valid_only_after_rdkit_moves_charges_are_invalid():
+    # RDKit's sanitisation clean-up would turn these neutral-type graphs into C#[N+][O-] and
+    # C[N+](=O)[O-]: molecules whose node types are not the graph's and cannot be re-encoded.
+    nitrile_oxide = _graph([1, 2, 3], [(0, 1, 3), (1, 2, 2)])
+    nitro = _graph([1, 2, 3, 3], [(0, 1, 1), (1, 2, 2), (1, 3, 2)])
+    azide = _graph([1, 2, 2, 2], [(0, 1, 1), (1, 2, 2), (2, 3, 3)])
+    for nodes, adjacency in (nitrile_oxide, nitro, azide):
+        assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
+    assert assemble_molecule([(6, 0), (7, 0), (8, 0)], [(0, 1, 3), (1, 2, 2)]) is None
+
+
+def test_every_valid_decode_of_random_graphs_has_the_graphs_atoms_and_valences():
+    rng = np.random.default_rng(0)
+    n_graphs, n = 4000, 9
+    nodes = rng.integers(0, NEUTRAL.n_types, (n_graphs, n))
+    upper = np.triu(np.where(rng.random((n_graphs, n, n)) < 0.12, rng.integers(1, 4, (n_graphs, n, n)), 0), 1)
+    adjacency = upper + upper.transpose(0, 2, 1)
+    adjacency[(nodes == 0)[:, :, None] | (nodes == 0)[:, None, :]] = 0
+    mols = graphs_to_mols(nodes, adjacency, NEUTRAL)
+    n_valid = 0
+    for atoms, bonds, mol in zip(nodes, adjacency, mols):
+        if mol is None:
+            continue
+        n_valid += 1
+        present = atoms > 0
+        decoded_atoms, decoded_bonds = kekule_graph(mol)
+        assert decoded_atoms == [NEUTRAL.decode(t) for t in atoms[present]]  # neutral, as the graph says
+        valence = np.zeros(len(decoded_atoms), dtype=np.int64)
+        for i, j, order in decoded_bonds:
+            valence[[i, j]] += order
+        np.testing.assert_array_equal(valence, bonds[np.ix_(present, present)].sum(axis=1))
+    assert n_valid > 500  # the check ran on many molecules
 
 
 def test_decoding_reads_the_upper_triangle_and_skips_padding_slots():
