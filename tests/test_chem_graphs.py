@@ -193,6 +193,20 @@ def test_graph_shape_and_range_errors():
         graph_to_mol(nodes, adjacency - 1, NEUTRAL)
 
 
+@pytest.mark.parametrize(
+    ("smiles", "expected"),
+    [
+        ("[2H]C([2H])([2H])[2H]", "C"), ("[3H]OC", "CO"), ("[2H]c1ccccc1", "c1ccccc1"),
+        ("[13CH3][2H]", "C"), ("[H]/C(F)=C(/[H])F", "FC=CF"), ("F[C@]([H])(Cl)Br", "FC(Cl)Br"),
+        ("[H][H]", "[H][H]"),  # no heavy atom to hold it: stays explicit
+    ],
+)
+def test_canonical_smiles_has_no_explicit_hydrogens_isotopes_included(smiles, expected):
+    mol = Chem.MolFromSmiles(smiles)
+    assert canonical_smiles(mol) == expected
+    assert canonical_smiles(Chem.AddHs(mol)) == expected
+
+
 def test_canonical_smiles_of_missing_or_invalid_molecules_is_none():
     assert canonical_smiles(None) is None
     assert canonical_smiles(Chem.Mol()) is None

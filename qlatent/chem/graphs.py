@@ -287,11 +287,32 @@ def graph_to_mol(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder)
     return graphs_to_mols(nodes[None], adjacency[None], encoder)[0]
 
 
+def _hydrogen_removal() -> Chem.RemoveHsParameters:
+    """RDKit's ``RemoveHs`` settings, also removing the hydrogens it keeps for isotopes and stereo.
+
+    By default ``RemoveHs`` keeps an isotopic hydrogen (``[2H]``) and one that defines double-bond
+    stereo or carries a wedge; graphs and canonical SMILES here hold neither isotopes nor stereo,
+    so those hydrogens become implicit too.
+    """
+    params = Chem.RemoveHsParameters()
+    params.removeIsotopes = True
+    params.removeDefiningBondStereo = True
+    params.removeWithWedgedBond = True
+    params.showWarnings = False
+    return params
+
+
+_REMOVE_HS = _hydrogen_removal()
+
+
 def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     """A sanitised copy without explicit hydrogen atoms, or ``None`` for a missing or invalid molecule.
 
-    Unsanitised molecules are accepted; one RDKit rejects (valence, kekulisation) or one without
-    atoms gives ``None`` instead of raising.
+    Hydrogen atoms become implicit, isotopic ones (``[2H]``, ``[3H]``) and stereo-defining ones
+    included. Only hydrogens that cannot be implicit stay: one without a heavy neighbour (``[H][H]``,
+    a lone ``[H+]``), one bonded to two atoms, or one next to a dummy atom. Unsanitised molecules
+    are accepted; one RDKit rejects (valence, kekulisation) or one without atoms gives ``None``
+    instead of raising.
     """
     if mol is None or mol.GetNumAtoms() == 0:
         return None
@@ -299,16 +320,17 @@ def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     try:
         Chem.SanitizeMol(copy)
         if any(copy.GetAtomWithIdx(k).GetAtomicNum() == 1 for k in range(copy.GetNumAtoms())):
-            copy = Chem.RemoveHs(copy)
+            copy = Chem.RemoveHs(copy, _REMOVE_HS)
     except ValueError:
         return None
     return copy
 
 
 def canonical_smiles(mol: Chem.Mol | None) -> str | None:
-    """RDKit canonical SMILES without stereochemistry or explicit hydrogens; ``None`` if invalid.
+    """RDKit canonical SMILES without stereochemistry, isotopes or explicit hydrogens; ``None`` if invalid.
 
-    The molecule is sanitised on a copy (:func:`sanitized_copy`), so this never raises.
+    The molecule is sanitised on a copy with its hydrogens made implicit (:func:`sanitized_copy`),
+    so ``[2H]C([2H])([2H])[2H]`` gives ``C``; this never raises.
     """
     copy = sanitized_copy(mol)
     return None if copy is None else Chem.MolToSmiles(copy, isomericSmiles=False)
