@@ -68,22 +68,50 @@ def test_input_errors():
         M.novelty([ETHANOL], "CCO")
 
 
-def test_internal_diversity_over_pairs_with_repeats():
-    d = tanimoto_distance(ETHANOL, BENZENE)
-    assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(d)
-    # pairs (A, A'), (A, B), (A', B): 0, d, d
-    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(2 * d / 3)
+def moses_int_div(mols: list[Chem.Mol], p: int = 1) -> float:
+    """MOSES's IntDiv_p re-derived: 1024-bit radius-2 Morgan bits, every ordered pair, self-pairs included."""
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+    fps = [generator.GetFingerprint(mol) for mol in mols]
+    similarity = np.array([DataStructs.BulkTanimotoSimilarity(fp, fps) for fp in fps])
+    return float(1.0 - np.mean(np.mean(similarity**p, axis=0) ** (1.0 / p)))
+
+
+def test_internal_diversity_is_moses_intdiv_over_all_pairs_self_pairs_included():
+    acetic_acid = Chem.MolFromSmiles("CC(=O)O")
+    # MOSES's internal_diversity gives 0.6016 on these three (its 1/|A|² mean includes the diagonal)
+    assert M.internal_diversity([ETHANOL, BENZENE, acetic_acid]) == pytest.approx(0.6016, abs=5e-5)
+    assert M.internal_diversity([ETHANOL, BENZENE, acetic_acid]) == pytest.approx(
+        moses_int_div([ETHANOL, BENZENE, acetic_acid]), rel=1e-9)
+    d = 1.0 - DataStructs.TanimotoSimilarity(
+        *(rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetFingerprint(m) for m in (ETHANOL, BENZENE)))
+    assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(2 * d / 4)
+    # ordered pairs of (A, A', B): four of the nine are (A or A', B) or (B, A or A'), each at distance d
+    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(4 * d / 9)
     assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN]) == 0.0
-    assert math.isnan(M.internal_diversity([ETHANOL, None]))
+    assert M.internal_diversity([ETHANOL, None]) == 0.0  # one molecule: its self-pair only
+    assert math.isnan(M.internal_diversity([None, PENTAVALENT]))
 
 
-def test_internal_diversity_matches_brute_force_and_its_subsample():
-    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE]
-    pairs = [tanimoto_distance(a, b) for i, a in enumerate(mols) for b in mols[i + 1:]]
-    assert M.internal_diversity(mols, max_molecules=None) == pytest.approx(np.mean(pairs), rel=1e-9)
-    sub = M.internal_diversity(mols, max_molecules=5, seed=1)
-    assert sub == M.internal_diversity(mols, max_molecules=5, seed=1)
-    assert min(pairs) <= sub <= max(pairs)
+@pytest.mark.parametrize("p", [1, 2])
+def test_internal_diversity_matches_moses_brute_force(p):
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE] + [Chem.MolFromSmiles(QM9_LIKE[0])] * 3
+    assert M.internal_diversity(mols, p=p, max_molecules=None) == pytest.approx(moses_int_div(mols, p), rel=1e-9)
+
+
+def test_internal_diversity_subsample_is_seeded_and_unbiased():
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE[:8]]
+    exact = M.internal_diversity(mols, max_molecules=None)
+    estimates = np.array([M.internal_diversity(mols, max_molecules=3, seed=k) for k in range(400)])
+    assert estimates[7] == M.internal_diversity(mols, max_molecules=3, seed=7)
+    # the subset's own value has mean (2/3)/(7/8) of the exact one; the rescaled estimate is unbiased
+    assert abs(estimates.mean() - exact) < 4 * estimates.std(ddof=1) / np.sqrt(len(estimates))
+
+
+def test_internal_diversity_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="p must be a positive integer"):
+        M.internal_diversity([ETHANOL], p=0)
+    with pytest.raises(ValueError, match="max_molecules must be a positive integer"):
+        M.internal_diversity([ETHANOL], max_molecules=0)
 
 
 def test_molgan_diversity_is_remapped_mean_distance_to_the_reference():
