@@ -203,6 +203,27 @@ def test_frechet_distance_of_diagonal_gaussians():
         M.frechet_distance(mu1, np.diag(a), mu2[:2], np.diag(b))
 
 
+def _rank_deficient(seed: int, n: int, dim: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, dim)) * rng.uniform(0.1, 10.0, dim), rng
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_frechet_distance_on_rank_deficient_covariances_is_accurate_and_never_negative(seed):
+    x, _ = _rank_deficient(seed, 30)  # covariance of rank 29 in 512 dimensions, as ChemNet on 30 SMILES
+    y, _ = _rank_deficient(seed + 100, 40)
+    mu, sigma, sigma_y = x.mean(0), np.cov(x.T), np.cov(y.T)
+    itself = M.frechet_distance(mu, sigma, mu, sigma)
+    assert 0.0 <= itself < 1e-9 * np.trace(sigma)  # was about -2e-3: round-off eigenvalues of the null space
+    # Exact reference: Tr (S1^1/2 S2 S1^1/2)^1/2 within the 29-dimensional range of S1, from the data's SVD
+    basis, singular, _ = np.linalg.svd((x - mu).T, full_matrices=False)
+    root = np.sqrt(singular[:29] ** 2 / 29)
+    small = root[:, None] * (basis[:, :29].T @ sigma_y @ basis[:, :29]) * root[None, :]
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((small + small.T) / 2), 0, None)).sum()
+    expected = np.trace(sigma) + np.trace(sigma_y) - 2 * trace_root
+    assert M.frechet_distance(mu, sigma, mu, sigma_y) == pytest.approx(expected, rel=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore:The `disp` argument is deprecated:DeprecationWarning")
 def test_frechet_distance_matches_fcd_torch_formula():
     from fcd_torch.utils import calculate_frechet_distance
@@ -219,8 +240,8 @@ def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
     qm9_like = QM9_LIKE
     shifted = (["C" * k for k in range(1, 10)] + ["C" * k + "O" for k in range(1, 9)]
                + ["CC(C)" + "C" * k for k in range(7)])  # acyclic alkanes and alcohols only
-    # identical lists: exactly 0 but for round-off in the eigenvalues of a rank-23 covariance
-    assert abs(M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu")) < 1e-4
+    # identical lists: 0 up to round-off in the eigenvalues of a rank-23 covariance, never below
+    assert 0.0 <= M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu") < 1e-8
     near = M.fcd(qm9_like[:12], qm9_like[12:], n_jobs=1, device="cpu")
     far = M.fcd(shifted, qm9_like, n_jobs=1, device="cpu")
     assert 0 < near < far

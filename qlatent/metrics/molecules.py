@@ -542,7 +542,9 @@ def fcd(
 
     The Fréchet distance (:func:`frechet_distance`) between Gaussians fitted to the penultimate
     ChemNet activations of each list (Preuer et al. 2018, eq. 1); 0 for identical distributions,
-    lower is better. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
+    lower is better. Never negative: round-off (worst on the rank-deficient covariances of fewer
+    than 512 distinct SMILES) is cleaned and the result clipped at zero by :func:`frechet_distance`,
+    so a list against itself gives 0 up to about 1e-11. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
     wheel, runs offline) for canonicalisation and ChemNet; the mean and covariance by
     :func:`chemnet_statistics` (one pass per distinct SMILES, weighted by repeats, equal to
     fcd-torch's fit of the whole list); the trace of the matrix square root by the symmetric
