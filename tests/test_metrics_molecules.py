@@ -136,6 +136,36 @@ def test_properties_match_rdkit_and_are_nan_for_invalid():
         np.testing.assert_allclose(values[[0, 1, 3]], [reference(m) for m in mols], rtol=1e-12)
 
 
+# Unsmoothed SA scores just above 8, at 8.34, and above 9 (ring-strained nine-atom graphs)
+SA_NEAR_8, SA_8_34, SA_ABOVE_9 = "C1=CC23NC4N2NC43C1", "OC1C2C3N4N5NC14C235", "C1N2N3C45OC36N4N2C156"
+
+
+def test_sa_unsmoothed_score_is_rdkits_score_before_its_smoothing():
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE] + [BENZENE, PYRIDINE, TWO_FRAGMENTS]
+    for mol in mols:
+        assert M._sa_unsmoothed(mol) <= 8.0
+        assert sascorer.calculateScore(mol) == pytest.approx(max(1.0, M._sa_unsmoothed(mol)), rel=1e-12)
+    above_9 = Chem.MolFromSmiles(SA_ABOVE_9)
+    assert M._sa_unsmoothed(above_9) > 9.0
+    assert sascorer.calculateScore(above_9) == pytest.approx(8.0 + math.log(M._sa_unsmoothed(above_9) - 8.0))
+
+
+def test_sa_score_guards_against_rdkits_smoothing_dip_just_above_8():
+    mols = [Chem.MolFromSmiles(s) for s in (SA_NEAR_8, SA_8_34, SA_ABOVE_9)]
+    assert M._sa_unsmoothed(mols[0]) == pytest.approx(8.0001, abs=1e-4)  # RDKit 2026.9.1 reports 1.0 for it
+    scores = M.sa_score(mols)
+    np.testing.assert_array_equal(scores[:2], [8.0, 8.0])
+    assert scores[2] == sascorer.calculateScore(mols[2]) > 8.0  # above 9 RDKit's value stands
+    # hard to make means MolGAN's SA reward 0, not 1 (SA 5 and above map to 0)
+    np.testing.assert_array_equal(M.molgan_sa_reward(mols), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(M.molgan_reward(mols, ["sas"]), [0.0, 0.0, 0.0])
+    # the guarded score is non-decreasing in the unsmoothed one
+    raw = [M._sa_unsmoothed(m) for m in mols + [ETHANOL, BENZENE]]
+    guarded = M.sa_score(mols + [ETHANOL, BENZENE])
+    order = np.argsort(raw)
+    assert np.all(np.diff(guarded[order]) >= 0)
+
+
 def test_molgan_rewards_use_molgan_constants_and_zero_for_invalid():
     assert M.MOLGAN_LOGP_RANGE == (-2.12178879609, 6.0429063424)
     assert M.MOLGAN_SA_RANGE == (5.0, 1.5)

@@ -24,7 +24,8 @@ Catalogue (definition, denominator)
   100 random reference (training) molecules, Morgan radius 4, 2048 bits, remapped from
   [0.9, 0.945] to [0, 1].
 - :func:`qed`, :func:`logp`, :func:`sa_score` — QED (Bickerton et al. 2012),
-  Crippen logP (Wildman & Crippen 1999), SA score (Ertl & Schuffenhauer 2009, RDKit Contrib);
+  Crippen logP (Wildman & Crippen 1999), SA score (Ertl & Schuffenhauer 2009, RDKit Contrib,
+  guarded against its smoothing bug for scores just above 8: rdkit/rdkit#8251, #9524);
   NaN for invalid molecules.
 - :func:`molgan_qed_reward`, :func:`molgan_logp_reward`, :func:`molgan_sa_reward`,
   :func:`molgan_unique_reward`, :func:`molgan_validity_reward`, :func:`molgan_novelty_reward` and
@@ -309,14 +310,68 @@ def _descriptors(smiles: str, mol: Chem.Mol) -> tuple[float, float, float]:
     """
     found = _DESCRIPTOR_MEMO.get(smiles)
     if found is None:
-        from rdkit.Contrib.SA_Score import sascorer
-
         properties = QED.properties(mol)
-        found = (QED.qed(mol, qedProperties=properties), float(properties.ALOGP), sascorer.calculateScore(mol))
+        found = (QED.qed(mol, qedProperties=properties), float(properties.ALOGP), _sa_score(mol))
         if len(_DESCRIPTOR_MEMO) >= _DESCRIPTOR_MEMO_SIZE:
             _DESCRIPTOR_MEMO.clear()
         _DESCRIPTOR_MEMO[smiles] = found
     return found
+
+
+def _sa_unsmoothed(mol: Chem.Mol) -> float:
+    """The SA score on its 1-10 scale before RDKit's smoothing of the hard end (Ertl & Schuffenhauer 2009).
+
+    The sum of the fragment score (mean contribution of the radius-2 Morgan environments, -4 for
+    unknown ones), the complexity penalties (size, stereocentres, spiro and bridgehead atoms,
+    macrocycles) and RDKit's fingerprint-density correction, mapped linearly from (-4, 2.5) to
+    (10, 1); the same quantity RDKit's Contrib ``sascorer.calculateScore`` computes before it
+    smooths and clips, from that module's fragment table and helpers.
+    """
+    from rdkit.Contrib.SA_Score import sascorer
+
+    if sascorer._fscores is None:
+        sascorer.readFragmentScores()
+    environments = sascorer.mfpgen.GetSparseCountFingerprint(mol).GetNonzeroElements()
+    fragment = (sum(sascorer._fscores.get(key, -4.0) * count for key, count in environments.items())
+                / sum(environments.values()))
+    n_atoms = mol.GetNumAtoms()
+    n_stereo = len(Chem.FindMolChiralCenters(mol, includeUnassigned=True))
+    n_bridgeheads, n_spiro = sascorer.numBridgeheadsAndSpiro(mol)
+    has_macrocycle = any(len(ring) > 8 for ring in mol.GetRingInfo().AtomRings())
+    complexity = -(n_atoms**1.005 - n_atoms) - math.log10(n_stereo + 1) - math.log10(n_spiro + 1) \
+        - math.log10(n_bridgeheads + 1) - (math.log10(2) if has_macrocycle else 0.0)
+    density = 0.5 * math.log(n_atoms / len(environments)) if n_atoms > len(environments) else 0.0
+    return 11.0 - (fragment + complexity + density + 5.0) / 6.5 * 9.0
+
+
+def _rdkit_sa_smoothing(raw: float) -> float:
+    """RDKit's map from the unsmoothed score to the reported one (``8 + ln(raw - 8)`` above 8, clipped to [1, 10])."""
+    score = 8.0 + math.log(raw - 8.0) if raw > 8.0 else raw
+    return min(10.0, max(1.0, score))
+
+
+def _sa_score(mol: Chem.Mol) -> float:
+    """RDKit's SA score, guarded against its smoothing bug for unsmoothed scores between 8 and 9.
+
+    RDKit's ``sascorer`` smooths the hard end with ``8 + ln(raw + 1 - 9)``, which is -inf at
+    ``raw = 8`` and below 8 on all of (8, 9): a molecule just above 8 (``C1=CC23NC4N2NC43C1``,
+    8.0001) scores 1.0, "easiest to make". Upstream: rdkit/rdkit#8251 ("Weird dip in SAscore
+    normalization", closed as stale) and rdkit/rdkit#9524 ("Bug in sascorer due to discontinuity
+    in smoothing function", open; unfixed in RDKit 2026.9.1). Where RDKit's score is exactly that
+    broken smoothing of :func:`_sa_unsmoothed` with the unsmoothed score in (8, 9), the score is 8,
+    the value of RDKit's smoothing at 9: the map becomes continuous and non-decreasing, and it
+    agrees with RDKit everywhere else (scores of unsmoothed values at most 8 or at least 9). A
+    future RDKit that fixes or changes the smoothing no longer matches the broken form, and its
+    score is returned as is.
+    """
+    from rdkit.Contrib.SA_Score import sascorer
+
+    score = sascorer.calculateScore(mol)
+    if score < 8.0:
+        raw = _sa_unsmoothed(mol)
+        if 8.0 < raw < 9.0 and math.isclose(score, _rdkit_sa_smoothing(raw), rel_tol=1e-12, abs_tol=1e-12):
+            return 8.0
+    return score
 
 
 def qed(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
@@ -330,7 +385,11 @@ def logp(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
 
 
 def sa_score(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
-    """Synthetic accessibility (RDKit Contrib ``sascorer``), 1 easy to 10 hard, per molecule; NaN if invalid."""
+    """Synthetic accessibility (RDKit Contrib ``sascorer``), 1 easy to 10 hard, per molecule; NaN if invalid.
+
+    RDKit's value, except where RDKit's smoothing of the hard end drops a score just above 8
+    towards 1 (rdkit/rdkit#8251, #9524): those molecules score 8 (:func:`_sa_score`).
+    """
     return _batch(generated).descriptor(2, invalid=math.nan)
 
 
@@ -350,7 +409,9 @@ def molgan_logp_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
 def molgan_sa_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
     """SA score remapped from (5, 1.5) to (0, 1) and clipped (easy to make = 1); 0 if invalid.
 
-    An invalid molecule gets MolGAN's SA of 10, beyond the range, hence 0.
+    An invalid molecule gets MolGAN's SA of 10, beyond the range, hence 0. The SA score is
+    :func:`sa_score`'s, guarded against RDKit's smoothing bug, which MolGAN's own copy of the
+    scorer shares: a molecule whose unsmoothed score is just above 8 gets 0, not 1.
     """
     return _remap(_batch(generated).descriptor(2, invalid=10.0), MOLGAN_SA_RANGE)
 
