@@ -9,8 +9,8 @@ Properties are computed once per distinct canonical SMILES, so mode-collapsed ba
 
 Catalogue (definition, denominator)
 -----------------------------------
-- :func:`validity` — valid / generated (MolGAN counts multi-fragment molecules as valid;
-  ``connected_only=True`` does not).
+- :func:`validity` — valid / generated (multi-fragment molecules count, as in MolGAN's reported
+  validity; ``connected_only=True`` asks for one fragment, as MolGAN's validity reward does).
 - :func:`uniqueness` — distinct valid / valid; :func:`uniqueness_of_generated` — distinct valid /
   generated.
 - :func:`novelty` — valid molecules whose SMILES is not in the training set / valid.
@@ -123,7 +123,12 @@ def validity(generated: Sequence[Chem.Mol | None], *, connected_only: bool = Fal
     """Fraction of generated molecules that are valid: valid / generated.
 
     Valid: not ``None``, at least one atom, sanitised by RDKit. ``connected_only`` also requires a
-    single fragment (MolGAN's reported validity does not; its validity *reward* does).
+    single fragment. MolGAN's reported validity (``valid_total_score`` in its
+    ``utils/molecular_metrics.py``) counts multi-fragment molecules, as the default here does;
+    only its validity *reward* (``valid_scores``, :func:`molgan_validity_reward`) asks for one
+    fragment. One difference remains: MolGAN decodes with RDKit's full sanitisation, whose
+    clean-up accepts graphs such as ``C#N=O`` as ``C#[N+][O-]``; graphs decoded by
+    :mod:`qlatent.chem.graphs` are taken as given, so those are invalid here.
     """
     batch = _batch(generated)
     valid = [s for s in batch.valid if not connected_only or "." not in s]
@@ -162,7 +167,7 @@ def valid_unique_count(generated: Sequence[Chem.Mol | None], *, connected_only: 
 
     The paper's "valid & unique" column (Table II, on 10,000 generated molecules). Repeats count
     once. ``connected_only`` also requires a single fragment (the paper does not say; MolGAN's
-    validity accepts several fragments).
+    reported validity accepts several fragments, see :func:`validity`).
     """
     return len(_distinct_valid(_batch(generated), connected_only))
 
