@@ -80,6 +80,7 @@ def test_benzene_is_kekulised_and_padded():
         ("CCO", NEUTRAL), ("CC#N", NEUTRAL), ("c1ccccc1", NEUTRAL), ("c1cc[nH]c1", NEUTRAL),
         ("c1ccoc1", NEUTRAL), ("O=C1NC(=O)C(F)=C1", NEUTRAL), ("C", NEUTRAL), ("C1CC2CC1C2", NEUTRAL),
         ("[NH3+]CC([O-])=O", CHARGED), ("[C-]#[N+]C", CHARGED), ("C[N-]C#N", CHARGED),
+        ("C[N+](=O)[O-]", CHARGED), ("C#[N+][O-]", CHARGED),
     ],
 )
 def test_graph_round_trip_gives_the_canonical_smiles(smiles, encoder):
@@ -124,6 +125,40 @@ def test_invalid_graphs_decode_to_none():
         assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
 
 
+def test_graphs_valid_only_after_rdkit_moves_charges_are_invalid():
+    # RDKit's sanitisation clean-up would turn these neutral-type graphs into C#[N+][O-] and
+    # C[N+](=O)[O-]: molecules whose node types are not the graph's and cannot be re-encoded.
+    nitrile_oxide = _graph([1, 2, 3], [(0, 1, 3), (1, 2, 2)])
+    nitro = _graph([1, 2, 3, 3], [(0, 1, 1), (1, 2, 2), (1, 3, 2)])
+    azide = _graph([1, 2, 2, 2], [(0, 1, 1), (1, 2, 2), (2, 3, 3)])
+    for nodes, adjacency in (nitrile_oxide, nitro, azide):
+        assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
+    assert assemble_molecule([(6, 0), (7, 0), (8, 0)], [(0, 1, 3), (1, 2, 2)]) is None
+
+
+def test_every_valid_decode_of_random_graphs_has_the_graphs_atoms_and_valences():
+    rng = np.random.default_rng(0)
+    n_graphs, n = 4000, 9
+    nodes = rng.integers(0, NEUTRAL.n_types, (n_graphs, n))
+    upper = np.triu(np.where(rng.random((n_graphs, n, n)) < 0.12, rng.integers(1, 4, (n_graphs, n, n)), 0), 1)
+    adjacency = upper + upper.transpose(0, 2, 1)
+    adjacency[(nodes == 0)[:, :, None] | (nodes == 0)[:, None, :]] = 0
+    mols = graphs_to_mols(nodes, adjacency, NEUTRAL)
+    n_valid = 0
+    for atoms, bonds, mol in zip(nodes, adjacency, mols):
+        if mol is None:
+            continue
+        n_valid += 1
+        present = atoms > 0
+        decoded_atoms, decoded_bonds = kekule_graph(mol)
+        assert decoded_atoms == [NEUTRAL.decode(t) for t in atoms[present]]  # neutral, as the graph says
+        valence = np.zeros(len(decoded_atoms), dtype=np.int64)
+        for i, j, order in decoded_bonds:
+            valence[[i, j]] += order
+        np.testing.assert_array_equal(valence, bonds[np.ix_(present, present)].sum(axis=1))
+    assert n_valid > 500  # the check ran on many molecules
+
+
 def test_decoding_reads_the_upper_triangle_and_skips_padding_slots():
     nodes, adjacency = _graph([1, 0, 3], [(0, 2, 1)])  # C, padding, O: methanol with a gap
     adjacency[2, 0] = 3  # a lower-triangle entry that disagrees is ignored
@@ -156,6 +191,20 @@ def test_graph_shape_and_range_errors():
         graph_to_mol(nodes + 7, adjacency, NEUTRAL)
     with pytest.raises(ValueError, match=r"adjacency indices must lie in 0..3"):
         graph_to_mol(nodes, adjacency - 1, NEUTRAL)
+
+
+@pytest.mark.parametrize(
+    ("smiles", "expected"),
+    [
+        ("[2H]C([2H])([2H])[2H]", "C"), ("[3H]OC", "CO"), ("[2H]c1ccccc1", "c1ccccc1"),
+        ("[13CH3][2H]", "C"), ("[H]/C(F)=C(/[H])F", "FC=CF"), ("F[C@]([H])(Cl)Br", "FC(Cl)Br"),
+        ("[H][H]", "[H][H]"),  # no heavy atom to hold it: stays explicit
+    ],
+)
+def test_canonical_smiles_has_no_explicit_hydrogens_isotopes_included(smiles, expected):
+    mol = Chem.MolFromSmiles(smiles)
+    assert canonical_smiles(mol) == expected
+    assert canonical_smiles(Chem.AddHs(mol)) == expected
 
 
 def test_canonical_smiles_of_missing_or_invalid_molecules_is_none():

@@ -68,22 +68,50 @@ def test_input_errors():
         M.novelty([ETHANOL], "CCO")
 
 
-def test_internal_diversity_over_pairs_with_repeats():
-    d = tanimoto_distance(ETHANOL, BENZENE)
-    assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(d)
-    # pairs (A, A'), (A, B), (A', B): 0, d, d
-    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(2 * d / 3)
+def moses_int_div(mols: list[Chem.Mol], p: int = 1) -> float:
+    """MOSES's IntDiv_p re-derived: 1024-bit radius-2 Morgan bits, every ordered pair, self-pairs included."""
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+    fps = [generator.GetFingerprint(mol) for mol in mols]
+    similarity = np.array([DataStructs.BulkTanimotoSimilarity(fp, fps) for fp in fps])
+    return float(1.0 - np.mean(np.mean(similarity**p, axis=0) ** (1.0 / p)))
+
+
+def test_internal_diversity_is_moses_intdiv_over_all_pairs_self_pairs_included():
+    acetic_acid = Chem.MolFromSmiles("CC(=O)O")
+    # MOSES's internal_diversity gives 0.6016 on these three (its 1/|A|² mean includes the diagonal)
+    assert M.internal_diversity([ETHANOL, BENZENE, acetic_acid]) == pytest.approx(0.6016, abs=5e-5)
+    assert M.internal_diversity([ETHANOL, BENZENE, acetic_acid]) == pytest.approx(
+        moses_int_div([ETHANOL, BENZENE, acetic_acid]), rel=1e-9)
+    d = 1.0 - DataStructs.TanimotoSimilarity(
+        *(rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetFingerprint(m) for m in (ETHANOL, BENZENE)))
+    assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(2 * d / 4)
+    # ordered pairs of (A, A', B): four of the nine are (A or A', B) or (B, A or A'), each at distance d
+    assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(4 * d / 9)
     assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN]) == 0.0
-    assert math.isnan(M.internal_diversity([ETHANOL, None]))
+    assert M.internal_diversity([ETHANOL, None]) == 0.0  # one molecule: its self-pair only
+    assert math.isnan(M.internal_diversity([None, PENTAVALENT]))
 
 
-def test_internal_diversity_matches_brute_force_and_its_subsample():
-    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE]
-    pairs = [tanimoto_distance(a, b) for i, a in enumerate(mols) for b in mols[i + 1:]]
-    assert M.internal_diversity(mols, max_molecules=None) == pytest.approx(np.mean(pairs), rel=1e-9)
-    sub = M.internal_diversity(mols, max_molecules=5, seed=1)
-    assert sub == M.internal_diversity(mols, max_molecules=5, seed=1)
-    assert min(pairs) <= sub <= max(pairs)
+@pytest.mark.parametrize("p", [1, 2])
+def test_internal_diversity_matches_moses_brute_force(p):
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE] + [Chem.MolFromSmiles(QM9_LIKE[0])] * 3
+    assert M.internal_diversity(mols, p=p, max_molecules=None) == pytest.approx(moses_int_div(mols, p), rel=1e-9)
+
+
+def test_internal_diversity_subsample_is_seeded_and_unbiased():
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE[:8]]
+    exact = M.internal_diversity(mols, max_molecules=None)
+    estimates = np.array([M.internal_diversity(mols, max_molecules=3, seed=k) for k in range(400)])
+    assert estimates[7] == M.internal_diversity(mols, max_molecules=3, seed=7)
+    # the subset's own value has mean (2/3)/(7/8) of the exact one; the rescaled estimate is unbiased
+    assert abs(estimates.mean() - exact) < 4 * estimates.std(ddof=1) / np.sqrt(len(estimates))
+
+
+def test_internal_diversity_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="p must be a positive integer"):
+        M.internal_diversity([ETHANOL], p=0)
+    with pytest.raises(ValueError, match="max_molecules must be a positive integer"):
+        M.internal_diversity([ETHANOL], max_molecules=0)
 
 
 def test_molgan_diversity_is_remapped_mean_distance_to_the_reference():
@@ -106,6 +134,36 @@ def test_properties_match_rdkit_and_are_nan_for_invalid():
         values = function(batch)
         assert math.isnan(values[2])
         np.testing.assert_allclose(values[[0, 1, 3]], [reference(m) for m in mols], rtol=1e-12)
+
+
+# Unsmoothed SA scores just above 8, at 8.34, and above 9 (ring-strained nine-atom graphs)
+SA_NEAR_8, SA_8_34, SA_ABOVE_9 = "C1=CC23NC4N2NC43C1", "OC1C2C3N4N5NC14C235", "C1N2N3C45OC36N4N2C156"
+
+
+def test_sa_unsmoothed_score_is_rdkits_score_before_its_smoothing():
+    mols = [Chem.MolFromSmiles(s) for s in QM9_LIKE] + [BENZENE, PYRIDINE, TWO_FRAGMENTS]
+    for mol in mols:
+        assert M._sa_unsmoothed(mol) <= 8.0
+        assert sascorer.calculateScore(mol) == pytest.approx(max(1.0, M._sa_unsmoothed(mol)), rel=1e-12)
+    above_9 = Chem.MolFromSmiles(SA_ABOVE_9)
+    assert M._sa_unsmoothed(above_9) > 9.0
+    assert sascorer.calculateScore(above_9) == pytest.approx(8.0 + math.log(M._sa_unsmoothed(above_9) - 8.0))
+
+
+def test_sa_score_guards_against_rdkits_smoothing_dip_just_above_8():
+    mols = [Chem.MolFromSmiles(s) for s in (SA_NEAR_8, SA_8_34, SA_ABOVE_9)]
+    assert M._sa_unsmoothed(mols[0]) == pytest.approx(8.0001, abs=1e-4)  # RDKit 2026.9.1 reports 1.0 for it
+    scores = M.sa_score(mols)
+    np.testing.assert_array_equal(scores[:2], [8.0, 8.0])
+    assert scores[2] == sascorer.calculateScore(mols[2]) > 8.0  # above 9 RDKit's value stands
+    # hard to make means MolGAN's SA reward 0, not 1 (SA 5 and above map to 0)
+    np.testing.assert_array_equal(M.molgan_sa_reward(mols), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(M.molgan_reward(mols, ["sas"]), [0.0, 0.0, 0.0])
+    # the guarded score is non-decreasing in the unsmoothed one
+    raw = [M._sa_unsmoothed(m) for m in mols + [ETHANOL, BENZENE]]
+    guarded = M.sa_score(mols + [ETHANOL, BENZENE])
+    order = np.argsort(raw)
+    assert np.all(np.diff(guarded[order]) >= 0)
 
 
 def test_molgan_rewards_use_molgan_constants_and_zero_for_invalid():
@@ -175,6 +233,27 @@ def test_frechet_distance_of_diagonal_gaussians():
         M.frechet_distance(mu1, np.diag(a), mu2[:2], np.diag(b))
 
 
+def _rank_deficient(seed: int, n: int, dim: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, dim)) * rng.uniform(0.1, 10.0, dim), rng
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_frechet_distance_on_rank_deficient_covariances_is_accurate_and_never_negative(seed):
+    x, _ = _rank_deficient(seed, 30)  # covariance of rank 29 in 512 dimensions, as ChemNet on 30 SMILES
+    y, _ = _rank_deficient(seed + 100, 40)
+    mu, sigma, sigma_y = x.mean(0), np.cov(x.T), np.cov(y.T)
+    itself = M.frechet_distance(mu, sigma, mu, sigma)
+    assert 0.0 <= itself < 1e-9 * np.trace(sigma)  # was about -2e-3: round-off eigenvalues of the null space
+    # Exact reference: Tr (S1^1/2 S2 S1^1/2)^1/2 within the 29-dimensional range of S1, from the data's SVD
+    basis, singular, _ = np.linalg.svd((x - mu).T, full_matrices=False)
+    root = np.sqrt(singular[:29] ** 2 / 29)
+    small = root[:, None] * (basis[:, :29].T @ sigma_y @ basis[:, :29]) * root[None, :]
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((small + small.T) / 2), 0, None)).sum()
+    expected = np.trace(sigma) + np.trace(sigma_y) - 2 * trace_root
+    assert M.frechet_distance(mu, sigma, mu, sigma_y) == pytest.approx(expected, rel=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore:The `disp` argument is deprecated:DeprecationWarning")
 def test_frechet_distance_matches_fcd_torch_formula():
     from fcd_torch.utils import calculate_frechet_distance
@@ -191,8 +270,8 @@ def test_fcd_is_zero_on_identical_lists_and_grows_with_a_shift():
     qm9_like = QM9_LIKE
     shifted = (["C" * k for k in range(1, 10)] + ["C" * k + "O" for k in range(1, 9)]
                + ["CC(C)" + "C" * k for k in range(7)])  # acyclic alkanes and alcohols only
-    # identical lists: exactly 0 but for round-off in the eigenvalues of a rank-23 covariance
-    assert abs(M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu")) < 1e-4
+    # identical lists: 0 up to round-off in the eigenvalues of a rank-23 covariance, never below
+    assert 0.0 <= M.fcd(qm9_like, qm9_like, n_jobs=1, device="cpu") < 1e-8
     near = M.fcd(qm9_like[:12], qm9_like[12:], n_jobs=1, device="cpu")
     far = M.fcd(shifted, qm9_like, n_jobs=1, device="cpu")
     assert 0 < near < far

@@ -18,6 +18,9 @@ Choices, and why:
 - **Node types are (atomic number, formal charge) pairs**, collected from the data by
   :class:`AtomEncoder`. On neutral data (the default QM9 recipe drops charged molecules) this is
   MolGAN's atomic-number vocabulary; keeping charged molecules adds types such as ``N+``/``O-``.
+- Decoding takes the graph **as given**: a graph valid only after RDKit's clean-up moves charges
+  (``C#N=O`` → ``C#[N+][O-]`` from neutral node types) is invalid, so every decoded molecule has
+  exactly the graph's node types and re-encodes to it (:func:`assemble_molecule`).
 - Decoding reads the **upper triangle** of the adjacency only (a generator that samples each
   entry independently need not give a symmetric matrix); the diagonal is ignored. A bond that
   touches a padding node makes the graph invalid.
@@ -173,11 +176,25 @@ def kekule_graph(mol: Chem.Mol) -> tuple[list[AtomType], list[Bond]]:
     return atoms, bonds
 
 
+#: Sanitisation for decoding: every RDKit step except the two clean-ups, which rewrite a graph
+#: RDKit would otherwise reject (``C#N=O``, ``N(=O)=O``, ``Cl(=O)(=O)(=O)O``, metal-ligand bonds)
+#: into charge-separated forms (``C#[N+][O-]``) whose atom types and bond orders are not the
+#: graph's. Skipping them makes such graphs fail the valence check instead.
+_SANITIZE_AS_GIVEN = (Chem.SanitizeFlags.SANITIZE_ALL
+                      ^ Chem.SanitizeFlags.SANITIZE_CLEANUP
+                      ^ Chem.SanitizeFlags.SANITIZE_CLEANUP_ORGANOMETALLICS)
+
+
 def assemble_molecule(atoms: Sequence[AtomType], bonds: Iterable[Bond]) -> Chem.Mol | None:
     """Sanitised molecule from heavy-atom types and ``(i, j, order)`` bonds; ``None`` if RDKit rejects it.
 
-    Hydrogens are added implicitly by sanitisation (default valences). An empty atom list, or a
-    molecule that fails sanitisation (valence, kekulisation), gives ``None``.
+    Hydrogens are added implicitly by sanitisation (default valences). The molecule is the graph
+    exactly as given: RDKit's clean-up steps, which would move formal charges and bond orders
+    (a neutral pentavalent nitrogen becomes ``[N+]`` with an ``[O-]`` neighbour), are not run, so
+    such a graph fails the valence check. Hence every molecule returned has the requested
+    ``(atomic number, formal charge)`` per atom and re-encodes to the same atoms and valences.
+    An empty atom list, or a molecule that fails sanitisation (valence, kekulisation), gives
+    ``None``.
     """
     if len(atoms) == 0:
         return None
@@ -190,7 +207,7 @@ def assemble_molecule(atoms: Sequence[AtomType], bonds: Iterable[Bond]) -> Chem.
         editable.AddBond(int(i), int(j), BOND_TYPES[order])
     mol = editable.GetMol()
     try:
-        Chem.SanitizeMol(mol)
+        Chem.SanitizeMol(mol, sanitizeOps=_SANITIZE_AS_GIVEN)
     except ValueError:  # RDKit's MolSanitizeException family derives from ValueError
         return None
     return mol
@@ -270,11 +287,32 @@ def graph_to_mol(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder)
     return graphs_to_mols(nodes[None], adjacency[None], encoder)[0]
 
 
+def _hydrogen_removal() -> Chem.RemoveHsParameters:
+    """RDKit's ``RemoveHs`` settings, also removing the hydrogens it keeps for isotopes and stereo.
+
+    By default ``RemoveHs`` keeps an isotopic hydrogen (``[2H]``) and one that defines double-bond
+    stereo or carries a wedge; graphs and canonical SMILES here hold neither isotopes nor stereo,
+    so those hydrogens become implicit too.
+    """
+    params = Chem.RemoveHsParameters()
+    params.removeIsotopes = True
+    params.removeDefiningBondStereo = True
+    params.removeWithWedgedBond = True
+    params.showWarnings = False
+    return params
+
+
+_REMOVE_HS = _hydrogen_removal()
+
+
 def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     """A sanitised copy without explicit hydrogen atoms, or ``None`` for a missing or invalid molecule.
 
-    Unsanitised molecules are accepted; one RDKit rejects (valence, kekulisation) or one without
-    atoms gives ``None`` instead of raising.
+    Hydrogen atoms become implicit, isotopic ones (``[2H]``, ``[3H]``) and stereo-defining ones
+    included. Only hydrogens that cannot be implicit stay: one without a heavy neighbour (``[H][H]``,
+    a lone ``[H+]``), one bonded to two atoms, or one next to a dummy atom. Unsanitised molecules
+    are accepted; one RDKit rejects (valence, kekulisation) or one without atoms gives ``None``
+    instead of raising.
     """
     if mol is None or mol.GetNumAtoms() == 0:
         return None
@@ -282,16 +320,17 @@ def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     try:
         Chem.SanitizeMol(copy)
         if any(copy.GetAtomWithIdx(k).GetAtomicNum() == 1 for k in range(copy.GetNumAtoms())):
-            copy = Chem.RemoveHs(copy)
+            copy = Chem.RemoveHs(copy, _REMOVE_HS)
     except ValueError:
         return None
     return copy
 
 
 def canonical_smiles(mol: Chem.Mol | None) -> str | None:
-    """RDKit canonical SMILES without stereochemistry or explicit hydrogens; ``None`` if invalid.
+    """RDKit canonical SMILES without stereochemistry, isotopes or explicit hydrogens; ``None`` if invalid.
 
-    The molecule is sanitised on a copy (:func:`sanitized_copy`), so this never raises.
+    The molecule is sanitised on a copy with its hydrogens made implicit (:func:`sanitized_copy`),
+    so ``[2H]C([2H])([2H])[2H]`` gives ``C``; this never raises.
     """
     copy = sanitized_copy(mol)
     return None if copy is None else Chem.MolToSmiles(copy, isomericSmiles=False)

@@ -16,7 +16,8 @@ Catalogue
   Gaussian kernel (Gretton et al. 2012, eq. 3).
 - :func:`energy_distance` — unbiased estimate of the energy distance (Székely & Rizzo 2013).
 - :func:`precision_recall_density_coverage` — k-nearest-neighbour precision and recall
-  (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al. 2020).
+  (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al. 2020); repeated points
+  (discrete data) are merged into weighted distinct points first, so no ball has radius zero.
 - :func:`frechet_distance` — the Fréchet distance between two Gaussians given by their means
   and covariances (Dowson & Landau 1982), the core of FID, FCD and the image chapter's
   classifier Fréchet distance.
@@ -406,15 +407,42 @@ def energy_distance(
     return float(2.0 * e_ab - e_aa - e_bb)
 
 
-def _kth_neighbour_sq_radii(points: np.ndarray, k: int) -> np.ndarray:
-    """Squared distance from each point to its k-th nearest other point in the same set."""
+def _distinct(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``points`` and how often each occurs (bit-exact equality)."""
+    rows, counts = np.unique(points, axis=0, return_counts=True)
+    return np.ascontiguousarray(rows), counts.astype(np.float64)
+
+
+def _within(d2: np.ndarray, radii_sq: np.ndarray, a_sq: np.ndarray, b_sq: np.ndarray, dim: int) -> np.ndarray:
+    """``d2 <= radii_sq`` up to the round-off of :func:`_sq_dists`: closed balls whatever the rounding.
+
+    ``|a|² + |b|² - 2a·b`` carries an error of at most about ``dim · eps · (|a|² + |b|²)``; a point
+    on a ball's boundary (common on lattice data, where many points lie at the k-th neighbour's
+    distance) would otherwise fall in or out by rounding. The allowance is ``4 dim eps (|a|² + |b|²)``.
+    """
+    allowance = (4.0 * dim * np.finfo(np.float64).eps) * (a_sq[:, None] + b_sq[None, :])
+    return d2 <= radii_sq + allowance
+
+
+def _kth_neighbour_balls(points: np.ndarray, weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-NN balls of distinct points: squared radius to the k-th nearest other point, and its content.
+
+    Returns ``(radii_sq, held)``: ``radii_sq[a]`` is the squared distance from ``points[a]`` to its
+    k-th nearest other (distinct) point, and ``held[a]`` the number of samples other than one copy
+    of ``points[a]`` that lie in the closed ball, each distinct point counted ``weights`` times
+    (``k`` when no point repeats and no distance ties the radius).
+    """
     sq = np.einsum("ij,ij->i", points, points)
     radii = np.empty(points.shape[0])
+    held = np.empty(points.shape[0])
     for start in range(0, points.shape[0], BLOCK_ROWS):
         d2 = _sq_dists(points[start : start + BLOCK_ROWS], points, sq)
         # Index k of the partitioned row is the (k+1)-th smallest: the point itself sits at 0.
-        radii[start : start + BLOCK_ROWS] = np.partition(d2, k, axis=1)[:, k]
-    return radii
+        block_radii = np.partition(d2, k, axis=1)[:, k]
+        radii[start : start + BLOCK_ROWS] = block_radii
+        inside = _within(d2, block_radii[:, None], sq[start : start + BLOCK_ROWS], sq, points.shape[1])
+        held[start : start + BLOCK_ROWS] = inside @ weights - 1.0
+    return radii, held
 
 
 def precision_recall_density_coverage(real: Any, fake: Any, k: int = 5) -> dict[str, float]:
@@ -428,14 +456,34 @@ def precision_recall_density_coverage(real: Any, fake: Any, k: int = 5) -> dict[
     - density: ``(1 / (k M)) Σ_j #{i : f_j ∈ B(r_i, ρ_i)}`` (Naeem et al. 2020, eq. 3), expected
       value 1 when the two distributions agree, and unbounded above;
     - coverage: fraction of real balls holding at least one fake point (Naeem et al. 2020, eq. 4),
-      expected value ``1 - Π_{t=1..k} (N - t) / (N + M - t)`` when the two distributions agree.
+      expected value ``1 - Π_{t=1..k} (N - t) / (N + M - t)`` when the two distributions agree
+      (and no point repeats).
 
-    Exact, in row blocks: ``O((N + M)²)`` time. Distances are Euclidean; balls are closed.
+    **Repeated points** (discrete data: photon counts, bits, rounded values). With the published
+    definition a point repeated ``k`` times or more has radius 0, so its ball is the point alone
+    and a generator a rounding error away misses it (on 2,000 held-out photon-count rows with 238
+    distinct values, 83 % of the radii are 0 and a generator within 1e-6 of the data scores
+    precision 0.39). Here each set is first reduced to its distinct points with their counts as
+    weights: radii are distances to the k-th nearest **distinct** other point, every copy of a
+    point shares its ball, and all fractions and sums count copies. Density is normalised by the
+    mean number of other real samples a real ball holds (``k`` without repeats or distance ties,
+    so Naeem et al.'s ``k``) instead of ``k``, which keeps its value 1 for agreeing distributions
+    when balls hold many copies. Without repeats every step reduces to the published definitions
+    exactly. On lattice data a ball's radius is a lattice distance and its boundary holds many
+    points, so density (not the other three) depends on which side of the boundary generated
+    points fall: an independent sample of the data distribution scores about 1, but a generator
+    off the lattice by a rounding error loses the boundary points it falls outside of (0.55-0.7 on
+    photon counts at 1e-6); round generated samples to the lattice before scoring such data.
+
+    Exact, in row blocks: ``O((N' + M')²)`` time for ``N'`` and ``M'`` distinct points. Distances
+    are Euclidean; rows are equal when bit-identical; balls are closed, with boundary comparisons
+    allowed the round-off of the squared distances (:func:`_within`), so a point at exactly the
+    radius is inside however the two distances were rounded.
 
     Parameters
     ----------
     real, fake
-        Sample sets of shape ``(N, d)`` and ``(M, d)``, each with more than ``k`` points.
+        Sample sets of shape ``(N, d)`` and ``(M, d)``, each with more than ``k`` distinct points.
     k
         Neighbour rank defining the ball radii.
 
@@ -447,29 +495,50 @@ def precision_recall_density_coverage(real: Any, fake: Any, k: int = 5) -> dict[
     Raises
     ------
     ValueError
-        On invalid sample sets, ``k < 1``, or a set with ``k`` points or fewer.
+        On invalid sample sets, ``k < 1``, or a set with ``k`` points or fewer, or ``k`` distinct
+        points or fewer (lower ``k`` for such coarse data).
     """
     k = _positive_int(k, "k")
     r, f = _centred(*_pair(real, fake, labels=("real", "fake"), min_samples=k + 1))
-    real_radii_sq = _kth_neighbour_sq_radii(r, k)
-    fake_radii_sq = _kth_neighbour_sq_radii(f, k)
+    (r, r_weight), (f, f_weight) = _distinct(r), _distinct(f)
+    for label, points in (("real", r), ("fake", f)):
+        if points.shape[0] <= k:
+            raise ValueError(f"{label} has {points.shape[0]} distinct points; k-nearest-neighbour balls with "
+                             f"k={k} need more than k (lower k)")
+    real_radii_sq, real_held = _kth_neighbour_balls(r, r_weight, k)
+    fake_radii_sq, _ = _kth_neighbour_balls(f, f_weight, k)
     r_sq = np.einsum("ij,ij->i", r, r)
-    n_real_balls_holding = np.zeros(f.shape[0], dtype=np.int64)
+    f_sq = np.einsum("ij,ij->i", f, f)
+    dim = r.shape[1]
+    real_samples_holding = np.zeros(f.shape[0])
     real_in_fake_ball = np.zeros(r.shape[0], dtype=bool)
     real_ball_covered = np.zeros(r.shape[0], dtype=bool)
     for start in range(0, f.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
-        d2 = _sq_dists(f[start:stop], r, r_sq)  # (fake block, real)
-        inside_real = d2 <= real_radii_sq[None, :]
-        n_real_balls_holding[start:stop] = inside_real.sum(axis=1)
+        d2 = _sq_dists(f[start:stop], r, r_sq)  # (distinct fake block, distinct real)
+        inside_real = _within(d2, real_radii_sq[None, :], f_sq[start:stop], r_sq, dim)
+        real_samples_holding[start:stop] = inside_real @ r_weight
         real_ball_covered |= inside_real.any(axis=0)
-        real_in_fake_ball |= (d2 <= fake_radii_sq[start:stop, None]).any(axis=0)
+        real_in_fake_ball |= _within(d2, fake_radii_sq[start:stop, None], f_sq[start:stop], r_sq, dim).any(axis=0)
+    n_real, n_fake = r_weight.sum(), f_weight.sum()
+    mean_held = float(r_weight @ real_held) / n_real
     return {
-        "precision": float(np.mean(n_real_balls_holding > 0)),
-        "recall": float(np.mean(real_in_fake_ball)),
-        "density": float(n_real_balls_holding.sum() / (k * f.shape[0])),
-        "coverage": float(np.mean(real_ball_covered)),
+        "precision": float(f_weight @ (real_samples_holding > 0) / n_fake),
+        "recall": float(r_weight @ real_in_fake_ball / n_real),
+        "density": float(f_weight @ real_samples_holding / (mean_held * n_fake)),
+        "coverage": float(r_weight @ real_ball_covered / n_real),
     }
+
+
+def _clip_round_off(values: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a positive semi-definite matrix with round-off removed.
+
+    Eigenvalues below ``size · eps · max`` (NumPy's ``matrix_rank`` tolerance) are set to zero:
+    the null space of a rank-deficient covariance comes out of ``eigh`` as values of order
+    ``±1e-13``, and their square roots (``1e-6.5`` each, hundreds of them) would bias the trace.
+    """
+    tolerance = values.size * np.finfo(np.float64).eps * max(float(values.max(initial=0.0)), 0.0)
+    return np.where(values > tolerance, values, 0.0)
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
@@ -477,17 +546,35 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
     ``Tr (sigma1 sigma2)^{1/2}`` is evaluated as the sum of the square roots of the eigenvalues of
     the symmetric matrix ``sigma1^{1/2} sigma2 sigma1^{1/2}`` (similar to ``sigma1 sigma2``), with
-    round-off negatives clipped to zero. This is the quantity fcd-torch computes with
-    ``scipy.linalg.sqrtm``, without the non-symmetric matrix square root that takes seconds for
-    512 x 512 covariances and may fail on the singular ones small sample sets give.
+    eigenvalues at round-off level (below ``size · eps · largest``) set to zero in both
+    eigendecompositions. This is the quantity fcd-torch computes with ``scipy.linalg.sqrtm``,
+    without the non-symmetric matrix square root that takes seconds for 512 x 512 covariances and
+    loses about 1e-7 relative accuracy on the singular ones small sample sets give.
+
+    The distance is never negative, but round-off can make the evaluated expression so (down to
+    about -1e-11 relative to the traces for a rank-deficient covariance against itself, -2e-3
+    absolute on 512-dimensional ones without the eigenvalue cleaning): the result is clipped at
+    zero, so two identical Gaussians give exactly or nearly 0.
+
+    Parameters
+    ----------
+    mu1, mu2
+        Means, shape ``(d,)``.
+    sigma1, sigma2
+        Symmetric positive semi-definite covariances, shape ``(d, d)``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes are inconsistent.
     """
     mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
     sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
         raise ValueError(f"inconsistent shapes: mu {mu1.shape}, {mu2.shape}; sigma {sigma1.shape}, {sigma2.shape}")
     values, vectors = np.linalg.eigh(sigma1)
-    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    root = (vectors * np.sqrt(_clip_round_off(values))) @ vectors.T
     inner = root @ sigma2 @ root
-    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0.0, None)).sum()
+    trace_root = np.sqrt(_clip_round_off(np.linalg.eigvalsh((inner + inner.T) / 2))).sum()
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root)
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root))

@@ -9,21 +9,23 @@ Properties are computed once per distinct canonical SMILES, so mode-collapsed ba
 
 Catalogue (definition, denominator)
 -----------------------------------
-- :func:`validity` — valid / generated (MolGAN counts multi-fragment molecules as valid;
-  ``connected_only=True`` does not).
+- :func:`validity` — valid / generated (multi-fragment molecules count, as in MolGAN's reported
+  validity; ``connected_only=True`` asks for one fragment, as MolGAN's validity reward does).
 - :func:`uniqueness` — distinct valid / valid; :func:`uniqueness_of_generated` — distinct valid /
   generated.
 - :func:`novelty` — valid molecules whose SMILES is not in the training set / valid.
 - :func:`valid_unique_count` — the number of distinct valid molecules (valid **and** unique), and
   :func:`novel_count` — the number of those not in the training set: the counts of the paper's
   Table II (on 10,000 generated molecules).
-- :func:`internal_diversity` — mean Tanimoto distance between Morgan fingerprints over all pairs
-  of valid molecules (duplicates included, so mode collapse lowers it).
+- :func:`internal_diversity` — MOSES's IntDiv_p: one minus the mean Tanimoto similarity of
+  Morgan fingerprints (radius 2, 1024 bits) over all ``|A|²`` ordered pairs of valid molecules,
+  self-pairs and duplicates included (Polykovskiy et al. 2020; MOSES's code for ``p = 2``).
 - :func:`molgan_diversity_scores` — MolGAN's per-molecule diversity: mean Tanimoto distance to
   100 random reference (training) molecules, Morgan radius 4, 2048 bits, remapped from
   [0.9, 0.945] to [0, 1].
 - :func:`qed`, :func:`logp`, :func:`sa_score` — QED (Bickerton et al. 2012),
-  Crippen logP (Wildman & Crippen 1999), SA score (Ertl & Schuffenhauer 2009, RDKit Contrib);
+  Crippen logP (Wildman & Crippen 1999), SA score (Ertl & Schuffenhauer 2009, RDKit Contrib,
+  guarded against its smoothing bug for scores just above 8: rdkit/rdkit#8251, #9524);
   NaN for invalid molecules.
 - :func:`molgan_qed_reward`, :func:`molgan_logp_reward`, :func:`molgan_sa_reward`,
   :func:`molgan_unique_reward`, :func:`molgan_validity_reward`, :func:`molgan_novelty_reward` and
@@ -42,6 +44,8 @@ References
 - Wildman, Crippen, J. Chem. Inf. Comput. Sci. 39, 868 (1999).
 - Ertl, Schuffenhauer, *Estimation of synthetic accessibility score*, J. Cheminform. 1, 8 (2009).
 - Preuer et al., *Fréchet ChemNet Distance*, J. Chem. Inf. Model. 58, 1736 (2018).
+- Polykovskiy et al., *Molecular Sets (MOSES)*, Front. Pharmacol. 11, 565644 (2020);
+  github.com/molecularsets/moses, ``moses/metrics/metrics.py``.
 """
 
 from __future__ import annotations
@@ -119,7 +123,12 @@ def validity(generated: Sequence[Chem.Mol | None], *, connected_only: bool = Fal
     """Fraction of generated molecules that are valid: valid / generated.
 
     Valid: not ``None``, at least one atom, sanitised by RDKit. ``connected_only`` also requires a
-    single fragment (MolGAN's reported validity does not; its validity *reward* does).
+    single fragment. MolGAN's reported validity (``valid_total_score`` in its
+    ``utils/molecular_metrics.py``) counts multi-fragment molecules, as the default here does;
+    only its validity *reward* (``valid_scores``, :func:`molgan_validity_reward`) asks for one
+    fragment. One difference remains: MolGAN decodes with RDKit's full sanitisation, whose
+    clean-up accepts graphs such as ``C#N=O`` as ``C#[N+][O-]``; graphs decoded by
+    :mod:`qlatent.chem.graphs` are taken as given, so those are invalid here.
     """
     batch = _batch(generated)
     valid = [s for s in batch.valid if not connected_only or "." not in s]
@@ -158,7 +167,7 @@ def valid_unique_count(generated: Sequence[Chem.Mol | None], *, connected_only: 
 
     The paper's "valid & unique" column (Table II, on 10,000 generated molecules). Repeats count
     once. ``connected_only`` also requires a single fragment (the paper does not say; MolGAN's
-    validity accepts several fragments).
+    reported validity accepts several fragments, see :func:`validity`).
     """
     return len(_distinct_valid(_batch(generated), connected_only))
 
@@ -183,39 +192,72 @@ def _morgan(radius: int, n_bits: int) -> rdFingerprintGenerator.FingerprintGener
 def internal_diversity(
     generated: Sequence[Chem.Mol | None],
     *,
+    p: int = 1,
     radius: int = 2,
-    n_bits: int = 2048,
+    n_bits: int = 1024,
     max_molecules: int | None = 2000,
     seed: int | np.random.Generator | None = 0,
 ) -> float:
-    """Mean pairwise Tanimoto distance of Morgan fingerprints among the valid generated molecules.
+    """MOSES's internal diversity IntDiv_p of the valid generated molecules, in [0, 1].
 
-    The mean runs over all pairs of distinct positions ``i < j`` among the valid molecules, so a
-    repeated molecule contributes distance 0 with its copies. Above ``max_molecules`` valid
-    molecules a seeded random subset of that size is used (an unbiased estimate of the all-pairs
-    mean; ``None`` for the exact value, quadratic in the number of distinct molecules). NaN with
-    fewer than two valid molecules. Equals MOSES's IntDiv₁ (Polykovskiy et al. 2020) up to the
-    subsetting.
+    With ``A`` the valid molecules (repeats kept, so mode collapse lowers it) and ``T`` the
+    Tanimoto similarity of Morgan bit fingerprints (radius 2, 1024 bits by default, as MOSES's
+    ``fingerprint``; two empty fingerprints have similarity 1):
+
+    ``IntDiv_p(A) = 1 - (1/|A|) Σ_{y ∈ A} ( (1/|A|) Σ_{x ∈ A} T(x, y)^p )^{1/p}``,
+
+    the definition of MOSES's code (``moses/metrics/metrics.py::internal_diversity`` with
+    ``average_agg_tanimoto(agg="mean")``). The mean runs over all ``|A|²`` ordered pairs, **self-
+    pairs included** (each contributes distance 0), so for ``p = 1`` it is
+    ``(|A| - 1)/|A|`` times the mean distance over distinct positions, and a single molecule
+    scores 0. MOSES reports ``IntDiv`` (``p = 1``) and ``IntDiv2`` (``p = 2``); for ``p = 2`` its
+    paper writes the power mean over all pairs at once, its code (followed here) per molecule.
+    Example: ethanol, benzene and acetic acid give 0.6016.
+
+    Above ``max_molecules`` valid molecules the value is estimated on a seeded random subset of
+    that size (``None``: exact, quadratic in the number of distinct molecules). For ``p = 1`` the
+    subset's value is rescaled by ``m(n - 1) / (n(m - 1))`` (``n`` valid molecules, ``m`` in the
+    subset), which makes the estimate unbiased; for ``p ≠ 1`` it is the subset's value.
+
+    Returns
+    -------
+    float
+        NaN if no molecule is valid.
+
+    Raises
+    ------
+    ValueError
+        If ``p``, ``radius``, ``n_bits`` or ``max_molecules`` is not a positive integer.
     """
+    for name, value in (("p", p), ("radius", radius), ("n_bits", n_bits),
+                        ("max_molecules", 1 if max_molecules is None else max_molecules)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     batch = _batch(generated)
     valid = batch.valid
-    if max_molecules is not None and len(valid) > max_molecules:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        valid = [valid[i] for i in rng.choice(len(valid), size=max_molecules, replace=False)]
-    if len(valid) < 2:
+    n_valid = len(valid)
+    if n_valid == 0:
         return math.nan
+    if max_molecules is not None and n_valid > max_molecules:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        valid = [valid[i] for i in rng.choice(n_valid, size=max_molecules, replace=False)]
     counts = Counter(valid)
     generator = _morgan(radius, n_bits)
     bits = np.array([generator.GetFingerprintAsNumPy(batch.mols[s]) for s in counts], dtype=np.float32)
     weight = np.array(list(counts.values()), dtype=np.float64)
-    shared = bits @ bits.T
-    size = bits.sum(axis=1)
+    m = len(valid)
+    shared = (bits @ bits.T).astype(np.float64)  # bit counts: exact in float32, divided in float64
+    size = bits.sum(axis=1, dtype=np.float64)
     union = size[:, None] + size[None, :] - shared
-    similarity = np.divide(shared, union, out=np.ones_like(shared), where=union > 0).astype(np.float64)
-    distance = 1.0 - similarity
-    np.fill_diagonal(distance, 0.0)
-    n = len(valid)
-    return float(weight @ distance @ weight / (n * (n - 1)))
+    similarity = np.divide(shared, union, out=np.ones_like(shared), where=union > 0)
+    if p == 1:
+        mean_similarity = float(weight @ similarity @ weight) / m**2
+        diversity = 1.0 - mean_similarity
+        if m < n_valid:  # E[subset value] = (m - 1)/m · D̄ and the full value is (n - 1)/n · D̄
+            diversity *= m * (n_valid - 1) / (n_valid * (m - 1))
+        return float(diversity)
+    row_power_mean = ((similarity**p) @ weight / m) ** (1.0 / p)
+    return float(1.0 - weight @ row_power_mean / m)
 
 
 def molgan_diversity_scores(
@@ -273,14 +315,68 @@ def _descriptors(smiles: str, mol: Chem.Mol) -> tuple[float, float, float]:
     """
     found = _DESCRIPTOR_MEMO.get(smiles)
     if found is None:
-        from rdkit.Contrib.SA_Score import sascorer
-
         properties = QED.properties(mol)
-        found = (QED.qed(mol, qedProperties=properties), float(properties.ALOGP), sascorer.calculateScore(mol))
+        found = (QED.qed(mol, qedProperties=properties), float(properties.ALOGP), _sa_score(mol))
         if len(_DESCRIPTOR_MEMO) >= _DESCRIPTOR_MEMO_SIZE:
             _DESCRIPTOR_MEMO.clear()
         _DESCRIPTOR_MEMO[smiles] = found
     return found
+
+
+def _sa_unsmoothed(mol: Chem.Mol) -> float:
+    """The SA score on its 1-10 scale before RDKit's smoothing of the hard end (Ertl & Schuffenhauer 2009).
+
+    The sum of the fragment score (mean contribution of the radius-2 Morgan environments, -4 for
+    unknown ones), the complexity penalties (size, stereocentres, spiro and bridgehead atoms,
+    macrocycles) and RDKit's fingerprint-density correction, mapped linearly from (-4, 2.5) to
+    (10, 1); the same quantity RDKit's Contrib ``sascorer.calculateScore`` computes before it
+    smooths and clips, from that module's fragment table and helpers.
+    """
+    from rdkit.Contrib.SA_Score import sascorer
+
+    if sascorer._fscores is None:
+        sascorer.readFragmentScores()
+    environments = sascorer.mfpgen.GetSparseCountFingerprint(mol).GetNonzeroElements()
+    fragment = (sum(sascorer._fscores.get(key, -4.0) * count for key, count in environments.items())
+                / sum(environments.values()))
+    n_atoms = mol.GetNumAtoms()
+    n_stereo = len(Chem.FindMolChiralCenters(mol, includeUnassigned=True))
+    n_bridgeheads, n_spiro = sascorer.numBridgeheadsAndSpiro(mol)
+    has_macrocycle = any(len(ring) > 8 for ring in mol.GetRingInfo().AtomRings())
+    complexity = -(n_atoms**1.005 - n_atoms) - math.log10(n_stereo + 1) - math.log10(n_spiro + 1) \
+        - math.log10(n_bridgeheads + 1) - (math.log10(2) if has_macrocycle else 0.0)
+    density = 0.5 * math.log(n_atoms / len(environments)) if n_atoms > len(environments) else 0.0
+    return 11.0 - (fragment + complexity + density + 5.0) / 6.5 * 9.0
+
+
+def _rdkit_sa_smoothing(raw: float) -> float:
+    """RDKit's map from the unsmoothed score to the reported one (``8 + ln(raw - 8)`` above 8, clipped to [1, 10])."""
+    score = 8.0 + math.log(raw - 8.0) if raw > 8.0 else raw
+    return min(10.0, max(1.0, score))
+
+
+def _sa_score(mol: Chem.Mol) -> float:
+    """RDKit's SA score, guarded against its smoothing bug for unsmoothed scores between 8 and 9.
+
+    RDKit's ``sascorer`` smooths the hard end with ``8 + ln(raw + 1 - 9)``, which is -inf at
+    ``raw = 8`` and below 8 on all of (8, 9): a molecule just above 8 (``C1=CC23NC4N2NC43C1``,
+    8.0001) scores 1.0, "easiest to make". Upstream: rdkit/rdkit#8251 ("Weird dip in SAscore
+    normalization", closed as stale) and rdkit/rdkit#9524 ("Bug in sascorer due to discontinuity
+    in smoothing function", open; unfixed in RDKit 2026.9.1). Where RDKit's score is exactly that
+    broken smoothing of :func:`_sa_unsmoothed` with the unsmoothed score in (8, 9), the score is 8,
+    the value of RDKit's smoothing at 9: the map becomes continuous and non-decreasing, and it
+    agrees with RDKit everywhere else (scores of unsmoothed values at most 8 or at least 9). A
+    future RDKit that fixes or changes the smoothing no longer matches the broken form, and its
+    score is returned as is.
+    """
+    from rdkit.Contrib.SA_Score import sascorer
+
+    score = sascorer.calculateScore(mol)
+    if score < 8.0:
+        raw = _sa_unsmoothed(mol)
+        if 8.0 < raw < 9.0 and math.isclose(score, _rdkit_sa_smoothing(raw), rel_tol=1e-12, abs_tol=1e-12):
+            return 8.0
+    return score
 
 
 def qed(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
@@ -294,7 +390,11 @@ def logp(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
 
 
 def sa_score(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
-    """Synthetic accessibility (RDKit Contrib ``sascorer``), 1 easy to 10 hard, per molecule; NaN if invalid."""
+    """Synthetic accessibility (RDKit Contrib ``sascorer``), 1 easy to 10 hard, per molecule; NaN if invalid.
+
+    RDKit's value, except where RDKit's smoothing of the hard end drops a score just above 8
+    towards 1 (rdkit/rdkit#8251, #9524): those molecules score 8 (:func:`_sa_score`).
+    """
     return _batch(generated).descriptor(2, invalid=math.nan)
 
 
@@ -314,7 +414,9 @@ def molgan_logp_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
 def molgan_sa_reward(generated: Sequence[Chem.Mol | None]) -> np.ndarray:
     """SA score remapped from (5, 1.5) to (0, 1) and clipped (easy to make = 1); 0 if invalid.
 
-    An invalid molecule gets MolGAN's SA of 10, beyond the range, hence 0.
+    An invalid molecule gets MolGAN's SA of 10, beyond the range, hence 0. The SA score is
+    :func:`sa_score`'s, guarded against RDKit's smoothing bug, which MolGAN's own copy of the
+    scorer shares: a molecule whose unsmoothed score is just above 8 gets 0, not 1.
     """
     return _remap(_batch(generated).descriptor(2, invalid=10.0), MOLGAN_SA_RANGE)
 
@@ -506,7 +608,9 @@ def fcd(
 
     The Fréchet distance (:func:`frechet_distance`) between Gaussians fitted to the penultimate
     ChemNet activations of each list (Preuer et al. 2018, eq. 1); 0 for identical distributions,
-    lower is better. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
+    lower is better. Never negative: round-off (worst on the rank-deficient covariances of fewer
+    than 512 distinct SMILES) is cleaned and the result clipped at zero by :func:`frechet_distance`,
+    so a list against itself gives 0 up to about 1e-11. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
     wheel, runs offline) for canonicalisation and ChemNet; the mean and covariance by
     :func:`chemnet_statistics` (one pass per distinct SMILES, weighted by repeats, equal to
     fcd-torch's fit of the whole list); the trace of the matrix square root by the symmetric
