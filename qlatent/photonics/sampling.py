@@ -6,7 +6,7 @@ to ``|Per(A[(r_1 .. r_{k-1}, i), (1 .. k)])|^2``, expanded along its last row so
 cost one batch of column-deleted permanents plus O(m k). Those permanents come from a table of the
 permanents of the sampled rows on every column subset, extended by one row per photon (n 2^(n-1)
 operations in all; used up to ``SUBSET_TABLE_MAX`` photons, where it is the faster), and beyond
-that from Glynn sums grouped by row multiplicity (:func:`~qlatent.photonics.permanents.column_deleted_permanents`),
+that from sums grouped by row multiplicity (:func:`~qlatent.photonics.permanents.column_deleted_permanents`),
 whose cost ``prod (mu + 1)`` falls well below ``2^k`` when photons collide (Clifford & Clifford
 2020). The same algorithm is exact for Fock inputs with several photons per mode (repeated
 columns); the tests check it against Perceval.
