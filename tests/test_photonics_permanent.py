@@ -68,8 +68,9 @@ def test_column_deleted_permanents_are_the_laplace_minors(multiplicity):
     expanded = distinct[np.repeat(np.arange(n_distinct), multiplicity)]
     minors = np.array([permanent(np.delete(expanded, deleted, axis=1)) if n_rows else 1.0
                        for deleted in range(n_rows + 1)])
-    halved = 1 in multiplicity
-    scale = 2.0 ** (n_rows - 1 if halved else n_rows) if n_rows else 1.0
+    # c = 2^(n_1 - 1) / prod_{mu >= 2} mu! with n_1 >= 1 rows of multiplicity one, else 1 / prod mu!
+    n_single = multiplicity.count(1)
+    scale = (2.0 ** (n_single - 1) if n_single else 1.0) / np.prod([factorial(mu) for mu in multiplicity if mu > 1])
     np.testing.assert_allclose(out, scale * minors, rtol=1e-10, atol=1e-10)
 
 

@@ -96,7 +96,9 @@ def test_subset_table_and_glynn_sums_pick_the_same_modes(state, x):
     for table_max in (0, n):
         subsets, offsets = subsets_by_size(min(n, table_max))
         out = np.zeros((n_rows, 7), dtype=np.uint8)
-        sample_batch(photons, cdf, status, draws, 7, table_max, subsets, offsets, 8, out)
+        failed = np.zeros(n_rows, dtype=np.uint8)
+        sample_batch(photons, cdf, status, draws, 7, table_max, subsets, offsets, 8, out, failed, n)
+        assert not failed.any()
         results.append(out)
     assert np.all(results[0].sum(axis=1) == n)
     assert (results[0] != results[1]).any(axis=1).mean() < 1e-3

@@ -12,10 +12,12 @@ Algorithms
   (D. G. Glynn, European J. Combin. 31, 1887 (2010)) -- :mod:`qlatent.photonics.permanents`.
 * All column-deleted sub-permanents of a (k-1) x k matrix for the price of one permanent, by the
   Laplace expansion inside Glynn's sum (Clifford & Clifford, SODA 2018, arXiv:1706.01260, sec. 4).
-* Glynn's sum grouped by row multiplicity: prod(mu + 1) terms instead of 2^n for matrices with
+* Sums grouped by row multiplicity: prod(mu + 1) terms instead of 2^n for matrices with
   repeated rows, the average-case saving of Clifford & Clifford, "Faster classical boson sampling"
-  (arXiv:2005.04214, 2020); the terms in reflected mixed-radix Gray order (Knuth, TAOCP 7.2.1.1,
-  algorithm H) -- :func:`qlatent.photonics.permanents.column_deleted_permanents`.
+  (arXiv:2005.04214, 2020); repeated rows take the (mu + 1)-th roots of unity of MacMahon's
+  coefficient form (stable for many photons in one mode), single rows Glynn's signs; the terms in
+  reflected mixed-radix Gray order (Knuth, TAOCP 7.2.1.1, algorithm H), rescaled by powers of two
+  -- :func:`qlatent.photonics.permanents.column_deleted_permanents`.
 * Exact sampling of indistinguishable photons, arbitrary Fock inputs: Clifford & Clifford algorithm B
   (SODA 2018), with a table of sub-permanents on column subsets for small n, batched over cores --
   :mod:`qlatent.photonics.sampling`.

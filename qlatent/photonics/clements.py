@@ -149,6 +149,12 @@ class ClementsMesh:
         return clements_interferometer(self.n_modes, self.thetas, self.phis, self.output_phases)
 
 
+def wrap_angle(angles) -> np.ndarray:
+    """Angles reduced to ``[0, 2 pi)``: ``np.mod`` alone returns exactly ``2 pi`` for tiny negative angles."""
+    wrapped = np.mod(np.asarray(angles, dtype=np.float64), TWO_PI)
+    return np.where(wrapped >= TWO_PI, 0.0, wrapped)
+
+
 def _null_from_right(a: complex, b: complex) -> tuple[float, float]:
     # Angles of T with (a, b) @ T^dagger having a zero first entry.
     return float(np.arctan2(abs(a), abs(b))), float(np.angle(a) - np.angle(b))
@@ -174,14 +180,15 @@ def decompose(unitary) -> ClementsMesh:
     ----------
     unitary
         Square unitary matrix (checked to 1e-8 by
-        :func:`qlatent.photonics.validation.validate_transfer_matrix`).
+        :func:`qlatent.photonics.validation.validate_transfer_matrix`, then projected onto the
+        nearest unitary, which is the one decomposed).
 
     Raises
     ------
     ValueError
         If the matrix is not square, finite and unitary.
     """
-    work = validate_transfer_matrix(unitary).copy()
+    work = validate_transfer_matrix(unitary, project=True).copy()
     n_modes = work.shape[0]
     right: list[tuple[int, float, float]] = []
     left: list[tuple[int, float, float]] = []
@@ -215,8 +222,8 @@ def decompose(unitary) -> ClementsMesh:
     for k, theta, phi in applied:
         index = slots[k].pop(0)
         thetas[index] = theta
-        phis[index] = np.mod(phi, TWO_PI)
-    return ClementsMesh(n_modes, thetas, phis, np.mod(phases, TWO_PI))
+        phis[index] = phi
+    return ClementsMesh(n_modes, thetas, wrap_angle(phis), wrap_angle(phases))
 
 
 def clements_interferometer(n_modes: int, thetas, phis, output_phases) -> Interferometer:

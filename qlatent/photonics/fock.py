@@ -28,11 +28,16 @@ def basis_size(n_photons: int, n_modes: int) -> int:
 
 
 def binomial_table(size: int) -> np.ndarray:
-    """``table[a, b] = C(a, b)`` for ``0 <= a, b < size`` as int64 (zero where ``b > a``)."""
+    """``table[a, b] = C(a, b)`` for ``0 <= a, b < size`` as int64 (zero where ``b > a``).
+
+    Entries above ``2^62`` are stored as ``2^62``: ranks within a basis small enough to enumerate
+    never use them, and the table of 300 photons in 2 modes no longer overflows int64.
+    """
     table = np.zeros((size, size), dtype=np.int64)
+    cap = 2**62
     for a in range(size):
         for b in range(a + 1):
-            table[a, b] = comb(a, b)
+            table[a, b] = min(comb(a, b), cap)
     return table
 
 

@@ -115,7 +115,8 @@ class Interferometer:
         JSON-serialisable description from which :meth:`from_dict` rebuilds ``unitary`` exactly:
         ``{"n_modes", "seed"}`` or ``{"n_modes", "bit_generator_state"}`` for ``"haar"``;
         ``{"n_modes", "thetas", "phis", "output_phases"}`` for ``"clements"``;
-        ``{"n_modes", "loop_lengths", "thetas", "phis"}`` for ``"timebin"``;
+        ``{"n_modes", "loop_lengths", "thetas", "phis"}`` (and ``"convention"`` when not the
+        default) for ``"timebin"``;
         ``{"matrix", "allow_subunitary"}`` (entries as ``[re, im]``) for ``"matrix"``.
 
     Raises
@@ -239,7 +240,8 @@ def _rebuild(kind: str, parameters: dict) -> Interferometer:
         from qlatent.photonics.timebin import timebin_interferometer
 
         return timebin_interferometer(
-            parameters["n_modes"], parameters["loop_lengths"], parameters["thetas"], parameters["phis"]
+            parameters["n_modes"], parameters["loop_lengths"], parameters["thetas"], parameters["phis"],
+            convention=parameters.get("convention", "qlatent"),
         )
     if kind == "matrix":
         return from_matrix(

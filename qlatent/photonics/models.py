@@ -15,9 +15,10 @@ import numbers
 
 import numpy as np
 
+from qlatent.photonics.validation import UNITARITY_TOLERANCE, unitarity_deviation
+
 MODELS = ("indistinguishable", "distinguishable", "partial")
 DETECTIONS = ("pnr", "threshold")
-UNITARY_EXACT_TOLERANCE = 1e-12
 
 
 def check_options(model: str, indistinguishability: float, transmission: float, detection: str) -> tuple[float, float]:
@@ -58,17 +59,20 @@ def input_columns(input_counts: np.ndarray) -> np.ndarray:
 
 
 def is_lossless(transfer_matrix: np.ndarray) -> bool:
-    """Whether ``transfer_matrix`` is unitary to ``UNITARY_EXACT_TOLERANCE``."""
-    m = transfer_matrix.shape[0]
-    gram = transfer_matrix.conj().T @ transfer_matrix
-    return bool(np.max(np.abs(gram - np.eye(m))) <= UNITARY_EXACT_TOLERANCE)
+    """Whether ``transfer_matrix`` is unitary within :data:`~qlatent.photonics.validation.UNITARITY_TOLERANCE`.
+
+    The same tolerance :func:`~qlatent.photonics.validation.validate_transfer_matrix` accepts a
+    unitary with, so a matrix accepted as unitary is never dilated as if it were lossy.
+    """
+    return unitarity_deviation(transfer_matrix) <= UNITARITY_TOLERANCE
 
 
 def photon_isometry(transfer_matrix: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """The ``m' x n`` matrix of output amplitudes, one column per photon (dilated to ``2m`` rows if lossy).
 
-    ``transfer_matrix`` must already be validated (unitary or sub-unitary); the returned columns
-    are orthonormal up to rounding, as columns of a unitary.
+    ``transfer_matrix`` must already be validated and projected (unitary or sub-unitary, see
+    ``validate_transfer_matrix(..., project=True)``); the returned columns are orthonormal up to
+    rounding, as columns of a unitary.
     """
     if is_lossless(transfer_matrix):
         return np.ascontiguousarray(transfer_matrix[:, columns])

@@ -27,6 +27,7 @@ out. Threshold detection sums the PNR patterns with the same support.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from math import comb, factorial
 
@@ -35,28 +36,35 @@ from numba import njit
 
 from qlatent.photonics.fock import basis_size, binomial_table, fock_basis, rank_pattern
 from qlatent.photonics.models import check_options, input_columns, photon_isometry
-from qlatent.photonics.permanents import glynn_permanent
+from qlatent.photonics.permanents import (GROUPED_TERM_COST, check_permanent_cost, permanent_cost, permanent_parts,
+                                          scaled_squared_modulus)
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 MAX_EXACT_OUTCOMES = 2_000_000
+MAX_EXACT_PHOTONS = 65_535
 
 
 @njit(cache=True)
-def _indistinguishable_distribution(amplitudes: np.ndarray, basis: np.ndarray, scale: float,
+def _indistinguishable_distribution(amplitudes: np.ndarray, basis: np.ndarray, scale: float, scale_exponent: int,
                                     out: np.ndarray) -> None:
+    # |Per|^2 / prod s! with the permanent rescaled before squaring and 1/prod s! kept in range
     n = amplitudes.shape[1]
     n_modes = basis.shape[1]
     sub = np.empty((n, n), dtype=np.complex128)
     for b in range(basis.shape[0]):
         row = 0
         weight = scale
+        weight_exponent = scale_exponent
         for i in range(n_modes):
             for c in range(basis[b, i]):
                 sub[row, :] = amplitudes[i, :]
                 row += 1
                 weight /= c + 1
-        value = glynn_permanent(sub)
-        out[b] = (value.real * value.real + value.imag * value.imag) * weight
+                if weight < 2.0**-500:
+                    weight *= 2.0**500
+                    weight_exponent -= 500
+        value, exponent = permanent_parts(sub)
+        out[b] = scaled_squared_modulus(value, exponent, weight, weight_exponent)
 
 
 @njit(cache=True)
@@ -102,10 +110,38 @@ def _split_columns(amplitudes: np.ndarray, counts: np.ndarray, shared: np.ndarra
     return np.ascontiguousarray(amplitudes[:, chosen]), np.ascontiguousarray(amplitudes[:, ~chosen])
 
 
+def _inverse(denominator: int) -> tuple[float, int]:
+    """``1 / denominator`` as ``(mantissa, exponent)``, exact to rounding for any size of integer."""
+    if denominator < 2**1000:
+        return 1.0 / float(denominator), 0
+    bits = denominator.bit_length()
+    return (1 << bits) / denominator, -bits
+
+
+def _finite(probabilities: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(probabilities)):
+        raise FloatingPointError("a probability was not finite (permanents out of float64 range)")
+    return probabilities
+
+
+def _spread_terms(n_photons: int, n_modes: int) -> int:
+    """Most ``prod (s_i + 1)`` over patterns of ``n_photons`` in ``n_modes`` (photons spread evenly)."""
+    quotient, remainder = divmod(n_photons, n_modes)
+    return (quotient + 2) ** remainder * (quotient + 1) ** (n_modes - remainder)
+
+
+def _permanent_operations(k: int, n_modes: int, shared: np.ndarray) -> float:
+    """Most operations one k x k permanent of these photons can cost (see :func:`permanent_parts`)."""
+    if k == 0:
+        return 0.0
+    grouped = min(_spread_terms(k, n_modes), math.prod(int(a) + 1 for a in shared))
+    return float(min(k * 2.0 ** (k - 1), GROUPED_TERM_COST * (k + 1) * float(grouped)))
+
+
 def _prepare(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary):
     x, eta = check_options(model, indistinguishability, transmission, detection)
-    transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
-    counts = validate_input_state(input_state, transfer.shape[0])
+    transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary, project=True)
+    counts = validate_input_state(input_state, transfer.shape[0], max_photons=MAX_EXACT_PHOTONS)
     amplitudes = photon_isometry(np.sqrt(eta) * transfer, input_columns(counts))
     return x, counts, amplitudes
 
@@ -132,8 +168,9 @@ def _lossless_distribution(amplitudes: np.ndarray, counts: np.ndarray, x: float)
         k = interfering.shape[1]
         bases.setdefault(k, fock_basis(k, n_modes))
         probs = np.empty(bases[k].shape[0])
-        scale = 1.0 / float(np.prod([factorial(int(a)) for a in shared]))
-        _indistinguishable_distribution(interfering, bases[k], scale, probs)
+        scale, scale_exponent = _inverse(math.prod(factorial(int(a)) for a in shared))
+        _indistinguishable_distribution(interfering, bases[k], scale, scale_exponent, probs)
+        _finite(probs)
         for c in range(rest.shape[1]):
             bases.setdefault(k + 1, fock_basis(k + 1, n_modes))
             grown = np.zeros(bases[k + 1].shape[0])
@@ -183,12 +220,33 @@ def output_probabilities(
     ------
     ValueError
         Invalid options, matrix or state (see :func:`qlatent.photonics.models.check_options` and
-        :mod:`qlatent.photonics.validation`), or more than ``MAX_EXACT_OUTCOMES`` patterns to enumerate.
+        :mod:`qlatent.photonics.validation`), more than ``MAX_EXACT_OUTCOMES`` patterns (or partial-model
+        subsets) to enumerate, or permanents costing more than
+        :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS` in all (bounded before starting).
+    FloatingPointError
+        If a probability is not finite (a safeguard).
+
+    Notes
+    -----
+    A matrix within :data:`~qlatent.photonics.validation.UNITARITY_TOLERANCE` of unitary is
+    projected onto the nearest unitary (lossless), so the probabilities sum to one. Permanents
+    group repeated rows or columns (photons sharing a mode) and are rescaled before squaring.
     """
     x, counts, amplitudes = _prepare(unitary, input_state, model, indistinguishability, transmission,
                                      detection, allow_subunitary)
     m, n_modes, n = counts.shape[0], amplitudes.shape[0], int(counts.sum())
     _check_size(n, n_modes, "the exact distribution")
+    subsets = [(counts * int(x), 1.0)] if x in (0.0, 1.0) else None
+    n_subsets = 1 if subsets else math.prod(int(t) + 1 for t in counts)
+    if n_subsets > MAX_EXACT_OUTCOMES:
+        raise ValueError(f"the partial model sums over {n_subsets:,} subsets of interfering photons, above the "
+                         f"limit of {MAX_EXACT_OUTCOMES:,}")
+    operations = 0.0
+    for shared, _ in subsets or _shared_subsets(counts, x):
+        k = int(shared.sum())
+        operations += basis_size(k, n_modes) * _permanent_operations(k, n_modes, shared)
+        operations += basis_size(n, n_modes) * n_modes * (n - k)
+    check_permanent_cost(operations, f"the exact distribution of {n} photons in {n_modes} modes")
     basis, probs = _lossless_distribution(amplitudes, counts, x)
     if n_modes == m and detection == "pnr":
         return basis, probs
@@ -219,15 +277,21 @@ def _pattern_terms(amplitudes: np.ndarray, counts: np.ndarray, pattern: np.ndarr
     for shared, weight in _shared_subsets(counts, x):
         interfering, rest = _split_columns(amplitudes, counts, shared)
         k = interfering.shape[1]
-        a_factor = float(np.prod([factorial(int(a)) for a in shared]))
+        a_factor = math.prod(factorial(int(a)) for a in shared)
         for first in _sub_patterns(pattern, k):
             second = pattern - first
             rows_first = np.repeat(np.arange(pattern.shape[0]), first)
             rows_second = np.repeat(np.arange(pattern.shape[0]), second)
-            amp = glynn_permanent(np.ascontiguousarray(interfering[rows_first]))
-            p_ind = abs(amp) ** 2 / (a_factor * float(np.prod([factorial(int(s)) for s in first])))
+            quantum = np.ascontiguousarray(interfering[rows_first])
             classical = np.ascontiguousarray(np.abs(rest[rows_second]) ** 2).astype(np.complex128)
-            p_dist = glynn_permanent(classical).real / float(np.prod([factorial(int(s)) for s in second]))
+            check_permanent_cost(permanent_cost(quantum) + permanent_cost(classical),
+                                 f"the probability of a pattern of {pattern.sum()} photons")
+            amp, exponent = permanent_parts(quantum)
+            inverse, inverse_exponent = _inverse(int(a_factor) * math.prod(factorial(int(s)) for s in first))
+            p_ind = scaled_squared_modulus(amp, exponent, inverse, inverse_exponent)
+            value, exponent = permanent_parts(classical)
+            inverse, inverse_exponent = _inverse(math.prod(factorial(int(s)) for s in second))
+            p_dist = math.ldexp(value.real * inverse, exponent + inverse_exponent)
             total += weight * p_ind * p_dist
     return total
 
@@ -277,8 +341,12 @@ def pattern_probability(
     ------
     ValueError
         Invalid options, matrix or state; a pattern of the wrong length, with negative or
-        non-integer counts (or counts above 1 for threshold detection); or more than
-        ``MAX_EXACT_OUTCOMES`` hidden patterns to sum.
+        non-integer counts (or counts above 1 for threshold detection); more than
+        ``MAX_EXACT_OUTCOMES`` hidden patterns to sum; or a permanent costing more than
+        :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS` (64 photons in 64 distinct
+        modes: ``64 * 2^63``).
+    FloatingPointError
+        If the probability is not finite (a safeguard).
     """
     x, counts, amplitudes = _prepare(unitary, input_state, model, indistinguishability, transmission,
                                      detection, allow_subunitary)
@@ -302,4 +370,4 @@ def pattern_probability(
     total = 0.0
     for pattern in _compatible_patterns(observed, n, n_modes, detection):
         total += _pattern_terms(amplitudes, counts, pattern, x)
-    return float(total)
+    return float(_finite(np.array([total]))[0])

@@ -6,7 +6,7 @@ to ``|Per(A[(r_1 .. r_{k-1}, i), (1 .. k)])|^2``, expanded along its last row so
 cost one batch of column-deleted permanents plus O(m k). Those permanents come from a table of the
 permanents of the sampled rows on every column subset, extended by one row per photon (n 2^(n-1)
 operations in all; used up to ``SUBSET_TABLE_MAX`` photons, where it is the faster), and beyond
-that from Glynn sums grouped by row multiplicity (:func:`~qlatent.photonics.permanents.column_deleted_permanents`),
+that from sums grouped by row multiplicity (:func:`~qlatent.photonics.permanents.column_deleted_permanents`),
 whose cost ``prod (mu + 1)`` falls well below ``2^k`` when photons collide (Clifford & Clifford
 2020). The same algorithm is exact for Fock inputs with several photons per mode (repeated
 columns); the tests check it against Perceval.
@@ -28,6 +28,7 @@ P. Clifford and R. Clifford, "Faster classical boson sampling", arXiv:2005.04214
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Sequence
@@ -36,8 +37,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from qlatent.photonics.models import check_options, input_columns, photon_isometry
-from qlatent.photonics.permanents import column_deleted_permanents
+from qlatent.photonics.interferometers import validate_seed
+from qlatent.photonics.models import check_options, input_columns, is_lossless, photon_isometry
+from qlatent.photonics.permanents import MAX_PERMANENT_OPERATIONS, column_deleted_permanents
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 # Numba's default OpenMP threading layer shares libgomp with PyTorch: its first parallel launch set
@@ -50,6 +52,26 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 LOST, INTERFERING, DISTINGUISHABLE = 0, 1, 2
 SUBSET_TABLE_MAX = 8  # photon numbers up to this use the subset table (faster there, measured)
+MAX_PHOTONS = int(np.iinfo(np.uint16).max)  # counts are stored as uint16
+MAX_DRAW_BYTES = 1 << 28  # random numbers held at once by sample(): batches shrink to keep below this
+
+
+def worst_case_operations(n_photons: int, n_modes: int) -> float:
+    """Most operations one shot of ``n_photons`` interfering photons over ``n_modes`` modes can take.
+
+    Placing photon ``k`` costs ``k + 1`` column sums per term of the grouped permanent sum, whose
+    term count ``prod (mu + 1)`` over the modes already hit is at most ``2^k`` and at most its value
+    for photons spread evenly over the modes; plus ``(k + 1) m`` for the weights.
+    """
+    total = 0.0
+    for k in range(1, n_photons):
+        quotient, remainder = divmod(k, n_modes)
+        spread = (remainder * math.log2(quotient + 2) + (n_modes - remainder) * math.log2(quotient + 1))
+        exponent = min(float(k), spread)
+        if exponent > 1000.0:
+            return math.inf
+        total += (k + 1) * (2.0**exponent + n_modes)
+    return total
 
 
 def subsets_by_size(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +84,7 @@ def subsets_by_size(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out,
+def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, failed,
                  order, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights, split):
     # One loop over the samples with no per-sample call: calls taking arrays pay reference counting.
     n, n_modes = photons.shape
@@ -104,6 +126,17 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                     sub[1] = rows[0, 0]
                 else:
                     column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
+                    # Rescale by a power of two (exact, so the draw is unchanged) before squaring:
+                    # with many photons in one mode these permanents reach 1e154 and more.
+                    largest = 0.0
+                    for j in range(k + 1):
+                        size = max(abs(sub[j].real), abs(sub[j].imag))
+                        if size > largest:
+                            largest = size
+                    if largest > 0.0 and largest < np.inf:
+                        factor = math.ldexp(1.0, -math.frexp(largest)[1])
+                        for j in range(k + 1):
+                            sub[j] *= factor
                 for i in range(n_modes):
                     weights[0, i] = 0.0
                     weights[1, i] = 0.0
@@ -120,6 +153,9 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                 for i in range(n_modes):
                     weights[2, i] = weights[0, i] * weights[0, i] + weights[1, i] * weights[1, i]
                     total += weights[2, i]
+                if not (total > 0.0 and total < np.inf):
+                    failed[b] = 1
+                    break
                 target = draws[b, 1, order[k]] * total
                 i = 0
                 cumulative = 0.0
@@ -157,7 +193,8 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
 
 
 @njit(cache=True, parallel=True)
-def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets, n_chunks, out):
+def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets, n_chunks, out, failed,
+                 n_interfering):
     """Fill ``out`` (zeros, one row per sample) from the random numbers given; pure, thread-count independent.
 
     ``photons[p]``: output amplitudes of photon ``p`` over all ``m'`` modes; ``cdf[p]``: running sums
@@ -165,13 +202,16 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
     interfering photons, ``draws[b, 1, p]`` places photon ``p``.
     ``table_max``: interfering-photon numbers up to this use the subset table, above it the
     repeated-row Glynn sums; ``subsets, offsets = subsets_by_size(min(n, table_max))``.
+    ``failed[b]`` is set to 1 when a placement weight of sample ``b`` is not finite and positive
+    (the sample is then incomplete; the wrapper raises). ``n_interfering``: most photons that can
+    interfere in one sample (0 for distinguishable photons), which sizes the permanent work space.
     """
     n, n_modes = photons.shape
     n_rows = status.shape[0]
     chunk = (n_rows + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         order = np.empty(n, dtype=np.int64)
-        rows = np.empty((n, n + 1), dtype=np.complex128)
+        rows = np.empty((n_interfering, n_interfering + 1), dtype=np.complex128)
         multiplicity = np.zeros(n, dtype=np.int64)
         slot = np.full(n_modes, -1, dtype=np.int64)
         work = np.empty((8, n + 1), dtype=np.complex128)
@@ -189,7 +229,7 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
                 split[p, 0, i] = photons[p, i].real
                 split[p, 1, i] = photons[p, i].imag
         _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), photons, cdf, status, draws, n_out,
-                     table_max, subsets, offsets, out, order, rows, multiplicity, slot, work, state, table,
+                     table_max, subsets, offsets, out, failed, order, rows, multiplicity, slot, work, state, table,
                      lowest_bit, sub, weights, split)
 
 
@@ -210,8 +250,15 @@ class SamplerSetup:
                  allow_subunitary, min_detected) -> None:
         self.x, self.eta = check_options(model, indistinguishability, transmission, detection)
         self.detection = detection
-        transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary)
-        counts = validate_input_state(input_state, transfer.shape[0])
+        transfer = validate_transfer_matrix(unitary, allow_subunitary=allow_subunitary, project=True)
+        counts = validate_input_state(input_state, transfer.shape[0], max_photons=MAX_PHOTONS)
+        n_modes_out = transfer.shape[0] * (1 if is_lossless(transfer) else 2)  # the isometry's rows
+        self.n_interfering = int(counts.sum()) if self.x > 0.0 else 0
+        operations = worst_case_operations(self.n_interfering, n_modes_out)
+        if operations > MAX_PERMANENT_OPERATIONS:
+            raise ValueError(f"{self.n_interfering} interfering photons in {transfer.shape[0]} modes may cost up to "
+                             f"{operations:.3g} operations per shot, above the limit of "
+                             f"{MAX_PERMANENT_OPERATIONS:.3g}: send fewer photons")
         self.photons = np.ascontiguousarray(photon_isometry(transfer, input_columns(counts)).T)
         self.cdf = np.ascontiguousarray(np.cumsum(np.abs(self.photons) ** 2, axis=1))
         self.n_modes, self.n = transfer.shape[0], self.photons.shape[0]
@@ -242,10 +289,15 @@ class SamplerSetup:
     def run(self, draws: np.ndarray, status: np.ndarray) -> np.ndarray:
         """The detection patterns of the given shots (each depends on its own row only)."""
         out = np.zeros((status.shape[0], self.n_modes), dtype=self.dtype)
+        failed = np.zeros(status.shape[0], dtype=np.uint8)
         if status.shape[0]:
             with numba.parallel_chunksize(1):
                 sample_batch(self.photons, self.cdf, status, draws, self.n_modes, SUBSET_TABLE_MAX, self.subsets,
-                             self.offsets, min(status.shape[0], 32 * numba.get_num_threads()), out)
+                             self.offsets, min(status.shape[0], 32 * numba.get_num_threads()), out, failed,
+                             self.n_interfering)
+            if failed.any():
+                raise FloatingPointError(f"a placement weight of {int(failed.sum())} shot(s) was not finite and "
+                                         "positive (permanents out of float64 range): the samples would be wrong")
         if self.detection == "threshold":
             np.minimum(out, 1, out=out)
         return out
@@ -302,12 +354,27 @@ def sample(
     ------
     ValueError
         Non-positive or non-integer ``n_samples`` or ``batch_size``, unknown ``model`` or
-        ``detection``, ``indistinguishability`` or ``transmission`` outside [0, 1] or NaN, or an
-        invalid matrix or input state.
+        ``detection``, ``indistinguishability`` or ``transmission`` outside [0, 1] or NaN, a
+        ``seed`` that is not a non-negative int, a Generator or None, an invalid matrix or input
+        state, more than ``MAX_PHOTONS`` (65,535) photons, or interfering photons whose worst-case
+        cost per shot (:func:`worst_case_operations`) exceeds
+        :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS`.
+    FloatingPointError
+        If a placement weight is not finite (a safeguard: the bounds above should prevent it).
+
+    Notes
+    -----
+    A matrix within :data:`~qlatent.photonics.validation.UNITARITY_TOLERANCE` of unitary is
+    projected onto the nearest unitary and sampled as lossless, with or without
+    ``allow_subunitary``. Permanents are rescaled by powers of two before squaring, so many
+    photons in one mode neither overflow nor change the draw.
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
+    validate_seed(seed)
     setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary, 0)
+    # the shots do not depend on the batch size, so batches shrink to bound the random numbers held
+    batch_size = max(1, min(batch_size, MAX_DRAW_BYTES // (8 * setup.n_streams * setup.n)))
     rng = np.random.default_rng(seed)
     out = np.zeros((n_samples, setup.n_modes), dtype=setup.dtype)
     for start in range(0, n_samples, batch_size):
@@ -377,8 +444,13 @@ def sample_postselected(
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
+    validate_seed(seed)
     setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary,
                    min_detected)
+    if batch_size * 8 * setup.n_streams * setup.n > 4 * MAX_DRAW_BYTES:
+        raise ValueError(f"batch_size={batch_size} with {setup.n} photons needs "
+                         f"{batch_size * 8 * setup.n_streams * setup.n / 2**30:.3g} GiB of random numbers per round; "
+                         "lower batch_size")
     max_shots = 1000 * n_samples + batch_size if max_shots is None else _positive_int("max_shots", max_shots)
     rng = np.random.default_rng(seed)
     parts: list[np.ndarray] = []

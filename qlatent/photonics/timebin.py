@@ -2,7 +2,7 @@
 
 Convention
 ----------
-Modes are the ``M`` time bins of the photon train. Following ORCA's public target in CUDA-Q, for
+Modes are the ``M`` time bins of the photon train. As in ORCA's public target in CUDA-Q, for
 each loop delay ``l`` in ``loop_lengths`` (in that order) and each time bin ``i = 0 ... M-l-1``
 (increasing), a beam splitter couples modes ``i`` and ``i + l`` with angle ``theta_c`` and is
 followed by a phase ``exp(i phi_c)`` on mode ``i``; ``c`` counts the beam splitters across all
@@ -13,12 +13,29 @@ loops in that order, so there are ``L M - sum(l)`` of them. On the amplitudes of
                 [sin(theta),  cos(theta)]]       (transmission amplitude cos(theta))
 
 so ``theta = 0`` leaves both modes as they are and ``theta = pi/2`` exchanges them
-(``i -> i + l`` with amplitude +1, ``i + l -> i`` with amplitude -1). We read this real rotation
-(transmission amplitude ``cos theta``) from the Fock-space element formula of CUDA-Q's photonics
-simulator; its documentation writes the gate as ``exp[i theta (a1^+ a2 + a1 a2^+)]``, which differs
-by phases. The sign of the ``sin theta`` terms was not checked against a run of CUDA-Q. The phase
-is ``exp(i phi)`` on one photon (CUDA-Q's ``exp(i phi n)``). ``U[j, k]`` is the amplitude from
+(``i -> i + l`` with amplitude +1, ``i + l -> i`` with amplitude -1). The phase is
+``exp(i phi)`` on one photon (CUDA-Q's ``exp(i phi n)``). ``U[j, k]`` is the amplitude from
 input bin ``k`` to output bin ``j``; later operations multiply from the left.
+
+Beam-splitter sign: qlatent's default against CUDA-Q's
+----------------------------------------------------------
+CUDA-Q's public photonics target, which simulates ORCA's time-bin interferometer, builds its
+``beam_splitter`` gate from the Fock-space elements in ``runtime/nvqir/photonics/PhotonicGates.h``
+(``_calc_beam_splitter_elem``: ``t = cos theta``, ``r = sin theta`` and a factor ``(-1)^l`` on the
+photons of the second mode that end in the first). Read as a single-photon matrix (amplitude from
+input to output) that gate is::
+
+    B_cudaq(theta) = [[cos(theta),  sin(theta)],
+                      [-sin(theta), cos(theta)]]  = B(-theta)
+
+the transpose of our default. With one loop length the two differ only by signs on the modes that
+leave every distribution unchanged, but with several (``loop_lengths=[1, 2]``) the same angles give
+different output distributions. Pass ``convention="cudaq"`` to build CUDA-Q's sign; the mapping is
+exact: ``timebin_unitary(M, L, thetas, phis, convention="cudaq") ==
+timebin_unitary(M, L, -thetas, phis)``, so angles taken from a CUDA-Q / ORCA program are used
+either with ``convention="cudaq"`` or negated under the default. The default stays
+``"qlatent"`` (the sign every recorded result of this project used); we read the CUDA-Q sign
+from its source and did not check it against a run of CUDA-Q.
 
 Physical reading (one loop of delay ``l``)
 ------------------------------------------
@@ -58,6 +75,14 @@ import numpy as np
 from qlatent.photonics.interferometers import Interferometer, real_vector, validate_n_modes, validate_seed
 
 TWO_PI = 2.0 * np.pi
+CONVENTIONS = ("qlatent", "cudaq")
+"""Beam-splitter signs: ``"qlatent"`` ``[[c, -s], [s, c]]`` (default), ``"cudaq"`` ``[[c, s], [-s, c]]``."""
+
+
+def _validate_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown beam-splitter convention {convention!r}; expected one of {', '.join(CONVENTIONS)}")
+    return convention
 
 
 def _validate_loop_lengths(n_modes: int, loop_lengths: Sequence[int]) -> list[int]:
@@ -87,7 +112,10 @@ def n_beam_splitters(n_modes: int, loop_lengths: Sequence[int]) -> int:
     return len(lengths) * n_modes - sum(lengths)
 
 
-def _build(n_modes: int, lengths: list[int], thetas: np.ndarray, phis: np.ndarray) -> np.ndarray:
+def _build(n_modes: int, lengths: list[int], thetas: np.ndarray, phis: np.ndarray,
+           convention: str = "qlatent") -> np.ndarray:
+    if convention == "cudaq":
+        thetas = -thetas  # B_cudaq(theta) = B(-theta), see the module docstring
     unitary = np.eye(n_modes, dtype=np.complex128)
     c = 0
     for length in lengths:
@@ -110,7 +138,8 @@ def _validated(n_modes, loop_lengths, thetas, phis) -> tuple[int, list[int], np.
     return n_modes, lengths, thetas, phis
 
 
-def timebin_unitary(n_modes: int, loop_lengths: Sequence[int], thetas, phis=None) -> np.ndarray:
+def timebin_unitary(n_modes: int, loop_lengths: Sequence[int], thetas, phis=None, *,
+                    convention: str = "qlatent") -> np.ndarray:
     """Build the ``M x M`` unitary of the time-bin loop interferometer (convention: module docstring).
 
     Parameters
@@ -123,26 +152,35 @@ def timebin_unitary(n_modes: int, loop_lengths: Sequence[int], thetas, phis=None
         ``n_beam_splitters(M, loop_lengths)`` beam-splitter angles, loop by loop, bin by bin.
     phis
         As many phases, applied to mode ``i`` after each beam splitter; ``None`` means all zero.
+    convention : {"qlatent", "cudaq"}
+        Beam-splitter sign: ``[[c, -s], [s, c]]`` (default) or CUDA-Q's ``[[c, s], [-s, c]]``,
+        which equals the default at ``-theta`` (module docstring).
 
     Raises
     ------
     ValueError
-        If a loop length is not an integer in ``[1, M)``, ``loop_lengths`` is empty, ``M < 2``, or
+        If a loop length is not an integer in ``[1, M)``, ``loop_lengths`` is empty, ``M < 2``,
         ``thetas``/``phis`` do not hold exactly one finite angle per beam splitter (the message
-        gives the expected and the given count).
+        gives the expected and the given count), or ``convention`` is unknown.
     """
-    return _build(*_validated(n_modes, loop_lengths, thetas, phis))
+    return _build(*_validated(n_modes, loop_lengths, thetas, phis), _validate_convention(convention))
 
 
-def timebin_interferometer(n_modes: int, loop_lengths: Sequence[int], thetas, phis=None) -> Interferometer:
+def timebin_interferometer(n_modes: int, loop_lengths: Sequence[int], thetas, phis=None, *,
+                           convention: str = "qlatent") -> Interferometer:
     """Return the time-bin loop interferometer as an :class:`Interferometer` of kind ``"timebin"``.
 
     Arguments and errors as :func:`timebin_unitary`; the description records ``n_modes``,
-    ``loop_lengths``, ``thetas`` and ``phis`` (zeros when ``None``).
+    ``loop_lengths``, ``thetas`` and ``phis`` (zeros when ``None``), and ``convention`` when it is
+    not the default (so descriptions written before the option rebuild unchanged).
     """
+    convention = _validate_convention(convention)
     n_modes, lengths, thetas, phis = _validated(n_modes, loop_lengths, thetas, phis)
     parameters = {"n_modes": n_modes, "loop_lengths": lengths, "thetas": thetas.tolist(), "phis": phis.tolist()}
-    return Interferometer(unitary=_build(n_modes, lengths, thetas, phis), kind="timebin", parameters=parameters)
+    if convention != "qlatent":
+        parameters["convention"] = convention
+    unitary = _build(n_modes, lengths, thetas, phis, convention)
+    return Interferometer(unitary=unitary, kind="timebin", parameters=parameters)
 
 
 def random_timebin_interferometer(

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 UNITARITY_TOLERANCE = 1e-8
+"""The one tolerance that decides "unitary": ``max |U†U - I|`` at most this. Matrices within it are
+accepted as (and, where they are used, projected onto) unitaries; a sub-unitary matrix beyond it is
+lossy. :func:`qlatent.photonics.models.is_lossless` uses the same value."""
 
 
 def complex_from_parts(real: np.ndarray | Sequence, imag: np.ndarray | Sequence) -> np.ndarray:
@@ -36,11 +39,19 @@ def validate_transfer_matrix(
     *,
     allow_subunitary: bool = False,
     tolerance: float = UNITARITY_TOLERANCE,
+    project: bool = False,
 ) -> np.ndarray:
     """Return ``matrix`` as a C-contiguous ``complex128`` array after checking it is a valid interferometer.
 
     A lossless interferometer is a unitary ``U`` (``U†U = I``). With ``allow_subunitary=True`` a
     lossy one is accepted too: ``T†T ≤ I``, i.e. every singular value of ``T`` is at most one.
+
+    With ``project=True`` (what the sampler, the exact probabilities and the mesh decomposition
+    use) the matrix returned is the one they compute with: a matrix within ``tolerance`` of
+    unitary -- with or without ``allow_subunitary`` -- is replaced by the nearest unitary (its
+    polar factor ``W V†`` from the SVD ``W S V†``), so a unitary rounded to a few decimals is
+    treated as lossless and its probabilities sum to one; a lossy matrix has its singular values
+    above one (allowed by ``tolerance``) clipped to one. Without it the matrix is returned as given.
 
     Raises
     ------
@@ -67,23 +78,45 @@ def validate_transfer_matrix(
                 f"(tolerance {tolerance:g})"
             )
     else:
-        deviation = float(np.max(np.abs(array.conj().T @ array - np.eye(m))))
+        deviation = unitarity_deviation(array)
         if deviation > tolerance:
             raise ValueError(
                 f"transfer matrix is not unitary: max |U†U - I| = {deviation:.3g} > {tolerance:g} "
                 "(pass allow_subunitary=True for a lossy interferometer)"
             )
+    if project:
+        return project_transfer_matrix(array, tolerance=tolerance)
     return array
 
 
-def validate_input_state(input_state: Sequence[int] | np.ndarray, n_modes: int) -> np.ndarray:
+def unitarity_deviation(matrix: np.ndarray) -> float:
+    """``max |M†M - I|`` of a square matrix: zero for a unitary, compared with :data:`UNITARITY_TOLERANCE`."""
+    m = matrix.shape[0]
+    return float(np.max(np.abs(matrix.conj().T @ matrix - np.eye(m))))
+
+
+def project_transfer_matrix(matrix: np.ndarray, *, tolerance: float = UNITARITY_TOLERANCE) -> np.ndarray:
+    """Nearest unitary of a matrix within ``tolerance`` of unitary, else the matrix with singular values clipped to 1.
+
+    ``matrix`` must be square and validated (see :func:`validate_transfer_matrix`). Returns a new
+    C-contiguous ``complex128`` array of the same shape.
+    """
+    left, singular, right = np.linalg.svd(matrix)
+    if unitarity_deviation(matrix) <= tolerance:
+        return np.ascontiguousarray(left @ right)
+    return np.ascontiguousarray((left * np.minimum(singular, 1.0)) @ right)
+
+
+def validate_input_state(input_state: Sequence[int] | np.ndarray, n_modes: int, *,
+                         max_photons: int | None = None) -> np.ndarray:
     """Return a Fock input state (photons per input mode) as an ``int64`` array after checking it.
 
     Raises
     ------
     ValueError
-        If the state's length differs from ``n_modes``, an entry is negative, non-integer or not
-        finite, or the state holds no photon.
+        If the state's length differs from ``n_modes``, an entry is negative, non-integer, not
+        finite or beyond int64, the state holds no photon, or (with ``max_photons``) more photons
+        than that in all.
     """
     array = np.asarray(input_state)
     if array.ndim != 1:
@@ -97,9 +130,14 @@ def validate_input_state(input_state: Sequence[int] | np.ndarray, n_modes: int) 
             raise ValueError(f"input state must hold whole photon numbers, got {array.tolist()}")
     elif array.dtype.kind not in "iub":
         raise ValueError(f"input state must hold integers, got dtype {array.dtype}")
+    if array.size and (np.max(array) > 2**62 or np.min(array) < -(2**62)):
+        raise ValueError(f"input state has photon numbers beyond int64: {array.tolist()}")
     counts = array.astype(np.int64)
     if np.any(counts < 0):
         raise ValueError(f"input state has negative photon numbers: {counts.tolist()}")
     if counts.sum() == 0:
         raise ValueError("input state holds no photon")
+    if max_photons is not None and int(counts.sum()) > max_photons:
+        raise ValueError(f"input state holds {int(counts.sum()):,} photons, more than the {max_photons:,} supported "
+                         "here")
     return counts

@@ -1,0 +1,169 @@
+"""Correct answers at the edges: many photons in one mode, large permanents, angle ranges, the
+unitarity tolerance, bounded costs with clear errors, and the time-bin beam-splitter sign."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binom, chisquare, ortho_group
+
+from qlatent.photonics import (
+    decompose,
+    haar_unitary,
+    output_probabilities,
+    pattern_probability,
+    permanent,
+    sample,
+    sample_postselected,
+    timebin_interferometer,
+    timebin_unitary,
+)
+from qlatent.photonics.interferometers import Interferometer
+from qlatent.photonics.permanents import column_deleted_permanents
+
+BALANCED = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
+
+
+# 1. many photons in one output mode
+@pytest.mark.parametrize("n", [86, 300])
+def test_many_photons_through_the_identity_stay_in_their_mode(n):
+    np.testing.assert_array_equal(sample(np.eye(2), [n, 0], 3, seed=1), [[n, 0]] * 3)
+
+
+@pytest.mark.parametrize("multiplicity", [[100], [1, 1, 90], [1, 1, 1, 60, 40]])
+def test_grouped_sums_of_many_repeated_rows_keep_their_digits(multiplicity):
+    # Every photon from one input mode (identical columns) with output amplitudes u_t, at the
+    # typical collisions mu_t = N |u_t|^2: each minor is N! prod u_t^mu_t and
+    # c = 2^(n_1 - 1) / prod_{mu >= 2} mu!. Glynn's grouped weights at the points 2a - mu lost
+    # every digit here (100 copies of a row of ones gave 16.7 times 100!).
+    n_distinct, n_rows = len(multiplicity), sum(multiplicity)
+    amplitudes = np.sqrt(np.array(multiplicity) / n_rows)
+    rows = np.repeat(amplitudes[:, None], n_rows + 1, axis=1).astype(np.complex128)
+    work, state = np.empty((8, n_rows + 1), dtype=np.complex128), np.empty((4, n_distinct + 1), dtype=np.int64)
+    out = np.empty(n_rows + 1, dtype=np.complex128)
+    shift = column_deleted_permanents(rows, np.array(multiplicity, dtype=np.int64), n_distinct, work, state, out)
+    n_single = multiplicity.count(1)
+    log_expected = (math.lgamma(n_rows + 1) + max(n_single - 1, 0) * math.log(2.0)
+                    - sum(math.lgamma(mu + 1) for mu in multiplicity if mu > 1)
+                    + sum(mu * math.log(u) for mu, u in zip(multiplicity, amplitudes))
+                    - shift * n_rows * math.log(2.0))
+    np.testing.assert_allclose(out, np.exp(log_expected), rtol=1e-9)
+
+
+def test_sixty_photons_on_a_beam_splitter_follow_the_binomial_law():
+    # all photons in one input mode leave independently: mode 0 holds Binomial(60, 1/2) photons
+    n, shots = 60, 200
+    counts = sample(BALANCED, [n, 0], shots, seed=3)[:, 0].astype(int)
+    edges = [0, 27, 30, 33, n + 1]
+    observed = np.histogram(counts, bins=edges)[0]
+    expected = shots * np.diff(binom.cdf(np.array(edges) - 1, n, 0.5))
+    assert chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > 1e-3
+
+
+def test_exact_probabilities_of_many_photons_match_closed_forms():
+    patterns, probs = output_probabilities(BALANCED, [300, 0])
+    np.testing.assert_allclose(probs, [math.comb(300, int(a)) / 2.0**300 for a in patterns[:, 0]], atol=1e-14)
+    # (60, 60) from (60, 60) on a balanced splitter: C(60, 30)^2 / 4^60
+    assert pattern_probability(BALANCED, [60, 60], [60, 60]) == pytest.approx(math.comb(60, 30) ** 2 / 4.0**60,
+                                                                               rel=1e-9)
+
+
+# 2. permanents of 64 rows and more
+def test_large_permanents_with_repeated_rows_are_exact_and_others_refused():
+    assert permanent(np.ones((64, 64))) == pytest.approx(math.factorial(64), rel=1e-12)
+    assert permanent(np.ones((170, 170))).real == pytest.approx(math.factorial(170), rel=1e-12)
+    with pytest.raises(OverflowError, match="exceeds the float64 range"):
+        permanent(np.ones((171, 171)))
+    with pytest.raises(ValueError, match="operations, above the limit"):
+        permanent(np.eye(64))
+    with pytest.raises(ValueError, match="operations, above the limit"):
+        pattern_probability(np.eye(64), [1] * 64, [1] * 64)
+
+
+def test_permanents_of_large_and_tiny_entries_are_rescaled():
+    matrix = np.random.default_rng(1).normal(size=(9, 9))
+    assert permanent(matrix * 1e33) == pytest.approx(permanent(matrix) * 1e297, rel=1e-12)
+    assert permanent(matrix * 1e-34) == pytest.approx(permanent(matrix) * 1e-306, rel=1e-12)
+
+
+# 3. decomposition angles in [0, 2 pi)
+def test_decomposition_angles_of_real_orthogonal_matrices_lie_in_range():
+    for matrix in [-np.eye(2), -np.eye(4)] + [ortho_group.rvs(4, random_state=seed) for seed in range(30)]:
+        mesh = decompose(matrix)
+        angles = np.concatenate([mesh.phis, mesh.output_phases])
+        assert np.all((angles >= 0.0) & (angles < 2.0 * np.pi))
+        np.testing.assert_allclose(mesh.to_unitary(), matrix, atol=1e-12)
+    np.testing.assert_array_equal(decompose(-np.eye(4)).output_phases, [0.0, np.pi, np.pi, np.pi])
+
+
+# 4. one tolerance decides "unitary"
+def test_a_rounded_unitary_is_used_as_the_nearest_unitary():
+    rounded = np.round(haar_unitary(4, seed=2), 10)
+    for allow_subunitary in (False, True):
+        patterns, probs = output_probabilities(rounded, [1, 1, 0, 0], allow_subunitary=allow_subunitary)
+        assert len(patterns) == 10 and np.all(patterns.sum(axis=1) == 2)
+        assert abs(probs.sum() - 1.0) < 1e-13
+        shots = sample(rounded, [1, 1, 0, 0], 500, seed=0, allow_subunitary=allow_subunitary)
+        assert np.all(shots.sum(axis=1) == 2)
+
+
+# 5. bad input gives a clear ValueError, every cost bounded before starting
+@pytest.mark.parametrize("seed", [1.5, "abc", -1])
+def test_bad_seeds_are_value_errors(seed):
+    with pytest.raises(ValueError, match="seed"):
+        sample(np.eye(2), [1, 1], 1, seed=seed)
+    with pytest.raises(ValueError, match="seed"):
+        sample_postselected(np.eye(2), [1, 1], 1, min_detected=1, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("state", "kwargs", "match"),
+    [
+        ([2**40, 0], {}, "more than the 65,535"),
+        ([70_000, 0], {"model": "distinguishable"}, "more than the 65,535"),
+        ([40] + [0] * 59, {}, "operations per shot"),
+    ],
+)
+def test_oversized_sampling_tasks_are_refused(state, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sample(np.eye(len(state)), state, 1, **kwargs)
+
+
+def test_oversized_exact_tasks_are_refused_and_grouped_ones_run():
+    with pytest.raises(ValueError, match="more than the 65,535"):
+        output_probabilities(np.eye(2), [2**40, 0])
+    with pytest.raises(ValueError, match="operations, above the limit"):
+        output_probabilities(haar_unitary(9, seed=0), [2, 2, 2, 2, 2, 2, 1, 1, 1])
+    patterns, probs = output_probabilities(BALANCED, [20, 20])  # 441 terms per permanent, not 2^39
+    n = 20
+    closed = [math.comb(2 * k, k) * math.comb(2 * n - 2 * k, n - k) / 4.0**n for k in range(n + 1)]
+    even = patterns[:, 0] % 2 == 0
+    np.testing.assert_allclose(probs[even][::-1], closed, atol=1e-12)
+    assert np.all(probs[~even] < 1e-12)
+
+
+def test_many_distinguishable_photons_sample_without_permanent_work_space():
+    shots = sample(np.eye(3), [5000, 0, 0], 2, model="distinguishable", seed=0)
+    np.testing.assert_array_equal(shots, [[5000, 0, 0]] * 2)
+
+
+# 6. time-bin beam-splitter sign
+def test_cudaq_convention_is_the_default_at_negated_angles_and_changes_two_loop_distributions():
+    rng = np.random.default_rng(4)
+    thetas, phis = rng.uniform(0, 2 * np.pi, 2 * 5 - 3), rng.uniform(0, 2 * np.pi, 2 * 5 - 3)
+    cudaq = timebin_unitary(5, [1, 2], thetas, phis, convention="cudaq")
+    np.testing.assert_array_equal(cudaq, timebin_unitary(5, [1, 2], -thetas, phis))
+    # one beam splitter: CUDA-Q's gate sends a photon from the second mode to the first with +sin
+    single = timebin_unitary(2, [1], [0.3], convention="cudaq")
+    np.testing.assert_allclose(single, [[np.cos(0.3), np.sin(0.3)], [-np.sin(0.3), np.cos(0.3)]])
+    ours = timebin_unitary(5, [1, 2], thetas, phis)
+    state = [1, 1, 1, 0, 0]
+    assert np.abs(output_probabilities(ours, state)[1] - output_probabilities(cudaq, state)[1]).max() > 1e-3
+    built = timebin_interferometer(5, [1, 2], thetas, phis, convention="cudaq")
+    assert built.parameters["convention"] == "cudaq"
+    assert "convention" not in timebin_interferometer(5, [1, 2], thetas, phis).parameters
+    np.testing.assert_array_equal(Interferometer.from_dict(built.to_dict()).unitary, cudaq)
+    with pytest.raises(ValueError, match="convention"):
+        timebin_unitary(5, [1, 2], thetas, phis, convention="orca")
