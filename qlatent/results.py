@@ -74,12 +74,14 @@ class ResultStore:
         """Where :meth:`save_table` writes table ``name`` (the staging folder while staging)."""
         return self.write_path / f"{_check_name('table', name)}.csv"
 
-    def save_table(self, name: str, table: pd.DataFrame) -> Path:
-        """Write ``table`` as CSV atomically and return its path."""
-        target = self.table_path(name)
-        with atomic_path(target) as tmp:
+    def save_table(self, name: str, table: pd.DataFrame) -> None:
+        """Write ``table`` as CSV atomically, at :meth:`table_path`.
+
+        Returns nothing, like the other writers: a notebook cell ending in a call to one displays
+        nothing (a returned path would print a machine path into the book).
+        """
+        with atomic_path(self.table_path(name)) as tmp:
             table.to_csv(tmp, index=False)
-        return target
 
     def load_table(self, name: str) -> pd.DataFrame:
         """Read a table saved by :meth:`save_table`: this execution's if it saved one, else the published one.
@@ -95,15 +97,17 @@ class ResultStore:
             raise FileNotFoundError(f"no table {name!r} for experiment {self.experiment!r}: {target} does not exist")
         return pd.read_csv(target)
 
-    def save_figure(self, name: str, figure: Any, dpi: int = 150) -> Path:
-        """Save a Matplotlib figure as PNG under ``figures/`` (atomically)."""
+    def save_figure(self, name: str, figure: Any, dpi: int = 150) -> None:
+        """Save a Matplotlib figure as PNG at ``write_path / "figures" / f"{name}.png"`` (atomically)."""
         target = self.write_path / _FIGURES / f"{_check_name('figure', name)}.png"
         with atomic_path(target) as tmp:
             figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        return target
 
-    def write_manifest(self, parameters: dict[str, Any], **extra: Any) -> Path:
-        """Record parameters, environment, runtime and the tables written; ``status: complete`` marks a finished run."""
+    def write_manifest(self, parameters: dict[str, Any], **extra: Any) -> None:
+        """Record parameters, environment, runtime and the tables written; ``status: complete`` marks a finished run.
+
+        Written to ``write_path / "manifest.json"``; read back with :meth:`read_manifest`.
+        """
         manifest = {
             "experiment": self.experiment,
             "parameters": parameters,
@@ -113,9 +117,7 @@ class ResultStore:
             **extra,
             "status": "complete",
         }
-        target = self.write_path / _MANIFEST
-        atomic_write_json(target, manifest)
-        return target
+        atomic_write_json(self.write_path / _MANIFEST, manifest)
 
     def read_manifest(self) -> dict[str, Any]:
         """This execution's manifest if it wrote one, else the published one.

@@ -57,3 +57,20 @@ def test_a_staging_store_writes_aside_until_published(tmp_path, monkeypatch):
     assert published.read_manifest()["parameters"] == {"run": "new"}
     assert published.load_table("values")["x"].tolist() == [1]
     assert not (tmp_path / "results" / "chapter" / "kept_until_published.csv").exists()
+
+
+def test_writers_return_nothing_so_a_cell_ending_in_one_prints_no_path(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    store = ResultStore("demo", root=tmp_path / "demo")
+    figure = plt.figure()
+    assert store.save_table("values", pd.DataFrame({"x": [1]})) is None
+    assert store.save_figure("plot", figure) is None
+    assert store.write_manifest({"seed": 1}) is None
+    plt.close(figure)
+    assert (tmp_path / "demo" / "values.csv").is_file()
+    assert (tmp_path / "demo" / "figures" / "plot.png").is_file()
+    assert (tmp_path / "demo" / "manifest.json").is_file()

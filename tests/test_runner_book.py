@@ -81,3 +81,51 @@ def test_a_run_with_the_books_own_parameters_is_no_custom_run(tiny_book):
     built = ok(run_cli(tiny_book, "book"))
     assert "keeping" not in built and "REPLACING" not in built
     assert "93_book: unchanged since its last successful run, skipped" in built
+
+
+def add_cell(root, source, markdown=False):
+    path = root / "notebooks" / "93_book.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append((nbformat.v4.new_markdown_cell if markdown else nbformat.v4.new_code_cell)(source))
+    nbformat.write(notebook, path)
+
+
+def outputs(root):
+    executed = nbformat.read(root / "book" / "executed" / "93_book.ipynb", as_version=4)
+    return [output for cell in executed.cells for output in cell.get("outputs", [])]
+
+
+def test_chapters_show_no_progress_bar_and_no_return_value_of_a_writer(tiny_book):
+    add_cell(tiny_book, "The mean photon number $\\langle n_j \\rangle = \\sum_k |U_{jk}|^2$.", markdown=True)
+    add_cell(tiny_book, "import os\n"
+                        "from qlatent.progress import bar\n"
+                        "from qlatent.results import ResultStore\n"
+                        "for _ in bar(range(3), desc='steps', disable=False):\n"
+                        "    pass\n"
+                        "print('progress setting:', os.environ.get('QLATENT_PROGRESS'))\n"
+                        "ResultStore('93_book').write_manifest({})")
+    ok(run_cli(tiny_book, "book"))
+    last = outputs(tiny_book)[-1:]
+    assert [(output["output_type"], output.get("text")) for output in last] == \
+        [("stream", "progress setting: 0\n")]
+    assert all(output.get("name") != "stderr" and output["output_type"] != "execute_result"
+               and "application/vnd.jupyter.widget-view+json" not in output.get("data", {})
+               for output in outputs(tiny_book))
+    page = (tiny_book / "_build" / "html" / "book" / "executed" / "93_book.html").read_text()
+    assert 'src="../../_static/mathjax/tex-mml-chtml.js' in page and "cdn.jsdelivr" not in page  # math served locally
+    assert (tiny_book / "_build" / "html" / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+@pytest.mark.parametrize("source, finding", [
+    ("import sys\nprint('UserWarning: something odd', file=sys.stderr)",
+     "93_book.html: stderr output: UserWarning: something odd"),
+    ("from pathlib import Path\nPath.cwd() / 'manifest.json'", "93_book.html: object repr: PosixPath("),
+])
+def test_the_book_fails_on_a_page_showing_what_a_reader_must_not_see(tiny_book, source, finding):
+    add_cell(tiny_book, source)
+    failed = run_cli(tiny_book, "book")
+    assert failed.returncode != 0
+    assert "the built book at" in failed.stderr and "problem(s) a reader would see" in failed.stderr
+    assert f"book/executed/{finding}" in failed.stderr
+    if "Path" in source:  # the machine path is named too
+        assert f"book/executed/93_book.html: machine path: {tiny_book}" in failed.stderr

@@ -40,6 +40,18 @@ def test_book_builds_with_every_quick_notebook(built_book):
         assert manifest["status"] == "complete"
 
 
+def test_the_built_book_is_self_contained_and_shows_no_noise(built_book):
+    """`qlatent book` already refused to finish otherwise; this pins it on CI's real book."""
+    from qlatent.runner.pages import check_site
+
+    root, _ = built_book
+    site = root / "_build" / "html"
+    assert [str(finding) for finding in check_site(site, machine_paths=[root])] == []
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    page = (site / "book" / "executed" / "01_interference.html").read_text()
+    assert 'src="../../_static/mathjax/tex-mml-chtml.js' in page
+
+
 def test_interference_page_has_its_figures(built_book):
     root, _ = built_book
     page = (root / "_build" / "html" / "book" / "executed" / "01_interference.html").read_text()

@@ -422,13 +422,16 @@ def _local_kernel_manager(results_staging: Path | None = None) -> type:
     Nothing is exposed on the network, it works where the loopback interface is down, and the
     kernel does not warn about unencrypted TCP on every start. The kernel's environment names
     ``results_staging`` as :data:`qlatent.results.STAGING_ENV` (and never inherits one otherwise,
-    so a notebook run inside a kernel does not stage into its parent's execution). Shutting the
+    so a notebook run inside a kernel does not stage into its parent's execution), and turns
+    progress bars off (:data:`qlatent.progress.PROGRESS_ENV`): an executed chapter is a page, where a
+    bar is a widget loading scripts from the internet or a warning on stderr. Shutting the
     kernel down does not interrupt it first (jupyter_client's default): an idle kernel needs no
     SIGINT, and one arriving inside a message handler printed
     ``[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel``.
     """
     from jupyter_client.manager import KernelManager
 
+    from qlatent.progress import PROGRESS_ENV
     from qlatent.results import STAGING_ENV
 
     class LocalKernelManager(KernelManager):
@@ -439,6 +442,7 @@ def _local_kernel_manager(results_staging: Path | None = None) -> type:
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
             env.pop(STAGING_ENV, None)
+            env[PROGRESS_ENV] = "0"
             if results_staging is not None:
                 env[STAGING_ENV] = str(results_staging)
             return await super()._async_pre_start_kernel(env=env, **kw)

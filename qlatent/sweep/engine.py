@@ -41,7 +41,7 @@ class _Progress:
     """A tqdm bar over all tasks with ``done / running / failed / remaining`` beside it."""
 
     def __init__(self, total: int, already_done: int, desc: str, enabled: bool, unit: str) -> None:
-        from tqdm.auto import tqdm
+        from qlatent.progress import bar as tqdm
 
         self.total = total
         self.done = already_done

@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from qlatent import progress
 from qlatent.training.checkpoint import (
     CorruptCheckpointError,
     list_checkpoints,
@@ -487,7 +487,7 @@ class Trainer:
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            tqdm.write(f"waiting for another process training {self.run_dir} ...")
+            progress.write(f"waiting for another process training {self.run_dir} ...")
             lock.acquire()
         try:
             return self._fit(resume)
@@ -515,8 +515,8 @@ class Trainer:
             self._checkpoint()
         self._restore_metrics(state, last)
         self._manifest("running")
-        bar = tqdm(total=self.config.n_steps, initial=self.step, disable=not self.config.progress,
-                   desc=self.run_dir.name, dynamic_ncols=True)
+        bar = progress.bar(total=self.config.n_steps, initial=self.step, disable=not self.config.progress,
+                           desc=self.run_dir.name, dynamic_ncols=True)
         try:
             while self.step < self.config.n_steps:
                 step = self.step + 1

@@ -107,7 +107,7 @@ class PercevalBackend:
         """Draw ``request.n_samples`` shots in chunks of ``chunk_size``."""
         import perceval as pcvl
         from perceval.algorithm import Sampler
-        from tqdm.auto import tqdm
+        from qlatent.progress import bar as tqdm
 
         started_at = utc_now()
         sampler = Sampler(self.processor(request))

@@ -306,7 +306,7 @@ class RemoteBackend:
         """
         import perceval as pcvl
         from perceval.utils import ProcessorType
-        from tqdm.auto import tqdm
+        from qlatent.progress import bar as tqdm
 
         started_at = utc_now()
         processor = self.connect()
