@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from qlatent.interrupts import EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import NotebookFailed, RunnerError
@@ -370,9 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RunnerError, RecordingError, SweepError) as exc:
         print(f"qlatent: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("qlatent: interrupted; completed notebooks and runs are kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"qlatent: {exc}" if str(exc) else "qlatent: interrupted; completed notebooks and runs are kept",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return int(status or 0)
 
 
