@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from qlatent.interrupts import EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
@@ -390,9 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"qlatent: error: cannot write {exc.filename or 'a file'}: {exc.strerror}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("qlatent: interrupted; completed notebooks and runs are kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"qlatent: {exc}" if str(exc) else "qlatent: interrupted; completed notebooks and runs are kept",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return int(status or 0)
 
 

@@ -129,3 +129,16 @@ def test_the_book_fails_on_a_page_showing_what_a_reader_must_not_see(tiny_book, 
     assert f"book/executed/{finding}" in failed.stderr
     if "Path" in source:  # the machine path is named too
         assert f"book/executed/93_book.html: machine path: {tiny_book}" in failed.stderr
+
+
+def test_a_partial_copy_left_in_the_books_sources_never_breaks_the_build(tiny_book):
+    ok(run_cli(tiny_book, "run", "93_book"))
+    executed = tiny_book / "book" / "executed"
+    # What a killed run of an older qlatent left beside the executed copies (a hidden, complete-looking notebook).
+    (executed / ".93_book.k1ll3d00.ipynb.tmp.ipynb").write_bytes((executed / "93_book.ipynb").read_bytes())
+    built = ok(run_cli(tiny_book, "book"))  # strict: a page outside the toc was an error
+    assert "93_book: unchanged since its last successful run, skipped" in built
+    assert not (tiny_book / "_build" / "html" / "book" / "executed" / ".93_book.k1ll3d00.ipynb.tmp.html").exists()
+    # The notebook's next execution removes it.
+    ok(run_cli(tiny_book, "run", "93_book", "--force"))
+    assert sorted(path.name for path in executed.iterdir()) == ["93_book.ipynb", "93_book.run.json"]

@@ -1,5 +1,6 @@
 """Bad input and failing notebooks: one-line errors naming the culprit, nothing half-written."""
 
+import asyncio
 import json
 import signal
 
@@ -187,9 +188,13 @@ def test_kernel_shutdown_sends_no_interrupt(monkeypatch):
         return await original(self, signum)
 
     monkeypatch.setattr(type(manager), "_async_signal_kernel", spy)
-    manager.start_kernel()
-    try:
-        assert manager.is_alive()
-    finally:
-        manager.shutdown_kernel()
+
+    async def start_and_stop():
+        await manager.start_kernel()
+        try:
+            assert await manager.is_alive()
+        finally:
+            await manager.shutdown_kernel()
+
+    asyncio.run(start_and_stop())
     assert signal.SIGINT not in signals  # the interrupt behind "KeyboardInterrupt caught in kernel"

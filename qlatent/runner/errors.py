@@ -37,3 +37,42 @@ class NotebookFailed(RunnerError):
         self.line = line
         self.line_number = line_number
         self.error = error
+
+
+class KernelDied(NotebookFailed):
+    """The notebook's kernel process ended while a cell ran (``os._exit``, a signal, a crash in C code).
+
+    ``exit_status`` is the kernel's exit code, negative for the signal that ended it, ``None``
+    when unknown.
+    """
+
+    def __init__(self, notebook: str, cell_index: int | None, exit_status: int | None,
+                 failed_copy: str | None = None) -> None:
+        RunnerError.__init__(self, f"notebook {notebook!r}: kernel died in "
+                             + ("start-up" if cell_index is None else f"cell {cell_index}")
+                             + f" ({describe_exit(exit_status)})"
+                             + (f" (failed copy: {failed_copy})" if failed_copy else ""))
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.line = ""
+        self.line_number = None
+        self.error = describe_exit(exit_status)
+        self.exit_status = exit_status
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a command; the message says what was stopped and what was kept."""
+
+
+def describe_exit(status: int | None) -> str:
+    """``exit status 1``, ``killed by SIGKILL`` or ``exit status unknown`` for a process's return code."""
+    import signal
+
+    if status is None:
+        return "exit status unknown"
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"

@@ -3,33 +3,52 @@
 A notebook is re-executed when its source, its injected parameters, qlatent's code
 (:func:`qlatent.provenance.code_fingerprint`) or the files of its recordings
 (``data/recorded/<notebook>/**``) differ from its last successful execution, recorded in a stamp
-file beside the executed copy. Executed notebooks are written to a temporary file and renamed, and
-the result tables, figures and manifest the notebook saves are staged
-(:data:`qlatent.results.STAGING_ENV`) and published only when it succeeds, so a failure leaves the
-previous good copy and results in place; the failed copy is kept under ``_build/failed/`` for
-inspection.
+file beside the executed copy, or when the results that execution published (their SHA-256, kept
+in the stamp) were changed since by anything else.
+
+An execution never leaves a half-made state behind, whether a cell raises, the kernel dies or the
+run is interrupted or killed:
+
+* the executed copy is written under ``_build/executing/`` (outside the book's source tree) and
+  moved into ``book/executed/`` only when every cell succeeded;
+* the result tables, figures and manifest the notebook saves are staged
+  (:data:`qlatent.results.STAGING_ENV`) and published only then; the stamp is removed before
+  they are published and written after, so a run killed in between is never taken as current;
+* the kernel talks over IPC sockets in a private folder of its own, and is killed (with its
+  process group) on every way out;
+* one notebook is executed by one process at a time: a second ``qlatent run`` of it is refused
+  with a message naming the first (a lock under ``_build/locks/``); different notebooks may run
+  at once. Leftovers of a killed execution of the notebook are removed when it next runs.
+
+A failed copy is kept under ``_build/failed/`` for inspection.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qlatent.interrupts import stop_on_interrupt
 from qlatent.io import atomic_path, atomic_write_json
 from qlatent.paths import build_dir, executed_dir, notebooks_dir, project_root, results_dir
 from qlatent.provenance import code_fingerprint
-from qlatent.runner.errors import NotebookFailed, RunnerError
+from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, RunnerError
 
 # papermill's inferred type names → the Python types a value may have (bool is not a number here).
 _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
@@ -285,14 +304,40 @@ def last_execution(name: str) -> dict[str, Any] | None:
     return stamp if isinstance(stamp, dict) else None
 
 
-def _last_fingerprint(name: str) -> str | None:
+def results_digest(experiments: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """SHA-256 of every published result file of ``experiments``, keyed ``<experiment>/<path>``.
+
+    Covers the tables, figures and manifest an execution publishes; training run folders
+    (``runs/``, checkpoints written in place) and hidden entries are left out.
+    """
+    from qlatent.io import sha256_file
+
+    files = {}
+    for experiment in sorted(experiments):
+        folder = results_dir() / experiment
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            relative = path.relative_to(folder)
+            if path.is_file() and relative.parts[0] != "runs" and not any(p.startswith(".") for p in relative.parts):
+                files[f"{experiment}/{relative.as_posix()}"] = sha256_file(path)
+    return files
+
+
+def _is_current(name: str, fingerprint: str) -> bool:
+    """The executed copy, its stamp and the results it published are all this fingerprint's, untouched since."""
     stamp = last_execution(name)
-    return None if stamp is None else stamp.get("fingerprint")
+    if stamp is None or stamp.get("fingerprint") != fingerprint or not executed_path(name).is_file():
+        return False
+    published = stamp.get("results")
+    if not isinstance(published, dict):  # a stamp from before results were recorded: nothing vouches for them
+        return False
+    experiments = sorted({key.split("/", 1)[0] for key in published} | set(stamp.get("experiments") or []))
+    return results_digest(experiments) == published
 
 
 def is_up_to_date(name: str, path: Path, parameters: dict[str, Any]) -> bool:
-    """True when the executed copy exists and was made from exactly this source, parameters and code."""
-    return executed_path(name).is_file() and _last_fingerprint(name) == execution_fingerprint(path, parameters)
+    """True when the executed copy exists, was made from exactly this source, parameters and code,
+    and the results it published are still the ones it published."""
+    return _is_current(name, execution_fingerprint(path, parameters))
 
 
 def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, force: bool = False,
@@ -304,19 +349,24 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
     recordings. The result tables, figures and manifest it saves through
     :class:`qlatent.results.ResultStore` are published only if it succeeds. ``origin`` (one of
     :data:`ORIGINS`) is kept in the stamp, so ``qlatent book`` can tell a user's own run from its own.
+    On any failure the previous executed copy, stamp and results are left as they were (see the
+    module's docstring).
 
     Raises
     ------
     RunnerError
         Unknown or unreadable notebook, undeclared parameter, wrong parameter type or a hand-set
-        ``profile`` (before any work); or a disk too full to save the executed copy (the previous
-        copy and results are kept).
+        ``profile`` (before any work); another process is executing the same notebook (naming it);
+        or a disk too full to save the executed copy (the previous copy and results are kept).
     NotebookFailed
         A cell raised; the message names the notebook, the cell, the line that raised and the error.
+    KernelDied
+        The kernel process ended while a cell ran (or while starting); names the cell and the exit
+        status or signal. Noticed within about a second.
+    Interrupted
+        Ctrl-C (a :class:`KeyboardInterrupt`): the kernel is killed at once, the message names the
+        cell that was running.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     from qlatent.results import publish_staged
 
     if origin not in ORIGINS:
@@ -329,51 +379,178 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         parameters[PROFILE_PARAMETER] = profile or "custom"
     output = executed_path(name)
     fingerprint = execution_fingerprint(path, parameters)
-    if not force and output.is_file() and _last_fingerprint(name) == fingerprint:
-        return ExecutionResult(name, "skipped", 0.0, output)
-
-    started = time.perf_counter()
-    _quiet_papermill()
-    show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
-    results_dir().mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=results_dir()))
-    try:
-        with atomic_path(output) as tmp:
-            try:
-                papermill.execute_notebook(
-                    str(path), str(tmp), parameters=parameters, cwd=str(project_root()),
-                    progress_bar=show_progress, log_output=False,
-                    kernel_manager_class=_local_kernel_manager(results_staging=staging),
-                )
-            except PapermillExecutionError as exc:
-                failed = _keep_failed_copy(name, tmp)
-                message = str(exc.evalue).strip().splitlines()
-                error = f"{exc.ename}: {message[0]}" if message else exc.ename
-                line_number, line = failing_line(exc.source, exc.traceback)
-                raise NotebookFailed(name, exc.cell_index, error, str(failed), line, line_number) from None
-            except Exception as exc:  # kernel died, failed to start, timed out
-                if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:  # disk full: not the notebook's fault
-                    raise RunnerError(f"notebook {name!r}: its executed copy could not be written to "
-                                      f"{exc.filename or tmp}: {exc.strerror or exc}; the previous copy "
-                                      "and results are kept") from None
-                failed = _keep_failed_copy(name, tmp)
-                raise NotebookFailed(name, None, f"{type(exc).__name__}: {exc}", str(failed)) from None
-            publish_staged(staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    seconds = time.perf_counter() - started
-    atomic_write_json(_stamp_path(name), {
-        "notebook": name,
-        "source": str(path),
-        "parameters": parameters,
-        "requested": requested,
-        "profile": profile,
-        "origin": origin,
-        "fingerprint": fingerprint,
-        "seconds": round(seconds, 3),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    holder = {"pid": os.getpid(), "command": _command_line(), "origin": origin, "parameters": requested,
+              "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with _exclusive(name, holder):
+        if not force and _is_current(name, fingerprint):
+            return ExecutionResult(name, "skipped", 0.0, output)
+        _remove_leftovers(name)
+        started = time.perf_counter()
+        _quiet_papermill()
+        show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
+        results_dir().mkdir(parents=True, exist_ok=True)
+        _scratch_dir().mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=_scratch_dir()))
+        staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=results_dir()))
+        kernels: list[Any] = []
+        cell: dict[str, int | None] = {"index": None}
+        publishing = False
+        try:
+            partial = work / f"{name}.ipynb"
+            with stop_on_interrupt(lambda: _stop_kernels(kernels)):  # kill the kernel before nbclient waits on it
+                _run_papermill(name, path, partial, parameters, show_progress, staging, kernels, cell)
+            # From here the stamp is gone until the new one is written: a run killed while
+            # publishing is never taken as current.
+            publishing = True
+            _stamp_path(name).unlink(missing_ok=True)
+            published = publish_staged(staging)
+            _move_into_place(partial, output)
+            seconds = time.perf_counter() - started
+            atomic_write_json(_stamp_path(name), {
+                "notebook": name,
+                "source": str(path),
+                "parameters": parameters,
+                "requested": requested,
+                "profile": profile,
+                "origin": origin,
+                "fingerprint": fingerprint,
+                "experiments": published,
+                "results": results_digest(published),
+                "seconds": round(seconds, 3),
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            })
+        except KeyboardInterrupt:
+            _stop_kernels(kernels)
+            if publishing:
+                raise Interrupted(f"notebook {name!r} interrupted while publishing its results; "
+                                  "it will execute again on its next run") from None
+            where = "" if cell["index"] is None else f" in cell {cell['index']}"
+            raise Interrupted(f"notebook {name!r} interrupted{where}; its previous executed copy and results "
+                              "are kept") from None
+        finally:
+            _stop_kernels(kernels)
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
     return ExecutionResult(name, "executed", seconds, output)
+
+
+def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, Any], show_progress: bool,
+                   staging: Path, kernels: list[Any], cell: dict[str, int | None]) -> None:
+    """Execute ``path`` into ``partial``; turn papermill's and nbclient's failures into runner errors."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    def on_cell_start(cell_index: int, **_: Any) -> None:
+        cell["index"] = cell_index
+
+    quiet = _KernelDeathReported()  # nbclient logs the death on papermill's logger; we report it in one line
+    logging.getLogger("papermill").addFilter(quiet)
+    try:
+        papermill.execute_notebook(
+            str(path), str(partial), parameters=parameters, cwd=str(project_root()),
+            progress_bar=show_progress, log_output=False,
+            kernel_manager_class=_local_kernel_manager(results_staging=staging, started=kernels),
+            on_cell_start=on_cell_start,
+        )
+    except PapermillExecutionError as exc:
+        failed = _keep_failed_copy(name, partial)
+        message = str(exc.evalue).strip().splitlines()
+        error = f"{exc.ename}: {message[0]}" if message else exc.ename
+        line_number, line = failing_line(exc.source, exc.traceback)
+        raise NotebookFailed(name, exc.cell_index, error, str(failed), line, line_number) from None
+    except Exception as exc:  # kernel died, failed to start, timed out, disk full
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:  # disk full: not the notebook's fault
+            raise RunnerError(f"notebook {name!r}: its executed copy could not be written to "
+                              f"{exc.filename or partial}: {exc.strerror or exc}; the previous copy "
+                              "and results are kept") from None
+        failed = _keep_failed_copy(name, partial)
+        dead = [manager for manager in kernels if manager.exit_status() is not None]
+        if dead:
+            raise KernelDied(name, cell["index"], dead[0].exit_status(), str(failed) if failed else None) from None
+        raise NotebookFailed(name, cell["index"], f"{type(exc).__name__}: {exc}", str(failed) if failed else None) from None
+    finally:
+        logging.getLogger("papermill").removeFilter(quiet)
+
+
+class _KernelDeathReported(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Kernel died")
+
+
+def _scratch_dir() -> Path:
+    """Where executions write their executed copy until it is complete: outside the book's sources."""
+    return build_dir() / "executing"
+
+
+def _move_into_place(partial: Path, output: Path) -> None:
+    """Rename the complete executed copy onto ``output`` (copy, then rename, across file systems)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(partial, output)
+    except OSError:
+        with atomic_path(output) as tmp:
+            shutil.copyfile(partial, tmp)
+
+
+def _leftovers(folder: Path, prefix: str, suffix: str = "") -> list[Path]:
+    """Entries of ``folder`` named by :func:`tempfile.mkstemp`/``mkdtemp`` with ``prefix`` and ``suffix``."""
+    pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(suffix) + "$")
+    return [path for path in folder.iterdir() if pattern.match(path.name)] if folder.is_dir() else []
+
+
+def _remove_leftovers(name: str) -> None:
+    """Remove what a killed execution of ``name`` left: its scratch copy, its staged results, and the
+    hidden partial copies earlier versions wrote beside the executed notebooks. Called under its lock."""
+    leftovers = [*_leftovers(_scratch_dir(), f"{name}."), *_leftovers(results_dir(), f".staging-{name}-"),
+                 *_leftovers(executed_dir(), f".{name}.", ".ipynb.tmp.ipynb")]
+    for path in leftovers:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _command_line() -> str:
+    """This process's command, as the user typed it when it is ``qlatent`` / ``python -m qlatent``."""
+    import shlex
+
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program in ("qlatent", "__main__.py"):
+        return shlex.join(["qlatent", *sys.argv[1:]])
+    return shlex.join(sys.argv) or "python"
+
+
+@contextlib.contextmanager
+def _exclusive(name: str, holder: dict[str, Any]) -> Iterator[None]:
+    """Hold the notebook's lock (``_build/locks/<name>.lock``) for the block, or refuse naming its holder.
+
+    Raises
+    ------
+    RunnerError
+        Another process holds the lock: the message names its command, process id and start time.
+    """
+    from filelock import FileLock, Timeout
+
+    folder = build_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / f"{name}.lock")
+    about = folder / f"{name}.holder.json"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            other = json.loads(about.read_text())
+            who = f"`{other['command']}` (process {other['pid']}, started {other['started_at']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            who = "another process (it has not said which yet)"
+        raise RunnerError(f"notebook {name!r} is being executed by {who}; wait for it to finish or stop it, "
+                          "then run again") from None
+    try:
+        atomic_write_json(about, holder)
+        yield
+    finally:
+        about.unlink(missing_ok=True)
+        lock.release()
 
 
 def _papermill_unknown_parameter(record: Any) -> bool:
@@ -383,8 +560,6 @@ def _papermill_unknown_parameter(record: Any) -> bool:
 
 
 def _quiet_papermill() -> None:
-    import logging
-
     logger = logging.getLogger("papermill")
     if _papermill_unknown_parameter not in logger.filters:
         logger.addFilter(_papermill_unknown_parameter)
@@ -416,28 +591,46 @@ def failing_line(source: str, traceback: list[str] | None) -> tuple[int | None, 
     return None, ""
 
 
-def _local_kernel_manager(results_staging: Path | None = None) -> type:
-    """A kernel manager talking to its kernel over local IPC sockets instead of TCP on loopback.
+def _local_kernel_manager(results_staging: Path | None = None, started: list[Any] | None = None) -> type:
+    """A kernel manager talking to its kernel over IPC sockets in a private folder, noticing its death.
 
-    Nothing is exposed on the network, it works where the loopback interface is down, and the
-    kernel does not warn about unencrypted TCP on every start. The kernel's environment names
-    ``results_staging`` as :data:`qlatent.results.STAGING_ENV` (and never inherits one otherwise,
-    so a notebook run inside a kernel does not stage into its parent's execution), and turns
-    progress bars off (:data:`qlatent.progress.PROGRESS_ENV`): an executed chapter is a page, where a
-    bar is a widget loading scripts from the internet or a warning on stderr. Shutting the
-    kernel down does not interrupt it first (jupyter_client's default): an idle kernel needs no
-    SIGINT, and one arriving inside a message handler printed
-    ``[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel``.
+    * IPC instead of TCP on loopback: nothing is exposed on the network, it works where the
+      loopback interface is down, and the kernel does not warn about unencrypted TCP on every
+      start. The sockets and the connection file live in a fresh folder of the system's temporary
+      directory (short, as socket paths must be), one per kernel: two runs never share a socket,
+      and no socket lands in the working directory.
+    * Asynchronous (:class:`jupyter_client.AsyncKernelManager`): nbclient then polls the kernel's
+      process every second while a cell runs, so a kernel that dies fails the cell at once (the
+      synchronous manager's client blocks on the reply forever), and Ctrl-C reaches the runner
+      at once.
+    * The kernel's environment names ``results_staging`` as :data:`qlatent.results.STAGING_ENV`
+      (and never inherits one otherwise, so a notebook run inside a kernel does not stage into
+      its parent's execution), and turns progress bars off (:data:`qlatent.progress.PROGRESS_ENV`):
+      an executed chapter is a page, where a bar is a widget loading scripts from the internet or a
+      warning on stderr.
+    * Shutting the kernel down does not interrupt it first (jupyter_client's default): an idle
+      kernel needs no SIGINT, and one arriving inside a message handler printed
+      ``[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel``.
+
+    Each manager created is appended to ``started`` (if given), so the caller can kill a kernel
+    left running (:func:`_stop_kernels`) and read how one ended (``manager.exit_status()``: the
+    process's return code, negative for a signal, ``None`` while it runs or before it started).
     """
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     from qlatent.progress import PROGRESS_ENV
     from qlatent.results import STAGING_ENV
 
-    class LocalKernelManager(KernelManager):
+    class LocalKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
+            self.private_dir = Path(tempfile.mkdtemp(prefix="qlatent-kernel-"))
             kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(self.private_dir / "ipc"))
+            kwargs.setdefault("connection_file", str(self.private_dir / "connection.json"))
             super().__init__(**kwargs)
+            self._process: Any = None
+            if started is not None:
+                started.append(self)
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             env = dict(kw.pop("env", None) or os.environ)
@@ -447,12 +640,48 @@ def _local_kernel_manager(results_staging: Path | None = None) -> type:
                 env[STAGING_ENV] = str(results_staging)
             return await super()._async_pre_start_kernel(env=env, **kw)
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            self._process = getattr(self.provisioner, "process", None)
+
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:
                 return
             await super()._async_interrupt_kernel()
 
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            try:
+                await super()._async_cleanup_resources(restart=restart)
+            finally:
+                if not restart:
+                    shutil.rmtree(self.private_dir, ignore_errors=True)
+
+        def exit_status(self) -> int | None:
+            return None if self._process is None else self._process.poll()
+
+        def kill_now(self) -> None:
+            """Kill the kernel's process group if it still runs, reap it, remove its private folder."""
+            process = self._process
+            if process is not None and process.poll() is None:
+                try:
+                    group = os.getpgid(process.pid)
+                    if group != os.getpgrp():  # jupyter_client starts kernels in a session of their own
+                        os.killpg(group, signal.SIGKILL)
+                    else:
+                        process.kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+                with contextlib.suppress(subprocess.TimeoutExpired):  # nothing more to do for one that will not die
+                    process.wait(timeout=10)
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+
     return LocalKernelManager
+
+
+def _stop_kernels(kernels: list[Any]) -> None:
+    """Kill every kernel in ``kernels`` that still runs (see :func:`_local_kernel_manager`)."""
+    for manager in kernels:
+        manager.kill_now()
 
 
 def _keep_failed_copy(name: str, partial: Path) -> Path | None:
