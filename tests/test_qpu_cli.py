@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +127,115 @@ def test_fetch_with_postselection(tmp_path, capsys):
     assert 0.5 < sample_set.provenance["backend"]["postselection"]["acceptance"] < 1
     assert run("samples", "--store", str(tmp_path), *args[:-2], "4", "--quiet") == 1
     assert "min_detected=4 exceeds the 3 photons" in capsys.readouterr().err
+
+
+def _fetch(store, *extra):
+    assert run("samples", "--store", str(store), "fetch", "--backend", "local", "--haar", "3", "--n", "50",
+               "--seed", "1", "--quiet", *extra) == 0
+
+
+def test_show_and_fetch_refuse_an_edited_sidecar(tmp_path, capsys):
+    _fetch(tmp_path)
+    request_id = capsys.readouterr().out.split()[0]
+    json_path = tmp_path / f"{request_id}.json"
+    provenance = json.loads(json_path.read_text())
+    provenance["request"]["seed"] = 2
+    json_path.write_text(json.dumps(provenance))
+    assert run("samples", "--store", str(tmp_path), "show", request_id[:8]) == 1
+    assert "the recorded request does not hash to the file name" in capsys.readouterr().err
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "50",
+               "--seed", "1", "--quiet") == 1
+    assert "does not hash to the file name" in capsys.readouterr().err
+
+
+def test_list_shows_the_good_sets_and_one_line_for_a_bad_sidecar(tmp_path, capsys):
+    _fetch(tmp_path)
+    good = capsys.readouterr().out.split()[0]
+    _fetch(tmp_path, "--transmission", "0.5")
+    bad = capsys.readouterr().out.split()[0]
+    (tmp_path / f"{bad}.json").write_text('{"counts": ')
+    assert run("samples", "--store", str(tmp_path), "list") == 1
+    out, err = capsys.readouterr()
+    assert good[:12] in out and bad[:12] not in out
+    assert err.count("\n") == 1 and err.startswith(f"FAIL {tmp_path / bad}.json: unreadable provenance")
+
+
+def test_verify_of_a_store_that_does_not_exist_fails(tmp_path, capsys):
+    assert run("samples", "--store", str(tmp_path / "nowhere"), "verify") == 1
+    out, err = capsys.readouterr()
+    assert "ok" not in out and f"error: no sample store at {tmp_path / 'nowhere'}" in err
+
+
+def test_an_unknown_recorded_set_is_one_line(tmp_path, capsys):
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "recorded:nothere", "--haar", "3",
+               "--n", "5", "--quiet") == 1
+    assert capsys.readouterr().err == (f"error: recorded:nothere: no such file, and no sample set in {tmp_path} "
+                                       "with an id starting with 'nothere'\n")
+
+
+def test_huge_requests_are_refused_with_the_estimate_and_the_option_to_raise(tmp_path, capsys):
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
+               "--n", "1e9", "--seed", "1", "--max-memory", "2", "--quiet") == 1
+    err = capsys.readouterr().err
+    assert "refusing to sample 1,000,000,000 shots" in err and "about 11.2 GiB of memory" in err
+    assert "--max-memory GB" in err and list(tmp_path.glob("*.shards")) == []
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
+               "--n", "2e3", "--seed", "1", "--max-hours", "0.5") == 0
+    out, err = capsys.readouterr()
+    assert "2000 shots x 4 modes" in out and "sampling 2,000 shots on local: about" in err
+
+
+@pytest.mark.parametrize(("value", "message"), [("1.5", "positive whole number"), ("0", "positive whole number"),
+                                                ("many", "not a number of shots")])
+def test_the_number_of_shots_must_be_whole_and_positive(tmp_path, capsys, value, message):
+    with pytest.raises(SystemExit):
+        run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", value)
+    assert message in capsys.readouterr().err
+
+
+def test_job_timeout_is_for_remote_backends(tmp_path, capsys):
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "5",
+               "--job-timeout", "10", "--quiet") == 1
+    assert "--job-timeout applies to remote:<platform> backends only" in capsys.readouterr().err
+
+
+def _shard_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("shard-*.npz")) if folder.is_dir() else []
+
+
+def test_ctrl_c_stops_a_local_fetch_in_one_line_keeping_its_shards(tmp_path):
+    """SIGINT to ``qlatent samples fetch``: exit 130, one line saying what was kept, shards kept for resume."""
+    from qlatent.photonics.interferometers import haar_interferometer
+    from qlatent.qpu import SampleRequest
+    from qlatent.qpu.backends.local import SHARD_SIZE, sample_shard
+    from qlatent.qpu.shards import ShardFolder
+
+    repo = Path(__file__).resolve().parent.parent
+    n_shots = 3_000 * SHARD_SIZE  # minutes of shards: the signal comes long before the end
+    command = [sys.executable, "-m", "qlatent", "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
+               "--haar", "8", "--photons", "4", "--n", str(n_shots), "--seed", "3", "--executor", "serial", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(repo), "OPENBLAS_NUM_THREADS": "1"}
+    env.setdefault("NUMBA_CACHE_DIR", str(repo / ".cache" / "numba"))
+    request = SampleRequest("local", haar_interferometer(8, seed=0), (1,) * 4 + (0,) * 4, n_shots, seed=3)
+    folder = ShardFolder(SampleStore(tmp_path), request)
+    process = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(_shard_files(folder.path)) < 2 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert "Traceback" not in err and err.count("\n") == 1
+    kept = _shard_files(folder.path)
+    assert err == f"interrupted: {len(kept)} finished shard(s) kept in {folder.path}; the same command resumes\n"
+    assert len(kept) >= 2 and out == ""
+    entropy = int(folder.plan()["entropy"])
+    for path in kept[:2]:  # kept shards are the bank's own, and load as finished for the resume
+        index = int(path.stem.split("-")[1])
+        np.testing.assert_array_equal(folder.load(index), sample_shard(request, index, entropy))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -123,3 +125,49 @@ def test_postselection_through_perceval_matches_the_binomial_tail():
     assert result.counts.shape == (400, 3) and np.all(result.counts.sum(axis=1) == 3)
     post = result.provenance["backend"]["postselection"]
     assert abs(post["acceptance"] - 0.216) < 5 * np.sqrt(0.216 * 0.784 / post["n_shots"])
+
+
+def sigint_reaches_python() -> bool:
+    """True if SIGINT raised now ends in Python's KeyboardInterrupt (not in exqalibur's handler)."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _sample(name):
+    request = SampleRequest(f"perceval:{name}", haar_interferometer(4, seed=1), (1, 1, 0, 0), 300, seed=1)
+    return get_backend(request.backend).sample(request)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: _sample("CliffordClifford2017"),
+    lambda: _sample("SLOS"),
+    lambda: perceval_unitary(to_perceval_circuit(haar_interferometer(3, seed=0))),
+    lambda: __import__("qlatent.experiments.interference", fromlist=["x"]).output_distribution(
+        np.eye(2), [1, 1], 0.5),
+], ids=["clifford", "slos", "circuit", "interference"])
+def test_ctrl_c_reaches_python_after_perceval_ran(call):
+    """exqalibur installs its own SIGINT handler at every computation and keeps it; we hand SIGINT back."""
+    from qlatent.qpu.interrupts import restore_python_sigint
+
+    restore_python_sigint()  # whatever Perceval code ran before this test (a mock cloud's thread, say)
+    assert sigint_reaches_python()
+    call()
+    assert sigint_reaches_python()
+
+
+def test_a_ctrl_c_that_exqalibur_caught_is_delivered_when_the_block_ends():
+    from perceval.algorithm import Sampler
+
+    from qlatent.qpu.interrupts import python_sigint
+
+    backend = PercevalBackend("CliffordClifford2017")
+    request = SampleRequest("perceval:CliffordClifford2017", haar_interferometer(4, seed=1), (1, 1, 0, 0), 10)
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), python_sigint():
+        Sampler(backend.processor(request)).samples(10)  # exqalibur's handler is now installed
+        signal.raise_signal(signal.SIGINT)  # lands in it: only exqalibur's flag is set
+        reached_the_end = True
+    assert reached_the_end and sigint_reaches_python()

@@ -222,3 +222,61 @@ def test_postselection_on_remote_shots_counts_the_rejected_ones(cloud):
     post = sample_set.provenance["backend"]["postselection"]
     assert post["n_shots"] == sum(job["n_samples"] for job in sample_set.provenance["backend"]["jobs"])
     assert post["n_passed"] >= N_SAMPLES and post["acceptance"] == post["n_passed"] / post["n_shots"] < 1
+
+
+def test_ctrl_c_reaches_python_after_a_remote_run(cloud, tmp_path):
+    from test_qpu_perceval import sigint_reaches_python
+
+    get_or_sample(make_request(), SampleStore(tmp_path), progress=False, backend=remote(cloud))
+    assert sigint_reaches_python()
+
+
+def _cli_fetch(store, cloud, *options):
+    import argparse
+
+    from qlatent.qpu.cli import add_subparser
+
+    parser = argparse.ArgumentParser(prog="qlatent")
+    add_subparser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["samples", "--store", str(store), "fetch", "--backend", "remote:sim:mock", "--haar", "4",
+                              "--photons", "2", "--n", "5", "--url", cloud.url, "--token", "test-token", "--quiet",
+                              *options])
+    return args.func(args)
+
+
+def test_the_job_timeout_is_a_command_line_option(tmp_path, capsys):
+    with MockCloud(status_sequence=("running",)) as cloud:
+        assert _cli_fetch(tmp_path, cloud, "--job-timeout", "0.05") == 1
+    err = capsys.readouterr().err
+    assert "did not complete within 0.05 s; it stays recorded" in err and err.count("\n") == 1
+
+
+def test_ctrl_c_while_a_remote_job_runs_stops_the_fetch_keeping_the_job(tmp_path, capsys):
+    """SIGINT while polling: status 130, one line naming the partial file, the job recorded for resume."""
+    import os
+    import signal
+    import threading
+    import time
+
+    store = SampleStore(tmp_path)
+    request = SampleRequest("remote:sim:mock", haar_interferometer(4, seed=0), (1, 1, 0, 0), 5)
+    partial = store.partial(request.request_id())
+
+    def interrupt_once_the_job_is_recorded():
+        deadline = time.monotonic() + 60
+        while not partial.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with MockCloud(status_sequence=("running",)) as cloud:
+        interrupter = threading.Thread(target=interrupt_once_the_job_is_recorded)
+        interrupter.start()
+        try:
+            status = _cli_fetch(tmp_path, cloud, "--job-timeout", "30")
+        finally:
+            interrupter.join()
+        (job_id,) = cloud.jobs
+    assert status == 130
+    assert capsys.readouterr().err == (f"interrupted: the samples received so far are kept in {partial.path}; "
+                                       "the same command resumes\n")
+    assert partial.load()[1]["pending"]["job_id"] == job_id

@@ -18,7 +18,7 @@ from qlatent.photonics.interferometers import KINDS, Interferometer, from_matrix
 from qlatent.photonics.timebin import random_timebin_interferometer, timebin_interferometer
 from qlatent.photonics.validation import complex_from_parts
 from qlatent.qpu import SampleRequest, SampleStore, get_or_sample
-from qlatent.qpu.sampleset import FORMAT
+from qlatent.qpu.sampleset import FORMAT, recorded_request_id
 
 
 def _clements(n_modes: int, seed: int) -> Interferometer:
@@ -107,10 +107,17 @@ def test_a_set_of_an_older_format_is_reported_as_such(tmp_path):
     store = SampleStore(tmp_path)
     request = SampleRequest("local", CIRCUITS["timebin-0"](), (1, 1, 0, 0, 0, 0), 10, seed=1)
     get_or_sample(request, store, progress=False)
-    json_path = store.paths(request.request_id())[1]
+    npz_path, json_path = store.paths(request.request_id())
+    # What a format-1 qlatent wrote: its id hashed format 1, and its sidecar had no provenance checksum.
     provenance = json.loads(json_path.read_text())
     provenance["format"] = "qlatent.sampleset/1"
+    del provenance["provenance_sha256"]
+    provenance["request_id"] = old_id = recorded_request_id(provenance)
+    json_path.unlink()
+    npz_path.rename(store.paths(old_id)[0])
+    json_path = store.paths(old_id)[1]
     json_path.write_text(json.dumps(provenance))
+    assert store.load(old_id).provenance["format"] == "qlatent.sampleset/1"  # still readable
     (message,) = store.verify()[json_path.name]
     assert message.startswith(f"format 'qlatent.sampleset/1', not this qlatent's {FORMAT!r}: written by another "
                               "version")

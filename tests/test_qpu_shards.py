@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 
@@ -129,18 +130,15 @@ def test_a_shard_folder_of_another_request_is_refused(request_, tmp_path):
 
 
 def test_a_second_process_waits_for_the_first_and_reads_its_set(request_, tmp_path, monkeypatch):
-    from filelock import FileLock
-
     store = SampleStore(tmp_path)
-    store.root.mkdir(parents=True, exist_ok=True)
     got = []
-    lock = FileLock(store.lock_path(request_.request_id()))
+    lock = store.lock(request_.request_id())  # held here as "the first process" holds it while sampling
     lock.acquire()
     waiting = threading.Thread(target=lambda: got.append(get_or_sample(request_, store, progress=False)))
     waiting.start()
     time.sleep(0.3)
     assert got == []  # blocked on the lock
-    store.save(LocalBackend().sample(request_))  # "the first process" stores the set
+    store.save(LocalBackend().sample(request_))  # "the first process" stores the set (re-entering its lock)
     calls = _counting(monkeypatch)
     lock.release()
     waiting.join(timeout=30)
@@ -157,3 +155,40 @@ def test_only_slow_banks_follow_the_environments_executor(request_, monkeypatch)
     assert shards.resolve_bank_executor(request_, "local", 5).kind == "local"  # asked for explicitly
     distinguishable = SampleRequest("local", big.circuit, big.input_state, 4000, model="distinguishable", seed=1)
     assert shards.estimated_seconds(distinguishable) < 1
+
+
+def _request_one_bank(root, entry, barrier, queue):
+    """One of two processes asking at the same moment for one unseeded bank (each would draw other shots)."""
+    request = SampleRequest("local", haar_interferometer(4, seed=0), (1, 1, 0, 0), 4 * SHARD_SIZE)
+    store = SampleStore(root)
+    barrier.wait()
+    if entry == "get_or_sample":
+        sample_set = get_or_sample(request, store, progress=False)
+    else:
+        sample_set = shards.sample_in_shards(request, store)
+    queue.put((counts_sha256(sample_set.counts), sample_set.provenance["provenance_sha256"]))
+
+
+@pytest.mark.parametrize("entry", ["get_or_sample", "sample_in_shards"])
+def test_two_processes_requesting_one_set_get_the_same_consistent_set(tmp_path, entry):
+    """Both processes return the one stored set, and its .npz and .json come from the same writer.
+
+    Unseeded, so two writers would draw different shots: a mixed pair fails its checksum, and two
+    draws give the processes different counts.
+    """
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    for trial in range(4):
+        root = tmp_path / f"trial-{trial}"
+        barrier, queue = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=_request_one_bank, args=(root, entry, barrier, queue)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        results = [queue.get(timeout=120) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [worker.exitcode for worker in workers] == [0, 0]
+        store = SampleStore(root)
+        (request_id,) = store.ids()
+        stored = store.load(request_id)  # the pair verifies: counts match the sidecar's checksum
+        assert results[0] == results[1] == (counts_sha256(stored.counts), stored.provenance["provenance_sha256"])
+        assert store.verify() == {} and not (root / f"{request_id}.shards").exists()

@@ -17,7 +17,10 @@ from qlatent.qpu import (
     get_or_sample,
 )
 from qlatent.qpu.backends.recorded import RecordedBackend
-from qlatent.qpu.store import default_store_root
+from qlatent.qpu.errors import SampleSizeError, UnknownSampleSetError
+from qlatent.qpu.limits import SamplingEstimate, SamplingLimits, estimate_sampling
+from qlatent.qpu.sampleset import provenance_sha256, recorded_request_id
+from qlatent.qpu.store import default_store_root, read_sample_files
 
 
 @pytest.fixture
@@ -275,3 +278,149 @@ def test_unknown_backend_lists_the_forms():
 def test_get_or_sample_refuses_a_mismatched_backend(tmp_path, request_):
     with pytest.raises(ValueError, match="cannot serve a request for 'perceval:SLOS'"):
         get_or_sample(request_.with_backend("perceval:SLOS"), tmp_path, backend=NoCall())
+
+
+# -- every read verifies the sidecar ---------------------------------------------------------------
+def _edit(json_path, change):
+    provenance = json.loads(json_path.read_text())
+    change(provenance)
+    json_path.write_text(json.dumps(provenance))
+    return provenance
+
+
+def test_an_edited_request_is_refused_by_every_read(tmp_path, request_):
+    store, _, json_path = _stored(tmp_path, request_)
+    _edit(json_path, lambda provenance: provenance["request"].update(seed=4))
+    with pytest.raises(CorruptSampleError, match=rf"{json_path.name}: the recorded request does not hash to the file "
+                                                 r"name \(it hashes to [0-9a-f]{12}\.\.\.\)"):
+        store.load(request_.request_id())
+    with pytest.raises(CorruptSampleError, match="does not hash"):
+        get_or_sample(request_, store, backend=NoCall())  # fetch: never replayed, never sampled over
+    with pytest.raises(CorruptSampleError, match="does not hash to its recorded request_id"):
+        RecordedBackend(str(json_path))  # the open format, read by path
+    infos, problems = store.survey()
+    assert infos == [] and "does not hash" in problems[json_path.name]
+
+
+def test_an_edit_made_consistent_still_does_not_answer_to_the_file_name(tmp_path, request_):
+    store, npz_path, json_path = _stored(tmp_path, request_)
+
+    def rewrite(provenance):
+        provenance["request"]["seed"] = 4
+        provenance["request_id"] = recorded_request_id(provenance)
+        provenance["provenance_sha256"] = provenance_sha256(provenance)
+
+    edited = _edit(json_path, rewrite)
+    with pytest.raises(CorruptSampleError, match="does not hash to the file name"):
+        store.load(request_.request_id())
+    # Read as a free-standing pair, it is what it says: a set for the seed-4 request.
+    assert read_sample_files(npz_path, json_path).request_id == edited["request_id"] != request_.request_id()
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p.update(finished_at="2001-01-01T00:00:00+00:00"),
+    lambda p: p.update(started_at="2001-01-01T00:00:00+00:00"),
+    lambda p: p["software"].update(numpy="0.0.1"),
+    lambda p: p["backend"].update(name="perceval:SLOS"),
+    lambda p: p["backend"]["shards"].update(rows=7),
+    lambda p: p.update(note="added"),
+    lambda p: p.pop("software"),
+], ids=["finished_at", "started_at", "software", "backend", "shards", "added", "removed"])
+def test_the_provenance_checksum_covers_everything_that_describes_a_set(tmp_path, request_, change):
+    store, _, json_path = _stored(tmp_path, request_)
+    _edit(json_path, change)
+    with pytest.raises(CorruptSampleError, match=rf"{json_path.name}: the provenance does not match its "
+                                                 "provenance_sha256"):
+        store.load(request_.request_id())
+    assert "provenance_sha256" in store.verify()[json_path.name][0]
+
+
+def test_a_fresh_set_reads_back_with_the_provenance_it_was_created_with(tmp_path, request_):
+    store = SampleStore(tmp_path)
+    created = get_or_sample(request_, store, progress=False)
+    assert created.provenance == store.load(request_.request_id()).provenance
+    assert created.provenance["provenance_sha256"] == provenance_sha256(created.provenance)
+    assert not created.counts.flags.writeable
+
+
+def test_sets_written_before_the_provenance_checksum_stay_readable(tmp_path, request_):
+    store, _, json_path = _stored(tmp_path, request_)
+    _edit(json_path, lambda provenance: provenance.pop("provenance_sha256"))
+    assert store.load(request_.request_id()).counts.shape == (500, 4)
+    assert store.verify() == {} and store.unsealed() == [request_.request_id()]
+    _edit(json_path, lambda provenance: provenance["request"].update(seed=4))  # the request is still checked
+    with pytest.raises(CorruptSampleError, match="does not hash to the file name"):
+        store.load(request_.request_id())
+
+
+def test_survey_lists_the_good_sets_and_reports_the_bad_one(tmp_path, request_, interferometer):
+    store, _, json_path = _stored(tmp_path, request_)
+    other = SampleRequest("local", interferometer, (1, 0, 1, 0), 50, seed=1)
+    get_or_sample(other, store, progress=False)
+    json_path.write_text("{broken")
+    infos, problems = store.survey()
+    assert [info.request_id for info in infos] == [other.request_id()] and infos[0].n_samples == 50
+    assert list(problems) == [json_path.name] and "unreadable provenance" in problems[json_path.name]
+    with pytest.raises(CorruptSampleError, match="unreadable provenance"):
+        store.list()
+
+
+def test_verifying_a_store_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no sample store at .*nothing to verify"):
+        SampleStore(tmp_path / "missing").verify()
+
+
+def test_an_unknown_recorded_source_names_both_readings(tmp_path):
+    with pytest.raises(UnknownSampleSetError, match="recorded:nothere: no such file, and no sample set in") as caught:
+        get_backend("recorded:nothere", store=SampleStore(tmp_path))
+    assert isinstance(caught.value, KeyError) and "'" not in str(caught.value).split(":")[0]
+
+
+# -- size limits -----------------------------------------------------------------------------------
+def test_a_request_past_the_memory_limit_is_refused_before_sampling(tmp_path, interferometer):
+    store = SampleStore(tmp_path)
+    huge = SampleRequest("local", interferometer, (1, 1, 0, 0), 10 ** 9, seed=1)
+    estimate = estimate_sampling(huge, get_backend("local"))
+    assert estimate.memory_bytes == 3 * 10 ** 9 * 4  # uint8 counts, three copies while merging
+    with pytest.raises(SampleSizeError, match=r"refusing to sample 1,000,000,000 shots of 2 photon\(s\) in 4 modes "
+                                              r"on local: it needs about 11\.2 GiB of memory, past the limit of "
+                                              r"1 GiB \(--max-memory GB, max_memory_gb=\)") as caught:
+        get_or_sample(huge, store, backend=NoCall(), limits=SamplingLimits(max_memory_gb=1))
+    assert caught.value.estimate.memory_bytes == estimate.memory_bytes
+    assert list(tmp_path.iterdir()) in ([], [store.lock_path(huge.request_id())])  # no shard was drawn
+
+
+def test_a_request_past_the_time_limit_is_refused_and_limits_can_be_lifted(tmp_path):
+    store = SampleStore(tmp_path)
+    twenty = SampleRequest("local", haar_interferometer(40, seed=1), (1,) * 20 + (0,) * 20, 10 ** 6, seed=1)
+    seconds = estimate_sampling(twenty, get_backend("local")).seconds
+    assert 2 * 3600 < seconds < 6 * 3600  # measured: about 90 twenty-photon shots a second on one core
+
+    class Estimated(NoCall):
+        def estimate(self, request):
+            return get_backend("local").estimate(request)
+
+    with pytest.raises(SampleSizeError, match=r"about 3 h on one core, past the limit of 1 h \(--max-hours H"):
+        get_or_sample(twenty, store, backend=Estimated(), limits=SamplingLimits(max_hours=1))
+    lifted = SamplingLimits(max_memory_gb=None, max_hours=None, max_jobs=None)
+    lifted.check(SamplingEstimate(10 ** 15, 10.0 ** 9, 10 ** 9), twenty)  # nothing is refused
+
+
+def test_remote_requests_are_sized_in_jobs():
+    from qlatent.qpu.backends.perceval_remote import RemoteBackend
+
+    backend = RemoteBackend("sim:slos", token="unused", chunk_size=10_000)
+    request = SampleRequest("remote:sim:slos", haar_interferometer(4, seed=0), (1, 1, 0, 0), 10 ** 9)
+    estimate = backend.estimate(request)
+    assert estimate.n_jobs == 100_000 and estimate.seconds is None
+    with pytest.raises(SampleSizeError, match="100,000 cloud jobs, past the limit of 1,000"):
+        SamplingLimits().check(estimate, request)
+    SamplingLimits().check(backend.estimate(request.__class__.from_dict({**request.to_dict(),
+                                                                         "n_samples": 10 ** 7})), request)
+
+
+@pytest.mark.parametrize("limits", [{"max_memory_gb": 0}, {"max_hours": -1}, {"max_jobs": 1.5},
+                                    {"max_jobs": True}])
+def test_limits_must_be_positive(limits):
+    with pytest.raises(ValueError, match="must be a positive"):
+        SamplingLimits(**limits)

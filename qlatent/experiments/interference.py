@@ -46,16 +46,19 @@ def output_distribution(unitary: np.ndarray, input_state: Sequence[int],
     ``indistinguishability`` is Perceval's noise-model parameter (the pairwise squared overlap):
     1 for indistinguishable photons, 0 for distinguishable ones.
     """
-    import perceval as pcvl
-    from perceval.algorithm import Sampler
+    from qlatent.qpu.interrupts import python_sigint
 
     if not 0.0 <= indistinguishability <= 1.0:
         raise ValueError(f"indistinguishability must be in [0, 1], got {indistinguishability}")
-    noise = pcvl.NoiseModel(indistinguishability=indistinguishability) if indistinguishability < 1 else None
-    processor = pcvl.Processor("SLOS", pcvl.Unitary(pcvl.Matrix(np.asarray(unitary))), noise=noise)
-    processor.with_input(pcvl.BasicState(list(input_state)))
-    processor.min_detected_photons_filter(0)
-    results = Sampler(processor).probs()["results"]
+    with python_sigint():  # exqalibur keeps SIGINT after each call otherwise: Ctrl-C would be lost
+        import perceval as pcvl
+        from perceval.algorithm import Sampler
+
+        noise = pcvl.NoiseModel(indistinguishability=indistinguishability) if indistinguishability < 1 else None
+        processor = pcvl.Processor("SLOS", pcvl.Unitary(pcvl.Matrix(np.asarray(unitary))), noise=noise)
+        processor.with_input(pcvl.BasicState(list(input_state)))
+        processor.min_detected_photons_filter(0)
+        results = Sampler(processor).probs()["results"]
     return {tuple(int(n) for n in state): float(probability) for state, probability in results.items()}
 
 

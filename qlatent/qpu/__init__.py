@@ -6,7 +6,10 @@ One line gives a notebook its latents::
 
 - :class:`SampleRequest` — what to sample; its SHA-256 is the address in the store.
 - :class:`SampleSet` — counts (``n_samples × n_modes``) with full provenance.
-- :class:`SampleStore`, :func:`get_or_sample` — the content-addressed, verified store.
+- :class:`SampleStore`, :func:`get_or_sample` — the content-addressed, verified store; one writer
+  per set across processes, every read verified.
+- :class:`SamplingLimits` — the memory, time and cloud jobs past which a new request is refused
+  (:mod:`qlatent.qpu.limits` estimates them per backend).
 - :func:`get_backend` — ``"local"``, ``"perceval:<Backend>"``, ``"remote:<platform>"``,
   ``"recorded:<path-or-id>"`` (see :mod:`qlatent.qpu.backends`).
 - :func:`to_perceval_circuit` — our interferometers as Perceval circuits.
@@ -16,7 +19,8 @@ One line gives a notebook its latents::
   ``qlatent.shots/1`` format, replayed by ``"recorded:<file>.json"``
   (:func:`~qlatent.qpu.shots.recorded_request` builds the matching request).
 
-Perceval is imported only when a Perceval backend or circuit is used.
+Perceval is imported only when a Perceval backend or circuit is used, and Ctrl-C keeps working
+after it (:mod:`qlatent.qpu.interrupts`).
 """
 
 from qlatent.qpu.backends import BACKEND_FORMS, PhotonicBackend, get_backend
@@ -28,8 +32,11 @@ from qlatent.qpu.errors import (
     QPUError,
     RejectedTokenError,
     RemoteJobError,
+    SampleSizeError,
     UnknownPlatformError,
+    UnknownSampleSetError,
 )
+from qlatent.qpu.limits import SamplingEstimate, SamplingLimits
 from qlatent.qpu.sampleset import SampleRequest, SampleSet
 from qlatent.qpu.store import SampleStore, default_store_root, get_or_sample, read_sample_files, write_sample_files
 
@@ -44,8 +51,12 @@ __all__ = [
     "RemoteJobError",
     "SampleRequest",
     "SampleSet",
+    "SampleSizeError",
     "SampleStore",
+    "SamplingEstimate",
+    "SamplingLimits",
     "UnknownPlatformError",
+    "UnknownSampleSetError",
     "default_store_root",
     "get_backend",
     "get_or_sample",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from qlatent.photonics.validation import validate_transfer_matrix
+from qlatent.qpu.interrupts import python_sigint
 
 
 def _as_matrix(circuit: Any) -> np.ndarray:
@@ -19,6 +20,7 @@ def _as_matrix(circuit: Any) -> np.ndarray:
     return np.asarray(circuit)
 
 
+@python_sigint()
 def to_perceval_circuit(circuit: Any, *, tolerance: float = 1e-8) -> Any:
     """A ``perceval.Unitary`` component implementing an interferometer.
 
@@ -44,6 +46,7 @@ def to_perceval_circuit(circuit: Any, *, tolerance: float = 1e-8) -> Any:
     return pcvl.Unitary(pcvl.Matrix(matrix))
 
 
+@python_sigint()
 def perceval_unitary(circuit: Any) -> np.ndarray:
     """The ``complex128`` unitary of a Perceval circuit (or of an experiment's unitary part)."""
     if hasattr(circuit, "unitary_circuit"):
@@ -63,6 +66,7 @@ def _couple(circuit: Any, upper: int, lower: int, component: Any) -> None:
         circuit.add(upper + 1, pcvl.PERM([gap - 1, *range(gap - 1)]))
 
 
+@python_sigint()
 def mesh_to_perceval_circuit(interferometer: Any) -> Any:
     """A Perceval circuit built component by component from a Clements mesh or time-bin loops.
 

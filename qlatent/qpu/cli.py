@@ -1,7 +1,8 @@
 """``qlatent samples list|show|fetch|verify``: the sample store from the command line.
 
 :func:`add_subparser` registers the ``samples`` command on the main parser's subparsers; each
-leaf sets ``func`` (taking the parsed namespace, returning an exit status).
+leaf sets ``func`` (taking the parsed namespace, returning an exit status). Errors print one line
+and exit 1; Ctrl-C prints one line (for ``fetch``: what was kept for the next run) and exits 130.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import Any
 import numpy as np
 
 from qlatent.qpu.errors import QPUError
+from qlatent.qpu.limits import SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
 from qlatent.qpu.store import SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
@@ -24,15 +29,20 @@ def _store(args: argparse.Namespace) -> SampleStore:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    infos = _store(args).list()
-    if not infos:
-        print(f"no sample sets in {_store(args).root}")
+    store = _store(args)
+    infos, problems = store.survey()
+    if not infos and not problems:
+        print(f"no sample sets in {store.root}")
         return 0
-    print(f"{'id':<14}{'backend':<26}{'shots':>9}{'modes':>7}{'photons':>9}  {'model':<18}{'detection':<10}finished")
+    if infos:
+        print(f"{'id':<14}{'backend':<26}{'shots':>9}{'modes':>7}{'photons':>9}  {'model':<18}{'detection':<10}"
+              "finished")
     for info in infos:
         print(f"{info.request_id[:12]:<14}{info.backend:<26}{info.n_samples:>9}{info.n_modes:>7}{info.n_photons:>9}"
               f"  {info.model:<18}{info.detection:<10}{info.finished_at}")
-    return 0
+    for problem in problems.values():
+        print(f"FAIL {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -62,7 +72,50 @@ def _circuit(args: argparse.Namespace) -> Any:
     return haar_interferometer(args.haar, seed=args.circuit_seed)
 
 
+def _shots(text: str) -> int:
+    """``--n``: a whole number of shots, also written as ``1e6`` or ``1_000_000``."""
+    try:
+        value = float(text.replace("_", "")) if any(c in text.lower() for c in ".e") else int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of shots: {text!r}") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"the number of shots must be a positive whole number, got {text!r}")
+    return int(value)
+
+
+def _limits(args: argparse.Namespace) -> SamplingLimits:
+    """The limits from ``--max-memory``, ``--max-hours`` and ``--max-jobs`` (0 lifts one)."""
+    chosen: dict[str, Any] = {}
+    for option, field in (("max_memory", "max_memory_gb"), ("max_hours", "max_hours"), ("max_jobs", "max_jobs")):
+        value = getattr(args, option)
+        if value is not None:
+            chosen[field] = value or None
+    return SamplingLimits(**chosen)
+
+
+def _progress_kept(store: SampleStore, request: SampleRequest) -> str:
+    """What an interrupted fetch left for the next one: finished shards, a remote partial file, or nothing."""
+    from qlatent.qpu.shards import ShardFolder
+
+    request_id = request.request_id()
+    if request_id in store:
+        return f"the set was stored first ({store.paths(request_id)[1]})"
+    folder = ShardFolder(store, request).path
+    n_shards = len(list(folder.glob("shard-*.npz"))) if folder.is_dir() else 0
+    if n_shards:
+        return f"{n_shards} finished shard(s) kept in {folder}; the same command resumes"
+    partial = store.partial(request_id).path
+    if partial.exists():
+        return f"the samples received so far are kept in {partial}; the same command resumes"
+    if request.backend.startswith("perceval:"):
+        return "nothing was kept (Perceval's local simulators keep no partial samples; the same command starts over)"
+    return "nothing was kept; the same command starts over"
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    from qlatent.qpu.backends import get_backend
+    from qlatent.qpu.limits import estimate_sampling
+
     circuit = _circuit(args)
     n_modes = np.asarray(getattr(circuit, "unitary", circuit)).shape[0]
     if args.input is not None:
@@ -73,19 +126,32 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
                             indistinguishability=args.indistinguishability, transmission=args.transmission,
                             brightness=args.brightness, detection=args.detection, seed=args.seed,
                             min_detected=args.min_detected)
+    limits = _limits(args)
     store = _store(args)
-    backend = None
-    if args.backend.startswith("remote:"):
-        from qlatent.qpu.backends import get_backend
-
-        options = {"token": args.token, "url": args.url}
-        backend = get_backend(args.backend, **{k: v for k, v in options.items() if v is not None})
+    if request.request_id() in store:
+        backend = None  # replayed: no backend is built, nothing is estimated
+    else:
+        options: dict[str, Any] = {}
+        if args.backend.startswith("remote:"):
+            options = {"token": args.token, "url": args.url, "job_timeout": args.job_timeout}
+        elif args.job_timeout is not None:
+            raise ValueError("--job-timeout applies to remote:<platform> backends only")
+        backend = get_backend(args.backend, store=store, **{k: v for k, v in options.items() if v is not None})
+        estimate = estimate_sampling(request, backend)
+        limits.check(estimate, request)
+        if not args.quiet:
+            print(f"sampling {request.n_samples:,} shots on {args.backend}: {estimate.summary()}", file=sys.stderr)
     executor = None
     if args.executor is not None:
         from qlatent.sweep.executors import ExecutorSettings
 
         executor = ExecutorSettings(args.executor, args.workers, args.address)
-    sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend, executor=executor)
+    try:
+        sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend, executor=executor,
+                                   limits=limits)
+    except KeyboardInterrupt:
+        print(f"interrupted: {_progress_kept(store, request)}", file=sys.stderr)
+        return INTERRUPTED
     print(f"{sample_set.request_id}  {sample_set.n_samples} shots x {sample_set.n_modes} modes  "
           f"({store.paths(sample_set.request_id)[1]})")
     return 0
@@ -101,7 +167,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem file(s) in {store.root}")
         return 1
-    print(f"ok: {n_sets} sample set(s) verified in {store.root}")
+    unsealed = store.unsealed()
+    note = (f" ({len(unsealed)} written before sidecar checksums: their request and counts were checked, the "
+            "rest of their sidecar cannot be)") if unsealed else ""
+    print(f"ok: {n_sets} sample set(s) verified in {store.root}{note}")
     return 0
 
 
@@ -112,6 +181,9 @@ def _guarded(command: Any) -> Any:
         except (QPUError, SweepError, ValueError, TypeError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return INTERRUPTED
 
     return run
 
@@ -123,7 +195,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                          help="store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
     commands = samples.add_subparsers(dest="samples_command", required=True)
 
-    commands.add_parser("list", help="one line per stored set").set_defaults(func=_guarded(_cmd_list))
+    commands.add_parser("list", help="one line per stored set (a set whose sidecar fails its checks: one line on "
+                                     "stderr, status 1)").set_defaults(func=_guarded(_cmd_list))
 
     show = commands.add_parser("show", help="provenance and a summary of one set (verified)")
     show.add_argument("id", help="request id or a unique prefix of one")
@@ -132,7 +205,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch = commands.add_parser("fetch", help="sample (or replay) a request and store it")
     fetch.add_argument("--backend", required=True,
                        help="local | perceval:<Backend> | remote:<platform> | recorded:<path-or-id>")
-    fetch.add_argument("--n", type=int, required=True, help="number of shots")
+    fetch.add_argument("--n", type=_shots, required=True, help="number of shots (e.g. 10000 or 1e4)")
     circuit = fetch.add_mutually_exclusive_group(required=True)
     circuit.add_argument("--unitary", help=".npy file holding the m x m transfer matrix")
     circuit.add_argument("--haar", type=int, metavar="M", help="Haar-random interferometer on M modes")
@@ -150,6 +223,15 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
                        help="keep only shots with at least this many detected photons (post-selection)")
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
+    fetch.add_argument("--job-timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds a remote job may run before the run stops, kept for resume (default 3600)")
+    fetch.add_argument("--max-memory", type=float, default=None, metavar="GB",
+                       help="refuse a request estimated to need more memory (default: half this machine's; 0: no "
+                            "limit)")
+    fetch.add_argument("--max-hours", type=float, default=None, metavar="H",
+                       help="refuse a request estimated to take longer on one core (default 168; 0: no limit)")
+    fetch.add_argument("--max-jobs", type=int, default=None, metavar="N",
+                       help="refuse a remote request needing more cloud jobs (default 1000; 0: no limit)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.add_argument("--executor", choices=("serial", "local", "ray"),
                        help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "

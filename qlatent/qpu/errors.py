@@ -42,3 +42,27 @@ class RemoteJobError(QPUError):
         super().__init__(message)
         self.job_id = job_id
         self.n_received = n_received
+
+
+class UnknownSampleSetError(QPUError, KeyError):
+    """No stored set (or more than one) answers to an id or prefix, and no file has that path.
+
+    Also a :class:`KeyError`, which is what a lookup by id raised before.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SampleSizeError(QPUError):
+    """A request is estimated to need more memory, time or remote jobs than the limits allow.
+
+    Attributes
+    ----------
+    estimate : SamplingEstimate
+        What the request was estimated to need (:mod:`qlatent.qpu.limits`).
+    """
+
+    def __init__(self, message: str, *, estimate: object) -> None:
+        super().__init__(message)
+        self.estimate = estimate

@@ -8,11 +8,14 @@ The open format of a sample set is two files side by side:
 ``<id>.json``
     The provenance: the request (backend, circuit as a unitary plus its description, input state,
     photon model and noise, detection, post-selection, seed), backend details (platform, job ids,
-    the post-selection's acceptance), timestamps, software versions, and ``counts.sha256``, the
-    checksum of the counts array.
+    the post-selection's acceptance), timestamps, software versions, ``counts.sha256``, the
+    checksum of the counts array, and ``provenance_sha256``, the checksum of everything else in
+    the sidecar (:func:`provenance_sha256`), so an edited timestamp or version is caught too.
 
 ``<id>`` is :meth:`SampleRequest.request_id`, the SHA-256 of the request's canonical JSON, so the same
-request always maps to the same files.
+request always maps to the same files; every read re-hashes the recorded request against it
+(:func:`recorded_request_id`). Sidecars written before ``provenance_sha256`` existed stay readable:
+their request and counts are still checked, the rest of the sidecar cannot be.
 """
 
 from __future__ import annotations
@@ -40,11 +43,42 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+#: The sidecar entry holding :func:`provenance_sha256` (absent from sidecars written before it existed).
+PROVENANCE_CHECKSUM = "provenance_sha256"
+
+
+def provenance_sha256(provenance: Mapping[str, Any]) -> str:
+    """SHA-256 of a sidecar's canonical JSON without its own ``provenance_sha256`` entry.
+
+    It covers the request, its id, the backend details, the timestamps, the software versions and
+    the counts' checksum. NaN and infinities are hashed as JSON's ``NaN``/``Infinity`` tokens.
+    """
+    body = {key: value for key, value in provenance.items() if key != PROVENANCE_CHECKSUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def recorded_request_id(provenance: Mapping[str, Any]) -> str:
+    """The content address a sidecar's recorded request hashes to, in the format the sidecar names.
+
+    Hashes the recorded JSON itself (``{"format": ..., **request}``, canonical), exactly as
+    :meth:`SampleRequest.request_id` hashes a request, so no field is rebuilt or rounded.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        If the sidecar has no request object or it cannot be hashed.
+    """
+    request = provenance["request"]
+    if not isinstance(request, Mapping):
+        raise TypeError(f"the recorded request is {type(request).__name__}, not an object")
+    return hashlib.sha256(canonical_json({"format": provenance.get("format"), **request}).encode()).hexdigest()
+
+
 def counts_sha256(counts: np.ndarray) -> str:
     """SHA-256 of a counts array: its dtype, shape and C-order bytes."""
     array = np.ascontiguousarray(counts)
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
-    digest.update(array.tobytes())
+    digest.update(array.reshape(-1).view(np.uint8))  # the same bytes as tobytes(), without a copy
     return digest.hexdigest()
 
 
@@ -304,8 +338,9 @@ class SampleSet:
         if request.min_detected and counts.size and counts.sum(axis=1, dtype=np.int64).min() < request.min_detected:
             raise ValueError(f"backend returned shots with fewer than min_detected={request.min_detected} "
                              "detected photons")
-        counts = counts.astype(counts_dtype(request.n_photons))
-        provenance = {
+        counts = counts.astype(counts_dtype(request.n_photons))  # our own copy, made read-only below
+        counts.setflags(write=False)
+        provenance: dict[str, Any] = {
             "format": FORMAT,
             "request_id": request.request_id(),
             "request": request.to_dict(),
@@ -315,6 +350,9 @@ class SampleSet:
             "software": software_versions(),
             "counts": {"sha256": counts_sha256(counts), "dtype": counts.dtype.str, "shape": list(counts.shape)},
         }
+        # As the sidecar will hold it (tuples as lists, odd objects as text), so the checksum reads back equal.
+        provenance = json.loads(json.dumps(provenance, default=str))
+        provenance[PROVENANCE_CHECKSUM] = provenance_sha256(provenance)
         return cls(counts, provenance)
 
     @property

@@ -2,11 +2,12 @@
 
 Each sample set lives as ``<id>.npz`` + ``<id>.json`` (see :mod:`qlatent.qpu.sampleset` for the open
 format), both written atomically; the JSON sidecar is written last and marks the set complete.
-Every read re-checks the checksum, so a truncated or tampered file raises
+Every read re-checks the recorded request against the id, the sidecar against its own checksum
+and the counts against theirs, so a truncated, edited or tampered file raises
 :class:`~qlatent.qpu.errors.CorruptSampleError` naming the file instead of being reused. A remote
 run in progress keeps what it has received in ``<id>.partial.npz``, and a local bank its finished
-shards in ``<id>.shards/`` (:mod:`qlatent.qpu.shards`), so an interrupted run resumes. Sampling
-one request is serialised across processes by the lock file ``.<id>.lock``.
+shards in ``<id>.shards/`` (:mod:`qlatent.qpu.shards`), so an interrupted run resumes. Creating,
+resuming or saving one set is serialised across processes by the lock file ``.<id>.lock``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qlatent.io import atomic_path, atomic_write_json
-from qlatent.qpu.errors import CorruptSampleError
-from qlatent.qpu.sampleset import FORMAT, SampleRequest, SampleSet, counts_sha256
+from qlatent.qpu.errors import CorruptSampleError, UnknownSampleSetError
+from qlatent.qpu.sampleset import (
+    FORMAT,
+    PROVENANCE_CHECKSUM,
+    SampleRequest,
+    SampleSet,
+    counts_sha256,
+    provenance_sha256,
+    recorded_request_id,
+)
 
 if TYPE_CHECKING:
+    from filelock import FileLock
+
     from qlatent.qpu.backends import PhotonicBackend
+    from qlatent.qpu.limits import SamplingLimits
     from qlatent.sweep.executors import ExecutorSettings
 
 STORE_ENV = "QLATENT_SAMPLES"
@@ -59,16 +71,34 @@ def _load_counts(npz_path: Path) -> np.ndarray:
         raise CorruptSampleError(f"{npz_path}: unreadable counts file ({type(error).__name__}: {error})") from None
 
 
-def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.PathLike[str]) -> SampleSet:
-    """Read and verify a sample set in the open format.
+_EDITED = ("the sidecar was edited, or written by a qlatent whose requests did not survive a JSON round trip; "
+           "delete both files and sample again")
+
+
+def read_sidecar(json_path: str | os.PathLike[str], request_id: str | None = None) -> dict[str, Any]:
+    """Read and verify a provenance sidecar without its counts (see :func:`read_sample_files`).
+
+    Parameters
+    ----------
+    json_path : path
+        The ``.json`` sidecar.
+    request_id : str, optional
+        The content address the sidecar must answer to (a store passes the file name's id); by
+        default the ``request_id`` the sidecar records.
+
+    Returns
+    -------
+    dict
+        The provenance.
 
     Raises
     ------
     CorruptSampleError
-        Naming the file, if either file is missing, truncated or unreadable, if the provenance lacks
-        the checksum, or if the counts do not match their recorded shape, dtype or SHA-256.
+        Naming the file, if it is missing or unreadable, has no counts checksum, records a request
+        that does not hash to ``request_id`` (or to its own recorded id), or fails its
+        ``provenance_sha256`` (an edited timestamp, version or backend detail).
     """
-    npz_path, json_path = Path(npz_path), Path(json_path)
+    json_path = Path(json_path)
     try:
         provenance = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -78,6 +108,45 @@ def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.Path
     if not isinstance(provenance, dict) or not isinstance(provenance.get("counts"), dict) \
             or "sha256" not in provenance["counts"]:
         raise CorruptSampleError(f"{json_path}: provenance has no counts checksum")
+    try:
+        rehashed = recorded_request_id(provenance)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CorruptSampleError(f"{json_path}: invalid recorded request ({type(error).__name__}: {error})") from None
+    if request_id is not None and rehashed != request_id:
+        raise CorruptSampleError(f"{json_path}: the recorded request does not hash to the file name (it hashes to "
+                                 f"{rehashed[:12]}...): {_EDITED}")
+    if rehashed != provenance.get("request_id"):
+        raise CorruptSampleError(f"{json_path}: the recorded request does not hash to its recorded request_id "
+                                 f"(it hashes to {rehashed[:12]}...): {_EDITED}")
+    if PROVENANCE_CHECKSUM in provenance and provenance_sha256(provenance) != provenance[PROVENANCE_CHECKSUM]:
+        raise CorruptSampleError(f"{json_path}: the provenance does not match its {PROVENANCE_CHECKSUM} (a timestamp, "
+                                 "version or backend detail was edited); delete both files and sample again")
+    return provenance
+
+
+def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.PathLike[str], *,
+                      request_id: str | None = None) -> SampleSet:
+    """Read and verify a sample set in the open format.
+
+    The sidecar is checked first (:func:`read_sidecar`: its request against the content address,
+    the rest against ``provenance_sha256``), then the counts against their recorded checksum.
+
+    Parameters
+    ----------
+    npz_path, json_path : path
+        The two files of the set.
+    request_id : str, optional
+        The content address the set must answer to (default: the one it records).
+
+    Raises
+    ------
+    CorruptSampleError
+        Naming the file, if either file is missing, truncated or unreadable, if the provenance lacks
+        the checksum, was edited (see :func:`read_sidecar`), or if the counts do not match their
+        recorded shape, dtype or SHA-256.
+    """
+    npz_path, json_path = Path(npz_path), Path(json_path)
+    provenance = read_sidecar(json_path, request_id)
     counts = _load_counts(npz_path)
     recorded = provenance["counts"]
     if list(counts.shape) != recorded.get("shape") or counts.dtype.str != recorded.get("dtype"):
@@ -181,26 +250,38 @@ class SampleStore:
 
         Raises
         ------
-        KeyError
-            If no stored id, or more than one, starts with ``prefix``.
+        UnknownSampleSetError
+            (a :class:`KeyError`) If no stored id, or more than one, starts with ``prefix``.
         """
         matches = [request_id for request_id in self.ids() if request_id.startswith(prefix)]
         if len(matches) != 1:
             found = "no sample set" if not matches else f"{len(matches)} sample sets"
-            raise KeyError(f"{found} in {self.root} with an id starting with {prefix!r}")
+            raise UnknownSampleSetError(f"{found} in {self.root} with an id starting with {prefix!r}")
         return matches[0]
 
     def load(self, request_id: str) -> SampleSet:
-        """Read and verify a stored set (see :func:`read_sample_files` for the errors)."""
-        sample_set = read_sample_files(*self.paths(request_id))
-        if sample_set.request_id != request_id:
-            raise CorruptSampleError(f"{self.paths(request_id)[1]}: records request id {sample_set.request_id}")
-        return sample_set
+        """Read and verify a stored set: its request must hash to ``request_id`` (the file name), its
+        sidecar match its ``provenance_sha256`` and its counts their checksum (see
+        :func:`read_sample_files` for the errors)."""
+        return read_sample_files(*self.paths(request_id), request_id=request_id)
+
+    def lock(self, request_id: str) -> FileLock:
+        """The lock giving one writer at a time the right to create, resume or replace a set.
+
+        A file lock on :meth:`lock_path`, so it holds across processes; one instance per path in a
+        process, re-entrant within a thread (``get_or_sample`` holds it while ``save`` takes it again).
+        """
+        from filelock import FileLock
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.lock_path(request_id).resolve()), is_singleton=True)
 
     def save(self, sample_set: SampleSet) -> Path:
-        """Store a set under its request id; returns the JSON sidecar's path."""
+        """Store a set under its request id (under the set's lock, so the pair of files always comes
+        from one writer); returns the JSON sidecar's path."""
         npz_path, json_path = self.paths(sample_set.request_id)
-        write_sample_files(sample_set, npz_path, json_path)
+        with self.lock(sample_set.request_id):
+            write_sample_files(sample_set, npz_path, json_path)
         return json_path
 
     def lock_path(self, request_id: str) -> Path:
@@ -211,27 +292,48 @@ class SampleStore:
         """The partial-results file of a run in progress."""
         return PartialRun(self.root / f"{request_id}{_PARTIAL_SUFFIX}", request_id)
 
-    def list(self) -> list[StoredSetInfo]:
-        """Summaries of every stored set, from the sidecars (use :meth:`verify` to check the counts).
+    def survey(self) -> tuple[list[StoredSetInfo], dict[str, str]]:
+        """Summaries of every stored set whose sidecar verifies, and one problem per set whose does not.
 
-        Raises
-        ------
-        CorruptSampleError
-            If a sidecar cannot be read.
+        Only sidecars are read (:func:`read_sidecar`: request against the id, provenance against its
+        checksum); :meth:`verify` also checks the counts.
+
+        Returns
+        -------
+        infos : list of StoredSetInfo
+            The good sets, sorted by id.
+        problems : dict
+            ``{sidecar file name: problem}`` for the others.
         """
-        infos = []
+        infos, problems = [], {}
         for request_id in self.ids():
             json_path = self.paths(request_id)[1]
             try:
-                provenance = json.loads(json_path.read_text(encoding="utf-8"))
+                provenance = read_sidecar(json_path, request_id)
                 request = provenance["request"]
                 infos.append(StoredSetInfo(
                     request_id=request_id, backend=request["backend"],
                     n_samples=int(provenance["counts"]["shape"][0]), n_modes=len(request["input_state"]),
                     n_photons=sum(request["input_state"]), model=request["model"],
                     detection=request["detection"], finished_at=provenance.get("finished_at", "")))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, IndexError) as error:
-                raise CorruptSampleError(f"{json_path}: unreadable provenance ({error})") from None
+            except CorruptSampleError as error:
+                problems[json_path.name] = str(error)
+            except (KeyError, TypeError, ValueError, IndexError) as error:
+                problems[json_path.name] = f"{json_path}: unreadable provenance ({type(error).__name__}: {error})"
+        return infos, problems
+
+    def list(self) -> list[StoredSetInfo]:
+        """Summaries of every stored set, from the sidecars (use :meth:`verify` to check the counts).
+
+        Raises
+        ------
+        CorruptSampleError
+            If a sidecar cannot be read or fails its checks (:meth:`survey` lists the good sets
+            and reports the bad ones instead).
+        """
+        infos, problems = self.survey()
+        if problems:
+            raise CorruptSampleError(next(iter(problems.values())))
         return infos
 
     def verify(self) -> dict[str, list[str]]:
@@ -239,10 +341,15 @@ class SampleStore:
 
         Each set must read back with a matching checksum, its request must hash to its file name,
         no counts file may lack its sidecar, and partial files must be readable.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the store's folder does not exist (nothing was verified).
         """
         problems: dict[str, list[str]] = {}
         if not self.root.is_dir():
-            return problems
+            raise FileNotFoundError(f"no sample store at {self.root} (nothing to verify)")
         for request_id in self.ids():
             name = f"{request_id}.json"
             try:
@@ -253,9 +360,8 @@ class SampleStore:
                         "request of this version addresses it (ids hash the format); delete both files")
                 elif (rehashed := sample_set.request.request_id()) != request_id:
                     problems.setdefault(name, []).append(
-                        f"the recorded request does not hash to the file name (it hashes to {rehashed[:12]}...): "
-                        "the sidecar was edited, or written by a qlatent whose requests did not survive a "
-                        "JSON round trip; delete both files and sample again")
+                        f"the rebuilt request does not hash to the file name (it hashes to {rehashed[:12]}...): "
+                        f"{_EDITED}")
             except CorruptSampleError as error:
                 problems.setdefault(name, []).append(str(error))
             except (KeyError, TypeError, ValueError) as error:
@@ -273,17 +379,33 @@ class SampleStore:
                 problems.setdefault(npz_path.name, []).append("counts file without its .json provenance")
         return problems
 
+    def unsealed(self) -> list[str]:
+        """Ids of sets whose sidecar predates ``provenance_sha256`` (readable; only their request and
+        counts can be checked)."""
+        unsealed = []
+        for request_id in self.ids():
+            try:
+                provenance = json.loads(self.paths(request_id)[1].read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if isinstance(provenance, dict) and PROVENANCE_CHECKSUM not in provenance:
+                unsealed.append(request_id)
+        return unsealed
+
 
 def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike[str] | None = None,
                   progress: bool = True, backend: PhotonicBackend | None = None,
-                  executor: str | ExecutorSettings | None = None) -> SampleSet:
+                  executor: str | ExecutorSettings | None = None, *,
+                  limits: SamplingLimits | None = None) -> SampleSet:
     """Return the stored sample set for ``request``, sampling and storing it first if there is none.
 
     Notebooks call only this, so re-executing them replays stored samples bit-for-bit and never
     re-queries hardware. Local requests are drawn in seeded shards (:mod:`qlatent.qpu.shards`),
     in parallel on ``executor``, kept shard by shard so that an interrupted bank resumes. A file
-    lock beside the set makes a second process asking for the same request wait for the first
-    and then read its set, instead of sampling it again.
+    lock beside the set (:meth:`SampleStore.lock`) makes a second process asking for the same
+    request wait for the first and then read its set, instead of sampling it again. Before
+    sampling, the memory, time and remote jobs the request needs are estimated
+    (:mod:`qlatent.qpu.limits`) and a request past ``limits`` is refused.
 
     Parameters
     ----------
@@ -300,6 +422,9 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         Where a local request's shards are drawn; None: ``$QLATENT_EXECUTOR`` for slow banks
         (see :func:`qlatent.qpu.shards.sample_in_shards`), else this process. The counts do not
         depend on it.
+    limits : SamplingLimits, optional
+        The most memory, time and remote jobs a new set may take (default: ``SamplingLimits()``);
+        a stored set is always read, whatever its size.
 
     Raises
     ------
@@ -307,13 +432,14 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         If the stored set exists but fails verification (it is never silently re-sampled over).
     ValueError
         If ``backend.name`` differs from ``request.backend``.
+    SampleSizeError
+        If the request is estimated to exceed ``limits`` (before anything is sampled).
     QPUError
         If shards of a local request failed (the finished ones are kept).
     """
-    from filelock import FileLock
-
     from qlatent.qpu.backends import get_backend
     from qlatent.qpu.backends.local import LocalBackend
+    from qlatent.qpu.limits import SamplingLimits, estimate_sampling
 
     if not isinstance(store, SampleStore):
         store = SampleStore(store)
@@ -324,11 +450,10 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         backend = get_backend(request.backend, store=store)
     elif backend.name != request.backend:
         raise ValueError(f"backend {backend.name!r} cannot serve a request for {request.backend!r}")
-    store.root.mkdir(parents=True, exist_ok=True)
-    lock_path = store.lock_path(request_id)
-    with FileLock(lock_path):
+    with store.lock(request_id):
         if request_id in store:  # another process stored it while this one waited
             return store.load(request_id)
+        (limits or SamplingLimits()).check(estimate_sampling(request, backend), request)
         if isinstance(backend, LocalBackend):
             from qlatent.qpu.shards import sample_in_shards
 
@@ -339,5 +464,5 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
             store.save(sample_set)
             checkpoint.discard()
         # Once the set is stored every process reads it, with or without the lock: the file can go.
-        lock_path.unlink(missing_ok=True)
+        store.lock_path(request_id).unlink(missing_ok=True)
         return sample_set

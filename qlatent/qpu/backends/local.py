@@ -23,6 +23,7 @@ import numpy as np
 from qlatent.qpu.sampleset import SampleRequest, SampleSet, postselection_report, utc_now
 
 if TYPE_CHECKING:
+    from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
 #: Rows per shard: part of what a seed means, so changing it changes every local bank longer than it.
@@ -118,6 +119,14 @@ class LocalBackend:
             n_shots, n_passed = (sum(column) for column in zip(*draws)) if draws else (0, 0)
             details["postselection"] = postselection_report(request.min_detected, n_shots, n_passed)
         return details
+
+    def estimate(self, request: SampleRequest) -> SamplingEstimate:
+        """Memory (the counts' copies while shards are merged) and single-core time of ``request``
+        (:mod:`qlatent.qpu.limits`); with post-selection the rejected shots add time."""
+        from qlatent.qpu.limits import COUNTS_COPIES, SamplingEstimate, counts_bytes
+        from qlatent.qpu.shards import estimated_seconds
+
+        return SamplingEstimate(COUNTS_COPIES * counts_bytes(request), estimated_seconds(request))
 
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qlatent.qpu.circuits import to_perceval_circuit
+from qlatent.qpu.interrupts import python_sigint
 from qlatent.qpu.sampleset import (
     SampleRequest,
     SampleSet,
@@ -17,9 +18,20 @@ from qlatent.qpu.sampleset import (
 )
 
 if TYPE_CHECKING:
+    from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
+#: Rough sizes for :meth:`PercevalBackend.estimate`: a shot as Perceval's state plus our Python row,
+#: and an SLOS output state (amplitude, probability and the state object), with SLOS's state rate.
+_SLOS_BYTES_PER_STATE = 200
+_SLOS_STATES_PER_SECOND = 1.0e8
 
+
+def _python_bytes_per_shot(n_modes: int) -> int:
+    return 300 + 24 * n_modes
+
+
+@python_sigint()
 def perceval_noise(request: SampleRequest) -> Any:
     """The ``perceval.NoiseModel`` of a request.
 
@@ -79,9 +91,10 @@ class PercevalBackend:
     """
 
     def __init__(self, backend_name: str, *, chunk_size: int = 100_000) -> None:
-        import perceval as pcvl
+        with python_sigint():
+            import perceval as pcvl
 
-        known = sorted(pcvl.BackendFactory.list())
+            known = sorted(pcvl.BackendFactory.list())
         if backend_name not in known:
             raise ValueError(f"Perceval has no backend {backend_name!r}; known backends: {', '.join(known)}")
         if chunk_size < 1:
@@ -90,6 +103,23 @@ class PercevalBackend:
         self.chunk_size = int(chunk_size)
         self.name = f"perceval:{backend_name}"
 
+    def estimate(self, request: SampleRequest) -> SamplingEstimate:
+        """Memory: the counts' copies, one chunk of Perceval's Python shot objects and, for SLOS, the
+        whole output distribution (``C(n + m − 1, n)`` states); time: our sampler's rate
+        (:mod:`qlatent.qpu.limits`), plus SLOS's distribution."""
+        from qlatent.qpu.limits import COUNTS_COPIES, SamplingEstimate, counts_bytes, fock_space_size
+        from qlatent.qpu.shards import estimated_seconds
+
+        memory = COUNTS_COPIES * counts_bytes(request)
+        memory += min(self.chunk_size, request.n_samples) * _python_bytes_per_shot(request.n_modes)
+        seconds = estimated_seconds(request)
+        if self.backend_name == "SLOS":
+            states = fock_space_size(request.n_photons, request.n_modes)
+            memory += states * _SLOS_BYTES_PER_STATE
+            seconds += states * request.n_photons / _SLOS_STATES_PER_SECOND
+        return SamplingEstimate(int(memory), seconds)
+
+    @python_sigint()
     def processor(self, request: SampleRequest) -> Any:
         """The configured ``perceval.Processor`` for ``request``."""
         import perceval as pcvl
@@ -105,20 +135,24 @@ class PercevalBackend:
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:
         """Draw ``request.n_samples`` shots in chunks of ``chunk_size``."""
-        import perceval as pcvl
-        from perceval.algorithm import Sampler
         from qlatent.progress import bar as tqdm
 
-        started_at = utc_now()
-        sampler = Sampler(self.processor(request))
-        pcvl.random_seed(request.seed)
+        with python_sigint():
+            import perceval as pcvl
+            from perceval.algorithm import Sampler
+
+            started_at = utc_now()
+            sampler = Sampler(self.processor(request))
+            pcvl.random_seed(request.seed)
         chunks = []
         n_shots = n_passed = 0
         with tqdm(total=request.n_samples, disable=not progress, desc=self.name, unit="shot") as bar:
             remaining = request.n_samples
             while remaining:
                 size = min(self.chunk_size, remaining)
-                counts = samples_to_counts(sampler.samples(size)["results"], request.n_modes, request.n_photons)
+                with python_sigint():  # exqalibur takes SIGINT at every call: Ctrl-C between chunks must stop us
+                    shots = sampler.samples(size)["results"]
+                counts = samples_to_counts(shots, request.n_modes, request.n_photons)
                 if counts.shape[0] != size:
                     raise RuntimeError(f"{self.name} returned {counts.shape[0]} shots instead of {size}")
                 counts = postselect(counts, request.min_detected)

@@ -29,6 +29,7 @@ from qlatent.qpu.errors import (
     RemoteJobError,
     UnknownPlatformError,
 )
+from qlatent.qpu.interrupts import python_sigint
 from qlatent.qpu.sampleset import (
     SampleRequest,
     SampleSet,
@@ -39,6 +40,7 @@ from qlatent.qpu.sampleset import (
 )
 
 if TYPE_CHECKING:
+    from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
 TOKEN_ENV = "QLATENT_QPU_TOKEN"
@@ -47,6 +49,7 @@ KNOWN_PLATFORMS = ("sim:slos", "sim:belenos", "qpu:belenos")
 _TRANSIENT_HTTP = frozenset({408, 409, 421, 423, 429})
 
 
+@python_sigint()
 def _saved_perceval_token() -> str | None:
     """The token Perceval itself would use (``PCVL_CLOUD_TOKEN`` or its saved ``RemoteConfig``)."""
     from perceval.providers.quandela.remote_config import RemoteConfig
@@ -201,6 +204,7 @@ class RemoteBackend:
                 problem = error
             retries.fault(problem, what, job_id, received, where)
 
+    @python_sigint()
     def connect(self) -> Any:
         """A ``perceval.RemoteProcessor`` on the platform, after checking the token and the name.
 
@@ -243,6 +247,7 @@ class RemoteBackend:
                                            f"accepts at most {limit}")
 
     # -- one job -------------------------------------------------------------------------------
+    @python_sigint()
     def _submit(self, processor: Any, size: int, command: str) -> str:
         from perceval.algorithm import Sampler
 
@@ -270,6 +275,7 @@ class RemoteBackend:
                 raise _JobTimeout(f"job {job_id} did not complete within {self.job_timeout:g} s")
             time.sleep(self.poll_interval)
 
+    @python_sigint()
     def _results(self, handler: Any, job_id: str, request: SampleRequest) -> np.ndarray:
         """Fetch and convert a finished job's results; ``_Malformed`` if they cannot be decoded."""
         from perceval.serialization import deserialize
@@ -290,6 +296,32 @@ class RemoteBackend:
             counts = np.minimum(counts, 1).astype(counts.dtype)
         return counts
 
+    @python_sigint()
+    def _configure(self, processor: Any, request: SampleRequest) -> bool:
+        """Set the circuit, input, filter and (on a simulator) noise; True for a physical QPU."""
+        import perceval as pcvl
+        from perceval.utils import ProcessorType
+
+        physical = processor.type == ProcessorType.PHYSICAL
+        if physical and (request.transmission, request.brightness, request.indistinguishability) != (1, 1, 1):
+            raise ValueError(f"{self.platform} is a physical QPU with its own noise: leave transmission, "
+                             "brightness and indistinguishability at 1 (model 'indistinguishable')")
+        processor.set_circuit(to_perceval_circuit(request))
+        processor.with_input(pcvl.BasicState(list(request.input_state)))
+        processor.min_detected_photons_filter(0)
+        if not physical:
+            processor.noise = perceval_noise(request)
+        return physical
+
+    def estimate(self, request: SampleRequest) -> SamplingEstimate:
+        """Cloud jobs (``ceil(n_samples / chunk_size)``, more if post-selection rejects shots) and memory
+        (the counts' copies and one job's results as Python objects); the queue's time is unknown."""
+        from qlatent.qpu.limits import COUNTS_COPIES, SamplingEstimate, counts_bytes
+
+        n_jobs = -(-request.n_samples // self.chunk_size)
+        job_objects = min(self.chunk_size, request.n_samples) * (300 + 24 * request.n_modes)
+        return SamplingEstimate(COUNTS_COPIES * counts_bytes(request) + job_objects, None, n_jobs)
+
     # -- the run -------------------------------------------------------------------------------
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:
@@ -304,22 +336,12 @@ class RemoteBackend:
         RemoteJobError
             After ``max_retries`` faults in a row, or a job past ``job_timeout``; names the job.
         """
-        import perceval as pcvl
-        from perceval.utils import ProcessorType
         from qlatent.progress import bar as tqdm
 
         started_at = utc_now()
         processor = self.connect()
         self.check_fits(processor, request)
-        physical = processor.type == ProcessorType.PHYSICAL
-        if physical and (request.transmission, request.brightness, request.indistinguishability) != (1, 1, 1):
-            raise ValueError(f"{self.platform} is a physical QPU with its own noise: leave transmission, "
-                             "brightness and indistinguishability at 1 (model 'indistinguishable')")
-        processor.set_circuit(to_perceval_circuit(request))
-        processor.with_input(pcvl.BasicState(list(request.input_state)))
-        processor.min_detected_photons_filter(0)
-        if not physical:
-            processor.noise = perceval_noise(request)
+        physical = self._configure(processor, request)
         commands = processor.available_commands
         command = "samples" if "samples" in commands else "sample_count"
         if command not in commands:

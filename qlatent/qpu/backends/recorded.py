@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qlatent.qpu.errors import UnknownSampleSetError
 from qlatent.qpu.sampleset import SampleRequest, SampleSet, postselect, postselection_report, utc_now
 from qlatent.qpu.store import SampleStore, read_sample_files
 
 if TYPE_CHECKING:
+    from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
 _MATCHED_FIELDS = ("input_state", "model", "indistinguishability", "transmission", "brightness", "detection")
@@ -32,8 +34,8 @@ class RecordedBackend:
 
     Raises
     ------
-    KeyError
-        If ``source`` is neither an existing file nor a stored id.
+    UnknownSampleSetError
+        (a :class:`KeyError`) If ``source`` is neither an existing file nor a stored id.
     CorruptSampleError
         If recorded files in the open format fail verification.
     ValueError, FileNotFoundError
@@ -59,7 +61,10 @@ class RecordedBackend:
             self.location = str(path.with_suffix(".json"))
         else:
             store = store if store is not None else SampleStore()
-            request_id = store.resolve(source)
+            try:
+                request_id = store.resolve(source)
+            except UnknownSampleSetError as error:
+                raise UnknownSampleSetError(f"recorded:{source}: no such file, and {error}") from None
             recorded = store.load(request_id)
             self.location = str(store.paths(request_id)[1])
         self.counts = recorded.counts
@@ -67,6 +72,12 @@ class RecordedBackend:
         self.recorded_min_detected = int(self.recorded_request.get("min_detected", 0))
         self.origin = {"replayed_from": recorded.request_id, "recorded_backend": recorded.provenance["backend"],
                        "recorded_at": recorded.provenance.get("finished_at")}
+
+    def estimate(self, request: SampleRequest) -> SamplingEstimate:
+        """Memory of the replayed counts (already read) and their copies; no sampling time."""
+        from qlatent.qpu.limits import COUNTS_COPIES, SamplingEstimate, counts_bytes
+
+        return SamplingEstimate(int(self.counts.nbytes) + COUNTS_COPIES * counts_bytes(request))
 
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
                progress: bool = False) -> SampleSet:
