@@ -14,14 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from qlatent.interrupts import EXIT_INTERRUPTED
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.limits import SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
 from qlatent.qpu.store import SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
-
-#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED = 130
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
@@ -151,7 +149,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
                                    limits=limits)
     except KeyboardInterrupt:
         print(f"interrupted: {_progress_kept(store, request)}", file=sys.stderr)
-        return INTERRUPTED
+        return EXIT_INTERRUPTED
     print(f"{sample_set.request_id}  {sample_set.n_samples} shots x {sample_set.n_modes} modes  "
           f"({store.paths(sample_set.request_id)[1]})")
     return 0
@@ -183,7 +181,7 @@ def _guarded(command: Any) -> Any:
             return 1
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
-            return INTERRUPTED
+            return EXIT_INTERRUPTED
 
     return run
 
