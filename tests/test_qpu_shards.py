@@ -192,3 +192,22 @@ def test_two_processes_requesting_one_set_get_the_same_consistent_set(tmp_path, 
         stored = store.load(request_id)  # the pair verifies: counts match the sidecar's checksum
         assert results[0] == results[1] == (counts_sha256(stored.counts), stored.provenance["provenance_sha256"])
         assert store.verify() == {} and not (root / f"{request_id}.shards").exists()
+
+
+def test_a_lossy_post_selected_bank_is_costed_by_the_photons_that_survive():
+    """A PT-2-like bank (32 photons, η = 0.5, 16 detections kept): each shot interferes k ~ Bin(32, 0.5)
+    photons, so its cost is set by k ≈ 16-24, not by 32 (which alone would be ~70 s a shot)."""
+    from scipy.stats import binom
+
+    circuit = haar_interferometer(32, seed=0)
+    lossless = SampleRequest("local", circuit, (1,) * 32, 1000, seed=1)
+    lossy = SampleRequest("local", circuit, (1,) * 32, 1000, seed=1, transmission=0.5, min_detected=16)
+    k = np.arange(16, 33)
+    weights = binom.pmf(k, 32, 0.5) / binom.sf(15, 32, 0.5)
+    expected = 1000 * weights @ (k * 2.0 ** k / shards._OPERATIONS_PER_SECOND
+                                 + k ** 2 * 32 * shards._SECONDS_PER_PHOTON_MODE)
+    assert shards.estimated_seconds(lossy) == pytest.approx(expected + shards._SECONDS_PER_SHARD
+                                                            * len(shards.shard_rows(1000)), rel=1e-9)
+    assert shards.estimated_seconds(lossy) < shards.estimated_seconds(lossless) / 1000
+    # Without loss every shot interferes all 32 photons: n 2^n operations each.
+    assert shards.estimated_seconds(lossless) > 1000 * 32 * 2.0 ** 32 / shards._OPERATIONS_PER_SECOND

@@ -45,15 +45,25 @@ _SECONDS_PER_SHARD = 0.01
 def estimated_seconds(request: SampleRequest) -> float:
     """Rough single-core time to sample ``request`` locally, in seconds.
 
-    Per interfering shot ``n 2^n`` operations (the permanent-like sums) plus ``n² m`` bookkeeping,
-    per distinguishable shot ``n m``, plus a fixed cost per shard; the rates are measured (see the
-    module's constants). Post-selection adds the rejected shots, which are not counted.
+    A uniform loss commutes with the interferometer, so each shot interferes only the ``k`` photons
+    that survive it, ``k ~ Binomial(n, η)`` with ``η`` the transmission times the brightness. A shot
+    of ``k`` interfering photons costs ``k 2^k`` operations (the permanent-like sums) plus ``k² m``
+    bookkeeping, a distinguishable one ``k m``; with post-selection the shots with fewer than
+    ``min_detected`` survivors are rejected before they are sampled, so an accepted shot costs the
+    mean over ``k >= min_detected``. Plus a fixed cost per shard; the rates are measured (see the
+    module's constants).
     """
+    from scipy.stats import binom
+
     n, m = request.n_photons, request.n_modes
+    survivors = np.arange(n + 1)
+    weights = binom.pmf(survivors, n, request.transmission * request.brightness)
     if request.model != "distinguishable":
-        per_sample = n * 2.0 ** n / _OPERATIONS_PER_SECOND + n * n * m * _SECONDS_PER_PHOTON_MODE
+        cost = survivors * 2.0 ** survivors / _OPERATIONS_PER_SECOND + survivors ** 2 * m * _SECONDS_PER_PHOTON_MODE
     else:
-        per_sample = n * m / _OPERATIONS_PER_SECOND + n * m * _SECONDS_PER_PHOTON_MODE
+        cost = survivors * m * (1 / _OPERATIONS_PER_SECOND + _SECONDS_PER_PHOTON_MODE)
+    accepted = survivors >= request.min_detected
+    per_sample = float(weights[accepted] @ cost[accepted] / max(weights[accepted].sum(), 1e-300))
     return request.n_samples * per_sample + len(shard_rows(request.n_samples)) * _SECONDS_PER_SHARD
 
 
