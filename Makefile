@@ -5,7 +5,7 @@ VENV := .venv
 INSTALLED := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: book test clean-book
+.PHONY: book test lint clean-book
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ book: $(INSTALLED)
 ## Install everything and run the tests (every notebook is executed with the quick profile)
 test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest
+
+## Install everything and lint the code and the notebooks' code cells (configuration: pyproject.toml [tool.ruff])
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
 
 clean-book:
 	rm -rf _build book/executed

@@ -24,6 +24,7 @@ import os
 import platform
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 
@@ -34,6 +35,11 @@ def best_of(function, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def _train_steps(model, draw_batch, latent, generator, k: int) -> None:
+    for _ in range(k):
+        model.train_step(draw_batch, latent, generator)
 
 
 def train_costs(threads: list[int], latent_dim: int, batches: list[int], critic_ratios: list[int]) -> list[dict]:
@@ -53,12 +59,9 @@ def train_costs(threads: list[int], latent_dim: int, batches: list[int], critic_
                 model = MolGAN(MolGANConfig.paper(latent_dim, dataset.n_atom_types, n_critic=n_critic), seed=0)
                 latent, generator = GaussianLatent(latent_dim), torch.Generator().manual_seed(0)
 
-                def steps(k: int = 4) -> None:
-                    for _ in range(k):
-                        model.train_step(lambda: bank.batch(batch, generator), latent, generator)
-
+                steps = partial(_train_steps, model, partial(bank.batch, batch, generator), latent, generator)
                 steps(2)
-                seconds = best_of(steps, 4) / 4
+                seconds = best_of(partial(steps, 4), 4) / 4
                 rows.append({"part": "train", "threads": n_threads, "batch": batch, "n_critic": n_critic,
                              "latent_dim": latent_dim, "seconds_per_step": round(seconds, 4)})
                 print(json.dumps(rows[-1]), flush=True)
@@ -114,7 +117,7 @@ def sampler_costs(threads: list[int]) -> list[dict]:
         for photons, n in ((8, 20_000), (16, 2_000), (20, 300), (24, 40)):
             unitary, state = haar_unitary(2 * photons, seed=1), [1] * photons + [0] * photons
             sample(unitary, state, 10, seed=0)
-            seconds = best_of(lambda: sample(unitary, state, n, seed=3, batch_size=n), 2)
+            seconds = best_of(partial(sample, unitary, state, n, seed=3, batch_size=n), 2)
             rows.append({"part": "sampler", "threads": n_threads, "photons": photons, "modes": 2 * photons,
                          "samples_per_s": round(n / seconds, 2)})
             print(json.dumps(rows[-1]), flush=True)

@@ -21,6 +21,7 @@ import io
 import os
 import platform
 import time
+from functools import partial
 from pathlib import Path
 
 import numba
@@ -103,7 +104,7 @@ def time_ours(unitary: np.ndarray, state: list[int], n_samples: int | None,
     if n_samples is None:
         pilot = 8
         while True:
-            elapsed = _timed(lambda: sample(unitary, state, pilot, seed=1))
+            elapsed = _timed(partial(sample, unitary, state, pilot, seed=1))
             if elapsed > 0.2 or pilot >= 1_000_000:
                 break
             pilot *= 4
@@ -122,7 +123,7 @@ def time_perceval(unitary: np.ndarray, state: list[int], n_samples: int | None,
     if n_samples is None:
         pilot = 2
         while True:
-            elapsed = _timed(lambda: backend.samples(pilot))
+            elapsed = _timed(partial(backend.samples, pilot))
             if elapsed > 0.2 or pilot >= 1_000_000:
                 break
             pilot *= 4

@@ -1,6 +1,7 @@
 """The ``qlatent`` command: execute notebooks and build the book.
 
-``qlatent book [--profile quick|standard|paper] [--only NAME ...] [--force] [--executor serial|local|ray] [--address ADDR]``
+``qlatent book [--profile quick|standard|paper] [--only NAME ...] [--force] [--executor serial|local|ray]
+[--address ADDR]``
     Execute the profile's notebooks (skipping unchanged ones) and build the book; their grids of
     training runs and their slow sample banks run on the executor (default: in each kernel). A
     chapter last executed by ``qlatent run`` keeps that run's parameters unless ``--profile`` is
@@ -9,7 +10,8 @@
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
-    Execute one notebook with explicit parameters (values are read as YAML 1.2 and papermill: 3, 1e-3, true, None, [1, 2]).
+    Execute one notebook with explicit parameters (values are read as YAML 1.2 and papermill: 3, 1e-3, true,
+    None, [1, 2]).
 ``qlatent profiles``
     List the profiles and their notebooks.
 ``qlatent record NOTEBOOK [--profile standard] [--force]``
@@ -347,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     banks = commands.add_parser("banks", help="sample a chapter's photon-count banks ahead of training (resumable)")
     banks.add_argument("notebook", help=f"chapter with a bank plan: {', '.join(BANK_PLANNERS)}")
     banks.add_argument("--profile", default="standard", help="profile whose banks to sample (default: standard)")
-    banks.add_argument("--store", default=None, help="sample store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
+    banks.add_argument("--store", default=None,
+                       help="sample store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
     banks.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_executor_arguments(banks, "$QLATENT_EXECUTOR for slow banks, else here")
     banks.set_defaults(handler=cmd_banks)

@@ -80,7 +80,8 @@ def effective_parameters(name: str, profile: str) -> dict[str, Any]:
 
     chosen = get_profile(profiles_file(), profile)
     if name not in chosen.notebooks:
-        raise RecordingError(f"profile {profile!r} does not run notebook {name!r}; it runs: {', '.join(chosen.notebooks)}")
+        raise RecordingError(f"profile {profile!r} does not run notebook {name!r}; "
+                             f"it runs: {', '.join(chosen.notebooks)}")
     parameters = notebook_defaults(name)
     parameters.update(chosen.notebooks[name])
     if "profile" in parameters:

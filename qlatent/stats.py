@@ -192,8 +192,10 @@ def _ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
     scored = np.isfinite(difference)
     largest = float(np.abs(difference[scored]).max()) if scored.any() else 0.0
     beyond = 2 * largest + 1.0
-    only_better = np.isfinite(pairs["better"].to_numpy(dtype=float)) & ~np.isfinite(pairs["worse"].to_numpy(dtype=float))
-    only_worse = ~np.isfinite(pairs["better"].to_numpy(dtype=float)) & np.isfinite(pairs["worse"].to_numpy(dtype=float))
+    better_scored = np.isfinite(pairs["better"].to_numpy(dtype=float))
+    worse_scored = np.isfinite(pairs["worse"].to_numpy(dtype=float))
+    only_better = better_scored & ~worse_scored
+    only_worse = ~better_scored & worse_scored
     ranked = np.where(scored, difference, 0.0)
     ranked[only_better] = beyond
     ranked[only_worse] = -beyond

@@ -20,6 +20,8 @@ def test_every_adversarial_model_checks_its_betas_the_same_way():
     from qlatent.models.gan import WGANGPConfig
     from qlatent.models.molgan import MolGANConfig
 
-    for config, required in ((WGANGPConfig, {"latent_dim": 2, "data_dim": 2}), (MolGANConfig, {"latent_dim": 2, "n_atom_types": 5}), (DDGANConfig, {"latent_dim": 2, "image_shape": (1, 8, 8)})):
+    for config, required in ((WGANGPConfig, {"latent_dim": 2, "data_dim": 2}),
+                             (MolGANConfig, {"latent_dim": 2, "n_atom_types": 5}),
+                             (DDGANConfig, {"latent_dim": 2, "image_shape": (1, 8, 8)})):
         with pytest.raises(ValueError, match="betas must be two numbers"):
             config(**required, betas=0.5)

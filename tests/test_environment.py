@@ -37,3 +37,19 @@ def test_torch_pinned_exactly():
 def test_jupyter_book_major_version_one():
     pins = [req for req in _pyproject_requirements() if req.startswith("jupyter-book")]
     assert pins == ["jupyter-book==1.0.4.post1"], "Jupyter Book 2 cannot build offline; keep 1.x pinned"
+
+
+def test_ruff_pinned_and_configured():
+    pins = [req for req in _pyproject_requirements() if req.startswith("ruff")]
+    assert pins == ["ruff==0.17.0"], "the linter is pinned in the dev extra, so CI's verdict is reproducible"
+    ruff = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert ruff["line-length"] == 120 and ruff["target-version"] == "py311"
+    assert {"E", "F", "W", "I", "B", "UP"} <= set(ruff["lint"]["select"])
+
+
+def test_ci_lints_before_testing():
+    makefile = (REPO / "Makefile").read_text()
+    assert "\nlint: $(INSTALLED)\n\t$(VENV)/bin/ruff check .\n" in makefile
+    steps = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert "make lint" in steps and "time make test" in steps
+    assert steps.index("make lint") < steps.index("time make test"), "lint first: it fails in seconds, tests in minutes"

@@ -137,7 +137,8 @@ def synthetic_runs() -> pd.DataFrame:
             rows += [{**base, "schedule": "paper", "circuit": "haar", "metric": "fcd", "value": 1.0 + shift + noise},
                      {**base, "schedule": "paper", "circuit": "haar", "metric": "valid_unique",
                       "value": 2500 - 1000 * shift + 50 * noise},
-                     {**base, "schedule": "fast", "circuit": "haar", "metric": "fcd", "value": 1.0 + rng.normal(0, 0.1)}]
+                     {**base, "schedule": "fast", "circuit": "haar", "metric": "fcd",
+                      "value": 1.0 + rng.normal(0, 0.1)}]
         for latent, shift in (("boson", 0.0), ("distinguishable", 0.2)):
             rows.append({"size": 16, "latent": latent, "seed": seed, "schedule": "paper", "circuit": "1-1",
                          "metric": "fcd", "value": 1.0 + shift + rng.normal(0, 0.02)})

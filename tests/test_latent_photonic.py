@@ -91,7 +91,8 @@ def test_boson_and_distinguishable_use_independent_unitaries_per_run(tmp_path):
     dist = build_latent("distinguishable", spec, seed=7, store=tmp_path)
     assert boson.source["interferometer"] != dist.source["interferometer"]
     # Re-drawn for every seed, reproducible for the same seed.
-    assert build_latent("boson", spec, seed=8, store=tmp_path).source["interferometer"] != boson.source["interferometer"]
+    other_seed = build_latent("boson", spec, seed=8, store=tmp_path)
+    assert other_seed.source["interferometer"] != boson.source["interferometer"]
     assert build_latent("boson", spec, seed=7, store=tmp_path).sha256 == boson.sha256
     shared = LatentSpec(size=4, bank_size=200, shared_circuit=True)
     one = build_latent("boson", shared, seed=7, store=tmp_path).source["interferometer"]
@@ -102,7 +103,8 @@ def test_seeds_are_distinct_per_role_and_stable():
     circuits = {latent_seeds(name, SMALL, 0)[0] for name in ("boson", "distinguishable", "partial")}
     assert len(circuits) == 3
     assert latent_seeds("independent-counts", SMALL, 0) == latent_seeds("boson", SMALL, 0)
-    assert derived_seed(3, "data", "circuit") == derived_seed(3, "data", "circuit") != derived_seed(4, "data", "circuit")
+    assert (derived_seed(3, "data", "circuit") == derived_seed(3, "data", "circuit")
+            != derived_seed(4, "data", "circuit"))
 
 
 def test_boson_bunches_more_than_distinguishable_at_table1_size(tmp_path):

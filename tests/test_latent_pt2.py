@@ -12,8 +12,7 @@ from scipy.stats import binom, chisquare
 from qlatent.latent.pt2 import PT2Source, pt2_counts
 from qlatent.photonics import sample, sample_postselected
 from qlatent.photonics.interferometers import haar_unitary
-from qlatent.qpu import SampleRequest, SampleStore, get_or_sample
-from qlatent.qpu import shards
+from qlatent.qpu import SampleRequest, SampleStore, get_or_sample, shards
 from qlatent.qpu.backends.local import SHARD_SIZE, LocalBackend, draw_shard, sample_shard
 from qlatent.qpu.errors import QPUError
 

@@ -83,7 +83,8 @@ def test_internal_diversity_is_moses_intdiv_over_all_pairs_self_pairs_included()
     assert M.internal_diversity([ETHANOL, BENZENE, acetic_acid]) == pytest.approx(
         moses_int_div([ETHANOL, BENZENE, acetic_acid]), rel=1e-9)
     d = 1.0 - DataStructs.TanimotoSimilarity(
-        *(rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetFingerprint(m) for m in (ETHANOL, BENZENE)))
+        *(rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024).GetFingerprint(m)
+          for m in (ETHANOL, BENZENE)))
     assert M.internal_diversity([ETHANOL, BENZENE, None]) == pytest.approx(2 * d / 4)
     # ordered pairs of (A, A', B): four of the nine are (A or A', B) or (B, A or A'), each at distance d
     assert M.internal_diversity([ETHANOL, ETHANOL_AGAIN, BENZENE]) == pytest.approx(4 * d / 9)
@@ -311,7 +312,8 @@ def test_valid_unique_and_novel_counts_on_a_hand_made_list():
     assert M.novel_count(batch, set()) == M.valid_unique_count(batch)
     assert M.valid_unique_count([None, PENTAVALENT]) == 0 and M.novel_count([None], {"CCO"}) == 0
     table = M.summarize(batch, {"CCO"})
-    assert (table["n_unique"], table["n_novel"], table["n_unique_connected"], table["n_novel_connected"]) == (4, 3, 3, 2)
+    counts = (table["n_unique"], table["n_novel"], table["n_unique_connected"], table["n_novel_connected"])
+    assert counts == (4, 3, 3, 2)
 
 
 def test_reference_sample_is_a_seeded_random_draw_not_the_first_rows():

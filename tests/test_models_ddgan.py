@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import TurnsNaN
 
 from qlatent.latent import GaussianLatent
 from qlatent.models.ddgan import DDGAN, DDGANConfig, DiffusionSchedule, vp_betas
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
-from conftest import TurnsNaN
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SMALL = dict(image_shape=(1, 2, 2), n_timesteps=3, generator_hidden=(16,), discriminator_hidden=(16,), time_embedding=4)

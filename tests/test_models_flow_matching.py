@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import TurnsNaN
 
 from qlatent.latent import BernoulliLatent, GaussianLatent, UniformLatent
 from qlatent.models.flow_matching import (
@@ -19,7 +20,6 @@ from qlatent.models.flow_matching import (
 )
 from qlatent.training.bank import TensorBank
 from qlatent.training.loop import Trainer, TrainerConfig, TrainingDivergedError
-from conftest import TurnsNaN
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 RAW = SourceConfig(dequantization="none", noise_scale=0.0, standardize=False, projection="none")

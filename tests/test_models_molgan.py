@@ -43,7 +43,8 @@ def config(**overrides) -> MolGANConfig:
     return MolGANConfig(**{"latent_dim": 4, "n_atom_types": ENCODER.n_types, **SMALL, **overrides})
 
 
-def random_soft_graph(batch: int, n_nodes: int, n_atom: int, n_bond: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def random_soft_graph(batch: int, n_nodes: int, n_atom: int, n_bond: int,
+                      seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     nodes = torch.softmax(torch.randn(batch, n_nodes, n_atom, generator=g), -1)
     edges = torch.randn(batch, n_nodes, n_nodes, n_bond, generator=g)
@@ -76,7 +77,8 @@ def test_config_rejects_bad_values(overrides, error, match):
 
 def test_molgan_defaults_are_molgans_sizes():
     c = MolGANConfig(latent_dim=32, n_atom_types=5)
-    assert (c.generator_hidden, c.conv_hidden, c.aggregation_dim, c.dense_hidden) == ((128, 256, 512), (64, 32), 128, (128, 64))
+    assert (c.generator_hidden, c.conv_hidden, c.aggregation_dim, c.dense_hidden) == (
+        (128, 256, 512), (64, 32), 128, (128, 64))
     assert (c.n_bond_types, c.max_atoms, c.n_critic, c.gp_weight, c.rl_lambda) == (4, 9, 5, 10.0, 1.0)
 
 
@@ -161,7 +163,8 @@ def test_symmetric_noise_is_symmetric_and_finite():
 @pytest.mark.parametrize("mode", ["argmax", "categorical"])
 def test_sampled_graphs_are_symmetric_with_empty_diagonal(mode):
     model = MolGAN(config(), seed=0)
-    nodes, adjacency = model.sample_graphs(50, GaussianLatent(4), torch.Generator().manual_seed(0), mode=mode, batch_size=16)
+    nodes, adjacency = model.sample_graphs(50, GaussianLatent(4), torch.Generator().manual_seed(0), mode=mode,
+                                           batch_size=16)
     assert nodes.shape == (50, 9) and adjacency.shape == (50, 9, 9)
     assert nodes.dtype == adjacency.dtype == torch.int64
     assert torch.equal(adjacency, adjacency.transpose(1, 2))

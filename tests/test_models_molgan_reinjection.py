@@ -113,7 +113,8 @@ def test_recover_latent_errors():
     generator = paper_generator(latent_dim=16)
     with pytest.raises(ValueError, match=r"layer must be an int in 1..5, got 6"):
         recover_latent(generator, torch.zeros(2, 64), layer=6)
-    with pytest.raises(ValueError, match=r"hidden layer 2 has width 176; expected activations \(B, 176\), got \(2, 64\)"):
+    with pytest.raises(ValueError,
+                       match=r"hidden layer 2 has width 176; expected activations \(B, 176\), got \(2, 64\)"):
         recover_latent(generator, torch.zeros(2, 64), layer=2)
     with pytest.raises(TypeError, match="needs a ReinjectionGenerator, got GraphGenerator"):
         recover_latent(MolGAN(MolGANConfig(latent_dim=4, n_atom_types=5), seed=0).generator, torch.zeros(2, 4))

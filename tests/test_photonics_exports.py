@@ -10,4 +10,4 @@ def test_unknown_attribute():
     import pytest
 
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        photonics.nope
+        _ = photonics.nope

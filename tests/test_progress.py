@@ -52,5 +52,6 @@ def test_every_bar_in_qlatent_is_made_by_the_progress_module():
 
     package = Path(progress.__file__).parent
     offenders = [str(path.relative_to(package)) for path in package.rglob("*.py")
-                 if path.name != "progress.py" and ("from tqdm" in path.read_text() or "import tqdm" in path.read_text())]
+                 if path.name != "progress.py"
+                 and ("from tqdm" in path.read_text() or "import tqdm" in path.read_text())]
     assert offenders == []

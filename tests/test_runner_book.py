@@ -21,7 +21,8 @@ def tiny_book(project_copy):
     ]
     nbformat.write(notebook, project_copy / "notebooks" / "93_book.ipynb")
     (project_copy / "notebooks" / "profiles.yml").write_text(PROFILES)
-    (project_copy / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/executed/93_book\n")
+    (project_copy / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/executed/93_book\n")
     return project_copy
 
 

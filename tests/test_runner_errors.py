@@ -37,7 +37,8 @@ def test_failing_notebook_reports_cell_and_keeps_last_good_output(project_copy):
 
     bad = run_cli(project_copy, "run", "99_fragile", "-p", "should_fail", "true")
     line = error_line(bad)
-    assert "notebook '99_fragile' failed in cell 3 at line 2 (\"raise RuntimeError('boom')\"): RuntimeError: boom" in line
+    assert ("notebook '99_fragile' failed in cell 3 at line 2 (\"raise RuntimeError('boom')\"): "
+            "RuntimeError: boom") in line
     assert executed.read_bytes() == good_bytes and stamp.read_bytes() == good_stamp
     assert (project_copy / "_build" / "failed" / "99_fragile.ipynb").is_file()
     assert not [p for p in executed.parent.iterdir() if ".tmp" in p.name]
@@ -56,8 +57,10 @@ def test_force_re_executes(project_copy):
         (["run", "no_such_notebook"], "unknown notebook 'no_such_notebook'; available: "),
         (["run", "97_params", "-p", "speed", "3"], "notebook '97_params' declares no parameter 'speed'; it declares: "
                                                    "should_fail, scale, label"),
-        (["run", "97_params", "-p", "scale", "fast"], "parameter 'scale' of notebook '97_params' expects float, got str"),
-        (["run", "97_params", "-p", "should_fail", "1"], "parameter 'should_fail' of notebook '97_params' expects bool"),
+        (["run", "97_params", "-p", "scale", "fast"],
+         "parameter 'scale' of notebook '97_params' expects float, got str"),
+        (["run", "97_params", "-p", "should_fail", "1"],
+         "parameter 'should_fail' of notebook '97_params' expects bool"),
         (["book", "--profile", "fastest"], "unknown profile 'fastest'; known profiles: {known}"),
         (["book", "--only", "nothing"], "profile 'quick' has no notebook nothing"),
     ],
@@ -120,8 +123,10 @@ def test_profile_is_the_runners_to_inject(project_copy):
     assert "parameter 'profile' of notebook '93_labelled' is set by the runner, not by hand" in line
     assert "qlatent run 93_labelled --profile NAME" in line
     assert not (project_copy / "book" / "executed" / "93_labelled.ipynb").exists()
-    (project_copy / "notebooks" / "profiles.yml").write_text("quick:\n  notebooks:\n    93_labelled: {profile: paper}\n")
-    assert "parameter 'profile' of notebook '93_labelled' is set by the runner" in error_line(run_cli(project_copy, "book"))
+    (project_copy / "notebooks" / "profiles.yml").write_text(
+        "quick:\n  notebooks:\n    93_labelled: {profile: paper}\n")
+    line = error_line(run_cli(project_copy, "book"))
+    assert "parameter 'profile' of notebook '93_labelled' is set by the runner" in line
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -173,7 +178,8 @@ def test_a_failing_notebook_leaves_the_previous_results_untouched(project_copy):
     assert manifest["parameters"] == {"label": "plain"} and manifest["tables"] == ["scores"]
     assert not (folder / "extra.csv").exists()  # an earlier execution's table is not published beside this one
     assert sorted(path.name for path in (folder / "figures").iterdir()) == ["figure_plain.png"]
-    assert sorted(path.name for path in (folder / "runs").iterdir()) == ["bad.txt", "extra.txt", "good.txt", "plain.txt"]
+    assert sorted(path.name for path in (folder / "runs").iterdir()) == [
+        "bad.txt", "extra.txt", "good.txt", "plain.txt"]
 
 
 def test_kernel_shutdown_sends_no_interrupt(monkeypatch):

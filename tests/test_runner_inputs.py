@@ -175,7 +175,8 @@ def test_a_parameters_cell_that_is_not_python_is_named(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("quick:\n  notebooks: {}\nquick:\n  notebooks: {}\n", "repeats the key 'quick' \\(first given at line 1\\) at line 3"),
+    ("quick:\n  notebooks: {}\nquick:\n  notebooks: {}\n",
+     "repeats the key 'quick' \\(first given at line 1\\) at line 3"),
     ("quick:\n  notebooks:\n    a: {}\n    a: {x: 1}\n", "repeats the key 'a' \\(first given at line 3\\) at line 4"),
     ("quick:\n  notebooks:\n    a: {x: 1, x: 2}\n", "repeats the key 'x' \\(first given at line 3\\) at line 3"),
     ("quick:\n  description: a\n  description: b\n  notebooks: {}\n", "repeats the key 'description'"),

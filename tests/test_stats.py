@@ -227,8 +227,8 @@ def test_no_difference_claim_reproduces_only_with_a_tight_interval_inside_the_ma
     far = claim_verdict(_two_latents(q, [v + 1.0 for v in g]), _no_difference(), True)
     assert far.verdict == "does not reproduce"
     # ...while a significant one smaller than that margin is no contradiction: the paper could not see it.
-    small = claim_verdict(_two_latents(q, [v + 0.05 + e for v, e in zip(q, [0.001, -0.002, 0.0, 0.002, -0.001, 0.001])]),
-                          _no_difference(), True)
+    noise = [0.001, -0.002, 0.0, 0.002, -0.001, 0.001]
+    small = claim_verdict(_two_latents(q, [v + 0.05 + e for v, e in zip(q, noise)]), _no_difference(), True)
     assert small.statistics["p_t"] < 0.05 and small.verdict == "reproduces"
     # Many seeds and a tiny real difference never turn a "no difference" claim into a loss.
     rng = np.random.default_rng(0)

@@ -39,7 +39,8 @@ class MixtureRecipe:
         require_positive_int("n_components", self.n_components)
         for name in ("radius", "radial_std", "angular_std"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not (math.isfinite(value) and value > 0)):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
 
     def angles(self) -> np.ndarray:

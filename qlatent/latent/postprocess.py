@@ -17,8 +17,9 @@ the distribution the statistics come from; with noise the standard deviation is
 (``σ`` is replaced by 1), so it maps to a constant 0.
 
 The paper centres its latents and does not rescale them; for QM9 its recipe is not stated, so the
-noise scale and whether to standardise are parameters here, and each chapter states its choice. The same recipe applied to the classical count
-baselines keeps the comparison about the joint distribution, not the input scaling.
+noise scale and whether to standardise are parameters here, and each chapter states its choice. The
+same recipe applied to the classical count baselines keeps the comparison about the joint
+distribution, not the input scaling.
 """
 
 from __future__ import annotations

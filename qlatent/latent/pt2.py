@@ -101,7 +101,8 @@ class PT2Source:
     def __post_init__(self) -> None:
         from qlatent.photonics.timebin import n_beam_splitters
 
-        for name in ("n_modes", "min_detected", "circuit_seed") + (("n_photons",) if self.n_photons is not None else ()):
+        optional = ("n_photons",) if self.n_photons is not None else ()
+        for name in ("n_modes", "min_detected", "circuit_seed", *optional):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise ValueError(f"{name} must be an integer, got {value!r}")

@@ -610,8 +610,8 @@ def fcd(
     ChemNet activations of each list (Preuer et al. 2018, eq. 1); 0 for identical distributions,
     lower is better. Never negative: round-off (worst on the rank-deficient covariances of fewer
     than 512 distinct SMILES) is cleaned and the result clipped at zero by :func:`frechet_distance`,
-    so a list against itself gives 0 up to about 1e-11. Implementation: ``fcd-torch`` 1.0.7 (MIT, ChemNet weights shipped in its
-    wheel, runs offline) for canonicalisation and ChemNet; the mean and covariance by
+    so a list against itself gives 0 up to about 1e-11. Implementation: ``fcd-torch`` 1.0.7 (MIT,
+    ChemNet weights shipped in its wheel, runs offline) for canonicalisation and ChemNet; the mean and covariance by
     :func:`chemnet_statistics` (one pass per distinct SMILES, weighted by repeats, equal to
     fcd-torch's fit of the whole list); the trace of the matrix square root by the symmetric
     eigenvalue route above (same quantity as fcd-torch's ``scipy.linalg.sqrtm``, seconds faster).

@@ -4,8 +4,8 @@ The generator maps a latent vector to node logits ``(B, V, T)`` and symmetrised 
 ``(B, V, V, Y)``: MolGAN's MLP (``generator="molgan"``) or the paper's modification
 (``generator="reinjection"``, :class:`ReinjectionGenerator`: widths that never shrink, LeakyReLU,
 and an affine map of ``z`` added into every hidden layer, so the hidden map can be inverted by
-solving linear systems, :func:`recover_latent`); a categorical relaxation (softmax, Gumbel-softmax or its straight-through
-version) turns them into the continuous graph the critic scores. Critic and reward network are
+solving linear systems, :func:`recover_latent`); a categorical relaxation (softmax, Gumbel-softmax or
+its straight-through version) turns them into the continuous graph the critic scores. Critic and reward network are
 relational graph convolutions with MolGAN's gated sum readout (:mod:`qlatent.models.rgcn`). The
 latent distribution is never part of the model: every call that needs latent samples takes a
 distribution object (``sample(n, generator)``, ``dim``, ``name``) and the run's

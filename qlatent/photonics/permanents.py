@@ -219,7 +219,8 @@ def column_deleted_permanents(rows: np.ndarray, multiplicity: np.ndarray, n_dist
             step = twice * state[3, d]
         else:
             # a repeated row's variable runs over the (mu + 1)-th roots of unity: x_new - x_old
-            step = (cmath.exp(2j * math.pi * state[1, d] / (mu + 1)) - cmath.exp(2j * math.pi * old / (mu + 1))) * factor
+            step = (cmath.exp(2j * math.pi * state[1, d] / (mu + 1))
+                    - cmath.exp(2j * math.pi * old / (mu + 1))) * factor
         for j in range(n_cols):
             delta = step * rows[t, j]
             for lane in range(n_lanes):
@@ -315,10 +316,12 @@ def _plan(matrix: np.ndarray) -> tuple[int, float]:
     plain = float(n) * 2.0 ** (n - 1)
     representative = np.empty(n, dtype=np.int64)
     multiplicity = np.zeros(n, dtype=np.int64)
-    by_rows = GROUPED_TERM_COST * (n + 1) * _grouped_terms(multiplicity, _row_groups(matrix, representative, multiplicity))
+    by_rows = GROUPED_TERM_COST * (n + 1) * _grouped_terms(multiplicity,
+                                                           _row_groups(matrix, representative, multiplicity))
     multiplicity[:] = 0
     transposed = np.ascontiguousarray(matrix.T)
-    by_cols = GROUPED_TERM_COST * (n + 1) * _grouped_terms(multiplicity, _row_groups(transposed, representative, multiplicity))
+    by_cols = GROUPED_TERM_COST * (n + 1) * _grouped_terms(multiplicity,
+                                                           _row_groups(transposed, representative, multiplicity))
     if n < 63 and plain <= by_rows and plain <= by_cols:
         return 0, plain
     if by_rows <= by_cols:
@@ -441,7 +444,8 @@ def permanent(matrix: np.ndarray | Sequence[Sequence[complex]]) -> complex:
             exponent += shift
     value, shift = permanent_parts(array)
     try:
-        return complex(math.ldexp(value.real, exponent + shift), 0.0 if real else math.ldexp(value.imag, exponent + shift))
+        return complex(math.ldexp(value.real, exponent + shift),
+                       0.0 if real else math.ldexp(value.imag, exponent + shift))
     except OverflowError:
         raise OverflowError(f"the permanent of this {n} x {n} matrix exceeds the float64 range "
                             f"(about 2^{exponent + shift + math.frexp(abs(value))[1]})") from None

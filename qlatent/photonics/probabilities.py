@@ -36,8 +36,13 @@ from numba import njit
 
 from qlatent.photonics.fock import basis_size, binomial_table, fock_basis, rank_pattern
 from qlatent.photonics.models import check_options, input_columns, photon_isometry
-from qlatent.photonics.permanents import (GROUPED_TERM_COST, check_permanent_cost, permanent_cost, permanent_parts,
-                                          scaled_squared_modulus)
+from qlatent.photonics.permanents import (
+    GROUPED_TERM_COST,
+    check_permanent_cost,
+    permanent_cost,
+    permanent_parts,
+    scaled_squared_modulus,
+)
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 MAX_EXACT_OUTCOMES = 2_000_000

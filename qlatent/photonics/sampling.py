@@ -372,7 +372,8 @@ def sample(
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
     validate_seed(seed)
-    setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary, 0)
+    setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection,
+                         allow_subunitary, 0)
     # the shots do not depend on the batch size, so batches shrink to bound the random numbers held
     batch_size = max(1, min(batch_size, MAX_DRAW_BYTES // (8 * setup.n_streams * setup.n)))
     rng = np.random.default_rng(seed)
@@ -421,7 +422,9 @@ def sample_postselected(
         (0 accepts every shot).
     max_shots : int, optional
         Give up after this many shots (default: ``1000 * n_samples + batch_size``).
-    unitary, input_state, n_samples, model, indistinguishability, transmission, detection, allow_subunitary, seed, batch_size
+    unitary, input_state, n_samples, model, indistinguishability, transmission, detection
+        As :func:`sample`.
+    allow_subunitary, seed, batch_size
         As :func:`sample` (``batch_size``: shots drawn per round at most).
 
     Returns

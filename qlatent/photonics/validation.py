@@ -69,7 +69,6 @@ def validate_transfer_matrix(
     array = np.ascontiguousarray(array, dtype=np.complex128)
     if not np.all(np.isfinite(array)):
         raise ValueError("transfer matrix contains NaN or infinite entries")
-    m = array.shape[0]
     if allow_subunitary:
         largest = float(np.linalg.norm(array, ord=2))
         if largest > 1.0 + tolerance:

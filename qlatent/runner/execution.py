@@ -467,7 +467,8 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
         dead = [manager for manager in kernels if manager.exit_status() is not None]
         if dead:
             raise KernelDied(name, cell["index"], dead[0].exit_status(), str(failed) if failed else None) from None
-        raise NotebookFailed(name, cell["index"], f"{type(exc).__name__}: {exc}", str(failed) if failed else None) from None
+        raise NotebookFailed(name, cell["index"], f"{type(exc).__name__}: {exc}",
+                             str(failed) if failed else None) from None
     finally:
         logging.getLogger("papermill").removeFilter(quiet)
 

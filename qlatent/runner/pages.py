@@ -29,10 +29,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import unquote, urlparse
 
 #: (tag, attribute) pairs that make a browser fetch something when the page is shown.

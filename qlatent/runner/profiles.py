@@ -52,7 +52,8 @@ def load_profiles(path: Path) -> dict[str, Profile]:
             raise RunnerError(f"profile {name!r} in {path} must have a 'notebooks' mapping")
         unknown_keys = set(body) - {"description", "notebooks"}
         if unknown_keys:
-            raise RunnerError(f"profile {name!r} in {path} has unknown keys: {', '.join(sorted(map(str, unknown_keys)))}")
+            raise RunnerError(f"profile {name!r} in {path} has unknown keys: "
+                              f"{', '.join(sorted(map(str, unknown_keys)))}")
         notebooks = {}
         for notebook, parameters in body["notebooks"].items():
             parameters = {} if parameters is None else parameters

@@ -359,8 +359,8 @@ class Trainer:
     def _manifest(self, status: str, runtime_s: float | None = None, **extra: Any) -> None:
         if runtime_s is None:
             runtime_s = self._runtime_before + time.perf_counter() - self._started
-        write_manifest(self.run_dir / "manifest.json", status=status, parameters=self.parameters(),
-                       seeds={"train": self.config.seed, **({"init": self.model.seed} if hasattr(self.model, "seed") else {})},
+        seeds = {"train": self.config.seed, **({"init": self.model.seed} if hasattr(self.model, "seed") else {})}
+        write_manifest(self.run_dir / "manifest.json", status=status, parameters=self.parameters(), seeds=seeds,
                        device=str(self.device), runtime_s=runtime_s,
                        step=self.step, n_steps=self.config.n_steps, **extra)
 
