@@ -89,7 +89,7 @@ def counts_dtype(n_photons: int) -> np.dtype:
 
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC string (the provenance timestamp format)."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def software_versions() -> dict[str, str | None]:

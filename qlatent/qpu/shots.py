@@ -76,7 +76,8 @@ def _circuit(description: Any, n_modes: int, where: str) -> Any:
     from qlatent.photonics.validation import complex_from_parts
 
     if not isinstance(description, dict) or description.get("kind") not in CIRCUIT_KINDS:
-        raise ValueError(f"{where}: 'circuit' must be a dict with 'kind' one of {CIRCUIT_KINDS}, got {description!r:.80}")
+        raise ValueError(f"{where}: 'circuit' must be a dict with 'kind' one of {CIRCUIT_KINDS}, "
+                         f"got {description!r:.80}")
     try:
         if description["kind"] == "timebin":
             return timebin_interferometer(int(description.get("n_modes", n_modes)), description["loop_lengths"],

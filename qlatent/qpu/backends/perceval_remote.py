@@ -11,6 +11,7 @@ so far stays in the partial file, so running again resumes (re-polling a job sti
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -367,15 +368,15 @@ class RemoteBackend:
                 try:
                     if state["pending"] is None:
                         size = min(self.chunk_size, request.n_samples - received)
-                        job_id = self._call(lambda: self._submit(processor, size, command), "submitting a job",
-                                            retries, None, received, where)
+                        job_id = self._call(functools.partial(self._submit, processor, size, command),
+                                            "submitting a job", retries, None, received, where)
                         state["pending"] = {"job_id": job_id, "size": size}
                         save()
                     job_id = state["pending"]["job_id"]
                     deadline = time.monotonic() + self.job_timeout
-                    self._call(lambda: self._poll(handler, job_id, deadline, bar), "polling the job status", retries,
-                               job_id, received, where)
-                    new = self._call(lambda: self._results(handler, job_id, request), "fetching results",
+                    self._call(functools.partial(self._poll, handler, job_id, deadline, bar), "polling the job status",
+                               retries, job_id, received, where)
+                    new = self._call(functools.partial(self._results, handler, job_id, request), "fetching results",
                                      retries, job_id, received, where)
                 except _JobFailed as error:
                     state["pending"] = None  # the next attempt submits a fresh job
