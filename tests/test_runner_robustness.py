@@ -86,6 +86,22 @@ def wait_for(marker, process, deadline_s=300):
     pytest.fail("the notebook never reached its sleeping cell")
 
 
+def good_run_then_sleeping(root, label):
+    """A good run of ``91_slow`` (its snapshot), then a run labelled ``label`` held in its sleeping cell:
+    ``(good snapshot, process, kernel pid)``."""
+    add_slow_notebook(root, "91_slow")
+    assert run_cli(root, "run", "91_slow").returncode == 0
+    good = snapshot(root, "91_slow")
+    marker = root / "sleeping"
+    process = start_run(root, "91_slow", "-p", "label", label, "-p", "marker", str(marker))
+    try:
+        kernel = wait_for(marker, process)
+    except BaseException:
+        process.kill()
+        raise
+    return good, process, kernel
+
+
 def gone(pid):
     try:
         os.kill(pid, 0)
@@ -125,13 +141,8 @@ def test_kernel_died_names_the_cell_and_how_it_ended():
 
 def test_ctrl_c_stops_the_run_at_once_and_keeps_the_last_good_results(project_copy):
     root = project_copy
-    add_slow_notebook(root, "91_slow")
-    assert run_cli(root, "run", "91_slow").returncode == 0
-    good = snapshot(root, "91_slow")
-    marker = root / "sleeping"
-    process = start_run(root, "91_slow", "-p", "label", "interrupted", "-p", "marker", str(marker))
+    good, process, kernel = good_run_then_sleeping(root, "interrupted")
     try:
-        kernel = wait_for(marker, process)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)  # the first press was ignored for as long as the cell ran
     finally:
@@ -147,16 +158,9 @@ def test_ctrl_c_stops_the_run_at_once_and_keeps_the_last_good_results(project_co
 
 def test_a_killed_run_leaves_nothing_in_the_books_sources_and_its_leftovers_are_removed(project_copy):
     root = project_copy
-    add_slow_notebook(root, "91_slow")
-    assert run_cli(root, "run", "91_slow").returncode == 0
-    good = snapshot(root, "91_slow")
-    marker = root / "sleeping"
-    process = start_run(root, "91_slow", "-p", "label", "killed", "-p", "marker", str(marker))
-    try:
-        wait_for(marker, process)
-    finally:
-        process.kill()  # SIGKILL: no clean-up runs in the runner
-        process.communicate()
+    good, process, _ = good_run_then_sleeping(root, "killed")
+    process.kill()  # SIGKILL: no clean-up runs in the runner
+    process.communicate()
     assert not [path.name for path in (root / "book" / "executed").iterdir() if path.name.startswith(".")]
     assert snapshot(root, "91_slow") == good  # its staged table was never published
     # The next run of the same parameters is current (the results are the stamped ones): skipped.
