@@ -155,3 +155,12 @@ def test_a_sphinx_site_with_the_extension_serves_mathjax_itself(tmp_path):
     assert any((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("MathJax_Main-Regular.woff"))
     assert (mathjax / "LICENSE").is_file()
     assert check_site(site) == []
+
+
+def test_machine_paths_in_the_downloadable_notebooks_are_found(tmp_path):
+    write_site(tmp_path, CLEAN)
+    source = tmp_path / "_sources" / "book" / "executed" / "01.ipynb"
+    source.parent.mkdir(parents=True)
+    source.write_text('{"metadata": {"papermill": {"input_path": "/home/alice/qlatent/notebooks/01.ipynb"}}}')
+    assert [(finding.page, finding.kind, finding.excerpt) for finding in check_site(tmp_path)] == [
+        ("_sources/book/executed/01.ipynb", "machine path", "/home/alice/qlatent/notebooks/01.ipynb")]

@@ -260,3 +260,30 @@ def test_stop_on_interrupt_stops_first_then_raises_and_restores_the_handler():
         time.sleep(5)  # not reached: the handler raises as soon as the signal arrives
     assert stopped == [True]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_executed_copy_names_no_path_of_the_machine_that_ran_it(project_copy):
+    """Readers download the executed copies from the book's pages: papermill's absolute input and
+    output paths (the latter a scratch file) are replaced by project-relative ones."""
+    root = project_copy
+    add_notebook(root, "91_plain", "x = 1", ["print(x)"])
+    assert run_cli(root, "run", "91_plain").returncode == 0
+    executed = root / "book" / "executed" / "91_plain.ipynb"
+    recorded = json.loads(executed.read_text())["metadata"]["papermill"]
+    assert (recorded["input_path"], recorded["output_path"]) == ("notebooks/91_plain.ipynb",
+                                                                 "book/executed/91_plain.ipynb")
+    assert str(root) not in executed.read_text()
+
+
+def test_a_notebook_named_like_a_chapter_but_elsewhere_is_refused(project_copy, tmp_path):
+    root = project_copy
+    add_notebook(root, "91_plain", "x = 1", ["print(x)"])
+    elsewhere = tmp_path / "mine"
+    elsewhere.mkdir()
+    impostor = elsewhere / "91_plain.ipynb"
+    impostor.write_bytes((root / "notebooks" / "91_plain.ipynb").read_bytes())
+    line = one_line(run_cli(root, "run", str(impostor)), 2)
+    assert line == (f"qlatent: error: {impostor} is named like the book's notebook '91_plain' "
+                    f"({root / 'notebooks' / '91_plain.ipynb'}) and would replace its executed copy; rename it")
+    assert not (root / "book" / "executed" / "91_plain.ipynb").exists()
+    assert run_cli(root, "run", str(root / "notebooks" / "91_plain.ipynb")).returncode == 0  # the chapter itself

@@ -89,9 +89,20 @@ def available_notebooks() -> list[str]:
 
 
 def resolve_notebook(name_or_path: str) -> tuple[str, Path]:
-    """Map a notebook name (``01_interference``) or path to ``(name, source path)``."""
+    """Map a notebook name (``01_interference``) or path to ``(name, source path)``.
+
+    Raises
+    ------
+    RunnerError
+        An unknown name, or a path elsewhere named like one of the book's notebooks (its executed
+        copy would replace the chapter's).
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".ipynb" and candidate.is_file():
+        chapter = notebooks_dir() / candidate.name
+        if chapter.is_file() and chapter.resolve() != candidate.resolve():
+            raise RunnerError(f"{name_or_path} is named like the book's notebook {candidate.stem!r} "
+                              f"({chapter}) and would replace its executed copy; rename it")
         return candidate.stem, candidate.resolve()
     path = notebooks_dir() / f"{candidate.stem if candidate.suffix == '.ipynb' else name_or_path}.ipynb"
     if not path.is_file():
@@ -404,6 +415,7 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
             publishing = True
             _stamp_path(name).unlink(missing_ok=True)
             published = publish_staged(staging)
+            _portable_metadata(partial, path, output)
             _move_into_place(partial, output)
             seconds = time.perf_counter() - started
             atomic_write_json(_stamp_path(name), {
@@ -481,6 +493,28 @@ class _KernelDeathReported(logging.Filter):
 def _scratch_dir() -> Path:
     """Where executions write their executed copy until it is complete: outside the book's sources."""
     return build_dir() / "executing"
+
+
+def _project_relative(path: Path) -> str:
+    """``path`` relative to the project when inside it, else its file name: never a machine path."""
+    try:
+        return path.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _portable_metadata(partial: Path, source: Path, output: Path) -> None:
+    """Replace papermill's absolute ``input_path``/``output_path`` in the executed copy's metadata
+    with project-relative ones: readers download this file from the book's pages."""
+    import nbformat
+
+    notebook = nbformat.read(partial, as_version=4)
+    recorded = notebook.metadata.get("papermill")
+    if recorded is None:
+        return
+    recorded["input_path"] = _project_relative(source)
+    recorded["output_path"] = _project_relative(output)
+    nbformat.write(notebook, partial)
 
 
 def _move_into_place(partial: Path, output: Path) -> None:

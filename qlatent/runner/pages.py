@@ -23,6 +23,7 @@
     or a path under ``/tmp``, ``/home``, ``/root``, ``/work``, ``/Users``, ...), anywhere in a
     page's visible text.
 
+:func:`check_downloads` looks for machine paths in the notebooks a reader downloads from a page.
 ``qlatent book`` fails when the built site has any finding (:func:`qlatent.runner.book.build_book`).
 """
 
@@ -167,12 +168,17 @@ def check_page(page: Path, site: Path, machine_paths: Iterable[str] = ()) -> lis
                 if match:
                     line = next(line for line in text.splitlines() if pattern.search(line))
                     findings.append(PageFinding(name, label, _excerpt(line)))
-    text = "".join(reader.visible)
+    return findings + _machine_paths(name, "".join(reader.visible), machine_paths)
+
+
+def _machine_paths(name: str, text: str, machine_paths: Iterable[str]) -> list[PageFinding]:
+    """A ``machine path`` finding per distinct absolute path of the building machine in ``text``."""
     machine = [re.escape(str(path).rstrip("/\\")) for path in machine_paths if str(path).strip("/\\")]
     patterns = [_MACHINE_PATH]
     if machine:
         patterns.append(re.compile(r"(?<![\w.~/-])(?:" + "|".join(machine) + r")(?:[/\\][^\s'\"<>)]*)?(?![\w.-])"))
-    seen = set()
+    seen: set[str] = set()
+    findings = []
     for pattern in patterns:
         for match in pattern.finditer(text):
             if match.group(0) not in seen:
@@ -181,8 +187,19 @@ def check_page(page: Path, site: Path, machine_paths: Iterable[str] = ()) -> lis
     return findings
 
 
+def check_downloads(site: str | Path, machine_paths: Iterable[str] = ()) -> list[PageFinding]:
+    """``machine path`` findings in the site's downloadable sources (``_sources/``: the executed
+    notebooks a reader downloads from each page, their metadata included)."""
+    site = Path(site).resolve()
+    machine_paths = list(machine_paths)
+    return [finding for source in sorted((site / "_sources").rglob("*")) if source.is_file()
+            for finding in _machine_paths(source.relative_to(site).as_posix(),
+                                          source.read_text(encoding="utf-8", errors="replace"), machine_paths)]
+
+
 def check_site(site: str | Path, machine_paths: Iterable[str] = ()) -> list[PageFinding]:
-    """The findings of every HTML page under ``site`` (a built ``_build/html`` folder), in page order.
+    """The findings of every HTML page under ``site`` (a built ``_build/html`` folder), in page order,
+    then those of its downloadable sources (:func:`check_downloads`).
 
     ``.html`` files under ``_static/`` and ``_sources/`` are not pages (template macros) and are skipped.
 
@@ -197,4 +214,5 @@ def check_site(site: str | Path, machine_paths: Iterable[str] = ()) -> list[Page
     if not pages:
         raise FileNotFoundError(f"no HTML page under {site}: build the book first (qlatent book)")
     machine_paths = list(machine_paths)
-    return [finding for page in pages for finding in check_page(page, site, machine_paths)]
+    return ([finding for page in pages for finding in check_page(page, site, machine_paths)]
+            + check_downloads(site, machine_paths))
