@@ -103,7 +103,7 @@ def test_failing_cell_is_labelled_by_the_line_that_raised_not_its_imports(projec
         "        raise ValueError(f'size={size} is odd')\n\ncheck(15)\nprint('unreached')",
     ])
     line = error_line(run_cli(project_copy, "run", "94_odd"))
-    assert "notebook '94_odd' failed in cell 1 at line 8 ('check(15)'): ValueError: size=15 is odd" in line
+    assert "notebook '94_odd' failed in cell 2 at line 8 ('check(15)'): ValueError: size=15 is odd" in line
 
 
 def test_failing_line_without_a_traceback_is_the_first_line_that_is_not_an_import():

@@ -133,8 +133,18 @@ def test_a_dying_kernel_fails_the_run_at_once_in_one_line(dying_project, how, st
     assert hidden_leftovers(root) == []
 
 
+def test_a_cell_keeps_its_number_with_or_without_injected_parameters(project_copy):
+    """Papermill inserts a cell after the parameters when given -p; the message counts the notebook's own cells."""
+    root = project_copy
+    add_notebook(root, "91_fails", "fail = True", ["print('before')", "if fail:\n    raise ValueError('no')"])
+    plain = one_line(run_cli(root, "run", "91_fails"), 2)
+    injected = one_line(run_cli(root, "run", "91_fails", "-p", "fail", "true"), 2)
+    for line in (plain, injected):
+        assert "notebook '91_fails' failed in cell 3 at line 2" in line, line
+
+
 def test_kernel_died_names_the_cell_and_how_it_ended():
-    assert str(KernelDied("nb", 4, -9)) == "notebook 'nb': kernel died in cell 4 (killed by SIGKILL)"
+    assert str(KernelDied("nb", 4, -9)) == "notebook 'nb': kernel died in cell 5 (killed by SIGKILL)"  # from 1
     assert str(KernelDied("nb", None, 1, "f.ipynb")) == "notebook 'nb': kernel died in start-up (exit status 1) " \
                                                          "(failed copy: f.ipynb)"
 

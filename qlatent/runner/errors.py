@@ -19,8 +19,10 @@ class RunnerError(Exception):
 class NotebookFailed(RunnerError):
     """A notebook raised while executing; carries the notebook, the failing cell and line, and the error.
 
-    ``cell_index`` counts the cells of the executed copy (the injected-parameters cell included)
-    from 0; ``line`` is the cell's line that raised (``line_number`` within the cell, when known).
+    ``cell_index`` counts the cells of the source notebook from 0 (papermill's injected-parameters
+    cell is not counted, so a cell keeps its number with or without ``-p``); the message numbers
+    cells from 1, as a reader counts them. ``line`` is the cell's line that raised (``line_number``
+    within the cell, when known).
     """
 
     def __init__(self, notebook: str, cell_index: int | None, error: str, failed_copy: str | None = None,
@@ -28,7 +30,7 @@ class NotebookFailed(RunnerError):
         if cell_index is None:
             where = "start-up"
         else:
-            where = f"cell {cell_index}" + (f" at line {line_number}" if line_number is not None else "")
+            where = f"cell {cell_index + 1}" + (f" at line {line_number}" if line_number is not None else "")
             where += f" ({line!r})" if line else ""
         kept = f" (failed copy: {failed_copy})" if failed_copy else ""
         super().__init__(f"notebook {notebook!r} failed in {where}: {error}{kept}")
@@ -49,7 +51,7 @@ class KernelDied(NotebookFailed):
     def __init__(self, notebook: str, cell_index: int | None, exit_status: int | None,
                  failed_copy: str | None = None) -> None:
         RunnerError.__init__(self, f"notebook {notebook!r}: kernel died in "
-                             + ("start-up" if cell_index is None else f"cell {cell_index}")
+                             + ("start-up" if cell_index is None else f"cell {cell_index + 1}")
                              + f" ({describe_exit(exit_status)})"
                              + (f" (failed copy: {failed_copy})" if failed_copy else ""))
         self.notebook = notebook

@@ -436,7 +436,7 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
             if publishing:
                 raise Interrupted(f"notebook {name!r} interrupted while publishing its results; "
                                   "it will execute again on its next run") from None
-            where = "" if cell["index"] is None else f" in cell {cell['index']}"
+            where = "" if cell["index"] is None else f" in cell {cell['index'] + 1}"
             raise Interrupted(f"notebook {name!r} interrupted{where}; its previous executed copy and results "
                               "are kept") from None
         finally:
@@ -447,13 +447,25 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
 
 
 def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, Any], show_progress: bool,
-                   staging: Path, kernels: list[Any], cell: dict[str, int | None]) -> None:
-    """Execute ``path`` into ``partial``; turn papermill's and nbclient's failures into runner errors."""
+                   staging: Path, kernels: list[Any], state: dict[str, int | None]) -> None:
+    """Execute ``path`` into ``partial``; turn papermill's and nbclient's failures into runner errors.
+
+    ``state["index"]`` follows the running cell, counted in the source notebook (from 0, papermill's
+    injected-parameters cell left out), so a cell keeps its number with or without ``-p``.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    def on_cell_start(cell_index: int, **_: Any) -> None:
-        cell["index"] = cell_index
+    injected: list[int] = []  # where papermill inserted its injected-parameters cell, once it ran
+
+    def source_index(index: int) -> int:
+        """``index`` in the executed copy as a cell of the notebook the user edits (no injected cell)."""
+        return index - 1 if injected and index > injected[0] else index
+
+    def on_cell_start(cell_index: int, cell: Any = None, **_: Any) -> None:
+        if cell is not None and "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            injected.append(cell_index)
+        state["index"] = source_index(cell_index)
 
     quiet = _KernelDeathReported()  # nbclient logs the death on papermill's logger; we report it in one line
     logging.getLogger("papermill").addFilter(quiet)
@@ -469,7 +481,7 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
         message = str(exc.evalue).strip().splitlines()
         error = f"{exc.ename}: {message[0]}" if message else exc.ename
         line_number, line = failing_line(exc.source, exc.traceback)
-        raise NotebookFailed(name, exc.cell_index, error, str(failed), line, line_number) from None
+        raise NotebookFailed(name, source_index(exc.cell_index), error, str(failed), line, line_number) from None
     except Exception as exc:  # kernel died, failed to start, timed out, disk full
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:  # disk full: not the notebook's fault
             raise RunnerError(f"notebook {name!r}: its executed copy could not be written to "
@@ -478,8 +490,8 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
         failed = _keep_failed_copy(name, partial)
         dead = [manager for manager in kernels if manager.exit_status() is not None]
         if dead:
-            raise KernelDied(name, cell["index"], dead[0].exit_status(), str(failed) if failed else None) from None
-        raise NotebookFailed(name, cell["index"], f"{type(exc).__name__}: {exc}",
+            raise KernelDied(name, state["index"], dead[0].exit_status(), str(failed) if failed else None) from None
+        raise NotebookFailed(name, state["index"], f"{type(exc).__name__}: {exc}",
                              str(failed) if failed else None) from None
     finally:
         logging.getLogger("papermill").removeFilter(quiet)
