@@ -297,3 +297,40 @@ def test_a_notebook_named_like_a_chapter_but_elsewhere_is_refused(project_copy, 
                     f"({root / 'notebooks' / '91_plain.ipynb'}) and would replace its executed copy; rename it")
     assert not (root / "book" / "executed" / "91_plain.ipynb").exists()
     assert run_cli(root, "run", str(root / "notebooks" / "91_plain.ipynb")).returncode == 0  # the chapter itself
+
+
+def test_private_kernel_folders_of_dead_runners_are_removed(tmp_path, monkeypatch):
+    """A runner killed by SIGKILL cannot remove its kernel's folder; the next kernel started removes it."""
+    monkeypatch.setattr(execution.tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"{execution.KERNEL_DIR_PREFIX}{dead.pid}-abcd1234"
+    alive = tmp_path / f"{execution.KERNEL_DIR_PREFIX}{os.getppid()}-abcd1234"
+    foreign = tmp_path / f"{execution.KERNEL_DIR_PREFIX}notapid"
+    for folder in (orphan, alive, foreign):
+        folder.mkdir()
+    manager = execution._local_kernel_manager()()
+    try:
+        assert not orphan.exists() and alive.is_dir() and foreign.is_dir()
+        assert manager.private_dir.parent == tmp_path
+        assert manager.private_dir.name.startswith(f"{execution.KERNEL_DIR_PREFIX}{os.getpid()}-")
+    finally:
+        manager.kill_now()
+
+
+def test_a_notebook_without_cell_ids_runs_without_warnings(project_copy):
+    """Notebooks written by other tools may lack nbformat 4.5's cell ids; nbformat fills them in, quietly."""
+    root = project_copy
+    cells = [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "x = 1", "outputs": [],
+              "execution_count": None},
+             {"cell_type": "code", "metadata": {}, "source": "print(x)", "outputs": [], "execution_count": None}]
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    (root / "notebooks" / "91_noid.ipynb").write_text(json.dumps(notebook))
+    for args in ((), ("-p", "x", "2")):
+        result = run_cli(root, "run", "91_noid", *args)
+        assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+    cells[1]["source"] = "import os\nos._exit(1)"
+    (root / "notebooks" / "91_noid.ipynb").write_text(json.dumps(notebook))
+    assert one_line(run_cli(root, "run", "91_noid", "-p", "x", "3"), 2).startswith(
+        "qlatent: error: notebook '91_noid': kernel died in cell 2")

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -378,6 +379,8 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         Ctrl-C (a :class:`KeyboardInterrupt`): the kernel is killed at once, the message names the
         cell that was running.
     """
+    from nbformat.warnings import MissingIDFieldWarning
+
     from qlatent.results import publish_staged
 
     if origin not in ORIGINS:
@@ -408,7 +411,9 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
         publishing = False
         try:
             partial = work / f"{name}.ipynb"
-            with stop_on_interrupt(lambda: _stop_kernels(kernels)):  # kill the kernel before nbclient waits on it
+            with stop_on_interrupt(lambda: _stop_kernels(kernels)), warnings.catch_warnings():
+                # nbformat fills in a missing cell id itself; its warning is noise on the user's terminal
+                warnings.simplefilter("ignore", MissingIDFieldWarning)
                 _run_papermill(name, path, partial, parameters, show_progress, staging, kernels, cell)
             # From here the stamp is gone until the new one is written: a run killed while
             # publishing is never taken as current.
@@ -670,7 +675,8 @@ def _local_kernel_manager(results_staging: Path | None = None, started: list[Any
 
     class LocalKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
-            self.private_dir = Path(tempfile.mkdtemp(prefix="qlatent-kernel-"))
+            _remove_orphaned_kernel_dirs()
+            self.private_dir = Path(tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-"))
             kwargs.setdefault("transport", "ipc")
             kwargs.setdefault("ip", str(self.private_dir / "ipc"))
             kwargs.setdefault("connection_file", str(self.private_dir / "connection.json"))
@@ -723,6 +729,25 @@ def _local_kernel_manager(results_staging: Path | None = None, started: list[Any
             shutil.rmtree(self.private_dir, ignore_errors=True)
 
     return LocalKernelManager
+
+
+#: Prefix of a kernel's private folder in the temporary directory, followed by the runner's process id.
+KERNEL_DIR_PREFIX = "qlatent-kernel-"
+
+
+def _remove_orphaned_kernel_dirs() -> None:
+    """Remove the private kernel folders of runners that no longer run (killed by SIGKILL, which
+    leaves no chance to clean up); a folder whose runner is alive, or is not ours, is left alone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{KERNEL_DIR_PREFIX}*-*"):
+        owner = folder.name[len(KERNEL_DIR_PREFIX):].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
 
 
 def _stop_kernels(kernels: list[Any]) -> None:
