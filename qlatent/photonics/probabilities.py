@@ -41,22 +41,46 @@ from qlatent.photonics.permanents import (
     check_permanent_cost,
     permanent_cost,
     permanent_parts,
+    permanent_parts_checked,
     scaled_squared_modulus,
 )
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 MAX_EXACT_OUTCOMES = 2_000_000
 MAX_EXACT_PHOTONS = 65_535
+PROBABILITY_TOLERANCE = 1e-9
+"""Largest estimated rounding error of one exact probability (absolute, or relative when larger) before refusing.
+
+The estimate (:func:`~qlatent.photonics.permanents.permanent_parts_checked`) is a bound, about 100
+times the error seen: 20 + 20 photons on a balanced beam splitter pass (estimate 6e-11, sums to one
+within 5e-13), 30 + 30 are refused (estimate 4e-8)."""
+SUM_TOLERANCE = 1e-9
+"""Largest deviation from one of the sum of an exact distribution (every photon ends in some mode) before refusing."""
+_CHUNK = 256  # patterns per kernel call: the errors are checked and Ctrl-C is honoured between calls
+_CHUNK_OPERATIONS = 1e8  # at most this many permanent operations (well under a second) per kernel call
+
+
+def _precision_error(what: str, probability: float, error: float) -> FloatingPointError:
+    return FloatingPointError(
+        f"{what} is {probability:.3g} with an estimated rounding error of {error:.3g}, above the tolerance of "
+        f"{PROBABILITY_TOLERANCE:g}: float64 precision is exceeded for this input (many photons sharing few "
+        "modes make the grouped permanent sums cancel; send fewer photons per mode)")
+
+
+def _check_precision(what: str, probability: float, error: float) -> None:
+    if error > PROBABILITY_TOLERANCE and error > PROBABILITY_TOLERANCE * abs(probability):
+        raise _precision_error(what, probability, error)
 
 
 @njit(cache=True)
 def _indistinguishable_distribution(amplitudes: np.ndarray, basis: np.ndarray, scale: float, scale_exponent: int,
-                                    out: np.ndarray) -> None:
-    # |Per|^2 / prod s! with the permanent rescaled before squaring and 1/prod s! kept in range
+                                    out: np.ndarray, error: np.ndarray, first: int, last: int) -> None:
+    # |Per|^2 / prod s! for patterns first .. last - 1, with the permanent rescaled before squaring
+    # and 1/prod s! kept in range; error[b] bounds the rounding error of out[b]
     n = amplitudes.shape[1]
     n_modes = basis.shape[1]
     sub = np.empty((n, n), dtype=np.complex128)
-    for b in range(basis.shape[0]):
+    for b in range(first, last):
         row = 0
         weight = scale
         weight_exponent = scale_exponent
@@ -68,8 +92,11 @@ def _indistinguishable_distribution(amplitudes: np.ndarray, basis: np.ndarray, s
                 if weight < 2.0**-500:
                     weight *= 2.0**500
                     weight_exponent -= 500
-        value, exponent = permanent_parts(sub)
+        value, exponent, bound = permanent_parts_checked(sub)
         out[b] = scaled_squared_modulus(value, exponent, weight, weight_exponent)
+        # |(|v| + e)^2 - |v|^2| = (2 |v| + e) e, squared-modulus form so that it is scaled alike
+        spread = math.sqrt((2.0 * abs(value) + bound) * bound) + 0.0j
+        error[b] = scaled_squared_modulus(spread, exponent, weight, weight_exponent)
 
 
 @njit(cache=True)
@@ -173,8 +200,15 @@ def _lossless_distribution(amplitudes: np.ndarray, counts: np.ndarray, x: float)
         k = interfering.shape[1]
         bases.setdefault(k, fock_basis(k, n_modes))
         probs = np.empty(bases[k].shape[0])
+        errors = np.empty(bases[k].shape[0])
         scale, scale_exponent = _inverse(math.prod(factorial(int(a)) for a in shared))
-        _indistinguishable_distribution(interfering, bases[k], scale, scale_exponent, probs)
+        chunk = max(1, min(_CHUNK, int(_CHUNK_OPERATIONS / max(_permanent_operations(k, n_modes, shared), 1.0))))
+        for first in range(0, probs.shape[0], chunk):
+            last = min(first + chunk, probs.shape[0])
+            _indistinguishable_distribution(interfering, bases[k], scale, scale_exponent, probs, errors, first, last)
+            worst = first + int(np.argmax(errors[first:last] - PROBABILITY_TOLERANCE * np.abs(probs[first:last])))
+            _check_precision(f"the probability of pattern {bases[k][worst].tolist()} of {k} interfering photons",
+                             probs[worst], errors[worst])
         _finite(probs)
         for c in range(rest.shape[1]):
             bases.setdefault(k + 1, fock_basis(k + 1, n_modes))
@@ -229,7 +263,10 @@ def output_probabilities(
         subsets) to enumerate, or permanents costing more than
         :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS` in all (bounded before starting).
     FloatingPointError
-        If a probability is not finite (a safeguard).
+        If float64 precision is exceeded: a probability's estimated rounding error is above
+        :data:`PROBABILITY_TOLERANCE` (many photons sharing few modes: 30 + 30 photons on a balanced
+        beam splitter already are; checked a chunk of patterns at a time, so it fails fast), or the
+        probabilities do not sum to one within :data:`SUM_TOLERANCE`; or a probability is not finite.
 
     Notes
     -----
@@ -253,6 +290,11 @@ def output_probabilities(
         operations += basis_size(n, n_modes) * n_modes * (n - k)
     check_permanent_cost(operations, f"the exact distribution of {n} photons in {n_modes} modes")
     basis, probs = _lossless_distribution(amplitudes, counts, x)
+    # every photon ends in some mode of the (dilated, so lossless) isometry: a cheap final guard
+    if not abs(probs.sum() - 1.0) <= SUM_TOLERANCE:
+        raise FloatingPointError(f"the exact distribution of {n} photons in {n_modes} modes sums to "
+                                 f"{probs.sum():.12g}, not one within {SUM_TOLERANCE:g}: float64 precision is "
+                                 "exceeded for this input")
     if n_modes == m and detection == "pnr":
         return basis, probs
     observed = basis[:, :m]
@@ -291,9 +333,12 @@ def _pattern_terms(amplitudes: np.ndarray, counts: np.ndarray, pattern: np.ndarr
             classical = np.ascontiguousarray(np.abs(rest[rows_second]) ** 2).astype(np.complex128)
             check_permanent_cost(permanent_cost(quantum) + permanent_cost(classical),
                                  f"the probability of a pattern of {pattern.sum()} photons")
-            amp, exponent = permanent_parts(quantum)
+            amp, exponent, bound = permanent_parts_checked(quantum)
             inverse, inverse_exponent = _inverse(int(a_factor) * math.prod(factorial(int(s)) for s in first))
             p_ind = scaled_squared_modulus(amp, exponent, inverse, inverse_exponent)
+            spread = complex(math.sqrt((2.0 * abs(amp) + bound) * bound))
+            _check_precision(f"the probability of {k} interfering photons in pattern {first.tolist()}", p_ind,
+                             scaled_squared_modulus(spread, exponent, inverse, inverse_exponent))
             value, exponent = permanent_parts(classical)
             inverse, inverse_exponent = _inverse(math.prod(factorial(int(s)) for s in second))
             p_dist = math.ldexp(value.real * inverse, exponent + inverse_exponent)
@@ -351,7 +396,8 @@ def pattern_probability(
         :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS` (64 photons in 64 distinct
         modes: ``64 * 2^63``).
     FloatingPointError
-        If the probability is not finite (a safeguard).
+        If float64 precision is exceeded (estimated rounding error above :data:`PROBABILITY_TOLERANCE`,
+        absolute and relative), or the probability is not finite.
     """
     x, counts, amplitudes = _prepare(unitary, input_state, model, indistinguishability, transmission,
                                      detection, allow_subunitary)
