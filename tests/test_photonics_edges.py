@@ -167,3 +167,51 @@ def test_cudaq_convention_is_the_default_at_negated_angles_and_changes_two_loop_
     np.testing.assert_array_equal(Interferometer.from_dict(built.to_dict()).unitary, cudaq)
     with pytest.raises(ValueError, match="convention"):
         timebin_unitary(5, [1, 2], thetas, phis, convention="orca")
+
+
+# --- float64 precision of the grouped permanent sums: refuse rather than return noise ---------------
+
+_BEAM_SPLITTER = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2.0)
+
+
+def test_beam_splitter_distribution_with_20_photons_per_mode_stays_exact():
+    from qlatent.photonics.probabilities import output_probabilities
+
+    patterns, probs = output_probabilities(_BEAM_SPLITTER, [20, 20])
+    assert abs(probs.sum() - 1.0) < 1e-9
+    assert probs[patterns[:, 0] % 2 == 1].max() < 1e-12  # odd counts are impossible (HOM)
+
+
+@pytest.mark.parametrize("n", [50, 100])
+def test_beam_splitter_distribution_beyond_float64_is_exact_or_refused(n):
+    from qlatent.photonics.probabilities import output_probabilities
+
+    try:
+        patterns, probs = output_probabilities(_BEAM_SPLITTER, [n, n])
+    except FloatingPointError as error:
+        assert "precision" in str(error)
+        return
+    assert abs(probs.sum() - 1.0) < 1e-9
+    assert probs[patterns[:, 0] % 2 == 1].max() < 1e-12
+
+
+def test_beam_splitter_pattern_probability_beyond_float64_is_exact_or_refused():
+    from qlatent.photonics.probabilities import pattern_probability
+
+    try:
+        p = pattern_probability(_BEAM_SPLITTER, [50, 50], [1, 99])  # true value 0
+    except FloatingPointError as error:
+        assert "precision" in str(error)
+        return
+    assert p < 1e-12
+
+
+def test_grouped_sum_error_bound_is_zero_only_without_repeated_rows():
+    from qlatent.photonics.permanents import permanent_parts_checked
+
+    rng = np.random.default_rng(0)
+    plain = rng.normal(size=(6, 6)) + 0j
+    assert permanent_parts_checked(plain)[2] == 0.0
+    repeated = np.repeat(rng.normal(size=(2, 12)), 6, axis=0) + 0j
+    value, exponent, error = permanent_parts_checked(repeated)
+    assert 0.0 < error < 1e-8 * abs(value)
