@@ -239,3 +239,13 @@ def test_ctrl_c_stops_a_local_fetch_in_one_line_keeping_its_shards(tmp_path):
     for path in kept[:2]:  # kept shards are the bank's own, and load as finished for the resume
         index = int(path.stem.split("-")[1])
         np.testing.assert_array_equal(folder.load(index), sample_shard(request, index, entropy))
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--photons", "5"], "--photons 5 must be between 0 and the circuit's 4 modes"),
+    (["--input", "1,1,a,0"], "--input must be photon numbers separated by commas (e.g. 1,1,0,0), got '1,1,a,0'"),
+])
+def test_fetch_names_the_option_of_a_bad_input_state(tmp_path, capsys, option, message):
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--n", "5",
+               "--quiet", *option) == 1
+    assert message in capsys.readouterr().err

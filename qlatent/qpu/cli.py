@@ -117,8 +117,15 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     circuit = _circuit(args)
     n_modes = np.asarray(getattr(circuit, "unitary", circuit)).shape[0]
     if args.input is not None:
-        input_state = tuple(int(k) for k in args.input.split(","))
+        try:
+            input_state = tuple(int(k) for k in args.input.split(","))
+        except ValueError:
+            raise ValueError(f"--input must be photon numbers separated by commas (e.g. 1,1,0,0), "
+                             f"got {args.input!r}") from None
     else:
+        if not 0 <= args.photons <= n_modes:
+            raise ValueError(f"--photons {args.photons} must be between 0 and the circuit's {n_modes} modes "
+                             "(one photon in each of the first N modes; --input for other states)")
         input_state = tuple([1] * args.photons + [0] * (n_modes - args.photons))
     request = SampleRequest(args.backend, circuit, input_state, args.n, model=args.model,
                             indistinguishability=args.indistinguishability, transmission=args.transmission,
