@@ -146,7 +146,10 @@ def cmd_book(args: argparse.Namespace) -> None:
     total = len(profile.notebooks)
     plan = []  # (index, name, action: "keep" | "users" | "profile", the user's run or None)
     for index, name in enumerate(profile.notebooks, start=1):  # check everything before executing anything
-        _, path = resolve_notebook(name)
+        try:
+            _, path = resolve_notebook(name)
+        except RunnerError as error:
+            raise RunnerError(f"{error} (profile {profile.name!r} in {profiles_file()})") from None
         if only and name not in only and executed_path(name).is_file():
             plan.append((index, name, "keep", None))
             continue

@@ -54,6 +54,16 @@ def test_book_checks_every_notebooks_parameters_before_running_any(project_copy)
     assert not (project_copy / "book" / "executed" / "90_first.ipynb").exists()  # nothing ran
 
 
+def test_a_profile_naming_a_missing_notebook_names_the_profile_and_its_file(project_copy):
+    notebooks = project_copy / "notebooks"
+    notebook_file(notebooks, "90_first", "scale = 1.0")
+    (notebooks / "profiles.yml").write_text("quick:\n  notebooks:\n    90_first: {}\n    08_nope: {}\n")
+    line = error_line(run_cli(project_copy, "book"))
+    assert "unknown notebook '08_nope'" in line
+    assert f"(profile 'quick' in {notebooks / 'profiles.yml'})" in line
+    assert not (project_copy / "book" / "executed" / "90_first.ipynb").exists()  # nothing ran
+
+
 def test_book_checks_a_kept_run_of_ones_own_before_running_any(project_copy, monkeypatch):
     from qlatent import cli
 
