@@ -10,8 +10,8 @@
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
-    Execute one notebook with explicit parameters (values are read as YAML 1.2 and papermill: 3, 1e-3, true,
-    None, [1, 2]).
+    Execute one notebook with explicit parameters (values are read as papermill and YAML read them: 3,
+    1e-3, inf, true, None, [1, 2]; see :func:`qlatent.readers.parse_value`).
 ``qlatent profiles``
     List the profiles and their notebooks.
 ``qlatent record NOTEBOOK [--profile standard] [--force]``

@@ -129,13 +129,17 @@ def load_json(path: str | os.PathLike[str], what: str) -> Any:
 
 
 def parse_value(text: str) -> Any:
-    """A value written on the command line, read as papermill's ``-p`` and YAML 1.2 read it.
+    """A value written on the command line, read as papermill's ``-p`` reads it, else as YAML.
 
-    ``3`` → int, ``1e-3`` and ``0.5`` → float, ``true``/``True`` → bool, ``None``/``null`` → None,
-    ``[1, 2]`` and ``{a: 1}`` → list and dict; anything else (or invalid YAML) is the text itself.
+    ``3`` → int, ``1e-3``, ``0.5``, ``inf`` and ``nan`` → float, ``true``/``True`` → bool,
+    ``None``/``null`` → None, ``[1, 2]`` and ``{a: 1}`` → list and dict; anything else (or invalid
+    YAML) is the text itself. YAML here is PyYAML's (YAML 1.1) with YAML 1.2's float forms, so
+    ``yes``/``no`` are booleans and ``2026-01-01`` is a date: quote such text (``-p label "'yes'"``).
     """
     if text.strip() == "None":  # papermill's spelling; YAML's is null
         return None
+    if text.strip().lower() in ("inf", "+inf", "-inf", "nan"):  # papermill reads these with float()
+        return float(text)
     try:
         return yaml.load(text, Loader=StrictLoader)  # StrictLoader is a SafeLoader
     except yaml.YAMLError:

@@ -92,11 +92,16 @@ def test_book_checks_a_kept_run_of_ones_own_before_running_any(project_copy, mon
 @pytest.mark.parametrize(("text", "value"), [
     ("1e-3", 0.001), ("1E5", 100000.0), ("2.5e3", 2500.0), ("1.0e-3", 0.001), ("-.5", -0.5), ("+1e2", 100.0),
     ("3", 3), ("0.5", 0.5), ("true", True), ("None", None), ("null", None), ("[1, 1e-4]", [1, 0.0001]),
-    ("fast", "fast"), ("1e", "1e"), ("[oops", "[oops"),
+    ("fast", "fast"), ("1e", "1e"), ("[oops", "[oops"), ("inf", float("inf")), ("-inf", float("-inf")),
 ])
 def test_command_line_values_are_read_as_papermill_and_yaml_1_2_read_them(text, value):
     parsed = parse_value(text)
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_nan_on_the_command_line_is_a_float():
+    parsed = parse_value("nan")
+    assert isinstance(parsed, float) and parsed != parsed
 
 
 def test_numbers_with_exponents_are_numbers_in_profiles_and_sweep_files(tmp_path):
