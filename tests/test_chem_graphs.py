@@ -213,3 +213,17 @@ def test_canonical_smiles_of_missing_or_invalid_molecules_is_none():
     unsanitised = Chem.MolFromSmiles("C(C)(C)(C)(C)C", sanitize=False)
     assert canonical_smiles(unsanitised) is None
     assert assemble_molecule([], []) is None
+
+
+def test_canonical_smiles_takes_a_smiles_string_and_refuses_other_types():
+    assert canonical_smiles("[2H]C([2H])([2H])[2H]") == "C"
+    assert canonical_smiles("OCC") == canonical_smiles(Chem.MolFromSmiles("CCO")) == "CCO"
+    assert canonical_smiles("C(C)(C)(C)(C)C") is None  # five bonds on carbon: invalid, quietly
+    with pytest.raises(TypeError, match="expected an RDKit molecule, a SMILES string or None, got int"):
+        canonical_smiles(3)
+
+
+def test_decoding_an_invalid_graph_prints_nothing(capfd):
+    nodes, adjacency = _graph([1, 2, 3], [(0, 1, 3), (1, 2, 2)])  # C#N=O: nitrogen with five bonds
+    assert graph_to_mol(nodes, adjacency, NEUTRAL) is None
+    assert capfd.readouterr().err == ""

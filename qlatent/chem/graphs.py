@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rdkit import Chem
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
 
 #: Version of the graph encoding; part of every cache key built on it.
@@ -275,7 +275,9 @@ def graphs_to_mols(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncode
     graph, row, col = np.nonzero(upper)
     entries = np.stack([row, col, upper[graph, row, col]], axis=1).tolist()
     bounds = np.searchsorted(graph, np.arange(len(nodes) + 1)).tolist()
-    return [_decode_one(atoms, entries[bounds[k]:bounds[k + 1]], encoder) for k, atoms in enumerate(nodes.tolist())]
+    with rdBase.BlockLogs():  # an invalid graph is None here, not a valence message on stderr
+        return [_decode_one(atoms, entries[bounds[k]:bounds[k + 1]], encoder)
+                for k, atoms in enumerate(nodes.tolist())]
 
 
 def graph_to_mol(nodes: np.ndarray, adjacency: np.ndarray, encoder: AtomEncoder) -> Chem.Mol | None:
@@ -305,8 +307,10 @@ def _hydrogen_removal() -> Chem.RemoveHsParameters:
 _REMOVE_HS = _hydrogen_removal()
 
 
-def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
+def sanitized_copy(mol: Chem.Mol | str | None) -> Chem.Mol | None:
     """A sanitised copy without explicit hydrogen atoms, or ``None`` for a missing or invalid molecule.
+
+    ``mol`` is an RDKit molecule or a SMILES string (parsed here).
 
     Hydrogen atoms become implicit, isotopic ones (``[2H]``, ``[3H]``) and stereo-defining ones
     included. Only hydrogens that cannot be implicit stay: one without a heavy neighbour (``[H][H]``,
@@ -314,11 +318,17 @@ def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     are accepted; one RDKit rejects (valence, kekulisation) or one without atoms gives ``None``
     instead of raising.
     """
+    if isinstance(mol, str):
+        with rdBase.BlockLogs():
+            mol = Chem.MolFromSmiles(mol, sanitize=False)
+    elif mol is not None and not isinstance(mol, Chem.Mol):
+        raise TypeError(f"expected an RDKit molecule, a SMILES string or None, got {type(mol).__name__}")
     if mol is None or mol.GetNumAtoms() == 0:
         return None
     copy = Chem.Mol(mol)
     try:
-        Chem.SanitizeMol(copy)
+        with rdBase.BlockLogs():
+            Chem.SanitizeMol(copy)
         if any(copy.GetAtomWithIdx(k).GetAtomicNum() == 1 for k in range(copy.GetNumAtoms())):
             copy = Chem.RemoveHs(copy, _REMOVE_HS)
     except ValueError:
@@ -326,11 +336,12 @@ def sanitized_copy(mol: Chem.Mol | None) -> Chem.Mol | None:
     return copy
 
 
-def canonical_smiles(mol: Chem.Mol | None) -> str | None:
+def canonical_smiles(mol: Chem.Mol | str | None) -> str | None:
     """RDKit canonical SMILES without stereochemistry, isotopes or explicit hydrogens; ``None`` if invalid.
 
-    The molecule is sanitised on a copy with its hydrogens made implicit (:func:`sanitized_copy`),
-    so ``[2H]C([2H])([2H])[2H]`` gives ``C``; this never raises.
+    ``mol`` is an RDKit molecule or a SMILES string. It is sanitised on a copy with its hydrogens
+    made implicit (:func:`sanitized_copy`), so ``[2H]C([2H])([2H])[2H]`` gives ``C``; an invalid
+    molecule gives ``None``. Raises ``TypeError`` for anything else.
     """
     copy = sanitized_copy(mol)
     return None if copy is None else Chem.MolToSmiles(copy, isomericSmiles=False)
