@@ -123,9 +123,30 @@ def load_json(path: str | os.PathLike[str], what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        cut = " (it ends early: truncated?)" if not text[error.pos:].strip() else ""
+        cut = " (it ends early: truncated?)" if not text[error.pos:].strip() or _ends_early(text) else ""
         raise BadFileError(f"{what} {path} is not valid JSON at line {error.lineno} column {error.colno}: "
                            f"{error.msg}{cut}") from None
+
+
+def _ends_early(text: str) -> bool:
+    """True when ``text`` is a JSON document cut short: more brackets opened than closed (outside
+    strings), or a string left open."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def parse_value(text: str) -> Any:

@@ -167,6 +167,8 @@ def test_a_notebook_without_parameters_cell_runs_when_nothing_is_injected(projec
     (b'{"cells": [], "bad": "\xff"}', r"is not UTF-8 text \(byte 0xff at line 1\)"),
     (b"[1, 2]", r"is not a Jupyter notebook"),
     (b"", r"is not valid JSON at line 1 column 1: .*truncated"),
+    (b'{"cells": [{"cell_type": "code", "source": "x = ', r"is not valid JSON at line 1 column \d+: .*truncated"),
+    (b'{"cells": [{"cell_type": "code"}]}}', r"is not valid JSON at line 1 column \d+: Extra data$"),
 ])
 def test_a_broken_notebook_is_one_line_naming_it(tmp_path, content, message):
     path = tmp_path / "broken.ipynb"
@@ -339,3 +341,9 @@ def test_errors_shown_by_the_command_carry_no_colour_codes(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_profiles", coloured)
     assert cli.main(["profiles"]) == 2
     assert capsys.readouterr().err == "qlatent: error: notebook 'x' failed: ValueError: bad\n"
+
+
+def test_the_list_of_declared_parameters_leaves_out_the_one_users_may_not_set(tmp_path):
+    path = notebook_file(tmp_path, "96_profiled", "profile = 'quick'\nscale = 1.0")
+    with pytest.raises(RunnerError, match=r"declares no parameter 'scael'; it declares: scale$"):
+        check_parameters("96_profiled", path, {"scael": 2.0})

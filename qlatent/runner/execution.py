@@ -203,8 +203,9 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
                           f"got: {', '.join(parameters)}")
     for key, value in parameters.items():
         if key not in declared:
+            settable = [parameter for parameter in declared if parameter != PROFILE_PARAMETER]
             raise RunnerError(
-                f"notebook {name!r} declares no parameter {key!r}; it declares: {', '.join(declared) or 'none'}"
+                f"notebook {name!r} declares no parameter {key!r}; it declares: {', '.join(settable) or 'none'}"
             )
         expected, accepted = _declared_type(declared[key])
         if accepted is None or value is None:  # None: "not set" / "all", for any parameter
