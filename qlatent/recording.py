@@ -5,7 +5,8 @@ parameters) the chapter's notebook with the profile's parameters, then copies th
 notebook lists in its results manifest (``recorded_tables``) to
 ``data/recorded/<chapter>/<profile>/`` together with ``manifest.json``: the notebook's effective
 parameters, the profile, the git commit, the qlatent code fingerprint and a hash of every qlatent
-source file, package versions, the machine, the wall time of this invocation and the training time
+source file (all read before the notebook runs, with the files that changed while it ran),
+package versions, the machine, the wall time of this invocation and the training time
 of the chapter's runs (summed from the ``compute`` table a chapter saves, which counts every resumed
 session of every run). The folder is staged and swapped in whole, so a reader sees the old
 recording or the new one.
@@ -97,6 +98,11 @@ def _training_seconds(path: Path) -> float | None:
     return round(float(pd.read_csv(table)["training_seconds"].sum()), 1)
 
 
+def _changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The qlatent files added, removed or edited between two :func:`code_file_hashes`."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+
+
 def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     """Execute (or resume) ``chapter`` with ``profile`` and store its recorded tables; returns the folder.
 
@@ -117,6 +123,8 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     parameters = effective_parameters(name, profile)
     started = time.perf_counter()
     cpu_started = os.times()
+    # What made the results is read before they are made: the checkout may change during a long run.
+    environment, code_files = environment_info(), code_file_hashes()
     result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile,
                      origin="record")
     source = results_dir() / name
@@ -151,8 +159,9 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             "profile": profile,
             "parameters": parameters,
             "files": {file_name: sha256_file(staging / file_name) for file_name in files},
-            "environment": environment_info(),
-            "code_files": code_file_hashes(),
+            "environment": environment,
+            "code_files": code_files,
+            "code_changed_during_recording": _changed_files(code_files, code_file_hashes()),
             "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                         "node": platform.node()},
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

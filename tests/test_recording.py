@@ -160,3 +160,22 @@ def test_a_changed_recording_re_executes_its_chapter(tiny_project):
     assert "98_tiny: executed in" in run_cli(tiny_project, "run", "98_tiny").stdout
     (new.parent / ".paper.staging-x").mkdir()  # a recording being staged is not part of it
     assert "98_tiny: unchanged" in run_cli(tiny_project, "run", "98_tiny").stdout
+
+
+def test_the_manifest_names_the_code_that_made_the_results_not_the_code_at_the_end(in_project, monkeypatch):
+    """A long recording may outlive its checkout's state: provenance is read before the notebook runs,
+    and files that changed meanwhile are listed."""
+    from qlatent import provenance, recording
+
+    snapshots = iter([{"a.py": "1", "b.py": "2"}, {"a.py": "1", "b.py": "changed", "c.py": "new"}])
+    results = in_project / "data" / "results" / "98_tiny" / "manifest.json"
+    assert not results.exists()
+    monkeypatch.setattr(recording, "code_file_hashes", lambda: next(snapshots))
+    real = provenance.environment_info
+    monkeypatch.setattr(provenance, "environment_info", lambda: {
+        **real(), "git_commit": "a later commit" if results.exists() else "the commit that ran"})
+    folder = recording.record("98_tiny", "standard")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["environment"]["git_commit"] == "the commit that ran"
+    assert manifest["code_files"] == {"a.py": "1", "b.py": "2"}
+    assert manifest["code_changed_during_recording"] == ["b.py", "c.py"]
