@@ -11,7 +11,7 @@ from conftest import REPO
 from qlatent.recording import effective_parameters, load_recording
 
 #: Chapters whose standard profile is recorded and committed.
-RECORDED = ["03_mixture", "04_discrete"]
+RECORDED = ["03_mixture", "04_discrete", "06_flows_diffusion"]
 
 
 def _recordings():
