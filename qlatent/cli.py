@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from qlatent.interrupts import EXIT_INTERRUPTED
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
@@ -225,7 +225,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if summary.failures:
         _say(f"  each failed run's traceback is in its record.json under {summary.output / 'runs'}; "
              "running the sweep again retries them")
-    return 1 if summary.failures else 0
+    return EXIT_FINDINGS if summary.failures else 0
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -391,12 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = args.handler(args)
     except (RunnerError, RecordingError, SweepError, BadFileError) as exc:
         print(f"qlatent: error: {strip_ansi(str(exc))}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except OSError as exc:
         if exc.errno not in WRITE_ERRNOS:
             raise
         print(f"qlatent: error: cannot write {exc.filename or 'a file'}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     except KeyboardInterrupt as exc:
         print(f"qlatent: {exc}" if str(exc) else "qlatent: interrupted; completed notebooks and runs are kept",
               file=sys.stderr)

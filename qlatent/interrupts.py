@@ -5,7 +5,7 @@ a library's clean-up after it may wait on child processes (a kernel asked to shu
 a worker pool draining its queue) before the command can exit. :func:`stop_on_interrupt` runs a
 callback from the signal handler first, the place to kill such children without waiting, and
 then raises :class:`KeyboardInterrupt` as usual. The CLI turns that into one line and exit
-status :data:`EXIT_INTERRUPTED`.
+status :data:`qlatent.exit_status.EXIT_INTERRUPTED`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
-
-#: Exit status of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
-EXIT_INTERRUPTED = 130
 
 
 @contextlib.contextmanager

@@ -59,7 +59,7 @@ def test_verify_fails_on_a_corrupted_file(tmp_path, capsys):
     assert run("samples", "--store", store, "verify") == 1
     out = capsys.readouterr().out
     assert f"FAIL {request_id}.json" in out and npz_path.name in out and "1 problem file(s)" in out
-    assert run("samples", "--store", store, "show", request_id[:8]) == 1
+    assert run("samples", "--store", store, "show", request_id[:8]) == 2
     assert "unreadable counts file" in capsys.readouterr().err
 
 
@@ -93,13 +93,13 @@ def test_verify_names_the_hash_of_an_edited_request(tmp_path, capsys):
 
 def test_cli_errors_are_reported_not_raised(tmp_path, capsys):
     store = str(tmp_path)
-    assert run("samples", "--store", store, "show", "abc") == 1
+    assert run("samples", "--store", store, "show", "abc") == 2
     assert "no sample set" in capsys.readouterr().err
     assert run("samples", "--store", store, "fetch", "--backend", "nowhere", "--haar", "3", "--n", "5",
-               "--quiet") == 1
+               "--quiet") == 2
     assert "unknown backend 'nowhere'" in capsys.readouterr().err
     assert run("samples", "--store", store, "fetch", "--backend", "local", "--haar", "3", "--input", "1,1",
-               "--n", "5", "--quiet") == 1
+               "--n", "5", "--quiet") == 2
     assert "input state has 2 modes but the interferometer has 3" in capsys.readouterr().err
 
 
@@ -109,7 +109,7 @@ def test_fetch_remote_without_token_says_where_to_put_one(tmp_path, capsys, monk
     monkeypatch.delenv("QLATENT_QPU_TOKEN", raising=False)
     monkeypatch.setattr(perceval_remote, "_saved_perceval_token", lambda: None)
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "remote:sim:slos", "--haar", "3",
-               "--n", "5", "--url", "http://127.0.0.1:9", "--quiet") == 1
+               "--n", "5", "--url", "http://127.0.0.1:9", "--quiet") == 2
     assert "no cloud token" in capsys.readouterr().err
 
 
@@ -125,7 +125,7 @@ def test_fetch_with_postselection(tmp_path, capsys):
     sample_set = SampleStore(tmp_path).load(capsys.readouterr().out.split()[0])
     assert sample_set.counts.sum(axis=1).min() >= 2
     assert 0.5 < sample_set.provenance["backend"]["postselection"]["acceptance"] < 1
-    assert run("samples", "--store", str(tmp_path), *args[:-2], "4", "--quiet") == 1
+    assert run("samples", "--store", str(tmp_path), *args[:-2], "4", "--quiet") == 2
     assert "min_detected=4 exceeds the 3 photons" in capsys.readouterr().err
 
 
@@ -141,10 +141,10 @@ def test_show_and_fetch_refuse_an_edited_sidecar(tmp_path, capsys):
     provenance = json.loads(json_path.read_text())
     provenance["request"]["seed"] = 2
     json_path.write_text(json.dumps(provenance))
-    assert run("samples", "--store", str(tmp_path), "show", request_id[:8]) == 1
+    assert run("samples", "--store", str(tmp_path), "show", request_id[:8]) == 2
     assert "the recorded request does not hash to the file name" in capsys.readouterr().err
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "50",
-               "--seed", "1", "--quiet") == 1
+               "--seed", "1", "--quiet") == 2
     assert "does not hash to the file name" in capsys.readouterr().err
 
 
@@ -161,21 +161,21 @@ def test_list_shows_the_good_sets_and_one_line_for_a_bad_sidecar(tmp_path, capsy
 
 
 def test_verify_of_a_store_that_does_not_exist_fails(tmp_path, capsys):
-    assert run("samples", "--store", str(tmp_path / "nowhere"), "verify") == 1
+    assert run("samples", "--store", str(tmp_path / "nowhere"), "verify") == 2
     out, err = capsys.readouterr()
     assert "ok" not in out and f"error: no sample store at {tmp_path / 'nowhere'}" in err
 
 
 def test_an_unknown_recorded_set_is_one_line(tmp_path, capsys):
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "recorded:nothere", "--haar", "3",
-               "--n", "5", "--quiet") == 1
-    assert capsys.readouterr().err == (f"error: recorded:nothere: no such file, and no sample set in {tmp_path} "
-                                       "with an id starting with 'nothere'\n")
+               "--n", "5", "--quiet") == 2
+    assert capsys.readouterr().err == (f"qlatent: error: recorded:nothere: no such file, and no sample set in "
+                                       f"{tmp_path} with an id starting with 'nothere'\n")
 
 
 def test_huge_requests_are_refused_with_the_estimate_and_the_option_to_raise(tmp_path, capsys):
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
-               "--n", "1e9", "--seed", "1", "--max-memory", "2", "--quiet") == 1
+               "--n", "1e9", "--seed", "1", "--max-memory", "2", "--quiet") == 2
     err = capsys.readouterr().err
     assert "refusing to sample 1,000,000,000 shots" in err and "about 11.2 GiB of memory" in err
     assert "--max-memory GB" in err and list(tmp_path.glob("*.shards")) == []
@@ -195,7 +195,7 @@ def test_the_number_of_shots_must_be_whole_and_positive(tmp_path, capsys, value,
 
 def test_job_timeout_is_for_remote_backends(tmp_path, capsys):
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "5",
-               "--job-timeout", "10", "--quiet") == 1
+               "--job-timeout", "10", "--quiet") == 2
     assert "--job-timeout applies to remote:<platform> backends only" in capsys.readouterr().err
 
 
@@ -247,5 +247,5 @@ def test_ctrl_c_stops_a_local_fetch_in_one_line_keeping_its_shards(tmp_path):
 ])
 def test_fetch_names_the_option_of_a_bad_input_state(tmp_path, capsys, option, message):
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--n", "5",
-               "--quiet", *option) == 1
+               "--quiet", *option) == 2
     assert message in capsys.readouterr().err

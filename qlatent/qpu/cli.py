@@ -1,8 +1,10 @@
 """``qlatent samples list|show|fetch|verify``: the sample store from the command line.
 
 :func:`add_subparser` registers the ``samples`` command on the main parser's subparsers; each
-leaf sets ``func`` (taking the parsed namespace, returning an exit status). Errors print one line
-and exit 1; Ctrl-C prints one line (for ``fetch``: what was kept for the next run) and exits 130.
+leaf sets ``func`` (taking the parsed namespace, returning an exit status). As everywhere in the
+command line, an error prints one line and exits 2; ``list`` and ``verify`` exit 1 when they find
+damaged sets (a finding, not an error, as ``diff`` does); Ctrl-C prints one line (for ``fetch``:
+what was kept for the next run) and exits 130.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from qlatent.interrupts import EXIT_INTERRUPTED
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.limits import SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
@@ -40,7 +42,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
               f"  {info.model:<18}{info.detection:<10}{info.finished_at}")
     for problem in problems.values():
         print(f"FAIL {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return EXIT_FINDINGS if problems else 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -48,8 +50,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     try:
         request_id = store.resolve(args.id)
     except KeyError as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 1
+        print(f"qlatent: error: {error.args[0]}", file=sys.stderr)
+        return EXIT_ERROR
     sample_set = store.load(request_id)
     provenance = json.loads(json.dumps(sample_set.provenance))
     provenance["request"]["circuit"]["unitary"] = f"<{sample_set.n_modes}x{sample_set.n_modes} matrix, sha256 " \
@@ -171,7 +173,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     n_sets = len(store.ids())
     if problems:
         print(f"{len(problems)} problem file(s) in {store.root}")
-        return 1
+        return EXIT_FINDINGS
     unsealed = store.unsealed()
     note = (f" ({len(unsealed)} written before sidecar checksums: their request and counts were checked, the "
             "rest of their sidecar cannot be)") if unsealed else ""
@@ -184,8 +186,8 @@ def _guarded(command: Any) -> Any:
         try:
             return command(args)
         except (QPUError, SweepError, ValueError, TypeError, OSError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+            print(f"qlatent: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
