@@ -473,8 +473,6 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
             injected.append(cell_index)
         state["index"] = source_index(cell_index)
 
-    quiet = _KernelDeathReported()  # nbclient logs the death on papermill's logger; we report it in one line
-    logging.getLogger("papermill").addFilter(quiet)
     try:
         papermill.execute_notebook(
             str(path), str(partial), parameters=parameters, cwd=str(project_root()),
@@ -499,13 +497,6 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
             raise KernelDied(name, state["index"], dead[0].exit_status(), str(failed) if failed else None) from None
         raise NotebookFailed(name, state["index"], f"{type(exc).__name__}: {exc}",
                              str(failed) if failed else None) from None
-    finally:
-        logging.getLogger("papermill").removeFilter(quiet)
-
-
-class _KernelDeathReported(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Kernel died")
 
 
 def _scratch_dir() -> Path:
@@ -606,16 +597,21 @@ def _exclusive(name: str, holder: dict[str, Any]) -> Iterator[None]:
         lock.release()
 
 
-def _papermill_unknown_parameter(record: Any) -> bool:
-    """Logging filter: drop papermill's "Passed unknown parameter" (its parser misses annotated
-    parameters; :func:`check_parameters` has refused every undeclared one already)."""
-    return not str(record.msg).startswith("Passed unknown parameter")
+_PAPERMILL_NOISE = (
+    "Passed unknown parameter",  # its parser misses annotated parameters; check_parameters refused every undeclared one
+    "Kernel died",  # nbclient logs a death on papermill's logger; KernelDied reports it in one line
+)
+
+
+def _papermill_said_already(record: logging.LogRecord) -> bool:
+    """Logging filter: drop papermill's messages that the runner reports itself, in its own words."""
+    return not record.getMessage().startswith(_PAPERMILL_NOISE)
 
 
 def _quiet_papermill() -> None:
     logger = logging.getLogger("papermill")
-    if _papermill_unknown_parameter not in logger.filters:
-        logger.addFilter(_papermill_unknown_parameter)
+    if _papermill_said_already not in logger.filters:
+        logger.addFilter(_papermill_said_already)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
