@@ -206,6 +206,115 @@ def test_beam_splitter_pattern_probability_beyond_float64_is_exact_or_refused():
     assert p < 1e-12
 
 
+def test_beam_splitter_sampling_never_returns_an_impossible_odd_count():
+    # HOM: with n + n photons on a balanced beam splitter odd counts have probability 0; at 100 + 100
+    # the grouped sums cancel, rounding noise became placement weight and 4 of 20 shots were odd
+    from qlatent.photonics.sampling import sample
+
+    for n in (5, 30):
+        shots = sample(_BEAM_SPLITTER, [n, n], 20, seed=1)
+        assert not np.any(shots[:, 0] % 2)
+        assert np.all(shots.sum(axis=1) == 2 * n)
+    with pytest.raises(FloatingPointError, match="precision is exceeded.*SHOT_TOLERANCE"):
+        sample(_BEAM_SPLITTER, [100, 100], 20, seed=1)
+
+
+def test_realistic_haar_bank_is_accepted_by_the_precision_guard():
+    # 16 photons in 32 Haar modes (a Table II size): per-shot bounds of about 1e-8, far below the tolerance
+    from qlatent.photonics.sampling import sample
+
+    shots = sample(haar_unitary(32, 7), [1] * 16 + [0] * 16, 100, seed=2)
+    assert np.all(shots.sum(axis=1) == 16)
+
+
+def test_a_failing_shot_stops_the_batch_and_the_error_names_it():
+    # one thread, so the order is fixed: every shot after the first refused one is skipped, not run
+    import numba
+
+    from qlatent.photonics.sampling import (
+        IMPRECISE,
+        SHOT_TOLERANCE,
+        SKIPPED,
+        SUBSET_TABLE_MAX,
+        SamplerSetup,
+        sample_batch,
+    )
+
+    setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
+    draws, status = setup.draw(64, np.random.default_rng(1))
+    out = np.zeros((64, 2), dtype=setup.dtype)
+    failed = np.zeros(64, dtype=np.uint8)
+    bounds = np.zeros(64)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        sample_batch(setup.photons, setup.cdf, status, draws, 2, SUBSET_TABLE_MAX, setup.subsets, setup.offsets,
+                     8, out, failed, setup.n_interfering, SHOT_TOLERANCE, bounds)
+    finally:
+        numba.set_num_threads(threads)
+    first = int(np.flatnonzero(failed)[0])
+    assert failed[first] == IMPRECISE and bounds[first] > SHOT_TOLERANCE
+    assert np.all(failed[first + 1:] == SKIPPED)  # nothing after it ran
+    assert np.all(bounds[:first] <= SHOT_TOLERANCE)
+    with pytest.raises(FloatingPointError, match=rf"shot\(s\) {first} \(1 of 64; the other {63 - first} were not run"):
+        numba.set_num_threads(1)
+        try:
+            setup.run(draws, status)
+        finally:
+            numba.set_num_threads(threads)
+
+
+def _hadamard_permanent(rows: tuple[int, int], columns: tuple[int, int]) -> int:
+    # Per of the matrix of H = [[1, 1], [1, -1]] with output mode t repeated rows[t] times and input
+    # mode c repeated columns[c] times: c0! c1! sum_x C(r0, x) C(r1, c0 - x) (-1)^(r1 - c0 + x)
+    (r0, r1), (c0, c1) = rows, columns
+    total = sum(math.comb(r0, x) * math.comb(r1, c0 - x) * (-1) ** (r1 - c0 + x)
+                for x in range(max(0, c0 - r1), min(r0, c0) + 1))
+    return math.factorial(c0) * math.factorial(c1) * total
+
+
+@pytest.mark.parametrize(("placed", "pattern"), [((12, 8), "01"), ((20, 20), "01"), ((30, 28), "0011"),
+                                                 ((40, 40), "10"), ((3, 59), "01"), ((2, 70), "01"), ((70, 2), "10"),
+                                                 ((76, 3), "01")])
+def test_placement_tv_bound_covers_the_exact_step_error(placed, pattern):
+    """One grouped placement step on the beam splitter against exact integer permanents: the bound
+    on the total-variation distance is at least the distance of the computed step distribution
+    (and, where rounding shows, within 10^5 of it: the bound is worst-case, not vacuous)."""
+    from fractions import Fraction
+
+    from qlatent.photonics.permanents import column_deleted_permanents_checked
+    from qlatent.photonics.sampling import _placement_weights, placement_tv_bound
+
+    k = sum(placed)  # photons already placed: (in mode 0, in mode 1); photon k is being placed
+    kinds = np.array([int(c) for c in pattern] * (k + 1))[:k + 1]  # input mode of each photon, in order
+    photons = _BEAM_SPLITTER[:, kinds].T.astype(np.complex128)  # photons[j, i]: amplitude to mode i
+    n_distinct = sum(1 for count in placed if count)
+    rows = np.zeros((n_distinct, k + 1), dtype=np.complex128)
+    multiplicity = np.array([count for count in placed if count] + [0] * k, dtype=np.int64)
+    rows[:] = photons.T[[mode for mode in (0, 1) if placed[mode]]]
+    work = np.empty((8, k + 2), dtype=np.complex128)
+    state = np.empty((4, k + 2), dtype=np.int64)
+    sub = np.empty(k + 2, dtype=np.complex128)
+    sub_error = np.zeros(k + 2)
+    column_deleted_permanents_checked(rows, multiplicity, n_distinct, work, state, sub, sub_error)
+    largest = np.maximum(np.abs(sub[:k + 1].real), np.abs(sub[:k + 1].imag)).max()
+    scale = 2.0 ** -math.frexp(largest)[1]  # the sampler's power-of-two rescaling
+    sub *= scale
+    sub_error *= scale
+    split = np.stack([photons.real, photons.imag], axis=1).copy()
+    order = np.arange(k + 1, dtype=np.int64)
+    weights = np.empty((3, 2))
+    total = _placement_weights(sub, split, order, k, weights)
+    bound = placement_tv_bound(split, order, k, sub, sub_error, weights, total)
+    columns = (int(np.sum(kinds == 0)), int(np.sum(kinds == 1)))
+    exact = [_hadamard_permanent((placed[0] + (i == 0), placed[1] + (i == 1)), columns) ** 2 for i in (0, 1)]
+    computed = [Fraction(float(w)) for w in weights[2]]
+    tv = sum(abs(c / sum(computed) - Fraction(e, sum(exact))) for c, e in zip(computed, exact)) / 2
+    assert tv <= bound
+    if tv > 1e-12:
+        assert bound < 1e5 * tv
+
+
 def test_grouped_sum_error_bound_is_zero_only_without_repeated_rows():
     from qlatent.photonics.permanents import permanent_parts_checked
 

@@ -97,7 +97,8 @@ def test_subset_table_and_glynn_sums_pick_the_same_modes(state, x):
         subsets, offsets = subsets_by_size(min(n, table_max))
         out = np.zeros((n_rows, 7), dtype=np.uint8)
         failed = np.zeros(n_rows, dtype=np.uint8)
-        sample_batch(photons, cdf, status, draws, 7, table_max, subsets, offsets, 8, out, failed, n)
+        sample_batch(photons, cdf, status, draws, 7, table_max, subsets, offsets, 8, out, failed, n, np.inf,
+                     np.zeros(n_rows))
         assert not failed.any()
         results.append(out)
     assert np.all(results[0].sum(axis=1) == n)

@@ -39,7 +39,7 @@ from numba import njit, prange
 
 from qlatent.photonics.interferometers import validate_seed
 from qlatent.photonics.models import check_options, input_columns, is_lossless, photon_isometry
-from qlatent.photonics.permanents import MAX_PERMANENT_OPERATIONS, column_deleted_permanents
+from qlatent.photonics.permanents import MAX_PERMANENT_OPERATIONS, column_deleted_permanents_checked
 from qlatent.photonics.validation import validate_input_state, validate_transfer_matrix
 
 # Numba's default OpenMP threading layer shares libgomp with PyTorch: its first parallel launch set
@@ -54,6 +54,39 @@ LOST, INTERFERING, DISTINGUISHABLE = 0, 1, 2
 SUBSET_TABLE_MAX = 8  # photon numbers up to this use the subset table (faster there, measured)
 MAX_PHOTONS = int(np.iinfo(np.uint16).max)  # counts are stored as uint16
 MAX_DRAW_BYTES = 1 << 28  # random numbers held at once by sample(): batches shrink to keep below this
+SHOT_TOLERANCE = 1e-2
+"""Largest bound on a shot's total-variation error from float64 rounding before :func:`sample` refuses.
+
+Each placement step using the grouped permanent sums (more than ``SUBSET_TABLE_MAX`` interfering
+photons) bounds the total-variation distance between the placement distribution it draws from and
+the exact one (:func:`placement_tv_bound`); a shot adds its steps' bounds and is refused, with
+``FloatingPointError``, once the sum exceeds this. By a coupling argument (:func:`sample_batch`)
+the expected sum bounds the total-variation distance between a shot's law and the exact one.
+
+The bound is worst-case: it carries the grouped sums' ``(T + N + 1) eps sum |terms|`` estimate,
+which grows with the number of terms ``T``. Against exact integer permanents on beam-splitter
+steps it was 65 to 10^5 times the step's actual error (tests/test_photonics_edges.py), so a shot
+at the tolerance is off by about 1e-4 in total variation. Per-shot bounds measured (the PT-2-like
+bank: loops "1-1" with random angles, every bin populated, eta = 0.5, shots with 16+ survivors):
+
+=========================================  ===========  ============  ===========
+shots                                      median       99th pct.     max
+=========================================  ===========  ============  ===========
+Haar 16 photons / 32 modes, 200            1.1e-9       5.8e-9        8.7e-9
+Haar 24 photons / 48 modes, 200            2.3e-6       2.3e-5        2.8e-5
+PT-2-like, 32 bins, 200                    4.9e-10      4.0e-8        2.4e-7
+beam splitter 30 + 30, 20                  5.9e-11      1.5e-6        1.6e-6
+beam splitter 40 + 40, 20                  1.3e-9       5.8e-3        6.7e-3
+beam splitter 50 + 50, 20                  2.3e-10      2.7           3.0
+beam splitter 100 + 100, 20                2.3e-5       7.9e7         7.9e7
+=========================================  ===========  ============  ===========
+
+1e-2 is 360 times the worst realistic shot above (1e-3 would leave 36 times over 24 / 48) and
+refuses 50 + 50 and 100 + 100 photons on the beam splitter; at 100 + 100, sampled without the
+guard, 4 of 20 shots had odd counts (probability about 1e-30).
+"""
+NOT_FINITE, IMPRECISE, SKIPPED = 1, 2, 3  # codes of ``failed`` (see :func:`sample_batch`)
+_EPS = 2.0**-52  # twice the unit roundoff of float64
 
 
 def worst_case_operations(n_photons: int, n_modes: int) -> float:
@@ -83,12 +116,84 @@ def subsets_by_size(n: int) -> tuple[np.ndarray, np.ndarray]:
     return masks[ordering], offsets.astype(np.int64)
 
 
+@njit(cache=True, inline="always")
+def _placement_weights(sub, split, order, k, weights):
+    # weights[0] + i weights[1] = sum_j A[i, order[j]] sub[j] (the amplitudes), weights[2] = |.|^2;
+    # returns the total of weights[2]
+    n_modes = weights.shape[1]
+    for i in range(n_modes):
+        weights[0, i] = 0.0
+        weights[1, i] = 0.0
+    for j in range(k + 1):
+        cr = sub[j].real
+        ci = sub[j].imag
+        photon = order[j]
+        for i in range(n_modes):
+            ar = split[photon, 0, i]
+            ai = split[photon, 1, i]
+            weights[0, i] += ar * cr - ai * ci
+            weights[1, i] += ar * ci + ai * cr
+    total = 0.0
+    for i in range(n_modes):
+        weights[2, i] = weights[0, i] * weights[0, i] + weights[1, i] * weights[1, i]
+        total += weights[2, i]
+    return total
+
+
+@njit(cache=True)
+def placement_tv_bound(split, order, k, sub, sub_error, weights, total):
+    """Bound on the total-variation distance between one placement step's distribution and the exact one.
+
+    The step places photon ``order[k]`` in mode ``i`` with probability ``p'_i = w'_i / W'``, where
+    ``w'_i = |a'_i|^2`` are the computed weights (``weights[2]``, total ``W' = total``) and
+    ``a'_i = sum_j A[i, order[j]] s'_j`` expands the permanent along its last row over the computed
+    column-deleted permanents ``s'_j = sub[j]``. Exactly, ``p_i = w_i / W`` with the exact ``s_j``.
+
+    Derivation. With ``|s'_j - s_j| <= e_j`` (``sub_error[j]``, the grouped sums' bound) and the
+    expansion's own rounding at most ``(k + 3) eps sum_j |A_ij| |s'_j|`` (``k + 1`` complex
+    products summed; moduli as ``|re| + |im|`` >= modulus), the amplitude error is
+    ``|a'_i - a_i| <= d_i = sum_j |A_ij| (e_j + (k + 3) eps |s'_j|)``, so
+    ``|w'_i - w_i| = (|a'_i| + |a_i|) ||a'_i| - |a_i|| <= (2 |a'_i| + d_i) d_i =: D_i``. Then
+    ``|p'_i - p_i| <= |w'_i - w_i| / W' + w_i |W - W'| / (W W')``, and summing over ``i`` with
+    ``|W - W'| <= sum_i |w'_i - w_i|``: ``TV(p', p) = sum_i |p'_i - p_i| / 2 <= sum_i D_i / W'``.
+    ``(m + 4) eps`` is added for the rounding of the squares, the total and the cumulative sums
+    of the draw. The common factor and power-of-two scale of ``sub`` cancel in the ratio.
+
+    What is bounded: the error from the grouped sums' rounding as estimated by
+    :func:`~qlatent.photonics.permanents.column_deleted_permanents_checked` (its ``error``, 0
+    when no sampled mode repeats, whose plain Glynn sum is not bounded) and from this step's
+    arithmetic. ``split``: shape ``(n, 2, m)``, real and imaginary parts of the photons'
+    amplitudes; ``order``: the photons' placement order; ``sub``, ``sub_error``: shape
+    ``>= k + 1``; ``weights``: shape ``(3, m)``; dimensionless, in [0, inf) (inf or NaN if the
+    weights are not finite). ``sub_error`` is overwritten (scratch).
+    """
+    n_modes = weights.shape[1]
+    rounding = (k + 3) * _EPS
+    for j in range(k + 1):
+        sub_error[j] += rounding * (abs(sub[j].real) + abs(sub[j].imag))
+    spread = 0.0
+    for i in range(n_modes):
+        d = 0.0
+        for j in range(k + 1):
+            photon = order[j]
+            d += (abs(split[photon, 0, i]) + abs(split[photon, 1, i])) * sub_error[j]
+        spread += (2.0 * math.sqrt(weights[2, i]) + d) * d
+    return spread / total + (n_modes + 4) * _EPS
+
+
 @njit(cache=True)
 def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, failed,
-                 order, rows, multiplicity, slot, work, state, table, lowest_bit, sub, weights, split):
+                 tolerance, shot_bound, stop, order, rows, multiplicity, slot, work, state, table, lowest_bit, sub,
+                 weights, split, sub_error):
     # One loop over the samples with no per-sample call: calls taking arrays pay reference counting.
     n, n_modes = photons.shape
     for b in range(first, last):
+        if stop[0]:
+            # another shot of the batch failed, which fails the whole call: stop at once
+            for rest in range(b, last):
+                failed[rest] = SKIPPED
+            return
+        bound = 0.0
         n_int = 0
         for k in range(n):
             if status[b, k] == DISTINGUISHABLE:
@@ -125,7 +230,7 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                     sub[0] = rows[0, 1]
                     sub[1] = rows[0, 0]
                 else:
-                    column_deleted_permanents(rows, multiplicity, n_distinct, work, state, sub)
+                    column_deleted_permanents_checked(rows, multiplicity, n_distinct, work, state, sub, sub_error)
                     # Rescale by a power of two (exact, so the draw is unchanged) before squaring:
                     # with many photons in one mode these permanents reach 1e154 and more.
                     largest = 0.0
@@ -137,25 +242,20 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                         factor = math.ldexp(1.0, -math.frexp(largest)[1])
                         for j in range(k + 1):
                             sub[j] *= factor
-                for i in range(n_modes):
-                    weights[0, i] = 0.0
-                    weights[1, i] = 0.0
-                for j in range(k + 1):
-                    cr = sub[j].real
-                    ci = sub[j].imag
-                    photon = order[j]
-                    for i in range(n_modes):
-                        ar = split[photon, 0, i]
-                        ai = split[photon, 1, i]
-                        weights[0, i] += ar * cr - ai * ci
-                        weights[1, i] += ar * ci + ai * cr
-                total = 0.0
-                for i in range(n_modes):
-                    weights[2, i] = weights[0, i] * weights[0, i] + weights[1, i] * weights[1, i]
-                    total += weights[2, i]
+                            sub_error[j] *= factor
+                total = _placement_weights(sub, split, order, k, weights)
                 if not (total > 0.0 and total < np.inf):
-                    failed[b] = 1
+                    failed[b] = NOT_FINITE
+                    stop[0] = 1
                     break
+                if not use_table and k >= 2:
+                    # a shot's draws differ from exact ones with probability at most the sum of its
+                    # steps' bounds (placement_tv_bound): refuse before rounding noise picks modes
+                    bound += placement_tv_bound(split, order, k, sub, sub_error, weights, total)
+                    if not bound <= tolerance:
+                        failed[b] = IMPRECISE
+                        stop[0] = 1
+                        break
                 target = draws[b, 1, order[k]] * total
                 i = 0
                 cumulative = 0.0
@@ -187,6 +287,7 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                 multiplicity[slot[i]] += 1
             if i < n_out:
                 out[b, i] += 1
+        shot_bound[b] = bound
         if not use_table:
             for i in range(n_modes):
                 slot[i] = -1
@@ -194,7 +295,7 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
 
 @njit(cache=True, parallel=True)
 def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets, n_chunks, out, failed,
-                 n_interfering):
+                 n_interfering, tolerance, shot_bound):
     """Fill ``out`` (zeros, one row per sample) from the random numbers given; pure, thread-count independent.
 
     ``photons[p]``: output amplitudes of photon ``p`` over all ``m'`` modes; ``cdf[p]``: running sums
@@ -202,13 +303,29 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
     interfering photons, ``draws[b, 1, p]`` places photon ``p``.
     ``table_max``: interfering-photon numbers up to this use the subset table, above it the
     repeated-row Glynn sums; ``subsets, offsets = subsets_by_size(min(n, table_max))``.
-    ``failed[b]`` is set to 1 when a placement weight of sample ``b`` is not finite and positive
-    (the sample is then incomplete; the wrapper raises). ``n_interfering``: most photons that can
-    interfere in one sample (0 for distinguishable photons), which sizes the permanent work space.
+    ``n_interfering``: most photons that can interfere in one sample (0 for distinguishable
+    photons), which sizes the permanent work space.
+
+    ``shot_bound`` (float64, shape ``(b,)``) receives each shot's bound on the total-variation
+    distance of its draws from exact ones: the sum of :func:`placement_tv_bound` over its grouped
+    steps (0 when it has none). Why the sum bounds the shot: couple the computed and the exact
+    placements step by step (a maximal coupling of the two step distributions given the same past),
+    the photon order, loss and distinguishability draws being exact. They first differ at step
+    ``k`` with probability at most the step's distance ``delta_k`` at the shared past, so the
+    total-variation distance between the computed shot's law and the exact one is at most
+    ``P(they differ) <= E[sum_k delta_k]``, the expectation over the computed shots of
+    ``shot_bound``; refusing every shot whose sum exceeds ``tolerance`` keeps it below that.
+    ``failed`` (uint8, shape ``(b,)``, zeros) marks a shot ``NOT_FINITE``
+    (1) when a placement weight is not finite and positive, ``IMPRECISE`` (2) when its bound exceeds
+    ``tolerance`` (pass :data:`SHOT_TOLERANCE`; ``inf`` only measures). The first failure stops the
+    batch: each thread finishes at most the shot it is placing and marks the shots it did not start
+    ``SKIPPED`` (3), so at least the marked shots fail, the failing ones in the lowest rows of each
+    thread's chunk. After any failure ``out`` is incomplete and must not be used.
     """
     n, n_modes = photons.shape
     n_rows = status.shape[0]
     chunk = (n_rows + n_chunks - 1) // n_chunks
+    stop = np.zeros(1, dtype=np.uint8)  # shared by the threads: set by the first failing shot
     for c in prange(n_chunks):
         order = np.empty(n, dtype=np.int64)
         rows = np.empty((n_interfering, n_interfering + 1), dtype=np.complex128)
@@ -224,13 +341,14 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
         sub = np.empty(n + 1, dtype=np.complex128)
         weights = np.empty((3, n_modes), dtype=np.float64)
         split = np.empty((n, 2, n_modes), dtype=np.float64)
+        sub_error = np.zeros(n + 1, dtype=np.float64)
         for p in range(n):
             for i in range(n_modes):
                 split[p, 0, i] = photons[p, i].real
                 split[p, 1, i] = photons[p, i].imag
         _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), photons, cdf, status, draws, n_out,
-                     table_max, subsets, offsets, out, failed, order, rows, multiplicity, slot, work, state, table,
-                     lowest_bit, sub, weights, split)
+                     table_max, subsets, offsets, out, failed, tolerance, shot_bound, stop, order, rows, multiplicity,
+                     slot, work, state, table, lowest_bit, sub, weights, split, sub_error)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -286,18 +404,36 @@ class SamplerSetup:
             status[draws[:, stream] >= self.eta] = LOST
         return draws, status
 
-    def run(self, draws: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """The detection patterns of the given shots (each depends on its own row only)."""
-        out = np.zeros((status.shape[0], self.n_modes), dtype=self.dtype)
-        failed = np.zeros(status.shape[0], dtype=np.uint8)
-        if status.shape[0]:
+    def run(self, draws: np.ndarray, status: np.ndarray, first: int = 0) -> np.ndarray:
+        """The detection patterns of the given shots (each depends on its own row only).
+
+        Raises ``FloatingPointError`` (see :func:`sample`) naming the failing shots, numbered from
+        ``first``; the batch stops at the first failure, so more shots may fail than are named.
+        """
+        n_rows = status.shape[0]
+        out = np.zeros((n_rows, self.n_modes), dtype=self.dtype)
+        failed = np.zeros(n_rows, dtype=np.uint8)
+        shot_bound = np.zeros(n_rows, dtype=np.float64)
+        if n_rows:
             with numba.parallel_chunksize(1):
                 sample_batch(self.photons, self.cdf, status, draws, self.n_modes, SUBSET_TABLE_MAX, self.subsets,
-                             self.offsets, min(status.shape[0], 32 * numba.get_num_threads()), out, failed,
-                             self.n_interfering)
+                             self.offsets, min(n_rows, 32 * numba.get_num_threads()), out, failed,
+                             self.n_interfering, SHOT_TOLERANCE, shot_bound)
             if failed.any():
-                raise FloatingPointError(f"a placement weight of {int(failed.sum())} shot(s) was not finite and "
-                                         "positive (permanents out of float64 range): the samples would be wrong")
+                bad = np.flatnonzero((failed == IMPRECISE) | (failed == NOT_FINITE))
+                named = ", ".join(str(first + b) for b in bad[:5]) + (", ..." if len(bad) > 5 else "")
+                unrun = int(np.sum(failed == SKIPPED))
+                which = (f"shot(s) {named} ({len(bad)} of {n_rows}" + (f"; the other {unrun} were not run, the "
+                         "batch stops at the first failure" if unrun else "") + ")")
+                if np.any(failed == IMPRECISE):
+                    raise FloatingPointError(
+                        f"float64 precision is exceeded for {self.n_interfering} photons in {self.n_modes} modes: "
+                        f"the rounding error of the permanents bounds the total-variation error of {which} at up "
+                        f"to {shot_bound[failed == IMPRECISE].max():.3g}, above SHOT_TOLERANCE = {SHOT_TOLERANCE:g}"
+                        " (many photons sharing few modes make the grouped permanent sums cancel); the samples "
+                        "would be wrong; send fewer photons per mode")
+                raise FloatingPointError(f"a placement weight of {which} was not finite and positive (permanents "
+                                         "out of float64 range): the samples would be wrong")
         if self.detection == "threshold":
             np.minimum(out, 1, out=out)
         return out
@@ -360,7 +496,11 @@ def sample(
         cost per shot (:func:`worst_case_operations`) exceeds
         :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS`.
     FloatingPointError
-        If a placement weight is not finite (a safeguard: the bounds above should prevent it).
+        If float64 precision is exceeded: a shot's bound on the total-variation distance between
+        its draws and exact ones (:func:`placement_tv_bound`, summed over its placements) is above
+        :data:`SHOT_TOLERANCE` (many photons sharing few modes: 50 + 50 photons on a balanced beam
+        splitter); or a placement weight is not finite. The message names the failing shots (the
+        batch stops at the first). Nothing is returned: one refused shot refuses the call.
 
     Notes
     -----
@@ -380,7 +520,7 @@ def sample(
     out = np.zeros((n_samples, setup.n_modes), dtype=setup.dtype)
     for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
-        out[start:start + rows] = setup.run(*setup.draw(rows, rng))
+        out[start:start + rows] = setup.run(*setup.draw(rows, rng), first=start)
     return out
 
 
@@ -444,6 +584,8 @@ def sample_postselected(
         As :func:`sample`; ``min_detected`` negative, not an integer or above the number of
         photons; or fewer than ``n_samples`` accepted within ``max_shots`` (the acceptance so far
         is in the message).
+    FloatingPointError
+        As :func:`sample` (float64 precision exceeded, :data:`SHOT_TOLERANCE`).
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
