@@ -131,6 +131,26 @@ def test_oversized_sampling_tasks_are_refused(state, kwargs, match):
         sample(np.eye(len(state)), state, 1, **kwargs)
 
 
+def test_the_cost_bound_counts_the_photons_that_survive_a_uniform_loss():
+    """32 photons into 32 modes at transmission 0.5 (the PT-2 latent) interfere at most 31 in all but
+    1e-9 of shots: under the limit, though all 32 would not be; nearly lossless, all 32 count."""
+    from qlatent.photonics.interferometers import haar_unitary
+    from qlatent.photonics.sampling import RARE_SHOT, likely_most_interfering
+
+    assert likely_most_interfering(32, 0.5) == 31 and likely_most_interfering(32, 1.0) == 32
+    assert likely_most_interfering(32, 0.99) == 32 and likely_most_interfering(0, 0.5) == 0
+    assert 0.5**32 <= RARE_SHOT < 32 * 0.5**32  # 31 is the quantile: P(K > 31) = 2^-32, P(K > 30) = 33 2^-32
+    unitary = haar_unitary(32, seed=0)
+    shots = sample(unitary, [1] * 32, 3, transmission=0.5, seed=2)
+    assert shots.shape == (3, 32) and np.all(shots.sum(axis=1) <= 32)
+    with pytest.raises(ValueError, match=r"^32 interfering photons in 32 modes may cost"):
+        sample(unitary, [1] * 32, 1, seed=2)
+    with pytest.raises(ValueError, match=r"^32 interfering photons in 32 modes may cost"):
+        sample(unitary, [1] * 32, 1, transmission=0.999, indistinguishability=0.9999, seed=2)
+    with pytest.raises(ValueError, match=r"^55 interfering photons \(of the 64 sent in, in all but 1e-09 of shots\)"):
+        sample(np.eye(64), [1] * 64, 1, transmission=0.5, seed=2)
+
+
 def test_oversized_exact_tasks_are_refused_and_grouped_ones_run():
     with pytest.raises(ValueError, match="more than the 65,535"):
         output_probabilities(np.eye(2), [2**40, 0])
