@@ -144,6 +144,68 @@ def test_malformed_shot_files(tmp_path, meta, lines, match):
         read_shots_file(write_pair(tmp_path, meta, lines))
 
 
+IDENTITY = [[float(i == j) for j in range(N_MODES)] for i in range(N_MODES)]
+ZEROS = [[0.0] * N_MODES for _ in range(N_MODES)]
+
+
+@pytest.mark.parametrize("meta, lines, match", [
+    # counts: ASCII digits only, and no count beyond the photons sent in (no overflow on the way)
+    ({}, ["99999999999999999999999,0,0,0,0,0,0,0"],
+     r"bad.csv, line 1: a count of 99999999999999999999999 photons, more than the 8 sent in"),
+    ({}, ["1" * 5000 + ",0,0,0,0,0,0,0"], r"bad.csv, line 1: a count of 1{30}… photons, more than the 8 sent in"),
+    ({}, ["# header", "1,1,1,1,0,0,0,0", "1_0,0,0,0,0,0,0,0"],
+     r"bad.csv, line 3: expected comma-separated integers \(digits only\), got '1_0'"),
+    ({}, ["+1,1,1,1,0,0,0,0"], r"bad.csv, line 1: expected comma-separated integers \(digits only\), got '\+1'"),
+    ({}, ["\u0661,1,1,1,0,0,0,0"], r"bad.csv, line 1: expected comma-separated integers"),
+    ({}, ["1,1,1,1,0,0,0,0", "1,1,1,1,1,1,1,1,0"], r"line 2: a shot of 9 modes after shots of 8 modes"),
+    # input_state: JSON integers (not true), non-negative, between 1 and 65535 photons in all
+    ({"input_state": [True] * N_MODES}, None, r"bad.json: input_state must be a list of non-negative integers"),
+    ({"input_state": [1.0] * N_MODES}, None, r"bad.json: input_state must be a list of non-negative integers"),
+    ({"input_state": [10**30] + [1] * (N_MODES - 1)}, None,
+     r"bad.json: input_state must send between 1 and 65535 photons in all, got 1000000000000000000000000000007"),
+    ({"input_state": [0] * N_MODES}, None, r"input_state must send between 1 and 65535 photons in all, got 0"),
+    # file names and free text are strings
+    ({"counts_file": 5}, None, r"bad.json: 'counts_file' must be a non-empty string, got 5"),
+    ({"counts_file": ""}, None, r"bad.json: 'counts_file' must be a non-empty string, got ''"),
+    ({"device": ["PT-2"]}, None, r"bad.json: 'device' must be a non-empty string"),
+    ({"notes": 3}, None, r"bad.json: 'notes' must be a non-empty string"),
+    # an entry the format does not name would be ignored: refused instead
+    ({"min_detect": 2}, None, r"bad.json: unknown entries \['min_detect'\]"),
+    ({"circuit": {**timebin_description(), "phi": [0.0] * 14}}, None,
+     r"unknown entries \['phi'\] in the 'timebin' circuit"),
+    # circuit entries: integers are integers, angles and matrix entries finite numbers
+    ({"circuit": {**timebin_description(), "n_modes": True}}, None, r"the circuit's 'n_modes' must be an integer"),
+    ({"circuit": {**timebin_description(), "loop_lengths": [1, True]}}, None,
+     r"the circuit's 'loop_lengths' must be a list of integers"),
+    ({"circuit": {**timebin_description(), "thetas": ["0.5"] * 14}}, None,
+     r"the circuit's 'thetas' must be a list of finite numbers"),
+    ({"circuit": {**timebin_description(), "phis": [float("nan")] * 14}}, None,
+     r"the circuit's 'phis' must be a list of finite numbers"),
+    ({"circuit": {"kind": "matrix", "real": [[str(x) for x in row] for row in IDENTITY], "imag": ZEROS}}, None,
+     r"the circuit's 'real' must be a list of lists of finite numbers"),
+    ({"circuit": {"kind": "matrix", "real": IDENTITY}}, None, r"the 'matrix' circuit lacks 'imag'"),
+])
+def test_every_entry_is_checked_strictly_naming_the_file(tmp_path, meta, lines, match):
+    """JSON entries are never coerced and CSV counts are digits only; every error is a ValueError
+    naming the file (and the CSV line), never an OverflowError or a TypeError from deeper down."""
+    with pytest.raises(ValueError, match=match):
+        read_shots_file(write_pair(tmp_path, meta, lines))
+
+
+def test_a_matrix_circuit_of_plain_numbers_reads(tmp_path):
+    shots = read_shots_file(write_pair(tmp_path, {"circuit": {"kind": "matrix", "real": IDENTITY, "imag": ZEROS}},
+                                       ["1,1,1,0,0,0,0,0", "0,0,0,0,1,1,1,1"]))
+    assert shots.counts.tolist() == [[1, 1, 1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]]
+    assert shots.counts.dtype == np.uint8 and shots.input_state == (1,) * N_MODES
+
+
+def test_a_counts_file_that_is_not_text_is_named(tmp_path):
+    path = write_pair(tmp_path)
+    (tmp_path / "bad.csv").write_bytes(b"1,1,\xff\n")
+    with pytest.raises(ValueError, match=r"counts file .*bad.csv is not UTF-8 text"):
+        read_shots_file(path)
+
+
 def test_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="shots description .*nothing.json does not exist"):
         read_shots_file(tmp_path / "nothing.json")

@@ -20,21 +20,29 @@ The format (``qlatent.shots/1``) is two files side by side, written by hand or b
      "recorded_at": "2026-11-30", "notes": "..."}   # optional, free text
 
 ``<name>.csv`` — the shots, one per line: the photons (clicks, with threshold detectors)
-detected in each mode, in mode order, as comma-separated non-negative integers. Blank lines and
-lines starting with ``#`` are ignored. A PT-Series or Perceval result given as pattern → count
-is written one line per shot (repeat each pattern ``count`` times, in any order).
+detected in each mode, in mode order, as comma-separated non-negative integers (ASCII digits
+only: no sign, no underscore). Blank lines and lines starting with ``#`` are ignored. A
+PT-Series or Perceval result given as pattern → count is written one line per shot (repeat each
+pattern ``count`` times, in any order).
 
 The backend ``recorded:<name>.json`` serves these shots for a request with the same circuit,
 input state and detection (build it with :func:`recorded_request`), after the request's own
 post-selection (``min_detected``: shots with fewer detected photons are dropped, and the
 acceptance rate is reported), and refuses a request whose number of modes differs from the
 shots' length, naming both.
+
+Every entry is checked as JSON reads it, never coerced: integers are JSON integers (not ``true``,
+not ``1.0``, not ``"1"``), angles and matrix entries finite numbers, the free-text entries and
+``counts_file`` non-empty strings, and an entry the format does not name is refused (a misspelt
+optional entry would otherwise be ignored).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +53,14 @@ from qlatent.qpu.sampleset import DETECTIONS, SampleRequest, counts_dtype
 
 FORMAT = "qlatent.shots/1"
 CIRCUIT_KINDS = ("timebin", "matrix")
+#: The entries a description may hold; any other is refused (a misspelt optional entry would
+#: otherwise be ignored silently, e.g. ``min_detect`` or a timebin circuit's ``phi``).
+KEYS = ("format", "device", "input_state", "detection", "circuit", "min_detected", "counts_file", "recorded_at",
+        "notes")
+CIRCUIT_KEYS = {"timebin": ("kind", "loop_lengths", "thetas", "phis", "n_modes"), "matrix": ("kind", "real", "imag")}
+#: Most photons a shot may hold (counts are stored as ``uint16``, see :func:`counts_dtype`).
+MAX_PHOTONS = int(np.iinfo(np.uint16).max)
+_COUNT = re.compile(r"[0-9]+")  # a count in the CSV: ASCII digits only (int() would take "+1", "1_0", " ١")
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,25 @@ class RecordedShots:
         return int(self.counts.shape[1])
 
 
+def _is_integer(value: Any) -> bool:
+    """A JSON integer (``bool`` is an ``int`` in Python, but ``true`` is no photon number)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite JSON number (Python's ``json`` also reads ``NaN`` and ``Infinity``)."""
+    return (_is_integer(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _check_numbers(value: Any, depth: int, name: str, where: str) -> None:
+    """``value`` is a list (of lists, ``depth`` deep) of finite numbers, else a ValueError naming ``name``."""
+    shape = "a list" if depth == 1 else "a list of lists"
+    if not isinstance(value, list) or not all(
+            _is_number(entry) if depth == 1 else isinstance(entry, list) and all(_is_number(x) for x in entry)
+            for entry in value):
+        raise ValueError(f"{where}: the circuit's {name!r} must be {shape} of finite numbers, got {value!r:.80}")
+
+
 def _circuit(description: Any, n_modes: int, where: str) -> Any:
     from qlatent.photonics.interferometers import from_matrix
     from qlatent.photonics.timebin import timebin_interferometer
@@ -78,43 +113,85 @@ def _circuit(description: Any, n_modes: int, where: str) -> Any:
     if not isinstance(description, dict) or description.get("kind") not in CIRCUIT_KINDS:
         raise ValueError(f"{where}: 'circuit' must be a dict with 'kind' one of {CIRCUIT_KINDS}, "
                          f"got {description!r:.80}")
+    kind = description["kind"]
+    unknown = sorted(set(description) - set(CIRCUIT_KEYS[kind]))
+    if unknown:
+        raise ValueError(f"{where}: unknown entries {unknown} in the {kind!r} circuit; it takes "
+                         f"{', '.join(CIRCUIT_KEYS[kind])}")
+    required = ("loop_lengths", "thetas") if kind == "timebin" else ("real", "imag")
+    for key in required:
+        if key not in description:
+            raise ValueError(f"{where}: the {kind!r} circuit lacks {key!r}")
     try:
-        if description["kind"] == "timebin":
-            return timebin_interferometer(int(description.get("n_modes", n_modes)), description["loop_lengths"],
-                                          description["thetas"], description.get("phis"))
+        if kind == "timebin":
+            size = description.get("n_modes", n_modes)
+            if not _is_integer(size):
+                raise ValueError(f"{where}: the circuit's 'n_modes' must be an integer, got {size!r:.80}")
+            lengths = description["loop_lengths"]
+            if not isinstance(lengths, list) or not all(_is_integer(length) for length in lengths):
+                raise ValueError(f"{where}: the circuit's 'loop_lengths' must be a list of integers, "
+                                 f"got {lengths!r:.80}")
+            for key in ("thetas", "phis"):
+                if key in description:
+                    _check_numbers(description[key], 1, key, where)
+            return timebin_interferometer(size, lengths, description["thetas"], description.get("phis"))
+        for key in ("real", "imag"):
+            _check_numbers(description[key], 2, key, where)
         matrix = complex_from_parts(description["real"], description["imag"])
         return from_matrix(matrix, allow_subunitary=True)
-    except KeyError as error:
-        raise ValueError(f"{where}: the {description['kind']!r} circuit lacks {error.args[0]!r}") from None
     except (TypeError, ValueError) as error:
+        if str(error).startswith(where):
+            raise
         raise ValueError(f"{where}: invalid circuit ({error})") from None
 
 
-def _read_counts(path: Path) -> np.ndarray:
+def _read_counts(path: Path, n_modes: int, description: Path, n_photons: int, detection: str,
+                 min_detected: int) -> np.ndarray:
+    """The shots of a counts file, each line checked as it is read (errors name the file and line)."""
     rows: list[list[int]] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise FileNotFoundError(f"counts file {path} does not exist") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"counts file {path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise ValueError(f"counts file {path} cannot be read ({error.strerror})") from None
     width = None
     for number, line in enumerate(lines, start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        try:
-            row = [int(entry) for entry in line.split(",")]
-        except ValueError:
-            raise ValueError(f"{path}, line {number}: expected comma-separated integers, got {line[:60]!r}") from None
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
-            raise ValueError(f"{path}, line {number}: a shot of {len(row)} modes after shots of {width} modes")
-        if min(row) < 0:
-            raise ValueError(f"{path}, line {number}: negative count {min(row)}")
+        where = f"{path}, line {number}"
+        entries = [entry.strip() for entry in line.split(",")]
+        for entry in entries:
+            if not _COUNT.fullmatch(entry):
+                if entry.startswith("-") and _COUNT.fullmatch(entry[1:]):
+                    raise ValueError(f"{where}: negative count {entry}")
+                raise ValueError(f"{where}: expected comma-separated integers (digits only), got {entry!r:.30} in "
+                                 f"{line[:60]!r}")
+            if len(entry.lstrip("0")) > len(str(MAX_PHOTONS)):  # before int(): no huge numbers, no overflow
+                raise ValueError(f"{where}: a count of {entry[:30]}{'…' if len(entry) > 30 else ''} photons, more "
+                                 f"than the {n_photons} sent in")
+        row = [int(entry) for entry in entries]
+        if width is None and len(row) != n_modes:
+            raise ValueError(f"{where}: shots have {len(row)} modes, but the circuit in {description.name} has "
+                             f"{n_modes}")
+        if width is not None and len(row) != width:
+            raise ValueError(f"{where}: a shot of {len(row)} modes after shots of {width} modes")
+        width = len(row)
+        detected = sum(row)
+        if detected > n_photons:
+            raise ValueError(f"{where}: a shot holds {detected} photons, more than the {n_photons} sent in")
+        if detection == "threshold" and max(row) > 1:
+            raise ValueError(f"{where}: threshold detection records clicks (0 or 1), got a count of {max(row)}")
+        if detected < min_detected:
+            raise ValueError(f"{where}: a shot holds {detected} detected photons, below the file's "
+                             f"min_detected={min_detected}")
         rows.append(row)
     if not rows:
         raise ValueError(f"{path} holds no shots")
-    return np.asarray(rows, dtype=np.int64)
+    return np.asarray(rows, dtype=counts_dtype(n_photons))
 
 
 def read_shots_file(path: str | os.PathLike[str]) -> RecordedShots:
@@ -125,54 +202,54 @@ def read_shots_file(path: str | os.PathLike[str]) -> RecordedShots:
     FileNotFoundError
         If the JSON or the counts file does not exist.
     ValueError
-        Naming the file and the value: another format, a missing or unknown entry, a bad circuit,
-        a shot whose length differs from the circuit's modes, non-integer or negative counts,
-        more photons in a shot than were sent in, counts above 1 with threshold detection, or a
-        shot below the file's own ``min_detected``.
+        Naming the file (and, for the counts file, the line) and the value: another format, a
+        missing or unknown entry, an entry of the wrong JSON type (an ``input_state`` entry that
+        is not a non-negative JSON integer, or more than :data:`MAX_PHOTONS` photons in all; a
+        ``counts_file``, ``device``, ``recorded_at`` or ``notes`` that is not a non-empty string),
+        a bad circuit, a shot whose length differs from the circuit's modes, a count that is not
+        ASCII digits, more photons in a shot than were sent in, counts above 1 with threshold
+        detection, a shot below the file's own ``min_detected``, or an unreadable file.
     """
     path = Path(path)
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"shots description {path} does not exist") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path}: not a JSON description of shots ({error})") from None
+    except OSError as error:
+        raise ValueError(f"shots description {path} cannot be read ({error.strerror})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise ValueError(f"{path}: format must be {FORMAT!r}, got {found!r}")
+    unknown = sorted(set(meta) - set(KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown entries {unknown}; a description takes {', '.join(KEYS)}")
     for key in ("input_state", "detection", "circuit"):
         if key not in meta:
             raise ValueError(f"{path}: missing {key!r}")
     if meta["detection"] not in DETECTIONS:
         raise ValueError(f"{path}: detection must be one of {DETECTIONS}, got {meta['detection']!r}")
     state = meta["input_state"]
-    if not isinstance(state, list) or not state or not all(isinstance(k, int) and k >= 0 for k in state):
+    if not isinstance(state, list) or not state or not all(_is_integer(k) and k >= 0 for k in state):
         raise ValueError(f"{path}: input_state must be a list of non-negative integers, got {state!r:.80}")
+    if not 1 <= sum(state) <= MAX_PHOTONS:
+        raise ValueError(f"{path}: input_state must send between 1 and {MAX_PHOTONS} photons in all, got {sum(state)}")
+    for key in ("device", "counts_file", "recorded_at", "notes"):
+        if key in meta and (not isinstance(meta[key], str) or not meta[key] or "\0" in meta[key]):
+            raise ValueError(f"{path}: {key!r} must be a non-empty string, got {meta[key]!r:.80}")
     circuit = _circuit(meta["circuit"], len(state), str(path))
     if circuit.n_modes != len(state):
         raise ValueError(f"{path}: the circuit has {circuit.n_modes} modes but input_state has {len(state)}")
     min_detected = meta.get("min_detected", 0)
-    if isinstance(min_detected, bool) or not isinstance(min_detected, int) or not 0 <= min_detected <= sum(state):
+    if not _is_integer(min_detected) or not 0 <= min_detected <= sum(state):
         raise ValueError(f"{path}: min_detected must be an integer in [0, {sum(state)}], got {min_detected!r}")
     counts_path = path.parent / meta.get("counts_file", path.with_suffix(".csv").name)
-    counts = _read_counts(counts_path)
-    if counts.shape[1] != circuit.n_modes:
-        raise ValueError(f"{counts_path}: shots have {counts.shape[1]} modes, but the circuit in {path.name} has "
-                         f"{circuit.n_modes}")
-    detected = counts.sum(axis=1)
-    if detected.max() > sum(state):
-        raise ValueError(f"{counts_path}: a shot holds {int(detected.max())} photons, more than the {sum(state)} "
-                         "sent in")
-    if meta["detection"] == "threshold" and counts.max() > 1:
-        raise ValueError(f"{counts_path}: threshold detection records clicks (0 or 1), got a count of "
-                         f"{int(counts.max())}")
-    if detected.min() < min_detected:
-        raise ValueError(f"{counts_path}: a shot holds {int(detected.min())} detected photons, below the file's "
-                         f"min_detected={min_detected}")
+    counts = _read_counts(counts_path, circuit.n_modes, path, sum(state), meta["detection"], min_detected)
     notes = {key: meta[key] for key in ("recorded_at", "notes") if key in meta}
-    return RecordedShots(counts=counts.astype(counts_dtype(sum(state))), circuit=circuit, input_state=tuple(state),
-                         detection=meta["detection"], device=str(meta.get("device", "unknown device")),
-                         min_detected=int(min_detected), path=path, notes=notes)
+    return RecordedShots(counts=counts, circuit=circuit, input_state=tuple(state),
+                         detection=meta["detection"], device=meta.get("device", "unknown device"),
+                         min_detected=min_detected, path=path, notes=notes)
 
 
 def is_shots_file(path: str | os.PathLike[str]) -> bool:
@@ -182,7 +259,7 @@ def is_shots_file(path: str | os.PathLike[str]) -> bool:
         return False
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(meta, dict) and meta.get("format") == FORMAT
 
