@@ -89,6 +89,30 @@ def test_finished_shards_are_kept_and_a_failed_bank_resumes_with_the_missing_one
     assert not folder.path.exists() and not store.lock_path(request_.request_id()).exists()
 
 
+def test_a_bank_whose_every_shard_failed_leaves_no_shard_folder(tmp_path, monkeypatch):
+    """Nothing finished, nothing to resume: no empty ``.shards`` folder is left to mislead the next run."""
+    request = SampleRequest("local", haar_interferometer(3, seed=1), (1, 1, 0), 2 * SHARD_SIZE, seed=4)
+    store = SampleStore(tmp_path)
+
+    def failing(request, index, entropy):
+        raise RuntimeError("the worker's node went away")
+
+    monkeypatch.setattr(shards, "sample_shard", failing)
+    with pytest.raises(QPUError, match=r"2 of 2 shard\(s\) of .* failed .*; none finished, so nothing was kept"):
+        get_or_sample(request, store, progress=False)
+    assert not shards.ShardFolder(store, request).path.exists()
+
+
+def test_a_request_the_sampler_refuses_is_refused_before_the_store_is_touched(tmp_path):
+    """The sampler's own checks (here: more photons than counts can hold) run before a lock, a shard
+    folder or even the store's folder is created, not in every shard."""
+    request = SampleRequest("local", haar_interferometer(3, seed=1), (100_000, 0, 0), 5, model="distinguishable")
+    store = SampleStore(tmp_path / "store")
+    with pytest.raises(ValueError, match="input state holds 100,000 photons, more than the 65,535 supported"):
+        get_or_sample(request, store, progress=False)
+    assert not store.root.exists()
+
+
 def test_a_damaged_shard_file_is_drawn_again(request_, tmp_path, monkeypatch):
     store = SampleStore(tmp_path)
     _counting(monkeypatch, fail_at=4)

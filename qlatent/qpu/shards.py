@@ -137,6 +137,13 @@ class ShardFolder:
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def remove_if_empty(self) -> bool:
+        """Remove the folder if it holds no finished shard (only the plan: nothing to resume); True if removed."""
+        if any(self.path.glob("shard-*.npz")):
+            return False
+        self.remove()
+        return True
+
 
 def resolve_bank_executor(request: SampleRequest, executor: str | ExecutorSettings | None,
                           n_missing: int) -> ExecutorSettings:
@@ -214,15 +221,22 @@ def _draw_and_merge(request: SampleRequest, store: SampleStore, executor: str | 
                     folder.save(index, shards[index])
 
         task = draw_shard if request.min_detected else sample_shard
-        with open_executor(settings) as running:
-            tasks = [{"request": request, "index": index, "entropy": entropy} for index in missing]
-            results = run_tasks(task, tasks, running, progress=progress, on_result=keep, unit="shard",
-                                desc=f"shards of {folder.request_id[:12]}",
-                                already_done=len(folder.rows) - len(missing))
+        try:
+            with open_executor(settings) as running:
+                tasks = [{"request": request, "index": index, "entropy": entropy} for index in missing]
+                results = run_tasks(task, tasks, running, progress=progress, on_result=keep, unit="shard",
+                                    desc=f"shards of {folder.request_id[:12]}",
+                                    already_done=len(folder.rows) - len(missing))
+        except BaseException:  # Ctrl-C, an executor that cannot start: keep the folder only if it holds shards
+            folder.remove_if_empty()
+            raise
         failed = [result for result in results if not result.ok]
         if failed:
             names = "; ".join(f"shard {missing[result.index]}: {result.error}" for result in failed[:5])
             kept = len(folder.rows) - len(failed)
+            if folder.remove_if_empty():
+                raise QPUError(f"{len(failed)} of {len(folder.rows)} shard(s) of {folder.request_id} failed ({names}); "
+                               "none finished, so nothing was kept") from failed[0].exception
             raise QPUError(f"{len(failed)} of {len(folder.rows)} shard(s) of {folder.request_id} failed ({names}); "
                            f"the {kept} finished are kept in {folder.path}") from failed[0].exception
     counts = np.concatenate(shards)

@@ -431,7 +431,9 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     CorruptSampleError
         If the stored set exists but fails verification (it is never silently re-sampled over).
     ValueError
-        If ``backend.name`` differs from ``request.backend``.
+        If ``backend.name`` differs from ``request.backend``, or the backend's ``check(request)``
+        refuses the request (the local backend: the sampler's own checks), before anything is
+        written.
     SampleSizeError
         If the request is estimated to exceed ``limits`` (before anything is sampled).
     QPUError
@@ -450,6 +452,9 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         backend = get_backend(request.backend, store=store)
     elif backend.name != request.backend:
         raise ValueError(f"backend {backend.name!r} cannot serve a request for {request.backend!r}")
+    check = getattr(backend, "check", None)
+    if callable(check):  # a request the backend refuses is refused before the store is touched
+        check(request)
     with store.lock(request_id):
         if request_id in store:  # another process stored it while this one waited
             return store.load(request_id)

@@ -120,6 +120,25 @@ class LocalBackend:
             details["postselection"] = postselection_report(request.min_detected, n_shots, n_passed)
         return details
 
+    def check(self, request: SampleRequest) -> None:
+        """Raise, before anything is drawn or written, the errors every shard's sampler would raise.
+
+        Builds the sampler's setup (:class:`qlatent.photonics.sampling.SamplerSetup`) with the
+        options :func:`draw_shard` passes, so a request the sampler refuses (more photons than
+        :data:`~qlatent.photonics.sampling.MAX_PHOTONS`, a shot cost above the sampler's limit) is
+        refused here, not by every shard after a shard folder and a progress bar appeared.
+
+        Raises
+        ------
+        ValueError
+            As :class:`~qlatent.photonics.sampling.SamplerSetup`.
+        """
+        from qlatent.photonics.sampling import SamplerSetup
+
+        indistinguishability = request.indistinguishability if request.model == "partial" else 1.0
+        SamplerSetup(request.unitary, request.input_state, request.model, indistinguishability,
+                     effective_transmission(request), request.detection, True, request.min_detected)
+
     def estimate(self, request: SampleRequest) -> SamplingEstimate:
         """Memory (the counts' copies while shards are merged) and single-core time of ``request``
         (:mod:`qlatent.qpu.limits`); with post-selection the rejected shots add time."""
