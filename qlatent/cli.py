@@ -34,7 +34,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
@@ -307,8 +307,18 @@ def cmd_profiles(args: argparse.Namespace) -> None:
             _say(f"  {name}: {parameters}")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line on stderr and exit 2, as every other
+    error of the command line (argparse prints its whole usage block first); ``--help`` still
+    prints the full help. Sub-command parsers inherit the class (``add_subparsers`` builds its
+    parsers with the class of the parser it belongs to)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"qlatent: error: {message} (`{self.prog} --help` for usage)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qlatent", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="qlatent", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     book = commands.add_parser("book", help="execute the profile's notebooks and build the book")
@@ -319,12 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_arguments(book, "serial: each kernel runs its grid itself")
     book.set_defaults(handler=cmd_book)
 
+    from qlatent.qpu.cli import _whole
+
     sweep = commands.add_parser("sweep", help="run a declarative sweep of runs and gather one tidy table")
     sweep.add_argument("sweep_file", metavar="SWEEP.yml", help="the sweep file (see sweeps/)")
     _add_executor_arguments(sweep, "local")
     sweep.add_argument("--output", help="folder for runs and tables (default: the file's `output`, "
                                         "else data/results/sweeps/NAME)")
-    sweep.add_argument("--retries", type=int, help="further attempts of a run whose worker died (default: the file's)")
+    sweep.add_argument("--retries", type=_whole(0),
+                       help="further attempts of a run whose worker died (default: the file's)")
     sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
@@ -365,12 +378,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    from qlatent.qpu.cli import _number, _whole
+
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
-    parser.add_argument("--workers", type=int, help="runs at once (default: the machine's or the cluster's CPUs)")
+    parser.add_argument("--workers", type=_whole(1),
+                        help="runs at once (default: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")
-    parser.add_argument("--gpus-per-run", type=float, help="GPUs each training run asks for (Ray)")
+    parser.add_argument("--gpus-per-run", type=_number(0), help="GPUs each training run asks for (Ray)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

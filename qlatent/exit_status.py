@@ -1,11 +1,12 @@
 """The command line's exit statuses, one meaning each (shells and CI scripts branch on them)."""
 
-#: The command finished but reports failures: ``qlatent samples verify`` or ``list`` met damaged
-#: sets, or some runs of ``qlatent sweep`` failed while the others completed (as ``diff`` exits 1).
+#: The command finished but reports failures: ``qlatent samples list`` met a sidecar failing its
+#: checks (it reads sidecars only) or ``verify`` any damaged file, or some runs of ``qlatent sweep``
+#: failed while the others completed (as ``diff`` exits 1).
 EXIT_FINDINGS = 1
 
-#: An error: bad input, a missing or damaged file, a failed notebook or run (one line on stderr), as
-#: argparse exits on a usage error.
+#: An error: bad input, a missing or damaged file, a failed notebook or run, a usage error (one line
+#: on stderr each).
 EXIT_ERROR = 2
 
 #: A command stopped by Ctrl-C (128 + SIGINT, as shells report it).

@@ -27,3 +27,34 @@ def test_unknown_subcommand_exits_with_usage():
     with pytest.raises(SystemExit) as exit_info:
         main(["bake"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["samples", "--store", "S", "fetch", "--backend", "local", "--haar", "3", "--n", "0"],
+     "argument --n: the number of shots must be a positive whole number, got '0' "
+     "(`qlatent samples fetch --help` for usage)"),
+    (["run"], "the following arguments are required: notebook (`qlatent run --help` for usage)"),
+    (["run", "01_interference", "-p", "epochs"],
+     "argument -p/--parameter: expected 2 arguments (`qlatent run --help` for usage)"),
+    (["sweep", "x.yml", "--workers", "0"],
+     "argument --workers: must be a whole number >= 1, got '0' (`qlatent sweep --help` for usage)"),
+    (["sweep"], "the following arguments are required: SWEEP.yml (`qlatent sweep --help` for usage)"),
+    (["samples"], "the following arguments are required: {list,show,fetch,verify} "
+                  "(`qlatent samples --help` for usage)"),
+    (["bake"], "argument command: invalid choice: 'bake'"),
+])
+def test_a_usage_error_is_one_line_and_exits_2(capsys, argv, message):
+    """argparse prints its usage block before the error; every other error of the command is one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("qlatent: error: ") and message in err
+
+
+def test_help_still_prints_the_full_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["samples", "fetch", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and out.startswith("usage: qlatent samples fetch")
+    assert "--unitary UNITARY" in out and "--max-memory GB" in out and out.count("\n") > 20

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -14,15 +13,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qlatent.cli import OneLineParser
 from qlatent.qpu import SampleStore
 from qlatent.qpu.cli import add_subparser
 
 
 def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="qlatent")
+    parser = OneLineParser(prog="qlatent")
     add_subparser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+def status_and_error(capsys, *argv: str) -> tuple[int, str]:
+    """Exit status and stderr of ``run(*argv)``, a usage error (SystemExit) included."""
+    try:
+        status = run(*argv)
+    except SystemExit as exit_info:
+        status = exit_info.code
+    return status, capsys.readouterr().err
 
 
 def test_fetch_list_show_verify(tmp_path, capsys):
@@ -100,7 +109,7 @@ def test_cli_errors_are_reported_not_raised(tmp_path, capsys):
     assert "unknown backend 'nowhere'" in capsys.readouterr().err
     assert run("samples", "--store", store, "fetch", "--backend", "local", "--haar", "3", "--input", "1,1",
                "--n", "5", "--quiet") == 2
-    assert "input state has 2 modes but the interferometer has 3" in capsys.readouterr().err
+    assert "--input 1,1: input state has 2 modes but the interferometer has 3" in capsys.readouterr().err
 
 
 def test_fetch_remote_without_token_says_where_to_put_one(tmp_path, capsys, monkeypatch):
@@ -249,3 +258,125 @@ def test_fetch_names_the_option_of_a_bad_input_state(tmp_path, capsys, option, m
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--n", "5",
                "--quiet", *option) == 2
     assert message in capsys.readouterr().err
+
+
+def _recorded_pair(folder: Path, line: str) -> Path:
+    identity = np.eye(3).tolist()
+    (folder / "pt.json").write_text(json.dumps({
+        "format": "qlatent.shots/1", "input_state": [1, 1, 1], "detection": "pnr",
+        "circuit": {"kind": "matrix", "real": identity, "imag": np.zeros((3, 3)).tolist()}}))
+    (folder / "pt.csv").write_text(f"1,1,1\n{line}\n")
+    return folder / "pt.json"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("99999999999999999999999,0,0", "line 2: a count of 99999999999999999999999 photons, more than the 3 sent in"),
+    ("1_0,0,0", "line 2: expected comma-separated integers (digits only), got '1_0'"),
+    ("+1,0,0", "line 2: expected comma-separated integers (digits only), got '+1'"),
+])
+def test_fetch_of_a_malformed_recorded_file_is_one_line_naming_the_file_and_line(tmp_path, capsys, line, message):
+    path = _recorded_pair(tmp_path, line)
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path / "store"), "fetch", "--backend",
+                                   f"recorded:{path}", "--haar", "3", "--n", "1", "--quiet")
+    assert status == 2 and err.count("\n") == 1 and err.startswith(f"qlatent: error: {tmp_path / 'pt.csv'}, {message}")
+
+
+def _saved(path: Path, value) -> Path:
+    np.save(path, value)
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: _saved(d / "scalar.npy", np.float64(1)), "must be a square 2-D array (m x m, m >= 1), got shape ()"),
+    (lambda d: _saved(d / "row.npy", np.ones(3)), "must be a square 2-D array (m x m, m >= 1), got shape (3,)"),
+    (lambda d: _saved(d / "wide.npy", np.ones((2, 3))), "got shape (2, 3)"),
+    (lambda d: _saved(d / "empty.npy", np.ones((0, 0))), "got shape (0, 0)"),
+    (lambda d: _saved(d / "cube.npy", np.ones((2, 2, 2))), "got shape (2, 2, 2)"),
+    (lambda d: _saved(d / "flags.npy", np.eye(2, dtype=bool)), "must be numeric, got dtype bool"),
+    (lambda d: _saved(d / "gain.npy", 2 * np.eye(2)),
+     "transfer matrix is not sub-unitary: largest singular value 2 > 1"),
+    (lambda d: (np.savez(d / "pair.npz", unitary=np.eye(2)), d / "pair.npz")[1],
+     "a .npz archive, not a .npy matrix (save the m x m matrix alone with numpy.save)"),
+    (lambda d: (d / "text.npy").write_text("[[1, 0], [0, 1]]") and d / "text.npy", "not a .npy file holding a matrix"),
+    (lambda d: d / "missing.npy", "no such file"),
+])
+def test_a_bad_unitary_file_is_one_line_naming_the_option_and_the_file(tmp_path, capsys, make, message):
+    path = make(tmp_path)
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path / "store"), "fetch", "--backend",
+                                   "local", "--unitary", str(path), "--photons", "1", "--n", "5", "--quiet")
+    assert status == 2 and err.count("\n") == 1 and err.startswith(f"qlatent: error: --unitary {path}: ")
+    assert message in err and not (tmp_path / "store").exists()
+
+
+def test_a_usage_error_is_one_line(tmp_path, capsys):
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
+                                   "--haar", "3", "--n", "0")
+    assert status == 2 and err == ("qlatent: error: argument --n: the number of shots must be a positive whole "
+                                   "number, got '0' (`qlatent samples fetch --help` for usage)\n")
+
+
+@pytest.mark.parametrize("options", [[], ["--store", "{nowhere}"]])
+def test_list_and_verify_of_a_named_store_that_does_not_exist_are_one_error(tmp_path, capsys, monkeypatch, options):
+    """A typo in --store (or $QLATENT_SAMPLES) must not read as an empty store, for list as for verify."""
+    nowhere = tmp_path / "nowhere"
+    monkeypatch.setenv("QLATENT_SAMPLES", str(nowhere))
+    named = "--store" if options else "$QLATENT_SAMPLES"
+    for command in ("list", "verify", "show"):
+        argv = [option.format(nowhere=nowhere) for option in options] + [command]
+        argv += ["abc"] if command == "show" else []
+        status, err = status_and_error(capsys, "samples", *argv)
+        assert status == 2, command
+        assert err == f"qlatent: error: no sample store at {nowhere} ({named} names a folder that does not exist)\n"
+    assert not nowhere.exists()
+
+
+def test_list_and_verify_of_a_default_store_not_created_yet_agree(tmp_path, capsys, monkeypatch):
+    import qlatent.qpu.store as store_module
+
+    monkeypatch.delenv("QLATENT_SAMPLES", raising=False)
+    monkeypatch.setattr(store_module, "default_store_root", lambda: tmp_path / "samples")
+    assert run("samples", "list") == 0
+    assert capsys.readouterr().out.startswith(f"no sample sets in {tmp_path / 'samples'} (the default store")
+    assert run("samples", "verify") == 0
+    assert capsys.readouterr().out.startswith(f"ok: 0 sample set(s) verified in {tmp_path / 'samples'}")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--haar", "0"], "argument --haar: must be a whole number >= 1, got '0'"),
+    (["--haar", "3", "--circuit-seed", "-1"], "argument --circuit-seed: must be a whole number >= 0, got '-1'"),
+    (["--haar", "3", "--seed", "1_0"], "argument --seed: must be a whole number >= 0, got '1_0'"),
+    (["--haar", "3", "--transmission", "2"], "argument --transmission: must be a number in [0, 1], got '2'"),
+    (["--haar", "3", "--brightness", "nan"], "argument --brightness: must be a number in [0, 1], got 'nan'"),
+    (["--haar", "3", "--workers", "0"], "argument --workers: must be a whole number >= 1, got '0'"),
+    (["--haar", "3", "--max-memory", "-1"], "argument --max-memory: must be a number >= 0, got '-1'"),
+    (["--haar", "3", "--indistinguishability", "0.5"],
+     "--indistinguishability 0.5 needs --model partial (the photons are 'indistinguishable')"),
+    (["--haar", "3", "--input", "1,1"], "--input 1,1: input state has 2 modes but the interferometer has 3"),
+    (["--haar", "3", "--input", "0,0,0"], "--input 0,0,0: input state holds no photon"),
+    (["--haar", "3", "--input", "+1,0,0"], "--input must be photon numbers separated by commas"),
+    (["--haar", "3", "--photons", "0"], "--photons 0: input state holds no photon"),
+    (["--haar", "3", "--input", "1,1,0", "--min-detected", "3"],
+     "--min-detected 3: post-selection threshold min_detected=3 exceeds the 2 photons sent in (--input 1,1,0)"),
+    (["--haar", "3", "--input", "100000,0,0", "--model", "distinguishable"],
+     "--input 100000,0,0: more than the 65,535 photons a sample set can hold"),
+    (["--haar", "3", "--input", "70000,0,0", "--model", "distinguishable"],
+     "--input 70000,0,0: input state holds 70,000 photons, more than the 65,535 supported here"),
+])
+def test_fetch_errors_name_the_option_before_anything_is_created(tmp_path, capsys, options, message):
+    """Without --quiet: no estimate line, no progress bar, no store folder, only the error."""
+    store = tmp_path / "store"
+    status, err = status_and_error(capsys, "samples", "--store", str(store), "fetch", "--backend", "local",
+                                   "--n", "5", *options)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("qlatent: error: ") and message in err
+    assert not store.exists()
+
+
+def test_a_request_the_sampler_refuses_is_refused_before_a_shard_folder_or_a_progress_bar(tmp_path, capsys):
+    """Past the command line's own checks (no limits here), the sampler's checks still come first."""
+    store = tmp_path / "store"
+    status, err = status_and_error(capsys, "samples", "--store", str(store), "fetch", "--backend", "local",
+                                   "--haar", "64", "--photons", "64", "--n", "5", "--max-hours", "0",
+                                   "--max-memory", "0")
+    assert status == 2 and err == ("qlatent: error: 64 interfering photons in 64 modes may cost up to 1.16e+21 "
+                                   "operations per shot, above the limit of 1e+11: send fewer photons\n")
+    assert not store.exists()

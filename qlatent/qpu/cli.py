@@ -2,15 +2,20 @@
 
 :func:`add_subparser` registers the ``samples`` command on the main parser's subparsers; each
 leaf sets ``func`` (taking the parsed namespace, returning an exit status). As everywhere in the
-command line, an error prints one line and exits 2; ``list`` and ``verify`` exit 1 when they find
-damaged sets (a finding, not an error, as ``diff`` does); Ctrl-C prints one line (for ``fetch``:
-what was kept for the next run) and exits 130.
+command line, an error prints one line and exits 2 (a ``--store`` that does not exist is one, for
+``list``, ``show`` and ``verify`` alike); ``list`` exits 1 when a set's sidecar fails its checks
+(it reads the sidecars alone, so it stays cheap on large stores) and ``verify`` when any file
+fails (sidecars, counts and their checksums): a finding, not an error, as ``diff`` does; Ctrl-C
+prints one line (for ``fetch``: what was kept for the next run) and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import re
 import sys
 from typing import Any
 
@@ -20,16 +25,39 @@ from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.limits import SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
-from qlatent.qpu.store import SampleStore, get_or_sample
+from qlatent.qpu.store import STORE_ENV, SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
+
+_DIGITS = re.compile(r"[0-9]+")  # a whole number as typed: ASCII digits (int() also takes "+1", "1_0", "١")
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
     return SampleStore(args.store)
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
+def _store_to_read(args: argparse.Namespace) -> SampleStore | None:
+    """The store ``list``, ``show`` and ``verify`` read, or None when the default one was never created.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``--store`` (or ``$QLATENT_SAMPLES``) names a folder that does not exist: a typo
+        must not read as an empty store.
+    """
     store = _store(args)
+    if store.root.is_dir():
+        return store
+    named = "--store" if args.store is not None else f"${STORE_ENV}" if os.environ.get(STORE_ENV) else None
+    if named is not None:
+        raise FileNotFoundError(f"no sample store at {store.root} ({named} names a folder that does not exist)")
+    return None
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    store = _store_to_read(args)
+    if store is None:
+        print(f"no sample sets in {_store(args).root} (the default store; nothing was fetched yet)")
+        return 0
     infos, problems = store.survey()
     if not infos and not problems:
         print(f"no sample sets in {store.root}")
@@ -46,7 +74,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store_to_read(args) or _store(args)
     try:
         request_id = store.resolve(args.id)
     except KeyError as error:
@@ -64,12 +92,111 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unitary(path: str) -> np.ndarray:
+    """``--unitary``: the ``m × m`` transfer matrix saved alone by ``numpy.save``, checked.
+
+    Raises
+    ------
+    ValueError
+        Naming ``--unitary`` and the file: a missing or unreadable file, a ``.npz`` archive, an
+        array that is not a square numeric matrix, or a matrix that is not a (sub-)unitary.
+    """
+    from qlatent.photonics.validation import validate_transfer_matrix
+
+    where = f"--unitary {path}"
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"{where}: no such file") from None
+    except (OSError, ValueError, EOFError) as error:  # not .npy data, pickled objects, a truncated file
+        reason = "no NumPy array in it, or Python objects" if "pickle" in str(error).lower() else str(error)
+        raise ValueError(f"{where}: not a .npy file holding a matrix ({reason})") from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise ValueError(f"{where}: a .npz archive, not a .npy matrix (save the m x m matrix alone with numpy.save)")
+    if loaded.dtype.kind not in "iufc":
+        raise ValueError(f"{where}: the transfer matrix must be numeric, got dtype {loaded.dtype}")
+    if loaded.ndim != 2 or loaded.shape[0] != loaded.shape[1] or loaded.size == 0:
+        raise ValueError(f"{where}: the transfer matrix must be a square 2-D array (m x m, m >= 1), got shape "
+                         f"{loaded.shape}")
+    try:
+        validate_transfer_matrix(loaded, allow_subunitary=True)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    return loaded
+
+
 def _circuit(args: argparse.Namespace) -> Any:
     if args.unitary is not None:
-        return np.load(args.unitary, allow_pickle=False)
+        return _unitary(args.unitary)
     from qlatent.photonics.interferometers import haar_interferometer
 
     return haar_interferometer(args.haar, seed=args.circuit_seed)
+
+
+def _input_state(args: argparse.Namespace, n_modes: int) -> tuple[int, ...]:
+    """The input state from ``--input`` or ``--photons``, checked as the sampler checks it (errors name the option)."""
+    from qlatent.photonics.sampling import MAX_PHOTONS
+    from qlatent.photonics.validation import validate_input_state
+
+    if args.input is not None:
+        option = f"--input {args.input}"
+        entries = [entry.strip() for entry in args.input.split(",")]
+        if not all(_DIGITS.fullmatch(entry) for entry in entries):
+            raise ValueError(f"--input must be photon numbers separated by commas (e.g. 1,1,0,0), "
+                             f"got {args.input!r}")
+        if any(len(entry.lstrip("0")) > len(str(MAX_PHOTONS)) for entry in entries):
+            raise ValueError(f"{option:.60}: more than the {MAX_PHOTONS:,} photons a sample set can hold")
+        state = tuple(int(entry) for entry in entries)
+    else:
+        option = f"--photons {args.photons}"
+        if not 0 <= args.photons <= n_modes:
+            raise ValueError(f"--photons {args.photons} must be between 0 and the circuit's {n_modes} modes "
+                             "(one photon in each of the first N modes; --input for other states)")
+        state = tuple([1] * args.photons + [0] * (n_modes - args.photons))
+    try:
+        validate_input_state(state, n_modes, max_photons=MAX_PHOTONS)
+    except ValueError as error:
+        raise ValueError(f"{option}: {error}") from None
+    if args.min_detected > sum(state):
+        raise ValueError(f"--min-detected {args.min_detected}: post-selection threshold min_detected="
+                         f"{args.min_detected} exceeds the {sum(state)} photons sent in ({option}): no shot could pass")
+    return state
+
+
+def _check_model(args: argparse.Namespace) -> None:
+    """``--indistinguishability`` is read by ``--model partial`` only (1 and, for distinguishable photons, 0 agree)."""
+    agrees = args.indistinguishability == 1.0 or (args.model == "distinguishable" and args.indistinguishability == 0.0)
+    if args.model != "partial" and not agrees:
+        raise ValueError(f"--indistinguishability {args.indistinguishability} needs --model partial (the photons "
+                         f"are {args.model!r})")
+
+
+def _whole(minimum: int) -> Any:
+    """An argparse type: a whole number (ASCII digits) of at least ``minimum``."""
+    def parse(text: str) -> int:
+        if not _DIGITS.fullmatch(text.strip()) or int(text) < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
+        return int(text)
+
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
+
+
+def _number(low: float, high: float | None = None) -> Any:
+    """An argparse type: a finite number in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (low <= value <= (math.inf if high is None else high)) or not math.isfinite(value):
+            span = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
+            raise argparse.ArgumentTypeError(f"must be a number {span}, got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
 
 
 def _shots(text: str) -> int:
@@ -116,19 +243,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from qlatent.qpu.backends import get_backend
     from qlatent.qpu.limits import estimate_sampling
 
+    _check_model(args)
     circuit = _circuit(args)
-    n_modes = np.asarray(getattr(circuit, "unitary", circuit)).shape[0]
-    if args.input is not None:
-        try:
-            input_state = tuple(int(k) for k in args.input.split(","))
-        except ValueError:
-            raise ValueError(f"--input must be photon numbers separated by commas (e.g. 1,1,0,0), "
-                             f"got {args.input!r}") from None
-    else:
-        if not 0 <= args.photons <= n_modes:
-            raise ValueError(f"--photons {args.photons} must be between 0 and the circuit's {n_modes} modes "
-                             "(one photon in each of the first N modes; --input for other states)")
-        input_state = tuple([1] * args.photons + [0] * (n_modes - args.photons))
+    input_state = _input_state(args, np.asarray(getattr(circuit, "unitary", circuit)).shape[0])
     request = SampleRequest(args.backend, circuit, input_state, args.n, model=args.model,
                             indistinguishability=args.indistinguishability, transmission=args.transmission,
                             brightness=args.brightness, detection=args.detection, seed=args.seed,
@@ -144,6 +261,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         elif args.job_timeout is not None:
             raise ValueError("--job-timeout applies to remote:<platform> backends only")
         backend = get_backend(args.backend, store=store, **{k: v for k, v in options.items() if v is not None})
+        check = getattr(backend, "check", None)
+        if callable(check):  # the sampler's own checks, before a line is printed or a file written
+            check(request)
         estimate = estimate_sampling(request, backend)
         limits.check(estimate, request)
         if not args.quiet:
@@ -165,7 +285,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store_to_read(args)
+    if store is None:
+        print(f"ok: 0 sample set(s) verified in {_store(args).root} (the default store; nothing was fetched yet)")
+        return 0
     problems = store.verify()
     for name, messages in sorted(problems.items()):
         for message in messages:
@@ -200,10 +323,11 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     samples = subparsers.add_parser("samples", help="list, show, fetch and verify stored photon samples")
     samples.add_argument("--store", default=None,
                          help="store folder (default: $QLATENT_SAMPLES or data/cache/samples)")
-    commands = samples.add_subparsers(dest="samples_command", required=True)
+    commands = samples.add_subparsers(dest="samples_command", metavar="{list,show,fetch,verify}", required=True)
 
-    commands.add_parser("list", help="one line per stored set (a set whose sidecar fails its checks: one line on "
-                                     "stderr, status 1)").set_defaults(func=_guarded(_cmd_list))
+    commands.add_parser("list", help="one line per stored set, from the sidecars alone (cheap; a sidecar failing its "
+                                     "checks: one line on stderr, status 1); `verify` also reads every counts "
+                                     "file").set_defaults(func=_guarded(_cmd_list))
 
     show = commands.add_parser("show", help="provenance and a summary of one set (verified)")
     show.add_argument("id", help="request id or a unique prefix of one")
@@ -215,37 +339,40 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--n", type=_shots, required=True, help="number of shots (e.g. 10000 or 1e4)")
     circuit = fetch.add_mutually_exclusive_group(required=True)
     circuit.add_argument("--unitary", help=".npy file holding the m x m transfer matrix")
-    circuit.add_argument("--haar", type=int, metavar="M", help="Haar-random interferometer on M modes")
-    fetch.add_argument("--circuit-seed", type=int, default=0, help="seed of the Haar interferometer")
+    circuit.add_argument("--haar", type=_whole(1), metavar="M", help="Haar-random interferometer on M modes")
+    fetch.add_argument("--circuit-seed", type=_whole(0), default=0, help="seed of the Haar interferometer")
     state = fetch.add_mutually_exclusive_group()
     state.add_argument("--input", help="photons per input mode, comma-separated (e.g. 1,1,0,0)")
-    state.add_argument("--photons", type=int, default=1, help="one photon in each of the first N modes")
+    state.add_argument("--photons", type=_whole(0), default=1, help="one photon in each of the first N modes")
     fetch.add_argument("--model", choices=MODELS, default="indistinguishable")
-    fetch.add_argument("--indistinguishability", type=float, default=1.0)
-    fetch.add_argument("--transmission", type=float, default=1.0)
-    fetch.add_argument("--brightness", type=float, default=1.0)
+    fetch.add_argument("--indistinguishability", type=_number(0, 1), default=1.0,
+                       help="photon indistinguishability in [0, 1] (--model partial)")
+    fetch.add_argument("--transmission", type=_number(0, 1), default=1.0, help="uniform transmission in [0, 1]")
+    fetch.add_argument("--brightness", type=_number(0, 1), default=1.0,
+                       help="source brightness in [0, 1] (probability a photon is emitted)")
     fetch.add_argument("--detection", choices=DETECTIONS, default="pnr")
-    fetch.add_argument("--seed", type=int, default=None)
-    fetch.add_argument("--min-detected", type=int, default=0,
+    fetch.add_argument("--seed", type=_whole(0), default=None)
+    fetch.add_argument("--min-detected", type=_whole(0), default=0,
                        help="keep only shots with at least this many detected photons (post-selection)")
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
-    fetch.add_argument("--job-timeout", type=float, default=None, metavar="SECONDS",
+    fetch.add_argument("--job-timeout", type=_number(1e-3), default=None, metavar="SECONDS",
                        help="seconds a remote job may run before the run stops, kept for resume (default 3600)")
-    fetch.add_argument("--max-memory", type=float, default=None, metavar="GB",
+    fetch.add_argument("--max-memory", type=_number(0), default=None, metavar="GB",
                        help="refuse a request estimated to need more memory (default: half this machine's; 0: no "
                             "limit)")
-    fetch.add_argument("--max-hours", type=float, default=None, metavar="H",
+    fetch.add_argument("--max-hours", type=_number(0), default=None, metavar="H",
                        help="refuse a request estimated to take longer on one core (default 168; 0: no limit)")
-    fetch.add_argument("--max-jobs", type=int, default=None, metavar="N",
+    fetch.add_argument("--max-jobs", type=_whole(0), default=None, metavar="N",
                        help="refuse a remote request needing more cloud jobs (default 1000; 0: no limit)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.add_argument("--executor", choices=("serial", "local", "ray"),
                        help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "
                             "else here); the counts do not depend on it")
-    fetch.add_argument("--workers", type=int, help="shards drawn at once")
+    fetch.add_argument("--workers", type=_whole(1), help="shards drawn at once")
     fetch.add_argument("--address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT)")
     fetch.set_defaults(func=_guarded(_cmd_fetch))
 
-    commands.add_parser("verify", help="check every file in the store").set_defaults(func=_guarded(_cmd_verify))
+    commands.add_parser("verify", help="check every file in the store: sidecars, counts and their checksums "
+                                       "(status 1 if any fails)").set_defaults(func=_guarded(_cmd_verify))
     return samples
