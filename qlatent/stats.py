@@ -100,6 +100,57 @@ def paired_statistics(advantage: Sequence[float], alpha: float = 0.05) -> dict[s
     return result
 
 
+def two_sample_statistics(first: Sequence[float], second: Sequence[float], alpha: float = 0.05) -> dict[str, float]:
+    """Welch's test of ``mean(first) − mean(second)`` for two independent samples (e.g. per-seed gaps
+    at two latent sizes, whose seeds are different runs), with its effect size and power.
+
+    Returns ``n_first``, ``n_second``, ``mean_first``, ``mean_second``, ``sd_first``, ``sd_second``,
+    ``mean`` (``mean_first − mean_second``), ``se`` (``sqrt(sd₁²/n₁ + sd₂²/n₂)``), ``df`` (the
+    Welch–Satterthwaite degrees of freedom), ``p_t`` (two-sided Welch t-test), ``d`` (Cohen's d
+    with the average variance, ``mean / sqrt((sd₁² + sd₂²)/2)``) and ``mdd`` (the smallest |mean
+    difference| this test at ``alpha`` detects with 80 % power: the non-centrality ``δ`` with
+    ``P(|T| > t_crit) = 0.8`` for ``T`` non-central t on ``df`` degrees of freedom, times ``se``;
+    with equal sizes and spreads it equals the pooled two-sample t-test's). Non-finite values are
+    dropped first; undefined entries are NaN (fewer than two values on a side, or no spread).
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import nct, ttest_ind
+    from scipy.stats import t as student
+
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    result = {"n_first": a.size, "n_second": b.size, "mean_first": float(a.mean()) if a.size else math.nan,
+              "mean_second": float(b.mean()) if b.size else math.nan, "sd_first": math.nan, "sd_second": math.nan,
+              "mean": math.nan, "se": math.nan, "df": math.nan, "p_t": math.nan, "d": math.nan, "mdd": math.nan}
+    if a.size and b.size:
+        result["mean"] = result["mean_first"] - result["mean_second"]
+    if a.size < 2 or b.size < 2:
+        return result
+    sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
+    result["sd_first"], result["sd_second"] = sd_a, sd_b
+    var_a, var_b = sd_a ** 2 / a.size, sd_b ** 2 / b.size
+    se = math.sqrt(var_a + var_b)
+    if not se > 0:
+        return result
+    df = (var_a + var_b) ** 2 / (var_a ** 2 / (a.size - 1) + var_b ** 2 / (b.size - 1))
+    result.update(se=se, df=df, p_t=float(ttest_ind(a, b, equal_var=False).pvalue),
+                  d=result["mean"] / math.sqrt((sd_a ** 2 + sd_b ** 2) / 2))
+    critical = float(student.ppf(1 - alpha / 2, df))
+
+    def shortfall(shift: float) -> float:
+        # The lower tail P(T < −t_crit) as the upper tail at −shift: scipy's nct.cdf returns NaN there
+        # for some fractional df once it is negligible.
+        lower = float(np.nan_to_num(nct.sf(critical, df, -shift)))
+        return float(nct.sf(critical, df, shift)) + lower - POWER
+
+    high = critical + 1.0  # the power grows with the shift: widen the bracket until it passes 80 %
+    while shortfall(high) < 0:
+        high *= 2
+    result["mdd"] = float(brentq(shortfall, 0.0, high)) * se
+    return result
+
+
 def _seed_table(runs: pd.DataFrame, metric: str, group: str) -> pd.DataFrame:
     """Values of ``metric`` with one row per seed and one column per ``group`` value."""
     subset = runs[runs["metric"] == metric]

@@ -234,3 +234,124 @@ def test_banks_command_samples_a_profiles_banks_once(tmp_path, capsys):
     assert lines and all(line.endswith(": stored") for line in lines)
     assert main(["banks", "04_discrete", "--profile", "quick", "--store", store]) == 2
     assert "no bank plan for '04_discrete'" in capsys.readouterr().err
+
+
+def trend_runs(gap_at: dict[int, float], metric: str = "fcd", seeds: dict[int, int] | None = None) -> pd.DataFrame:
+    """Per-seed runs with the standard profile's latents per size: all four at 16, gaussian and boson
+    at 32, distinguishable and boson at 48; each control ``gap_at[size]`` behind boson."""
+    rng = np.random.default_rng(1)
+    latents = {16: ["gaussian", "bernoulli", "distinguishable", "boson"], 32: ["gaussian", "boson"],
+               48: ["distinguishable", "boson"]}
+    seeds = seeds or {16: 5, 32: 5, 48: 5}
+    lower = qm9.METRICS[metric]
+    rows = []
+    for size, gap in gap_at.items():
+        for seed in range(seeds[size]):
+            for latent in latents[size]:
+                behind = 0.0 if latent == "boson" else gap
+                value = 1.0 + (behind if lower else -behind) + rng.normal(0, 0.02)
+                rows.append({"schedule": "paper", "size": size, "circuit": "haar", "latent": latent, "seed": seed,
+                             "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def test_the_papers_own_numbers_on_the_size_trend():
+    trend = qm9.paper_size_trend().set_index(["metric", "large", "control"])
+    # The controls are those the paper's rows give at size 16 and at the larger size.
+    assert set(trend.index) == {(metric, 32, "gaussian") for metric in qm9.PAPER_METRICS} | \
+        {(metric, 48, "distinguishable") for metric in qm9.PAPER_METRICS}
+    fcd = trend.loc[("fcd", 32, "gaussian")]
+    # gaussian − boson: 1.529 − 1.160 at 16, 1.823 − 1.536 at 32; s.e. sqrt(0.06² + 0.08²) and sqrt(0.08² + 0.07²).
+    assert fcd["gap_small"] == pytest.approx(0.369) and fcd["gap_large"] == pytest.approx(0.287)
+    assert fcd["margin"] == pytest.approx(2 * np.sqrt(0.06**2 + 0.08**2 + 0.08**2 + 0.07**2))
+    assert fcd["paper_numbers"] == "no difference" and "do not support" in fcd["sentence"]
+    # boson − distinguishable valid and unique: 2522 − 1954 = 568 at 16, 1528 − 1307 = 221 at 48, a narrowing of
+    # 347 beyond 2·sqrt(65² + 103² + 65² + 77²) ≈ 316: the only trend the paper's own numbers support.
+    counts = trend.loc[("valid_unique", 48, "distinguishable")]
+    assert counts["narrowing"] == pytest.approx(347) and counts["paper_numbers"] == "narrows"
+    assert set(trend["paper_numbers"]) == {"narrows", "no difference"}
+
+
+def test_size_trend_verdicts_on_known_results():
+    def fcd_trend(runs):
+        verdicts = qm9.size_trend_verdicts(runs)
+        assert set(verdicts.loc[verdicts["metric"] != "fcd", "verdict"]) == {"not run"}  # only FCD was run
+        return verdicts[verdicts["metric"] == "fcd"].set_index("worse")
+
+    narrowing = fcd_trend(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}))
+    assert list(narrowing["verdict"]) == ["reproduces", "reproduces"]
+    row = narrowing.loc["size 32"]
+    assert row["control"] == "gaussian" and row["mean"] == pytest.approx(0.3, abs=0.03)
+    assert row["n_first"] == 5 and row["n_second"] == 5 and row["p_t"] < 0.05
+    assert "Welch t-test" in row["sentence"] and "The paper's numbers" in row["sentence"]
+    # The gap grows with size: the opposite of the paper's trend.
+    widening = fcd_trend(trend_runs({16: 0.1, 32: 0.4, 48: 0.4}))
+    assert set(widening["verdict"]) == {"does not reproduce"}
+    # No change, and enough seeds to see the paper's narrowing scaled to our level (0.082 and 0.156 of 1.16):
+    # the power rule says the trend does not reproduce.
+    flat = fcd_trend(trend_runs({16: 0.3, 32: 0.3, 48: 0.3}))
+    assert (flat["mdd"] < flat["expected_difference"]).all() and set(flat["verdict"]) == {"does not reproduce"}
+    # Few seeds: fewer than 4 degrees of freedom cannot rule the paper's narrowing out.
+    few = fcd_trend(trend_runs({16: 0.3, 32: 0.3, 48: 0.3}, seeds={16: 3, 32: 2, 48: 2}))
+    assert (few["df"] < 4).all() and (few["p_t"] > 0.05).all()
+    assert set(few["verdict"]) == {"inconclusive"} and "degrees of freedom to rule it out" in few["sentence"].iloc[0]
+
+
+def test_size_trend_counts_and_what_was_not_run():
+    runs = trend_runs({16: 300.0, 48: 50.0}, metric="valid_unique")
+    verdicts = qm9.size_trend_verdicts(runs).set_index(["metric", "worse"])
+    assert verdicts.loc[("valid_unique", "size 48"), "verdict"] == "reproduces"
+    assert verdicts.loc[("valid_unique", "size 32"), "verdict"] == "not run"
+    assert "no boson or gaussian run at size 32" in verdicts.loc[("valid_unique", "size 32"), "sentence"]
+    assert set(verdicts.loc["fcd", "verdict"]) == {"not run"}
+    # table2_verdicts carries the trend as its own part, and the not-run bullet names each comparison.
+    from qlatent.report import verdict_markdown
+
+    table = qm9.table2_verdicts(runs)
+    trend = table[table["part"] == "size trend"]
+    assert len(trend) == 6
+    assert "size 16 vs size 32 on fcd (control gaussian)" in verdict_markdown(trend)
+
+
+def test_size_trend_with_an_unscored_run_is_inconclusive():
+    runs = trend_runs({16: 0.4, 32: 0.1, 48: 0.1})
+    runs.loc[(runs["size"] == 32) & (runs["latent"] == "gaussian") & (runs["seed"] == 0), "value"] = np.nan
+    row = qm9.size_trend_verdicts(runs).set_index(["metric", "worse"]).loc[("fcd", "size 32")]
+    assert row["verdict"] == "inconclusive" and row["unscored_worse"] == 1
+    assert "1 at size 32" in row["sentence"]
+
+
+@pytest.mark.parametrize(("backend", "label"), [
+    ("local", "pt2 (PT-2 simulated by our sampler)"),
+    ("perceval:SLOS", "pt2 (PT-2 simulated by Perceval SLOS)"),
+    ("remote:qpu:belenos", "pt2 (remote QPU qpu:belenos)"),
+    ("remote:sim:slos", "pt2 (remote simulator sim:slos)"),
+    ("recorded:data/shots/pt2_run.json", "pt2 (recorded shots pt2_run.json)"),
+])
+def test_the_pt2_label_names_the_backend_kind(backend, label):
+    assert qm9.pt2_label(backend) == label
+
+
+def test_the_pt2_label_refuses_an_unknown_backend():
+    with pytest.raises(ValueError, match="unknown backend 'perceval'"):
+        qm9.pt2_label("perceval")
+
+
+def test_the_pt2_transmission_note_computes_its_numbers():
+    note = qm9.pt2_transmission_note(qm9.QM9Config(), 32, "1-1")
+    assert "η·32 = 16 are detected on average, which equals the post-selection threshold of 16" in note
+    assert "0.57 of the shots are kept" in note
+    lossless = qm9.pt2_transmission_note(qm9.QM9Config(pt2_transmission=0.75), 16, "1-1")
+    assert "η·16 = 12" in lossless and "is above the post-selection threshold of 8" in lossless
+
+
+def test_the_protocol_reads_the_papers_numbers_from_the_file():
+    from qlatent.paper import budgets
+
+    text = qm9.protocol_markdown({"profile": "quick", "sizes": [16], "generator_hidden": [16, 24],
+                                  "learning_rate": 1e-4, "batch_size": 64, "n_steps": 60, "seeds": [0, 1],
+                                  "eval_samples": 2000, "qm9_path": "data/qm9/quick_subset.csv"}, 6000)
+    assert budgets("table2")["training"]["source"] in text
+    assert "latent sizes 16 (8 photons), 32 (16 photons), 48 (24 photons)" in text
+    assert "generator widths [64, 176, 288, 400, 512]" in text and "generator widths [16, 24]" in text
+    assert "6,000 molecules (`data/qm9/quick_subset.csv`)" in text and "ORCA PT-2" in text

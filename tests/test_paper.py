@@ -120,3 +120,19 @@ def test_the_papers_training_budgets_come_from_the_file():
     assert budgets("table2")["training"]["iterations"] == 20_000 and budgets("table2")["training"]["seeds"] == 20
     assert budgets("mixture")["fig2"]["iterations"] == 5000 and budgets("mixture")["longer"]["iterations"] == 10_000
     assert all(type(value) in (int, str) for value in budgets("table2")["training"].values())
+
+
+def test_the_size_trend_appendix_h_and_the_hardware_runs_have_sourced_entries():
+    trend = stated_claims("table2", "size")
+    assert {claim["metric"] for claim in trend} == {"fcd", "valid_unique", "novel"}
+    assert all(claim["better"] == 16 and claim["worse"] == [32, 48] and claim["statement"].endswith("[S]")
+               for claim in trend)
+    # The size claims are not latent comparisons: reported_comparisons leaves them out.
+    claims = reported_comparisons("table2", "boson", {"fcd": True, "valid_unique": False, "novel": False},
+                                  context=("size", "circuit"))
+    assert all(isinstance(claim.better, str) for claim in claims)
+    said = statements("table2")
+    assert "[Q]" in said["appendix_h"] and "no statistically significant difference" in said["appendix_h"]
+    assert "[Q]" in said["hardware"]
+    # Appendix H gives no learning rate or length: the file records that, with no number.
+    assert budgets("table2")["fast"].keys() == {"source"} and "not stated" in budgets("table2")["fast"]["source"]

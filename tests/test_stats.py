@@ -329,3 +329,56 @@ def test_differences_equal_up_to_rounding_have_no_spread():
     assert result["sd"] == 0.0
     assert math.isnan(result["p_t"]) and math.isnan(result["d_z"])
     assert paired_statistics([0.1, 0.1000001])["sd"] > 0
+
+
+def _power_of_welch_t(difference, sd_first, n_first, sd_second, n_second, alpha=0.05):
+    """Two-sided Welch t-test power from the non-central t distribution, written out independently."""
+    from scipy.stats import nct
+    from scipy.stats import t as student
+
+    v1, v2 = sd_first ** 2 / n_first, sd_second ** 2 / n_second
+    df = (v1 + v2) ** 2 / (v1 ** 2 / (n_first - 1) + v2 ** 2 / (n_second - 1))
+    critical = student.ppf(1 - alpha / 2, df)
+    shift = difference / np.sqrt(v1 + v2)
+    return nct.sf(critical, df, shift) + nct.cdf(-critical, df, shift)
+
+
+@pytest.mark.parametrize(("n_first", "n_second"), [(5, 3), (3, 3), (8, 12), (20, 3)])
+def test_two_sample_statistics_is_welchs_test_with_80_percent_power(n_first, n_second):
+    from scipy.stats import ttest_ind
+
+    from qlatent.stats import two_sample_statistics
+
+    rng = np.random.default_rng(n_first * 100 + n_second)
+    first, second = rng.normal(0.4, 0.1, size=n_first), rng.normal(0.1, 0.3, size=n_second)
+    stats = two_sample_statistics(first, second)
+    assert stats["p_t"] == pytest.approx(ttest_ind(first, second, equal_var=False).pvalue)
+    assert stats["mean"] == pytest.approx(first.mean() - second.mean())
+    sd1, sd2 = first.std(ddof=1), second.std(ddof=1)
+    assert stats["d"] == pytest.approx((first.mean() - second.mean()) / np.sqrt((sd1 ** 2 + sd2 ** 2) / 2))
+    assert _power_of_welch_t(stats["mdd"], sd1, n_first, sd2, n_second) == pytest.approx(0.8, abs=1e-3)
+    assert (stats["n_first"], stats["n_second"]) == (n_first, n_second)
+
+
+def test_two_sample_power_equals_the_pooled_test_with_equal_groups():
+    """Equal sizes and spreads: Welch's degrees of freedom are 2n - 2 and its power is the pooled t-test's."""
+    from statsmodels.stats.power import TTestIndPower
+
+    from qlatent.stats import two_sample_statistics
+
+    first, second = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 1.0, 2.0, 3.0])
+    stats = two_sample_statistics(first, second)
+    assert stats["df"] == pytest.approx(6)
+    pooled = TTestIndPower().solve_power(effect_size=None, nobs1=4, ratio=1.0, alpha=0.05, power=0.8)
+    assert stats["mdd"] == pytest.approx(pooled * first.std(ddof=1), rel=1e-4)
+
+
+def test_two_sample_statistics_with_too_few_values_is_undefined_not_an_error():
+    import math
+
+    from qlatent.stats import two_sample_statistics
+
+    stats = two_sample_statistics([0.3, np.nan], [0.1, 0.2, 0.4])
+    assert stats["n_first"] == 1 and stats["mean"] == pytest.approx(0.3 - np.mean([0.1, 0.2, 0.4]))
+    assert math.isnan(stats["p_t"]) and math.isnan(stats["mdd"]) and math.isnan(stats["d"])
+    assert math.isnan(two_sample_statistics([1.0, 1.0], [2.0, 2.0])["p_t"])  # no spread on either side

@@ -7,7 +7,8 @@ MolGAN — the re-injection generator of widths 64, 176, 288, 400, 512 with Leak
 by :func:`qlatent.latent.photonic.build_latent` (``size`` modes, half filling, ``circuit`` Haar or
 time-bin loops; the ``pt2`` latent is a simulated PT-2 run, or recorded hardware shots).
 ``schedule`` is ``"paper"`` (the settings above) or ``"fast"`` (Appendix H: a higher learning rate
-and a shorter schedule, ``fast_learning_rate`` and ``fast_n_steps``). What the paper leaves open
+and a shorter schedule, which the paper does not quantify; ours are ``fast_learning_rate`` and
+``fast_n_steps``). What the paper leaves open
 is a field of :class:`QM9Config` with our choice as default.
 
 Scores on ``eval_samples`` (10,000) generated molecules (``decode``: argmax by default, so every
@@ -56,7 +57,7 @@ METRICS = {"fcd": True, "valid_unique": False, "novel": False, "valid_unique_con
            "novelty": False, "internal_diversity": False, "qed": False, "sa": True}
 #: The paper's three metrics (Table II), in its column order.
 PAPER_METRICS = ("fcd", "valid_unique", "novel")
-#: Training schedules: the paper's, and Appendix H's higher learning rate with fewer iterations.
+#: Training schedules: the paper's, and ours for Appendix H's (unstated) higher learning rate with fewer iterations.
 SCHEDULES = ("paper", "fast")
 RL_OBJECTIVES = ("logp", "sas", "qed", "unique", "validity", "novelty", "diversity")
 _CURVE_COLUMNS = ("eval_validity", "eval_validity_connected", "eval_uniqueness", "eval_novelty", "eval_valid_unique",
@@ -75,9 +76,11 @@ class QM9Config:
     betas (0.9, 0.999) (MolGAN's), a plain softmax relaxation at temperature 1 (MolGAN's released
     default), no RL term (``rl_lambda`` 1), photon counts centred and not rescaled (``centring``,
     ``standardize``, ``noise_scale``), the bank sizes, the FCD reference (5,000 random test
-    molecules; FCD over single-fragment molecules), Appendix H's schedule (learning rate 1e-3,
-    2,000 iterations) and the PT-2 settings (η = 0.5, PNR detection, at least half the bins
-    detected; :mod:`qlatent.latent.pt2`).
+    molecules; FCD over single-fragment molecules), the fast schedule standing in for Appendix H's
+    unstated "higher learning rate and shorter schedule" (learning rate 1e-3, 2,000 iterations;
+    ``budgets("table2")["fast"]`` of :mod:`qlatent.paper` records that the paper gives neither)
+    and the PT-2 settings (η = 0.5, PNR detection, at least half the bins detected;
+    :mod:`qlatent.latent.pt2`).
 
     Parameters
     ----------
@@ -290,6 +293,83 @@ def bank_requests(parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     cost = {"indistinguishable": 1, "partial": 1, "distinguishable": 0}
     return sorted(found.values(), key=lambda item: (cost.get(item[1].model, 1) * item[1].n_photons,
                                                     item[1].n_samples))
+
+
+def pt2_label(hardware_backend: str) -> str:
+    """How the chapter names the ``pt2`` latent for its ``hardware_backend``: a PT-2 run simulated by
+    our sampler or by a Perceval backend, shots from a remote platform (a QPU for ``qpu:…``, a
+    simulator for ``sim:…``), or recorded shots replayed.
+
+    Raises
+    ------
+    ValueError
+        If ``hardware_backend`` is not a backend name (:data:`qlatent.qpu.backends.BACKEND_FORMS`).
+    """
+    from qlatent.qpu.backends import backend_kind
+
+    kind, argument = backend_kind(hardware_backend)
+    if kind == "local":
+        return "pt2 (PT-2 simulated by our sampler)"
+    if kind == "perceval":
+        return f"pt2 (PT-2 simulated by Perceval {argument})"
+    if kind == "remote":
+        what = {"qpu": "remote QPU", "sim": "remote simulator"}.get(argument.partition(":")[0], "remote platform")
+        return f"pt2 ({what} {argument})"
+    return f"pt2 (recorded shots {Path(argument).name})"
+
+
+def pt2_transmission_note(config: QM9Config, size: int, circuit: str) -> str:
+    """Why the ``pt2`` latent's transmission η is what it is, with this config's numbers: the mean
+    number of detected photons ``η·photons`` against the post-selection threshold, and the share
+    of shots kept (:meth:`qlatent.latent.pt2.PT2Source.expected_acceptance`; PNR detection only).
+    The reason is :mod:`qlatent.latent.pt2`'s: at η = 0.5 the mean equals the threshold of half the
+    bins, so a shot of as many photons as half the bins, as the paper describes its runs, is the
+    typical shot."""
+    from qlatent.latent.pt2 import PT2Source
+
+    source = PT2Source.from_spec(config.latent_spec(size, circuit, "pt2"), 0)
+    mean = source.transmission * source.photons
+    relation = ("equals" if math.isclose(mean, source.min_detected) else
+                "is above" if mean > source.min_detected else "is below")
+    kept = source.expected_acceptance()
+    share = f"; {kept:.2f} of the shots are kept" if kept is not None else ""
+    return (f"η = {source.transmission:g} (`pt2_transmission`): of the {source.photons} photons sent into "
+            f"{source.n_modes} bins, η·{source.photons} = {mean:g} are detected on average, which {relation} the "
+            f"post-selection threshold of {source.min_detected} detections{share}. The paper gives no η; ours makes "
+            "the typical shot a shot at the threshold, as the paper's description of its runs reads "
+            "(`qlatent.latent.pt2`).")
+
+
+def protocol_markdown(parameters: Mapping[str, Any], n_molecules: int | None = None) -> str:
+    """The paper's Table II protocol beside this execution's, as Markdown: the paper's budget and
+    metric count from ``data/paper/reported.yml``, its latent sizes (those of its reported rows)
+    with the photons of half filling, its generator widths; then ours from ``parameters`` (and
+    ``n_molecules``, the molecules of QM9 this execution reads), and what the paper says of its
+    hardware runs. Every number comes from those files or parameters, none is typed here."""
+    from qlatent.models.molgan import PAPER_GENERATOR_HIDDEN
+    from qlatent.paper import budgets, reported, source, statements
+
+    get = parameters.get
+    paper_sizes = sorted({int(size) for size in reported("table2")["size"]})
+    training = budgets("table2")["training"]
+
+    def with_photons(sizes: Sequence[int]) -> str:
+        return ", ".join(f"{size} ({LatentSpec(size=int(size), circuit='haar').photons} photons)" for size in sizes)
+
+    subset = "all of QM9" if get("qm9_path") is None else f"`{get('qm9_path')}`"
+    if get("qm9_subset") is not None:
+        subset += f", a seeded subset of {get('qm9_subset')}"
+    read = f"{n_molecules:,} molecules ({subset})" if n_molecules is not None else subset
+    return "\n".join([
+        f"* **The paper** ({source('table2')}): {training['source']}; latent sizes {with_photons(paper_sizes)}, "
+        f"half filling; generator widths {list(PAPER_GENERATOR_HIDDEN)}.",
+        f"* **This execution** (`{get('profile')}` profile): latent sizes {with_photons(get('sizes', []))}; "
+        f"generator widths {list(get('generator_hidden', PAPER_GENERATOR_HIDDEN))}; learning rate "
+        f"{get('learning_rate')}, batch {get('batch_size')}, {get('n_steps')} iterations, seeds {get('seeds')} "
+        f"(other seeds per size: {get('size_seeds') or 'none'}); {get('eval_samples')} generated molecules per run; "
+        f"{read}.",
+        f"* **The paper's hardware**: {statements('table2')['hardware']}.",
+    ])
 
 
 # ---------------------------------------------------------------- data, reference, one run
@@ -505,7 +585,9 @@ def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
     The comparisons come from :func:`qlatent.paper.reported_comparisons` (per size, with the kind
     of each — an ordering or no significant difference — read from the paper's numbers and
     standard errors; the loop claims stated without numbers, per circuit), each tested by
-    :func:`qlatent.stats.verdict_table` on the matching runs. A comparison whose size, circuit or
+    :func:`qlatent.stats.verdict_table` on the matching runs (``part`` ``"table2"`` and
+    ``"loops"``); then the size trend, the advantage narrowing from size 16 to the larger sizes
+    (``part`` ``"size trend"``, :func:`size_trend_verdicts`). A comparison whose size, circuit or
     latents we did not run is listed with the verdict ``"not run"``, never left out.
     """
     from qlatent.paper import reported_comparisons
@@ -518,10 +600,192 @@ def table2_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
         chosen = [claim for claim in claims if set(claim.context) == set(keys)]
         if chosen:
             tables.append(verdict_table(rows, chosen, METRICS).assign(part=part))
+    trend = size_trend_verdicts(runs)
+    if len(trend):
+        tables.append(trend)
     if not tables:
         return pd.DataFrame(columns=["part", "metric", "better", "worse", "verdict", "sentence"])
     table = pd.concat(tables, ignore_index=True)
     return table[["part", *[column for column in table.columns if column != "part"]]]
+
+
+def _trend_comparisons(reference: str) -> list[tuple[dict[str, Any], str, int, int, str]]:
+    """``(claim, metric, small size, larger size, control)`` of every size-trend claim of the paper
+    (``axis: size`` in ``data/paper/reported.yml``), one per control: each latent other than
+    ``reference`` that the paper's rows give at both sizes."""
+    from qlatent.paper import reported, stated_claims
+
+    paper = reported("table2")
+    found = []
+    for claim in stated_claims("table2", "size"):
+        metric, small = claim["metric"], int(claim["better"])
+        rows = paper[paper["metric"] == metric]
+        for large in claim["worse"]:
+            at = {size: set(rows.loc[rows["size"] == size, "latent"]) for size in (small, int(large))}
+            if reference not in at[small] & at[int(large)]:
+                continue
+            for control in [latent for latent in dict.fromkeys(rows["latent"])
+                            if latent != reference and latent in at[small] & at[int(large)]]:
+                found.append((claim, metric, small, int(large), control))
+    return found
+
+
+def _gap_words(metric: str, reference: str, control: str) -> str:
+    return f"{control} − {reference}" if METRICS[metric] else f"{reference} − {control}"
+
+
+def paper_size_trend(reference: str = "boson") -> pd.DataFrame:
+    """What the paper's own Table II numbers say about its size trend, one row per size-trend claim
+    and control (:func:`_trend_comparisons`).
+
+    The ``reference`` latent's advantage over ``control`` (``gap``: control − reference on a
+    lower-is-better metric, reference − control otherwise) at the small and the larger size, each
+    with its standard error ``sqrt(se_ref² + se_control²)``; ``narrowing`` (small − larger) and
+    ``margin``: :data:`qlatent.paper.SIGNIFICANT_SES` combined standard errors of the narrowing.
+    ``paper_numbers`` is ``"narrows"`` or ``"widens"`` only where the change exceeds the margin,
+    ``"no difference"`` where it does not, ``"no claim"`` where a row has no standard error; and
+    ``sentence`` says so with the printed numbers.
+    """
+    from qlatent.paper import SIGNIFICANT_SES, reported
+    from qlatent.report import mean_se
+
+    paper = reported("table2").set_index(["size", "latent", "metric"])
+    rows = []
+    for claim, metric, small, large, control in _trend_comparisons(reference):
+        sign = 1.0 if METRICS[metric] else -1.0
+        gaps, ses = {}, {}
+        for size in (small, large):
+            ours, theirs = paper.loc[(size, reference, metric)], paper.loc[(size, control, metric)]
+            gaps[size] = sign * (float(theirs["value"]) - float(ours["value"]))
+            ses[size] = math.hypot(float(ours["se"]), float(theirs["se"]))
+        narrowing = gaps[small] - gaps[large]
+        margin = SIGNIFICANT_SES * math.hypot(ses[small], ses[large])
+        if not math.isfinite(margin):
+            kind, support = "no claim", "without a standard error on every row its numbers support no claim"
+        elif abs(narrowing) > margin:
+            kind = "narrows" if narrowing > 0 else "widens"
+            support = (f"more than {SIGNIFICANT_SES:g} combined standard errors ({mean_se(margin, None)}): its numbers "
+                       f"alone show the advantage {'narrowing' if narrowing > 0 else 'widening'}")
+        else:
+            kind = "no difference"
+            support = (f"within {SIGNIFICANT_SES:g} combined standard errors ({mean_se(margin, None)}): its "
+                       "numbers alone do not support a change with size")
+        sentence = (f"The paper's numbers ({reference} against {control} on {metric}, gap "
+                    f"{_gap_words(metric, reference, control)}): {mean_se(gaps[small], ses[small])} at size "
+                    f"{small}, {mean_se(gaps[large], ses[large])} at size {large}, a narrowing of "
+                    f"{mean_se(narrowing, None)}, {support}.")
+        rows.append({"metric": metric, "small": small, "large": large, "control": control,
+                     "gap_small": gaps[small], "se_small": ses[small], "gap_large": gaps[large],
+                     "se_large": ses[large], "narrowing": narrowing, "margin": margin, "paper_numbers": kind,
+                     "statement": claim["statement"], "paper_reference": float(paper.loc[(small, reference, metric),
+                                                                                          "value"]),
+                     "sentence": sentence})
+    return pd.DataFrame(rows)
+
+
+def _seed_gaps(rows: pd.DataFrame, size: int, metric: str, reference: str, control: str) -> pd.Series | str:
+    """Per-seed gap (positive: ``reference`` ahead) at ``size`` over the seeds with runs of both
+    latents (NaN where a run has no score), or what is missing, as words."""
+    part = rows[(rows["size"] == size) & (rows["metric"] == metric)]
+    absent = [latent for latent in (reference, control) if latent not in set(part["latent"])]
+    if absent:
+        return f"no {' or '.join(absent)} run at size {size}"
+    values = {latent: part[part["latent"] == latent].groupby("seed")["value"].first().astype(float)
+              for latent in (reference, control)}
+    seeds = sorted(set(values[reference].index) & set(values[control].index))
+    if not seeds:
+        return f"no seed with runs of both {reference} and {control} at size {size}"
+    sign = 1.0 if METRICS[metric] else -1.0
+    return sign * (values[control].reindex(seeds) - values[reference].reindex(seeds))
+
+
+def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: float = 0.05) -> pd.DataFrame:
+    """Verdicts on the paper's size trend: ``reference``'s advantage over a control is smaller at the
+    larger latent size than at the small one (``axis: size`` claims in ``data/paper/reported.yml``,
+    tested for each control the paper's rows give at both sizes: :func:`paper_size_trend`).
+
+    At each size the per-seed gap (:func:`_seed_gaps`, paired by seed within the size, Haar
+    circuits, the paper's schedule) is formed; the gaps at the two sizes come from different runs,
+    so they are compared by Welch's t-test (:func:`qlatent.stats.two_sample_statistics`: mean
+    narrowing, p, effect size ``d``, the smallest change detectable with 80 % power):
+
+    - **reproduces**: the gap is significantly smaller at the larger size (``p < alpha``);
+    - **does not reproduce**: it is significantly larger, or no significant change although the
+      test had at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` − 1 degrees of freedom and 80 %
+      power to detect the paper's narrowing scaled to our level (times our ``reference`` mean at
+      the small size over the paper's, as :func:`qlatent.stats.claim_verdict` scales);
+    - **inconclusive**: otherwise, and whenever a run has no score (its gap is undefined);
+    - **not run**: a size or latent of the comparison is absent from ``runs``.
+
+    Columns: ``part`` (``"size trend"``), ``metric``, ``better`` / ``worse`` (``"size 16"``, the
+    size claimed to have the larger advantage, and the larger size), ``control``, ``kind``
+    (``"ordering"``: stated in words), ``paper_difference`` (the paper's narrowing), ``verdict``,
+    ``sentence`` (with the paper's own numbers, :func:`paper_size_trend`) and, where run, the
+    statistics (``mean``: our mean narrowing; ``p_t``, ``df``, ``d``, ``mdd``, ``n_first`` /
+    ``n_second``: seeds at each size, ``expected_difference``, ``better_level``).
+    """
+    from qlatent.stats import MIN_SEEDS_FOR_POWER, two_sample_statistics
+
+    rows = table_rows(runs)
+    rows = rows[(rows["circuit"] == "haar") & (rows["latent"] != "pt2")]
+    out = []
+    for trend in paper_size_trend(reference).itertuples():
+        metric, small, large, control = trend.metric, int(trend.small), int(trend.large), trend.control
+        head = (f"(size {small} vs size {large}, {reference} against {control} on {metric}) — "
+                f"{trend.statement}.")
+        base = {"part": "size trend", "metric": metric, "better": f"size {small}", "worse": f"size {large}",
+                "control": control, "kind": "ordering", "paper_difference": trend.narrowing}
+        gaps = {size: _seed_gaps(rows, size, metric, reference, control) for size in (small, large)}
+        missing = [text for text in gaps.values() if isinstance(text, str)]
+        if missing:
+            out.append({**base, "verdict": "not run", "n": 0,
+                        "sentence": f"**not run** {head} Not tested: {'; '.join(missing)}. {trend.sentence}"})
+            continue
+        tests = two_sample_statistics(gaps[small], gaps[large], alpha=alpha)
+        unscored = {size: int(gaps[size].isna().sum()) for size in (small, large)}
+        level_rows = rows[(rows["size"] == small) & (rows["metric"] == metric) & (rows["latent"] == reference)]
+        level = float(level_rows["value"].astype(float).mean())
+        scale = abs(level / trend.paper_reference) if trend.paper_reference else math.nan
+        expected = trend.narrowing * scale if trend.narrowing > 0 else math.nan
+        powered = math.isfinite(tests["df"]) and tests["df"] >= MIN_SEEDS_FOR_POWER - 1
+        significant = tests["p_t"] < alpha
+        if any(unscored.values()):
+            verdict = "inconclusive"
+        elif significant and tests["mean"] > 0:
+            verdict = "reproduces"
+        elif (significant and tests["mean"] < 0) or (powered and tests["mdd"] < expected):
+            verdict = "does not reproduce"
+        else:
+            verdict = "inconclusive"
+        parts = [f"**{verdict}** {head}"]
+        gap = _gap_words(metric, reference, control)
+        if any(unscored.values()):
+            parts.append(f"Seeds whose gap is undefined because a run has no {metric} score: {unscored[small]} at "
+                         f"size {small}, {unscored[large]} at size {large}; the test below leaves them out, so it "
+                         "cannot stand for every run.")
+        if math.isfinite(tests["p_t"]):
+            change = "narrows" if tests["mean"] >= 0 else "widens"
+            parts.append(f"Ours (gap {gap} per seed, paired by seed within a size): {tests['mean_first']:.3g} at size "
+                         f"{small} over {tests['n_first']} seeds, {tests['mean_second']:.3g} at size {large} over "
+                         f"{tests['n_second']} seeds; the gap {change} by {abs(tests['mean']):.3g}, Welch t-test "
+                         f"p = {tests['p_t']:.2g} ({tests['df']:.1f} degrees of freedom), effect size d = "
+                         f"{tests['d']:.2f}; these seeds detect a change of {tests['mdd']:.3g} or more with 80 % "
+                         "power.")
+        else:
+            parts.append(f"Ours: {tests['n_first']} scored seed(s) at size {small} and {tests['n_second']} at size "
+                         f"{large}, too few (or too uniform) for a test.")
+        parts.append(trend.sentence)
+        if math.isfinite(expected):
+            parts.append(f"At our {reference} level at size {small} ({level:.3g}) the paper's narrowing is "
+                         f"{expected:.3g}, the change the power rule asks these seeds to detect"
+                         + ("." if powered else f" (it needs at least {MIN_SEEDS_FOR_POWER - 1} degrees of freedom "
+                                                  "to rule it out)."))
+        out.append({**base, "verdict": verdict, "sentence": " ".join(parts), "n": tests["n_first"] + tests["n_second"],
+                    "mean": tests["mean"], "p_t": tests["p_t"], "df": tests["df"], "d": tests["d"],
+                    "mdd": tests["mdd"], "n_first": tests["n_first"], "n_second": tests["n_second"],
+                    "expected_difference": expected, "better_level": level,
+                    "unscored_better": unscored[small], "unscored_worse": unscored[large]})
+    return pd.DataFrame(out)
 
 
 def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:

@@ -18,6 +18,23 @@ if TYPE_CHECKING:
     from qlatent.qpu.store import PartialRun, SampleStore
 
 BACKEND_FORMS = ("local", "perceval:<Backend>", "remote:<platform>", "recorded:<path-or-id>")
+#: What a backend name says its samples are: our simulation, Perceval's, a cloud platform's, replayed.
+BACKEND_KINDS = ("local", "perceval", "remote", "recorded")
+
+
+def backend_kind(name: str) -> tuple[str, str]:
+    """``(kind, argument)`` of a backend name: ``("local", "")``, ``("perceval", "SLOS")``,
+    ``("remote", "qpu:belenos")``, ``("recorded", "shots.json")`` (kinds: :data:`BACKEND_KINDS`).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` has none of the forms in :data:`BACKEND_FORMS`.
+    """
+    kind, _, argument = str(name).partition(":")
+    if (kind == "local" and not argument) or (kind in BACKEND_KINDS[1:] and argument):
+        return kind, argument
+    raise ValueError(f"unknown backend {name!r}; use one of: {', '.join(BACKEND_FORMS)}")
 
 
 @runtime_checkable
