@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binom, chisquare, ortho_group
+from scipy.stats import binom, binomtest, chisquare, ortho_group
 
 from qlatent.photonics import (
     decompose,
@@ -226,62 +226,105 @@ def test_beam_splitter_pattern_probability_beyond_float64_is_exact_or_refused():
     assert p < 1e-12
 
 
-def test_beam_splitter_sampling_never_returns_an_impossible_odd_count():
-    # HOM: with n + n photons on a balanced beam splitter odd counts have probability 0; at 100 + 100
-    # the grouped sums cancel, rounding noise became placement weight and 4 of 20 shots were odd
-    from qlatent.photonics.sampling import sample
+def _beam_splitter_law(n: int) -> np.ndarray:
+    # n + n photons on a balanced beam splitter: P(mode 0 gets c) = C(c, c/2) C(2n - c, n - c/2) / 4^n, c even
+    law = np.zeros(2 * n + 1)
+    for j in range(n + 1):
+        law[2 * j] = math.comb(2 * j, j) * math.comb(2 * n - 2 * j, n - j) / 4.0**n
+    return law
 
+
+def test_beam_splitter_45_plus_45_follows_the_closed_form_with_no_conditioning_bias():
+    """Shots whose float64 bound is too large are redone exactly, not refused: refusing them biased
+    the accepted ones (the extreme counts 0-4 and 86-90, probability 0.149, came out at 0.05)."""
+    n, shots = 45, 200
+    counts = sample(_BEAM_SPLITTER, [n, n], shots, seed=11)[:, 0].astype(int)
+    assert not np.any(counts % 2)
+    law = _beam_splitter_law(n)
+    extreme = (np.arange(2 * n + 1) <= 4) | (np.arange(2 * n + 1) >= 2 * n - 4)
+    hits = int(np.sum(extreme[counts]))
+    assert binomtest(hits, shots, law[extreme].sum()).pvalue > 1e-3
+    edges = [0, 6, 20, 40, 51, 71, 85, 2 * n + 1]  # bins of the even counts, each expecting >= 10 shots
+    observed = np.histogram(counts, bins=edges)[0]
+    expected = shots * np.array([law[a:b].sum() for a, b in zip(edges[:-1], edges[1:])])
+    assert chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_beam_splitter_100_plus_100_is_sampled_exactly_without_error():
+    # refused before (FloatingPointError); without any guard 4 of 20 shots had impossible odd counts
+    from qlatent.photonics.sampling import SamplerSetup
+
+    setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
+    shots = setup.run(*setup.draw(3, np.random.default_rng(0)))
+    assert len(setup.redone) > 0  # the exact recomputation ran
+    assert not np.any(shots[:, 0] % 2) and np.all(shots.sum(axis=1) == 200)
     for n in (5, 30):
         shots = sample(_BEAM_SPLITTER, [n, n], 20, seed=1)
-        assert not np.any(shots[:, 0] % 2)
-        assert np.all(shots.sum(axis=1) == 2 * n)
-    with pytest.raises(FloatingPointError, match="precision is exceeded.*SHOT_TOLERANCE"):
-        sample(_BEAM_SPLITTER, [100, 100], 20, seed=1)
+        assert not np.any(shots[:, 0] % 2) and np.all(shots.sum(axis=1) == 2 * n)
 
 
 def test_realistic_haar_bank_is_accepted_by_the_precision_guard():
-    # 16 photons in 32 Haar modes (a Table II size): per-shot bounds of about 1e-8, far below the tolerance
-    from qlatent.photonics.sampling import sample
+    # 16 photons in 32 Haar modes (a Table II size): per-shot bounds of about 1e-7, below the tolerance
+    from qlatent.photonics.sampling import SamplerSetup
 
-    shots = sample(haar_unitary(32, 7), [1] * 16 + [0] * 16, 100, seed=2)
-    assert np.all(shots.sum(axis=1) == 16)
+    setup = SamplerSetup(haar_unitary(32, 7), [1] * 16 + [0] * 16, "indistinguishable", 1.0, 1.0, "pnr", False, 0)
+    shots = setup.run(*setup.draw(100, np.random.default_rng(2)))
+    assert np.all(shots.sum(axis=1) == 16) and len(setup.redone) == 0
 
 
-def test_a_failing_shot_stops_the_batch_and_the_error_names_it():
-    # one thread, so the order is fixed: every shot after the first refused one is skipped, not run
-    import numba
-
+def test_shots_within_the_tolerance_are_unchanged_and_the_others_redone_exactly():
+    """The float64 kernel's outcome is kept for every shot whose bound passes (the same draws give the
+    same counts as without any guard); the others are the exact algorithm's outcome for their draws."""
     from qlatent.photonics.sampling import (
-        IMPRECISE,
         SHOT_TOLERANCE,
-        SKIPPED,
         SUBSET_TABLE_MAX,
         SamplerSetup,
+        exact_shot,
         sample_batch,
     )
 
     setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
-    draws, status = setup.draw(64, np.random.default_rng(1))
-    out = np.zeros((64, 2), dtype=setup.dtype)
-    failed = np.zeros(64, dtype=np.uint8)
-    bounds = np.zeros(64)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        sample_batch(setup.photons, setup.cdf, status, draws, 2, SUBSET_TABLE_MAX, setup.subsets, setup.offsets,
-                     8, out, failed, setup.n_interfering, SHOT_TOLERANCE, bounds)
-    finally:
-        numba.set_num_threads(threads)
-    first = int(np.flatnonzero(failed)[0])
-    assert failed[first] == IMPRECISE and bounds[first] > SHOT_TOLERANCE
-    assert np.all(failed[first + 1:] == SKIPPED)  # nothing after it ran
-    assert np.all(bounds[:first] <= SHOT_TOLERANCE)
-    with pytest.raises(FloatingPointError, match=rf"shot\(s\) {first} \(1 of 64; the other {63 - first} were not run"):
-        numba.set_num_threads(1)
-        try:
-            setup.run(draws, status)
-        finally:
-            numba.set_num_threads(threads)
+    draws, status = setup.draw(4, np.random.default_rng(0))
+    unguarded = np.zeros((4, 2), dtype=setup.dtype)
+    failed, bounds = np.zeros(4, dtype=np.uint8), np.zeros(4)
+    sample_batch(setup.photons, setup.cdf, status, draws, 2, SUBSET_TABLE_MAX, setup.subsets, setup.offsets,
+                 4, unguarded, failed, setup.n_interfering, np.inf, bounds)
+    shots = setup.run(draws, status)
+    np.testing.assert_array_equal(setup.redone, np.flatnonzero(~(bounds <= SHOT_TOLERANCE)))
+    assert 0 < len(setup.redone) < 4
+    passed = np.setdiff1d(np.arange(4), setup.redone)
+    np.testing.assert_array_equal(shots[passed], unguarded[passed])
+    for b in setup.redone:
+        np.testing.assert_array_equal(shots[b], exact_shot(setup, draws[b], status[b], [np.inf]))
+        assert shots[b, 0] % 2 == 0
+
+
+@pytest.mark.parametrize(("unitary", "state", "kwargs"), [
+    (haar_unitary(6, 2), [2, 2, 2, 1, 1, 1], {}),
+    (haar_unitary(3, 5), [4, 4, 3], {}),
+    (haar_unitary(12, 1), [1] * 10 + [0, 0], {}),
+    (haar_unitary(8, 3), [1] * 8, {"model": "partial", "indistinguishability": 0.7, "transmission": 0.8}),
+    (0.9 * haar_unitary(5, 4), [3, 2, 2, 1, 1], {"allow_subunitary": True}),
+])
+def test_the_exact_recomputation_is_the_same_algorithm_as_the_kernel(unitary, state, kwargs):
+    # where float64 is ample, the exact-arithmetic shot equals the kernel's shot for the same draws
+    from qlatent.photonics.sampling import SamplerSetup, exact_shot
+
+    setup = SamplerSetup(unitary, state, kwargs.get("model", "indistinguishable"),
+                         kwargs.get("indistinguishability", 1.0), kwargs.get("transmission", 1.0), "pnr",
+                         kwargs.get("allow_subunitary", False), 0)
+    draws, status = setup.draw(25, np.random.default_rng(6))
+    shots = setup.run(draws, status)
+    exact = np.array([exact_shot(setup, draws[b], status[b], [np.inf]) for b in range(25)])
+    np.testing.assert_array_equal(shots, exact)
+
+
+def test_a_redo_too_costly_is_a_clear_error(monkeypatch):
+    import qlatent.photonics.sampling as sampling
+
+    monkeypatch.setattr(sampling, "MAX_EXACT_OPERATIONS", 1000.0)
+    with pytest.raises(FloatingPointError, match=r"recomputing them exactly needs more than MAX_EXACT_OPERATIONS"):
+        sample(_BEAM_SPLITTER, [100, 100], 3, seed=0)
 
 
 def _hadamard_permanent(rows: tuple[int, int], columns: tuple[int, int]) -> int:
@@ -296,14 +339,14 @@ def _hadamard_permanent(rows: tuple[int, int], columns: tuple[int, int]) -> int:
 @pytest.mark.parametrize(("placed", "pattern"), [((12, 8), "01"), ((20, 20), "01"), ((30, 28), "0011"),
                                                  ((40, 40), "10"), ((3, 59), "01"), ((2, 70), "01"), ((70, 2), "10"),
                                                  ((76, 3), "01")])
-def test_placement_tv_bound_covers_the_exact_step_error(placed, pattern):
-    """One grouped placement step on the beam splitter against exact integer permanents: the bound
-    on the total-variation distance is at least the distance of the computed step distribution
-    (and, where rounding shows, within 10^5 of it: the bound is worst-case, not vacuous)."""
+def test_placement_cdf_bound_covers_the_exact_step_error(placed, pattern):
+    """One grouped placement step on the beam splitter against exact integer permanents: the bound on
+    the probability of another pick for the same draw is at least the computed cumulative distribution's
+    error (and, where rounding shows, within 10^5 of it: the bound is worst-case, not vacuous)."""
     from fractions import Fraction
 
     from qlatent.photonics.permanents import column_deleted_permanents_checked
-    from qlatent.photonics.sampling import _placement_weights, placement_tv_bound
+    from qlatent.photonics.sampling import _placement_weights, placement_cdf_bound
 
     k = sum(placed)  # photons already placed: (in mode 0, in mode 1); photon k is being placed
     kinds = np.array([int(c) for c in pattern] * (k + 1))[:k + 1]  # input mode of each photon, in order
@@ -325,14 +368,57 @@ def test_placement_tv_bound_covers_the_exact_step_error(placed, pattern):
     order = np.arange(k + 1, dtype=np.int64)
     weights = np.empty((3, 2))
     total = _placement_weights(sub, split, order, k, weights)
-    bound = placement_tv_bound(split, order, k, sub, sub_error, weights, total)
+    bound = placement_cdf_bound(split, order, k, sub, sub_error, weights, total)
     columns = (int(np.sum(kinds == 0)), int(np.sum(kinds == 1)))
     exact = [_hadamard_permanent((placed[0] + (i == 0), placed[1] + (i == 1)), columns) ** 2 for i in (0, 1)]
-    computed = [Fraction(float(w)) for w in weights[2]]
-    tv = sum(abs(c / sum(computed) - Fraction(e, sum(exact))) for c, e in zip(computed, exact)) / 2
-    assert tv <= bound
-    if tv > 1e-12:
-        assert bound < 1e5 * tv
+    # the walk picks mode 0 when u < F'_0 = w'_0 / W' (both as computed), exactly when u < F_0
+    deviation = abs(Fraction(float(weights[2, 0])) / Fraction(float(total)) - Fraction(exact[0], sum(exact)))
+    assert deviation <= bound
+    if deviation > 1e-12:
+        assert bound < 1e5 * deviation
+
+
+def test_placement_cdf_bound_covers_the_exact_cumulative_error_over_many_modes():
+    """Three-mode Haar steps with many photons per mode: every pick's cumulative-distribution error
+    (exact weights from exact_column_deleted_permanents) lies within the bound."""
+    from fractions import Fraction
+
+    from qlatent.photonics.permanents import column_deleted_permanents_checked
+    from qlatent.photonics.sampling import (
+        SamplerSetup,
+        _placement_weights,
+        exact_column_deleted_permanents,
+        placement_cdf_bound,
+    )
+
+    setup = SamplerSetup(haar_unitary(3, 9), [14, 13, 13], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
+    a_re, a_im = setup.exact_amplitudes()
+    split = np.stack([setup.photons.real, setup.photons.imag], axis=1).copy()
+    rng = np.random.default_rng(0)
+    for placed in [(10, 9, 8), (30, 2, 1), (1, 1, 25), (13, 13, 13)]:
+        k = sum(placed)
+        order = rng.permutation(40)[:k + 1].astype(np.int64)
+        modes = [i for i in range(3) if placed[i]]
+        rows = np.array([[setup.photons[order[j], i] for j in range(k + 1)] for i in modes])
+        multiplicity = np.array([placed[i] for i in modes] + [0] * k, dtype=np.int64)
+        sub, sub_error = np.empty(k + 2, dtype=np.complex128), np.zeros(k + 2)
+        column_deleted_permanents_checked(rows, multiplicity, len(modes), np.empty((8, k + 2), dtype=np.complex128),
+                                          np.empty((4, k + 2), dtype=np.int64), sub, sub_error)
+        weights = np.empty((3, 3))
+        total = _placement_weights(sub, split, order, k, weights)
+        bound = placement_cdf_bound(split, order, k, sub, sub_error.copy(), weights, total)
+        s_re, s_im = exact_column_deleted_permanents([[a_re[order[j], i] for j in range(k + 1)] for i in modes],
+                                                     [[a_im[order[j], i] for j in range(k + 1)] for i in modes],
+                                                     [placed[i] for i in modes])
+        exact = []
+        for i in range(3):
+            re = sum(a_re[order[j], i] * s_re[j] - a_im[order[j], i] * s_im[j] for j in range(k + 1))
+            im = sum(a_re[order[j], i] * s_im[j] + a_im[order[j], i] * s_re[j] for j in range(k + 1))
+            exact.append(re * re + im * im)
+        computed = [Fraction(float(w)) for w in weights[2]]
+        deviation = sum(abs(sum(computed[:i + 1]) / Fraction(float(total)) - Fraction(sum(exact[:i + 1]), sum(exact)))
+                        for i in range(2))
+        assert deviation <= bound, (placed, float(deviation), bound)
 
 
 def test_grouped_sum_error_bound_is_zero_only_without_repeated_rows():

@@ -108,10 +108,12 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
 
     ``error`` (float64, shape ``>= N + 1``) receives a bound on the rounding error of each
     ``out[l]`` (same scaling), estimated as ``(T + N + 1) eps sum |terms|`` over the ``T`` terms
-    of the sum (``eps = 2^-52``; moduli as ``|re| + |im|``). With repeated rows the terms can be far
-    larger than their sum -- 100 photons on a balanced beam splitter lose every digit -- and this
-    bound lets callers refuse instead of returning noise. With no repeated row (Glynn's plain
-    ``+-1`` sum, the common few-photon case) nothing extra is accumulated and ``error`` is 0.
+    of the sum (``eps = 2^-52``; moduli as ``|re| + |im|``), for Glynn's plain ``+-1`` sum (no
+    repeated row) as for the grouped one. With repeated rows the terms can be far larger than their
+    sum -- 100 photons on a balanced beam splitter lose every digit -- and this bound lets callers
+    fall back to exact arithmetic instead of returning noise. It is an estimate, not a proof: it
+    takes the Gray-code updated column sums to be accurate relative to their own size, which a
+    column sum that itself nearly cancels is not.
     """
     n_rows = 0
     for t in range(n_distinct):
@@ -200,52 +202,38 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
             y1 = -y0
             y2 = -y0
             y3 = y0
-            if repeated:
-                n_terms += 4
-                for j in range(n_cols - 1, -1, -1):
-                    z0 = work[4, j] * y0
-                    z1 = work[5, j] * y1
-                    z2 = work[6, j] * y2
-                    z3 = work[7, j] * y3
-                    out[j] += (z0 + z1) + (z2 + z3)
-                    error[j] += ((abs(z0.real) + abs(z0.imag)) + (abs(z1.real) + abs(z1.imag))
-                                 + (abs(z2.real) + abs(z2.imag)) + (abs(z3.real) + abs(z3.imag)))
-                    y0 *= work[0, j]
-                    y1 *= work[1, j]
-                    y2 *= work[2, j]
-                    y3 *= work[3, j]
-            else:
-                for j in range(n_cols - 1, -1, -1):
-                    out[j] += (work[4, j] * y0 + work[5, j] * y1) + (work[6, j] * y2 + work[7, j] * y3)
-                    y0 *= work[0, j]
-                    y1 *= work[1, j]
-                    y2 *= work[2, j]
-                    y3 *= work[3, j]
+            n_terms += 4
+            for j in range(n_cols - 1, -1, -1):
+                z0 = work[4, j] * y0
+                z1 = work[5, j] * y1
+                z2 = work[6, j] * y2
+                z3 = work[7, j] * y3
+                out[j] += (z0 + z1) + (z2 + z3)
+                error[j] += ((abs(z0.real) + abs(z0.imag)) + (abs(z1.real) + abs(z1.imag))
+                             + (abs(z2.real) + abs(z2.imag)) + (abs(z3.real) + abs(z3.imag)))
+                y0 *= work[0, j]
+                y1 *= work[1, j]
+                y2 *= work[2, j]
+                y3 *= work[3, j]
         else:
             x0 = 1.0 + 0.0j
             for j in range(n_cols):
                 work[4, j] = x0
                 x0 *= work[0, j]
             y0 = weight * phase
-            if repeated:
-                n_terms += 1
-                for j in range(n_cols - 1, -1, -1):
-                    z0 = work[4, j] * y0
-                    out[j] += z0
-                    error[j] += abs(z0.real) + abs(z0.imag)
-                    y0 *= work[0, j]
-            else:
-                for j in range(n_cols - 1, -1, -1):
-                    out[j] += work[4, j] * y0
-                    y0 *= work[0, j]
+            n_terms += 1
+            for j in range(n_cols - 1, -1, -1):
+                z0 = work[4, j] * y0
+                out[j] += z0
+                error[j] += abs(z0.real) + abs(z0.imag)
+                y0 *= work[0, j]
         d = state[2, 0]
         state[2, 0] = 0
         if d == n_digits:
-            if repeated:
-                # products of N factors, Gray-code updated column sums and a sum of n_terms terms
-                scale = (n_terms + n_cols) * 2.0**-52
-                for j in range(n_cols):
-                    error[j] *= scale
+            # products of N factors, Gray-code updated column sums and a sum of n_terms terms
+            scale = (n_terms + n_cols) * 2.0**-52
+            for j in range(n_cols):
+                error[j] *= scale
             return shift
         t = state[0, n_fixed + d]
         mu = multiplicity[t]

@@ -55,35 +55,35 @@ SUBSET_TABLE_MAX = 8  # photon numbers up to this use the subset table (faster t
 MAX_PHOTONS = int(np.iinfo(np.uint16).max)  # counts are stored as uint16
 MAX_DRAW_BYTES = 1 << 28  # random numbers held at once by sample(): batches shrink to keep below this
 SHOT_TOLERANCE = 1e-2
-"""Largest bound on a shot's total-variation error from float64 rounding before :func:`sample` refuses.
+"""Largest bound on the probability that float64 rounding changes a shot before it is recomputed exactly.
 
-Each placement step using the grouped permanent sums (more than ``SUBSET_TABLE_MAX`` interfering
-photons) bounds the total-variation distance between the placement distribution it draws from and
-the exact one (:func:`placement_tv_bound`); a shot adds its steps' bounds and is refused, with
-``FloatingPointError``, once the sum exceeds this. By a coupling argument (:func:`sample_batch`)
-the expected sum bounds the total-variation distance between a shot's law and the exact one.
+Each placement step bounds the probability that its inverse-CDF pick differs from the exact
+arithmetic's pick for the same uniform draw (:func:`placement_cdf_bound` for the steps on the
+permanent sums, :func:`single_photon_walk_bound` for single-photon walks); a shot adds its steps'
+bounds, and once the sum exceeds this the shot is not refused but recomputed from its own draws
+in exact integer arithmetic (:func:`exact_shot`). Nothing is conditioned on a path passing, so
+each shot's law is within this of the exact law in total variation (:func:`sample_batch`); the
+tolerance only trades speed for exactness. It cannot be much smaller: the exact recomputation is
+cheap where float64 fails (few modes, many photons each: ``prod (mu + 1)`` coefficients), but not
+for photons spread over many modes (``2^k``), and there the worst-case bound (it carries the
+permanent sums' ``(T + N + 1) eps sum |terms|`` estimate over ``T`` terms, 65 to 10^5 times the
+actual error on beam-splitter steps) reaches 3e-4. Per-shot bounds measured (the PT-2-like bank:
+loops "1-1" with random angles, 32 bins, eta = 0.5, shots with 16+ survivors):
 
-The bound is worst-case: it carries the grouped sums' ``(T + N + 1) eps sum |terms|`` estimate,
-which grows with the number of terms ``T``. Against exact integer permanents on beam-splitter
-steps it was 65 to 10^5 times the step's actual error (tests/test_photonics_edges.py), so a shot
-at the tolerance is off by about 1e-4 in total variation. Per-shot bounds measured (the PT-2-like
-bank: loops "1-1" with random angles, every bin populated, eta = 0.5, shots with 16+ survivors):
+=========================================  ===========  ============  ===========  =============
+shots                                      median       99th pct.     max          redone at 1e-2
+=========================================  ===========  ============  ===========  =============
+Haar 16 photons / 32 modes, 200            1.4e-8       5.0e-8        7.2e-8       0
+Haar 24 photons / 48 modes, 100            4.2e-5       2.6e-4        2.8e-4       0
+PT-2-like, 32 bins, 200                    7.6e-10      1.4e-7        2.3e-7       0
+beam splitter 30 + 30, 40                  1.1e-11      (max)         5.2e-7       0
+beam splitter 45 + 45, 40                  1.8e-10      (max)         1.7e-3       0 (2 % in 200)
+beam splitter 100 + 100, 8                 6.5e-6       (max)         inf          1 of 8
+=========================================  ===========  ============  ===========  =============
 
-=========================================  ===========  ============  ===========
-shots                                      median       99th pct.     max
-=========================================  ===========  ============  ===========
-Haar 16 photons / 32 modes, 200            1.1e-9       5.8e-9        8.7e-9
-Haar 24 photons / 48 modes, 200            2.3e-6       2.3e-5        2.8e-5
-PT-2-like, 32 bins, 200                    4.9e-10      4.0e-8        2.4e-7
-beam splitter 30 + 30, 20                  5.9e-11      1.5e-6        1.6e-6
-beam splitter 40 + 40, 20                  1.3e-9       5.8e-3        6.7e-3
-beam splitter 50 + 50, 20                  2.3e-10      2.7           3.0
-beam splitter 100 + 100, 20                2.3e-5       7.9e7         7.9e7
-=========================================  ===========  ============  ===========
-
-1e-2 is 360 times the worst realistic shot above (1e-3 would leave 36 times over 24 / 48) and
-refuses 50 + 50 and 100 + 100 photons on the beam splitter; at 100 + 100, sampled without the
-guard, 4 of 20 shots had odd counts (probability about 1e-30).
+Exact recomputation per shot (2 cores, shared): 30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100:
+0.11 s. 1e-2 is 36 times the worst realistic shot above (Haar 24 / 48, whose exact recomputation
+would exceed :data:`MAX_EXACT_OPERATIONS`); 1e-6 would send almost every 24 / 48 shot there.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
@@ -95,7 +95,7 @@ this fraction of shots exceeds, not of all ``n``: 32 photons into 32 bins at ``e
 PT-2 latent) interfere at most 31 in all but 1e-9 of shots (all 32: 2.3e-10), which halves the bound
 and brings it under the limit; the rare shot beyond runs anyway.
 """
-NOT_FINITE, IMPRECISE, SKIPPED = 1, 2, 3  # codes of ``failed`` (see :func:`sample_batch`)
+NOT_FINITE, IMPRECISE = 1, 2  # codes of ``failed`` (see :func:`sample_batch`): shots redone exactly
 _EPS = 2.0**-52  # twice the unit roundoff of float64
 
 
@@ -165,62 +165,99 @@ def _placement_weights(sub, split, order, k, weights):
 
 
 @njit(cache=True)
-def placement_tv_bound(split, order, k, sub, sub_error, weights, total):
-    """Bound on the total-variation distance between one placement step's distribution and the exact one.
+def single_photon_walk_bound(n_modes):
+    """Bound on the probability that one single-photon placement picks another mode than exact arithmetic.
 
-    The step places photon ``order[k]`` in mode ``i`` with probability ``p'_i = w'_i / W'``, where
-    ``w'_i = |a'_i|^2`` are the computed weights (``weights[2]``, total ``W' = total``) and
-    ``a'_i = sum_j A[i, order[j]] s'_j`` expands the permanent along its last row over the computed
-    column-deleted permanents ``s'_j = sub[j]``. Exactly, ``p_i = w_i / W`` with the exact ``s_j``.
+    A distinguishable photon, or the first interfering one, is placed by walking the running sums
+    ``cdf`` of ``|A_ip|^2`` (float64, :class:`SamplerSetup`) to the first above ``u cdf[m - 1]``.
+    Each ``|A_ip|^2`` is within ``3 eps`` of exact (relative), a running sum of ``i + 1``
+    non-negative terms within ``(i + 4) eps`` and the target within ``eps``, so each normalised
+    running sum ``F'_i`` is within ``(2 m + 6) eps`` of exact; the pick differs only if ``u``
+    falls between ``F_i`` and ``F'_i`` for some ``i < m - 1``: at most ``(m - 1)(2 m + 6) eps``
+    (``eps = 2^-52``). About 1e-12 for 48 modes.
+    """
+    return (n_modes - 1) * (2 * n_modes + 6) * _EPS
 
-    Derivation. With ``|s'_j - s_j| <= e_j`` (``sub_error[j]``, the grouped sums' bound) and the
-    expansion's own rounding at most ``(k + 3) eps sum_j |A_ij| |s'_j|`` (``k + 1`` complex
-    products summed; moduli as ``|re| + |im|`` >= modulus), the amplitude error is
-    ``|a'_i - a_i| <= d_i = sum_j |A_ij| (e_j + (k + 3) eps |s'_j|)``, so
-    ``|w'_i - w_i| = (|a'_i| + |a_i|) ||a'_i| - |a_i|| <= (2 |a'_i| + d_i) d_i =: D_i``. Then
-    ``|p'_i - p_i| <= |w'_i - w_i| / W' + w_i |W - W'| / (W W')``, and summing over ``i`` with
-    ``|W - W'| <= sum_i |w'_i - w_i|``: ``TV(p', p) = sum_i |p'_i - p_i| / 2 <= sum_i D_i / W'``.
-    ``(m + 4) eps`` is added for the rounding of the squares, the total and the cumulative sums
-    of the draw. The common factor and power-of-two scale of ``sub`` cancel in the ratio.
 
-    What is bounded: the error from the grouped sums' rounding as estimated by
-    :func:`~qlatent.photonics.permanents.column_deleted_permanents_checked` (its ``error``, 0
-    when no sampled mode repeats, whose plain Glynn sum is not bounded) and from this step's
-    arithmetic. ``split``: shape ``(n, 2, m)``, real and imaginary parts of the photons'
-    amplitudes; ``order``: the photons' placement order; ``sub``, ``sub_error``: shape
-    ``>= k + 1``; ``weights``: shape ``(3, m)``; dimensionless, in [0, inf) (inf or NaN if the
-    weights are not finite). ``sub_error`` is overwritten (scratch).
+@njit(cache=True)
+def placement_cdf_bound(split, order, k, sub, sub_error, weights, total):
+    """Bound on the probability that one placement step picks another mode than exact arithmetic would.
+
+    The step places photon ``order[k]`` by an inverse-CDF walk: with the computed weights
+    ``w'_i = |a'_i|^2`` (``weights[2]``, sum ``W' = total``) it picks the first mode ``i < m - 1``
+    whose running sum exceeds ``u W'``, else ``m - 1``; exact arithmetic picks the first ``i``
+    with ``F_i = C_i / W > u`` (``C_i = sum_{j <= i} w_j``, ``W = C_{m-1}``), for the same uniform
+    ``u``. The two picks differ only if ``u`` falls between ``F_i`` and the computed ``F'_i`` for
+    some ``i < m - 1``, which has probability at most ``sum_{i < m-1} |F'_i - F_i|``: the error
+    of the cumulative distribution, not the total variation of the weights (``m / 2`` times
+    smaller for spread weights).
+
+    Derivation. ``a'_i = sum_j A[i, order[j]] s'_j`` expands the permanent along its last row over
+    the computed column-deleted permanents ``s'_j = sub[j]``, with ``|s'_j - s_j| <= e_j``
+    (``sub_error[j]``: 0 for exact copies, else the permanent sums' estimate). The expansion's own
+    rounding is at most ``(k + 3) eps sum_j |A_ij| |s'_j|`` (``k + 1`` complex products summed;
+    moduli as ``|re| + |im|``, which is >= the modulus), so ``|a'_i - a_i| <= d_i = sum_j |A_ij|
+    (e_j + (k + 3) eps |s'_j|)`` and ``|w'_i - w_i| <= D_i = (2 |a'_i| + d_i) d_i + 2 eps w'_i``
+    (the last term: rounding of the squares). Let ``S_i = sum_{j <= i} D_j`` and ``S = S_{m-1}``.
+    The exact running sums of the ``w'`` are ``C_i + e_i`` and ``W + E`` with ``|e_i| <= S_i`` and
+    ``|E - e_i| <= S - S_i`` (the weights after ``i``), and with ``F^_i = (C_i + e_i) / (W + E)``:
+    ``F^_i - F_i = (e_i - F^_i E) / W = ((1 - F^_i) e_i - F^_i (E - e_i)) / W``, so
+    ``|F^_i - F_i| <= ((1 - F^_i) S_i + F^_i (S - S_i)) / W`` with ``W >= W' (1 - m eps) - S``.
+    Summing the running sums in float64 (``i`` non-negative terms, within ``i eps``), the total
+    (``m eps``) and the target ``u W'`` (``eps``) moves each ``F'_i`` by at most ``2 m eps`` from
+    ``F^_i``, which changes the numerator by at most ``2 m eps S``. Hence
+
+    ``bound = sum_{i<m-1} ((1 - F'_i) S_i + F'_i (S - S_i) + 2 m eps S) / (W' (1 - m eps) - S)
+    + (m - 1) 2 m eps``
+
+    (``inf`` if the denominator is not positive). The common factor and power-of-two scale of
+    ``sub`` cancel in the ratio. The bound is as good as ``sub_error``:
+    :func:`~qlatent.photonics.permanents.column_deleted_permanents_checked` estimates it for the
+    plain and the grouped sums alike. ``split``: shape ``(n, 2, m)``, real and imaginary parts of
+    the photons' amplitudes; ``order``: the photons' placement order; ``sub``, ``sub_error``:
+    shape ``>= k + 1``; ``weights``: shape ``(3, m)``; dimensionless, in [0, inf] (NaN if the
+    weights are not finite). ``sub_error`` and ``weights[0]`` are overwritten (scratch).
     """
     n_modes = weights.shape[1]
     rounding = (k + 3) * _EPS
     for j in range(k + 1):
         sub_error[j] += rounding * (abs(sub[j].real) + abs(sub[j].imag))
-    spread = 0.0
+    spread = 0.0  # S
     for i in range(n_modes):
         d = 0.0
         for j in range(k + 1):
             photon = order[j]
             d += (abs(split[photon, 0, i]) + abs(split[photon, 1, i])) * sub_error[j]
-        spread += (2.0 * math.sqrt(weights[2, i]) + d) * d
-    return spread / total + (n_modes + 4) * _EPS
+        weights[0, i] = (2.0 * math.sqrt(weights[2, i]) + d) * d + 2.0 * _EPS * weights[2, i]  # D_i
+        spread += weights[0, i]
+    denominator = total * (1.0 - n_modes * _EPS) - spread
+    if not denominator > 0.0:
+        return np.inf
+    numerator = 0.0
+    partial = 0.0  # S_i
+    cumulative = 0.0
+    for i in range(n_modes - 1):
+        partial += weights[0, i]
+        cumulative += weights[2, i]
+        fraction = min(1.0, cumulative / total)
+        numerator += (1.0 - fraction) * partial + fraction * max(spread - partial, 0.0)
+    numerator += (n_modes - 1) * 2.0 * n_modes * _EPS * spread
+    return numerator / denominator + (n_modes - 1) * 2.0 * n_modes * _EPS
 
 
 @njit(cache=True)
 def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, subsets, offsets, out, failed,
-                 tolerance, shot_bound, stop, order, rows, multiplicity, slot, work, state, table, lowest_bit, sub,
+                 tolerance, shot_bound, order, rows, multiplicity, slot, work, state, table, lowest_bit, sub,
                  weights, split, sub_error):
     # One loop over the samples with no per-sample call: calls taking arrays pay reference counting.
     n, n_modes = photons.shape
+    walk = single_photon_walk_bound(n_modes)
     for b in range(first, last):
-        if stop[0]:
-            # another shot of the batch failed, which fails the whole call: stop at once
-            for rest in range(b, last):
-                failed[rest] = SKIPPED
-            return
         bound = 0.0
         n_int = 0
         for k in range(n):
             if status[b, k] == DISTINGUISHABLE:
+                bound += walk
                 target = draws[b, 1, k] * cdf[k, n_modes - 1]
                 i = 0
                 while i < n_modes - 1 and cdf[k, i] <= target:
@@ -235,6 +272,12 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                 order[j] = k
                 n_int += 1
         use_table = n_int <= table_max
+        if n_int > 0:
+            bound += walk
+        if not bound <= tolerance:  # only with very many modes and photons: redo the shot exactly
+            failed[b] = IMPRECISE
+            shot_bound[b] = bound
+            continue
         table[0] = 1.0
         n_distinct = 0
         for k in range(n_int):
@@ -253,6 +296,8 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                 elif k == 1:
                     sub[0] = rows[0, 1]
                     sub[1] = rows[0, 0]
+                    sub_error[0] = 0.0  # copies: exact
+                    sub_error[1] = 0.0
                 else:
                     column_deleted_permanents_checked(rows, multiplicity, n_distinct, work, state, sub, sub_error)
                     # Rescale by a power of two (exact, so the draw is unchanged) before squaring:
@@ -269,16 +314,15 @@ def _sample_rows(first, last, photons, cdf, status, draws, n_out, table_max, sub
                             sub_error[j] *= factor
                 total = _placement_weights(sub, split, order, k, weights)
                 if not (total > 0.0 and total < np.inf):
-                    failed[b] = NOT_FINITE
-                    stop[0] = 1
+                    failed[b] = NOT_FINITE  # redone exactly by SamplerSetup.run
                     break
-                if not use_table and k >= 2:
-                    # a shot's draws differ from exact ones with probability at most the sum of its
-                    # steps' bounds (placement_tv_bound): refuse before rounding noise picks modes
-                    bound += placement_tv_bound(split, order, k, sub, sub_error, weights, total)
+                if not use_table:
+                    # the pick differs from the exact one for the same draw with probability at most
+                    # this step's bound (placement_cdf_bound): hand the shot over to exact arithmetic
+                    # before rounding noise can pick a mode
+                    bound += placement_cdf_bound(split, order, k, sub, sub_error, weights, total)
                     if not bound <= tolerance:
-                        failed[b] = IMPRECISE
-                        stop[0] = 1
+                        failed[b] = IMPRECISE  # redone exactly by SamplerSetup.run
                         break
                 target = draws[b, 1, order[k]] * total
                 i = 0
@@ -330,26 +374,35 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
     ``n_interfering``: most photons that can interfere in one sample (0 for distinguishable
     photons), which sizes the permanent work space.
 
-    ``shot_bound`` (float64, shape ``(b,)``) receives each shot's bound on the total-variation
-    distance of its draws from exact ones: the sum of :func:`placement_tv_bound` over its grouped
-    steps (0 when it has none). Why the sum bounds the shot: couple the computed and the exact
-    placements step by step (a maximal coupling of the two step distributions given the same past),
-    the photon order, loss and distinguishability draws being exact. They first differ at step
-    ``k`` with probability at most the step's distance ``delta_k`` at the shared past, so the
-    total-variation distance between the computed shot's law and the exact one is at most
-    ``P(they differ) <= E[sum_k delta_k]``, the expectation over the computed shots of
-    ``shot_bound``; refusing every shot whose sum exceeds ``tolerance`` keeps it below that.
-    ``failed`` (uint8, shape ``(b,)``, zeros) marks a shot ``NOT_FINITE``
-    (1) when a placement weight is not finite and positive, ``IMPRECISE`` (2) when its bound exceeds
-    ``tolerance`` (pass :data:`SHOT_TOLERANCE`; ``inf`` only measures). The first failure stops the
-    batch: each thread finishes at most the shot it is placing and marks the shots it did not start
-    ``SKIPPED`` (3), so at least the marked shots fail, the failing ones in the lowest rows of each
-    thread's chunk. After any failure ``out`` is incomplete and must not be used.
+    ``shot_bound`` (float64, shape ``(b,)``) receives each shot's bound ``B`` on the probability
+    that some placement picks another mode than exact arithmetic would for the same draws: the
+    sum of :func:`placement_cdf_bound` over its steps on the permanent sums (more than
+    ``table_max`` interfering photons) and of :func:`single_photon_walk_bound` over its
+    single-photon walks, up to the step where it exceeds ``tolerance``. ``failed`` (uint8, shape
+    ``(b,)``, zeros) marks ``IMPRECISE`` (2) a shot whose bound exceeds ``tolerance`` and
+    ``NOT_FINITE`` (1) one with a placement weight that is not finite and positive; such a shot
+    stops there (its row of ``out`` is incomplete) and the others go on: the caller recomputes
+    the marked shots exactly from the same draws (:meth:`SamplerSetup.run`). Not counted: the
+    steps of shots of at most ``table_max`` interfering photons (subset-table permanents of at
+    most 8 x 8 matrices; their rounding is not bounded).
+
+    Why the marked shots' exact redo makes the output exact up to ``tolerance`` per shot: let
+    ``f(draws)`` be the exact algorithm's outcome for a shot's draws, so ``f(draws)`` follows the
+    exact law. The returned outcome equals ``f(draws)`` except when the shot was not marked yet
+    its float64 path differs from the exact one. Follow both paths on the same draws: while they
+    agree, the state at step ``k`` is the exact one and ``u_k`` (the placement draw of the next
+    photon) is independent of it, so they first differ at step ``k`` with probability at most
+    ``b_k``, the step's bound computed on that shared state, and only steps whose running sum of
+    bounds is at most ``tolerance`` are reached unmarked. So ``P(returned != f(draws)) <=
+    E[sum of the b_k whose running sum stays <= tolerance] <= tolerance``, and the total-variation
+    distance between a shot's law and the exact one is at most ``tolerance`` whatever the path --
+    nothing is conditioned on passing. (Refusing instead of redoing would condition on passing;
+    the refused paths are tied to particular outcomes, which biased the accepted ones.)
+    ``inf`` as ``tolerance`` only measures.
     """
     n, n_modes = photons.shape
     n_rows = status.shape[0]
     chunk = (n_rows + n_chunks - 1) // n_chunks
-    stop = np.zeros(1, dtype=np.uint8)  # shared by the threads: set by the first failing shot
     for c in prange(n_chunks):
         order = np.empty(n, dtype=np.int64)
         rows = np.empty((n_interfering, n_interfering + 1), dtype=np.complex128)
@@ -371,7 +424,7 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
                 split[p, 0, i] = photons[p, i].real
                 split[p, 1, i] = photons[p, i].imag
         _sample_rows(c * chunk, min(n_rows, (c + 1) * chunk), photons, cdf, status, draws, n_out,
-                     table_max, subsets, offsets, out, failed, tolerance, shot_bound, stop, order, rows, multiplicity,
+                     table_max, subsets, offsets, out, failed, tolerance, shot_bound, order, rows, multiplicity,
                      slot, work, state, table, lowest_bit, sub, weights, split, sub_error)
 
 
@@ -434,36 +487,301 @@ class SamplerSetup:
     def run(self, draws: np.ndarray, status: np.ndarray, first: int = 0) -> np.ndarray:
         """The detection patterns of the given shots (each depends on its own row only).
 
-        Raises ``FloatingPointError`` (see :func:`sample`) naming the failing shots, numbered from
-        ``first``; the batch stops at the first failure, so more shots may fail than are named.
+        Every shot is sampled in float64 (:func:`sample_batch`); a shot whose bound on the
+        probability of a rounding-changed pick exceeds :data:`SHOT_TOLERANCE`, or whose weights
+        leave the float64 range, is then recomputed from its own draws in exact integer
+        arithmetic (:func:`exact_shot`), so each shot's law is within ``SHOT_TOLERANCE`` of the
+        exact one in total variation. The rows redone are left in ``self.redone`` (indices into
+        this call's rows). Raises ``FloatingPointError`` (naming the shots, numbered from
+        ``first``) only when the exact recomputation would exceed
+        :data:`MAX_EXACT_OPERATIONS` for this call.
         """
         n_rows = status.shape[0]
         out = np.zeros((n_rows, self.n_modes), dtype=self.dtype)
         failed = np.zeros(n_rows, dtype=np.uint8)
         shot_bound = np.zeros(n_rows, dtype=np.float64)
+        self.redone = np.zeros(0, dtype=np.int64)
         if n_rows:
             with numba.parallel_chunksize(1):
                 sample_batch(self.photons, self.cdf, status, draws, self.n_modes, SUBSET_TABLE_MAX, self.subsets,
                              self.offsets, min(n_rows, 32 * numba.get_num_threads()), out, failed,
                              self.n_interfering, SHOT_TOLERANCE, shot_bound)
-            if failed.any():
-                bad = np.flatnonzero((failed == IMPRECISE) | (failed == NOT_FINITE))
-                named = ", ".join(str(first + b) for b in bad[:5]) + (", ..." if len(bad) > 5 else "")
-                unrun = int(np.sum(failed == SKIPPED))
-                which = (f"shot(s) {named} ({len(bad)} of {n_rows}" + (f"; the other {unrun} were not run, the "
-                         "batch stops at the first failure" if unrun else "") + ")")
-                if np.any(failed == IMPRECISE):
+            self.redone = np.flatnonzero(failed)
+            budget = [float(MAX_EXACT_OPERATIONS)]
+            if len(self.redone):
+                # up front: the float64 paths of the marked shots, run to the end, estimate what the exact
+                # ones cost (each step at most its shot's final multiplicities)
+                rows = self.redone
+                final = np.zeros((len(rows), self.n_modes), dtype=self.dtype)
+                with numba.parallel_chunksize(1):
+                    sample_batch(self.photons, self.cdf, status[rows], draws[rows], self.n_modes, SUBSET_TABLE_MAX,
+                                 self.subsets, self.offsets, min(len(rows), 32 * numba.get_num_threads()), final,
+                                 np.zeros(len(rows), dtype=np.uint8), self.n_interfering, np.inf,
+                                 np.zeros(len(rows)))
+                estimate = sum(exact_shot_cost(self, counts, int(np.sum(status[b] == INTERFERING)))
+                               for b, counts in zip(rows, final))
+                if estimate > MAX_EXACT_OPERATIONS:
+                    budget[0] = -1.0  # refuse at once, below
+            for position, b in enumerate(self.redone):
+                try:
+                    out[b] = exact_shot(self, draws[b], status[b], budget)
+                except _ExactTooCostly as error:
+                    named = ", ".join(str(first + r) for r in self.redone[:5]) + \
+                        (", ..." if len(self.redone) > 5 else "")
+                    where = (f"estimated at {estimate:.3g} before starting" if budget[0] < 0 else
+                             f"{error}; reached at shot {first + b}, the {position + 1}th redone")
                     raise FloatingPointError(
-                        f"float64 precision is exceeded for {self.n_interfering} photons in {self.n_modes} modes: "
-                        f"the rounding error of the permanents bounds the total-variation error of {which} at up "
-                        f"to {shot_bound[failed == IMPRECISE].max():.3g}, above SHOT_TOLERANCE = {SHOT_TOLERANCE:g}"
-                        " (many photons sharing few modes make the grouped permanent sums cancel); the samples "
-                        "would be wrong; send fewer photons per mode")
-                raise FloatingPointError(f"a placement weight of {which} was not finite and positive (permanents "
-                                         "out of float64 range): the samples would be wrong")
+                        f"float64 precision is not enough for {len(self.redone)} of {n_rows} shots ({named}) of "
+                        f"{self.n_interfering} photons in {self.n_modes} modes (their rounding-error bounds exceed "
+                        f"SHOT_TOLERANCE = {SHOT_TOLERANCE:g}), and recomputing them exactly needs more than "
+                        f"MAX_EXACT_OPERATIONS = {MAX_EXACT_OPERATIONS:.3g} operations ({where}): send fewer "
+                        "photons or sample fewer shots per call") from None
         if self.detection == "threshold":
             np.minimum(out, 1, out=out)
         return out
+
+    def exact_amplitudes(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``self.photons`` as exact integers: real and imaginary parts (``None`` if all real), ``2^-E`` scaled.
+
+        Object arrays of Python ints, shape ``(n, m')``; every float64 is an integer times a power
+        of two, so one common power of two makes them all integers exactly.
+        """
+        if getattr(self, "_exact", None) is None:
+            parts = [self.photons.real, self.photons.imag]
+            values = np.concatenate([part.ravel() for part in parts])
+            nonzero = values[values != 0.0]
+            lowest = int(np.min(np.frexp(nonzero)[1])) - 53 if len(nonzero) else 0
+            converted = []
+            for part in parts:
+                exact = np.empty(part.size, dtype=object)
+                exact[:] = [_float_to_int(float(v), lowest) for v in part.ravel()]
+                converted.append(exact.reshape(part.shape))
+            self._exact = (converted[0], None if not np.any(self.photons.imag) else converted[1])
+        return self._exact
+
+
+MAX_EXACT_OPERATIONS = 3e8
+"""Most big-integer operations :meth:`SamplerSetup.run` spends on exact recomputations per call.
+
+Measured about 0.35 us each (100 + 100 photons on a beam splitter: 3.2e5 per shot, 0.11 s), so
+about two minutes at most. Checked up front on an estimate (:func:`exact_shot_cost`) and step by
+step during the recomputation; beyond it :meth:`SamplerSetup.run` raises ``FloatingPointError``.
+"""
+
+
+EXACT_RUNNING_BOX = 1 << 16
+"""Largest coefficient array of :func:`exact_shot`'s running product once every mode is hit (else per step)."""
+
+
+class _ExactTooCostly(Exception):
+    pass
+
+
+def _float_to_int(value: float, lowest: int) -> int:
+    # value * 2^-lowest, exactly (lowest <= the exponent of value's last bit)
+    if value == 0.0:
+        return 0
+    mantissa, exponent = math.frexp(value)
+    return int(mantissa * 2.0**53) << (exponent - 53 - lowest)
+
+
+def _exact_walk(weights, u: float) -> int:
+    # the first i < m - 1 whose running sum of the (non-negative, exact) weights exceeds u * total, else m - 1:
+    # the float64 walks' rule, in exact arithmetic (u is a float64, so a dyadic rational)
+    numerator, denominator = u.as_integer_ratio()
+    target = numerator * sum(weights)
+    cumulative = 0
+    for i in range(len(weights) - 1):
+        cumulative += weights[i]
+        if cumulative * denominator > target:
+            return i
+    return len(weights) - 1
+
+
+def _times_linear_form(poly, coefficients, dropped, mu_dropped, level, degree):
+    # poly: (re, im or None) object arrays over the exponents of the kept variables of a homogeneous
+    # polynomial of `degree`, truncated to exponents <= mu; returns poly * (sum_t c_t x_t), degree + 1
+    re, im = poly
+    c_re, c_im = coefficients[dropped]
+    # x_dropped: same kept exponents, its own exponent + 1
+    new_re = re * c_re if im is None else re * c_re - im * c_im
+    new_im = None if im is None else re * c_im + im * c_re
+    for axis in range(len(coefficients) - 1):
+        t = axis if axis < dropped else axis + 1
+        c_re, c_im = coefficients[t]
+        head = (slice(None),) * axis + (slice(1, None),)
+        tail = (slice(None),) * axis + (slice(None, -1),)
+        if im is None:
+            new_re[head] += re[tail] * c_re
+        else:
+            new_re[head] += re[tail] * c_re - im[tail] * c_im
+            new_im[head] += re[tail] * c_im + im[tail] * c_re
+    # the dropped variable's exponent degree + 1 - |kept| must lie in [0, mu_dropped]
+    invalid = (level > degree + 1) | (level < degree + 1 - mu_dropped)
+    new_re[invalid] = 0
+    if new_im is not None:
+        new_im[invalid] = 0
+    return new_re, new_im
+
+
+def exact_column_deleted_permanents(columns_re, columns_im, multiplicities):
+    """Exact ``Per(R without column l) / prod_t mu_t!`` for ``l = 0 .. N``, ``R`` with repeated rows.
+
+    ``columns_re[t][l]`` (and ``columns_im``, or ``None`` if real): integer entry of distinct row
+    ``t`` (repeated ``multiplicities[t]`` times, ``N = sum mu``) in column ``l``. By MacMahon's
+    form ``Per(R_{-l}) = prod_t mu_t! [x^mu] prod_{j != l} (sum_t R_tj x_t)``: the products of
+    the columns before and after ``l`` are multiplied out exactly as homogeneous polynomials
+    truncated to exponents ``<= mu`` (only the other variables' exponents are stored, so
+    ``prod_{t != t*} (mu_t + 1)`` coefficients, ``t*`` the most repeated row) and the coefficient
+    is read off their product. Returns ``(re, im)`` lists of Python ints (``im`` ``None`` if real).
+    """
+    n_distinct = len(multiplicities)
+    n_cols = len(columns_re[0])
+    dropped = int(np.argmax(multiplicities))
+    kept = [t for t in range(n_distinct) if t != dropped]
+    shape = tuple(multiplicities[t] + 1 for t in kept) or (1,)
+    level = np.zeros(shape, dtype=np.int64)
+    for axis in range(len(kept)):
+        level = level + np.arange(shape[axis]).reshape((1,) * axis + (-1,) + (1,) * (len(kept) - axis - 1))
+    mu_dropped = multiplicities[dropped]
+    real = columns_im is None
+
+    def coefficients(j):
+        return [(columns_re[t][j], 0 if real else columns_im[t][j]) for t in range(n_distinct)]
+
+    one_re = np.zeros(shape, dtype=object)
+    one_re[(0,) * len(shape)] = 1
+    one = (one_re, None if real else np.zeros(shape, dtype=object))
+    prefix = [one]
+    for j in range(n_cols - 1):
+        prefix.append(_times_linear_form(prefix[-1], coefficients(j), dropped, mu_dropped, level, j))
+    out_re, out_im = [0] * n_cols, (None if real else [0] * n_cols)
+    flip = (slice(None, None, -1),) * len(shape)
+    suffix = one
+    for col in range(n_cols - 1, -1, -1):
+        if col < n_cols - 1:
+            suffix = _times_linear_form(suffix, coefficients(col + 1), dropped, mu_dropped, level, n_cols - 2 - col)
+        p_re, p_im = prefix[col]
+        s_re, s_im = suffix[0][flip], (None if real else suffix[1][flip])
+        if real:
+            out_re[col] = int(np.sum(p_re * s_re))
+        else:
+            out_re[col] = int(np.sum(p_re * s_re - p_im * s_im))
+            out_im[col] = int(np.sum(p_re * s_im + p_im * s_re))
+    return out_re, out_im
+
+
+def exact_shot_cost(setup: SamplerSetup, counts: np.ndarray, n_interfering: int) -> float:
+    """Estimated operations of :func:`exact_shot` for a shot ending in ``counts`` (``n_interfering`` placed).
+
+    Each step is charged at most what :func:`exact_shot` charges with the final multiplicities
+    ``mu_t`` (its arrays only grow): ``n_interfering`` steps of ``4 (2 k + 1) d prod (mu + 1) /
+    max (mu + 1)``, or of ``4 m' (n_interfering + 1)^(m' - 1)`` once every mode is hit.
+    """
+    n_modes = setup.photons.shape[1]
+    hit = [int(c) for c in counts if c]
+    if not hit or n_interfering < 2:
+        return 2.0 * n_modes * (setup.n + 1)
+    if len(hit) == n_modes and (n_interfering + 1) ** (n_modes - 1) <= EXACT_RUNNING_BOX:
+        per_step = 4.0 * n_modes * (n_interfering + 1) ** (n_modes - 1)
+    else:
+        per_step = (4.0 * (2 * n_interfering + 1) * len(hit) * math.prod(mu + 1 for mu in hit) / (max(hit) + 1)
+                    + 4.0 * n_modes * (n_interfering + 1))
+    return n_interfering * per_step
+
+
+def exact_shot(setup: SamplerSetup, draws: np.ndarray, status: np.ndarray, budget: list[float]) -> np.ndarray:
+    """One shot recomputed from its own draws in exact integer arithmetic: the exact law's outcome for them.
+
+    The same algorithm as :func:`sample_batch` -- the interfering photons ordered by
+    ``draws[0]``, photon ``p`` placed by the inverse-CDF walk at ``draws[1, p]`` over the modes
+    -- with every weight an exact integer (:meth:`SamplerSetup.exact_amplitudes`,
+    :func:`exact_column_deleted_permanents`, :func:`_exact_walk`), so the outcome is the
+    deterministic function of the draws whose law is the exact one. ``draws``: shape
+    ``(streams, n)``; ``status``: shape ``(n,)``. Returns the counts over the ``m`` detected
+    modes (int64). ``budget[0]`` (operations left, each a big-integer multiply-add of one
+    coefficient) is decreased step by step; a step that would overdraw it raises
+    ``_ExactTooCostly`` before it runs.
+    """
+    a_re, a_im = setup.exact_amplitudes()
+    n, n_modes = setup.photons.shape
+    counts = np.zeros(n_modes, dtype=np.int64)
+
+    def squares(photon):
+        weights = a_re[photon] * a_re[photon]
+        return weights if a_im is None else weights + a_im[photon] * a_im[photon]
+
+    def charge(operations, what):
+        if operations > budget[0]:
+            raise _ExactTooCostly(what)
+        budget[0] -= operations
+
+    n_int = int(np.sum(status == INTERFERING))
+    # every mode hit: one running product prod_j (sum_t A[t, order[j]] x_t), kept over all exponents
+    # (a box of (n_int + 1)^(m' - 1) coefficients), gives every weight, one multiplication per step
+    all_hit_box = (n_int + 1) ** (n_modes - 1)
+    running = None
+    interfering = []
+    for p in range(n):
+        if status[p] == DISTINGUISHABLE:
+            charge(2 * n_modes, "single-photon walk")
+            counts[_exact_walk(squares(p), float(draws[1, p]))] += 1
+        elif status[p] == INTERFERING:
+            interfering.append(p)
+    order = sorted(interfering, key=lambda p: draws[0, p])  # stable: the kernel's insertion sort
+    placed: dict[int, int] = {}  # mode -> photons placed there, in first-placement order
+    for k, photon in enumerate(order):
+        if k == 0:
+            charge(2 * n_modes, "single-photon walk")
+            mode = _exact_walk(squares(photon), float(draws[1, photon]))
+        elif len(placed) == n_modes and all_hit_box <= EXACT_RUNNING_BOX:
+            # Per([R; A_i]) = prod_t mu_t! (mu_i + 1) [x^(mu + e_i)] prod_{j <= k} L_j(x)
+            shape = (n_int + 1,) * (n_modes - 1)
+            if running is None:
+                level = np.zeros(shape, dtype=np.int64)
+                for axis in range(n_modes - 1):
+                    level = level + np.arange(n_int + 1).reshape((1,) * axis + (-1,) + (1,) * (n_modes - 2 - axis))
+                one_re = np.zeros(shape, dtype=object)
+                one_re[(0,) * len(shape)] = 1
+                running = [0, (one_re, None if a_im is None else np.zeros(shape, dtype=object)), level]
+            while running[0] <= k:  # multiply in the columns order[running[0]] .. order[k]
+                j = running[0]
+                charge(4.0 * n_modes * all_hit_box, f"placing photon {k + 1} with every mode hit")
+                coefficients = [(a_re[order[j], t], 0 if a_im is None else a_im[order[j], t]) for t in range(n_modes)]
+                running[1] = _times_linear_form(running[1], coefficients, n_modes - 1, n_int, running[2], j)
+                running[0] += 1
+            product_re, product_im = running[1]
+            weights = []
+            for i in range(n_modes):
+                index = tuple(placed[t] + (t == i) for t in range(n_modes - 1))
+                amplitude_re = product_re[index] * (placed[i] + 1)
+                amplitude_im = 0 if product_im is None else product_im[index] * (placed[i] + 1)
+                weights.append(amplitude_re * amplitude_re + amplitude_im * amplitude_im)
+            mode = _exact_walk(weights, float(draws[1, photon]))
+        else:
+            modes = list(placed)
+            multiplicities = [placed[i] for i in modes]
+            kept_size = math.prod(mu + 1 for mu in multiplicities) // (max(multiplicities) + 1)
+            columns = order[:k + 1]
+            charge(4.0 * (2 * k + 1) * len(modes) * kept_size + 4.0 * n_modes * (k + 1),
+                   f"placing photon {k + 1} with {len(modes)} distinct modes hit")
+            rows_re = [[a_re[j, i] for j in columns] for i in modes]
+            rows_im = None if a_im is None else [[a_im[j, i] for j in columns] for i in modes]
+            s_re, s_im = exact_column_deleted_permanents(rows_re, rows_im, multiplicities)
+            block_re = a_re[columns].T  # (m, k + 1): A[i, order[j]]
+            amp_re = block_re.dot(np.array(s_re, dtype=object))
+            if a_im is None:
+                weights = amp_re * amp_re
+            else:
+                block_im = a_im[columns].T
+                s_re_a, s_im_a = np.array(s_re, dtype=object), np.array(s_im, dtype=object)
+                amp_re = block_re.dot(s_re_a) - block_im.dot(s_im_a)
+                amp_im = block_re.dot(s_im_a) + block_im.dot(s_re_a)
+                weights = amp_re * amp_re + amp_im * amp_im
+            mode = _exact_walk(list(weights), float(draws[1, photon]))
+        placed[mode] = placed.get(mode, 0) + 1
+        counts[mode] += 1
+    return counts[:setup.n_modes]
 
 
 def sample(
@@ -524,18 +842,23 @@ def sample(
         :data:`~qlatent.photonics.permanents.MAX_PERMANENT_OPERATIONS` (with loss or partial
         distinguishability: for the most photons that all but :data:`RARE_SHOT` of shots interfere).
     FloatingPointError
-        If float64 precision is exceeded: a shot's bound on the total-variation distance between
-        its draws and exact ones (:func:`placement_tv_bound`, summed over its placements) is above
-        :data:`SHOT_TOLERANCE` (many photons sharing few modes: 50 + 50 photons on a balanced beam
-        splitter); or a placement weight is not finite. The message names the failing shots (the
-        batch stops at the first). Nothing is returned: one refused shot refuses the call.
+        Only if shots whose float64 rounding bound exceeds :data:`SHOT_TOLERANCE` (or whose
+        weights leave the float64 range) would cost more than :data:`MAX_EXACT_OPERATIONS` to
+        recompute exactly (many photons spread over many modes); the message names them.
 
     Notes
     -----
     A matrix within :data:`~qlatent.photonics.validation.UNITARITY_TOLERANCE` of unitary is
     projected onto the nearest unitary and sampled as lossless, with or without
     ``allow_subunitary``. Permanents are rescaled by powers of two before squaring, so many
-    photons in one mode neither overflow nor change the draw.
+    photons in one mode neither overflow nor change the draw. Each shot is sampled in float64
+    with a bound on the probability that rounding changed it; a shot whose bound exceeds
+    :data:`SHOT_TOLERANCE` is recomputed from the same random numbers in exact integer arithmetic
+    (50 + 50 photons on a balanced beam splitter: a few percent of shots), so every shot's law is
+    within ``SHOT_TOLERANCE`` of the exact one in total variation, whichever shots are redone
+    (:func:`sample_batch`). The bound covers every step except those of shots with at most
+    ``SUBSET_TABLE_MAX`` (8) interfering photons, and the permanent sums' part of it is an
+    estimate (:func:`~qlatent.photonics.permanents.column_deleted_permanents_checked`).
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
@@ -613,7 +936,7 @@ def sample_postselected(
         photons; or fewer than ``n_samples`` accepted within ``max_shots`` (the acceptance so far
         is in the message).
     FloatingPointError
-        As :func:`sample` (float64 precision exceeded, :data:`SHOT_TOLERANCE`).
+        As :func:`sample` (an exact recomputation above :data:`MAX_EXACT_OPERATIONS`).
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
