@@ -246,7 +246,7 @@ def _cli_fetch(store, cloud, *options):
 
 def test_the_job_timeout_is_a_command_line_option(tmp_path, capsys):
     with MockCloud(status_sequence=("running",)) as cloud:
-        assert _cli_fetch(tmp_path, cloud, "--job-timeout", "0.05") == 1
+        assert _cli_fetch(tmp_path, cloud, "--job-timeout", "0.05") == 2
     err = capsys.readouterr().err
     assert "did not complete within 0.05 s; it stays recorded" in err and err.count("\n") == 1
 

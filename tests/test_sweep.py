@@ -604,8 +604,10 @@ def test_cli_sweep_runs_reports_failures_and_refuses_bad_input(tmp_path, fake_lo
     assert "takes no parameter(s) epochs" in capsys.readouterr().err
     assert main(["sweep", str(path), "--executor", "local", "--address", "10.0.0.1:6379"]) == 2
     assert "needs the ray executor" in capsys.readouterr().err
-    assert main(["sweep", str(path), "--workers", "0"]) == 2
-    assert "workers must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # a usage error: argparse's exit, one line
+        main(["sweep", str(path), "--workers", "0"])
+    assert usage.value.code == 2
+    assert capsys.readouterr().err.startswith("qlatent: error: argument --workers: must be a whole number >= 1")
     assert not (tmp_path / "p").exists() and len(calls(fake_log)) == 2
 
 
