@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -214,7 +215,9 @@ class Recording:
         qlatent.runner.errors.RunnerError
             If the profile file is unreadable or no longer has this profile.
         """
-        expected, recorded = effective_parameters(self.chapter, self.profile), self.manifest.get("parameters", {})
+        # compared as the manifest stores them: JSON turns a mapping's int keys ({32: [...]}) into strings
+        expected = json.loads(json.dumps(effective_parameters(self.chapter, self.profile)))
+        recorded = self.manifest.get("parameters", {})
         return sorted(key for key in set(expected) | set(recorded) if expected.get(key) != recorded.get(key))
 
     def describe(self) -> str:

@@ -179,3 +179,15 @@ def test_the_manifest_names_the_code_that_made_the_results_not_the_code_at_the_e
     assert manifest["environment"]["git_commit"] == "the commit that ran"
     assert manifest["code_files"] == {"a.py": "1", "b.py": "2"}
     assert manifest["code_changed_during_recording"] == ["b.py", "c.py"]
+
+
+def test_a_mapping_with_int_keys_is_not_stale_after_its_json_round_trip(monkeypatch):
+    """profiles.yml gives {32: [0, 1, 2]}; the manifest (JSON) stores {"32": [0, 1, 2]}: the same parameter."""
+    import qlatent.recording as recording_module
+
+    profile = {"size_seeds": {32: [0, 1, 2]}, "n_steps": 10}
+    monkeypatch.setattr(recording_module, "effective_parameters", lambda chapter, name: profile)
+    manifest = {"parameters": json.loads(json.dumps(profile))}
+    assert recording_module.Recording("05_qm9", "standard", manifest, {}).stale_parameters() == []
+    manifest["parameters"]["size_seeds"] = {"32": [0, 1]}
+    assert recording_module.Recording("05_qm9", "standard", manifest, {}).stale_parameters() == ["size_seeds"]
