@@ -13,7 +13,7 @@ two-sided p-value is 0.0625, so it alone could never reach 0.05.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,6 +253,24 @@ def _ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
     return ranked
 
 
+def ordering_verdict(tests: Mapping[str, float], expected: float, powered: bool, alpha: float = 0.05) -> str:
+    """The verdict on "the claimed side is ahead" from our test of its mean advantage.
+
+    ``tests`` holds ``mean`` (positive: the claimed side ahead), ``p_t`` and ``mdd`` (the smallest
+    difference detectable with 80 % power), as :func:`paired_statistics` and
+    :func:`two_sample_statistics` give them; ``expected`` is the paper's difference scaled to our
+    level (NaN: none); ``powered``: enough seeds for the power rule. **reproduces** when ahead at
+    ``p < alpha``; **does not reproduce** when significantly behind, or when not significant although
+    the seeds could detect ``expected`` (``powered`` and ``mdd < expected``); **inconclusive** otherwise.
+    """
+    significant = tests["p_t"] < alpha
+    if significant and tests["mean"] > 0:
+        return "reproduces"
+    if (significant and tests["mean"] < 0) or (powered and math.isfinite(expected) and tests["mdd"] < expected):
+        return "does not reproduce"
+    return "inconclusive"
+
+
 def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: str = "latent",
                   alpha: float = 0.05) -> Verdict:
     """Test one of the paper's claims (:class:`qlatent.paper.Claim`) on our per-seed results.
@@ -384,13 +402,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     if claim.paper_difference is not None and claim.paper_reference:
         expected = abs(claim.paper_difference) * scale
     statistics["expected_difference"] = expected
-    powered_miss = math.isfinite(expected) and n >= MIN_SEEDS_FOR_POWER and tests["mdd"] < expected
-    if significant and tests["mean"] > 0:
-        verdict = "reproduces"
-    elif (significant and tests["mean"] < 0) or powered_miss:
-        verdict = "does not reproduce"
-    else:
-        verdict = "inconclusive"
+    verdict = ordering_verdict(tests, expected, n >= MIN_SEEDS_FOR_POWER, alpha)
     if math.isfinite(expected):
         parts.append(f"The paper's difference ({claim.paper_difference:.3g}) is "
                      f"{100 * abs(claim.paper_difference / claim.paper_reference):.0f} % of its {better} value; at "

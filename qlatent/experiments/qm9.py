@@ -724,7 +724,7 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
     statistics (``mean``: our mean narrowing; ``p_t``, ``df``, ``d``, ``mdd``, ``n_first`` /
     ``n_second``: seeds at each size, ``expected_difference``, ``better_level``).
     """
-    from qlatent.stats import MIN_SEEDS_FOR_POWER, two_sample_statistics
+    from qlatent.stats import MIN_SEEDS_FOR_POWER, ordering_verdict, two_sample_statistics
 
     rows = table_rows(runs)
     rows = rows[(rows["circuit"] == "haar") & (rows["latent"] != "pt2")]
@@ -748,15 +748,7 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         scale = abs(level / trend.paper_reference) if trend.paper_reference else math.nan
         expected = trend.narrowing * scale if trend.narrowing > 0 else math.nan
         powered = math.isfinite(tests["df"]) and tests["df"] >= MIN_SEEDS_FOR_POWER - 1
-        significant = tests["p_t"] < alpha
-        if any(unscored.values()):
-            verdict = "inconclusive"
-        elif significant and tests["mean"] > 0:
-            verdict = "reproduces"
-        elif (significant and tests["mean"] < 0) or (powered and tests["mdd"] < expected):
-            verdict = "does not reproduce"
-        else:
-            verdict = "inconclusive"
+        verdict = "inconclusive" if any(unscored.values()) else ordering_verdict(tests, expected, powered, alpha)
         parts = [f"**{verdict}** {head}"]
         gap = _gap_words(metric, reference, control)
         if any(unscored.values()):
