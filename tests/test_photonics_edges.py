@@ -275,13 +275,8 @@ def test_realistic_haar_bank_is_accepted_by_the_precision_guard():
 def test_shots_within_the_tolerance_are_unchanged_and_the_others_redone_exactly():
     """The float64 kernel's outcome is kept for every shot whose bound passes (the same draws give the
     same counts as without any guard); the others are the exact algorithm's outcome for their draws."""
-    from qlatent.photonics.sampling import (
-        SHOT_TOLERANCE,
-        SUBSET_TABLE_MAX,
-        SamplerSetup,
-        exact_shot,
-        sample_batch,
-    )
+    from qlatent.photonics.exact_shots import exact_shot
+    from qlatent.photonics.sampling import SHOT_TOLERANCE, SUBSET_TABLE_MAX, SamplerSetup, sample_batch
 
     setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
     draws, status = setup.draw(4, np.random.default_rng(0))
@@ -308,7 +303,8 @@ def test_shots_within_the_tolerance_are_unchanged_and_the_others_redone_exactly(
 ])
 def test_the_exact_recomputation_is_the_same_algorithm_as_the_kernel(unitary, state, kwargs):
     # where float64 is ample, the exact-arithmetic shot equals the kernel's shot for the same draws
-    from qlatent.photonics.sampling import SamplerSetup, exact_shot
+    from qlatent.photonics.exact_shots import exact_shot
+    from qlatent.photonics.sampling import SamplerSetup
 
     setup = SamplerSetup(unitary, state, kwargs.get("model", "indistinguishable"),
                          kwargs.get("indistinguishability", 1.0), kwargs.get("transmission", 1.0), "pnr",
@@ -320,9 +316,9 @@ def test_the_exact_recomputation_is_the_same_algorithm_as_the_kernel(unitary, st
 
 
 def test_a_redo_too_costly_is_a_clear_error(monkeypatch):
-    import qlatent.photonics.sampling as sampling
+    import qlatent.photonics.exact_shots as exact_shots
 
-    monkeypatch.setattr(sampling, "MAX_EXACT_OPERATIONS", 1000.0)
+    monkeypatch.setattr(exact_shots, "MAX_EXACT_OPERATIONS", 1000.0)
     with pytest.raises(FloatingPointError, match=r"recomputing them exactly needs more than MAX_EXACT_OPERATIONS"):
         sample(_BEAM_SPLITTER, [100, 100], 3, seed=0)
 
@@ -383,16 +379,12 @@ def test_placement_cdf_bound_covers_the_exact_cumulative_error_over_many_modes()
     (exact weights from exact_column_deleted_permanents) lies within the bound."""
     from fractions import Fraction
 
+    from qlatent.photonics.exact_shots import exact_amplitudes, exact_column_deleted_permanents
     from qlatent.photonics.permanents import column_deleted_permanents_checked
-    from qlatent.photonics.sampling import (
-        SamplerSetup,
-        _placement_weights,
-        exact_column_deleted_permanents,
-        placement_cdf_bound,
-    )
+    from qlatent.photonics.sampling import SamplerSetup, _placement_weights, placement_cdf_bound
 
     setup = SamplerSetup(haar_unitary(3, 9), [14, 13, 13], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
-    a_re, a_im = setup.exact_amplitudes()
+    a_re, a_im = exact_amplitudes(setup)
     split = np.stack([setup.photons.real, setup.photons.imag], axis=1).copy()
     rng = np.random.default_rng(0)
     for placed in [(10, 9, 8), (30, 2, 1), (1, 1, 25), (13, 13, 13)]:

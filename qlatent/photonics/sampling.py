@@ -61,7 +61,8 @@ Each placement step bounds the probability that its inverse-CDF pick differs fro
 arithmetic's pick for the same uniform draw (:func:`placement_cdf_bound` for the steps on the
 permanent sums, :func:`single_photon_walk_bound` for single-photon walks); a shot adds its steps'
 bounds, and once the sum exceeds this the shot is not refused but recomputed from its own draws
-in exact integer arithmetic (:func:`exact_shot`). Nothing is conditioned on a path passing, so
+in exact integer arithmetic (:func:`~qlatent.photonics.exact_shots.exact_shot`). Nothing is
+conditioned on a path passing, so
 each shot's law is within this of the exact law in total variation (:func:`sample_batch`); the
 tolerance only trades speed for exactness. It cannot be much smaller: the exact recomputation is
 cheap where float64 fails (few modes, many photons each: ``prod (mu + 1)`` coefficients), but not
@@ -83,7 +84,8 @@ beam splitter 100 + 100, 8                 6.5e-6       (max)         inf       
 
 Exact recomputation per shot (2 cores, shared): 30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100:
 0.11 s. 1e-2 is 36 times the worst realistic shot above (Haar 24 / 48, whose exact recomputation
-would exceed :data:`MAX_EXACT_OPERATIONS`); 1e-6 would send almost every 24 / 48 shot there.
+would exceed :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`); 1e-6 would send almost
+every 24 / 48 shot there.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
@@ -471,6 +473,7 @@ class SamplerSetup:
         self.dtype = np.uint8 if self.n <= np.iinfo(np.uint8).max else np.uint16
         self.n_streams = 2 + (self.eta < 1.0) + (0.0 < self.x < 1.0)
         self.subsets, self.offsets = subsets_by_size(min(self.n, SUBSET_TABLE_MAX))
+        self._exact = None  # the amplitudes as exact integers, made on first need (qlatent.photonics.exact_shots)
 
     def draw(self, rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The random numbers of ``rows`` shots and each photon's status (lost, interfering, distinguishable)."""
@@ -490,11 +493,12 @@ class SamplerSetup:
         Every shot is sampled in float64 (:func:`sample_batch`); a shot whose bound on the
         probability of a rounding-changed pick exceeds :data:`SHOT_TOLERANCE`, or whose weights
         leave the float64 range, is then recomputed from its own draws in exact integer
-        arithmetic (:func:`exact_shot`), so each shot's law is within ``SHOT_TOLERANCE`` of the
+        arithmetic (:func:`~qlatent.photonics.exact_shots.exact_shot`), so each shot's law is
+        within ``SHOT_TOLERANCE`` of the
         exact one in total variation. The rows redone are left in ``self.redone`` (indices into
         this call's rows). Raises ``FloatingPointError`` (naming the shots, numbered from
         ``first``) only when the exact recomputation would exceed
-        :data:`MAX_EXACT_OPERATIONS` for this call.
+        :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS` for this call.
         """
         n_rows = status.shape[0]
         out = np.zeros((n_rows, self.n_modes), dtype=self.dtype)
@@ -507,6 +511,8 @@ class SamplerSetup:
                              self.offsets, min(n_rows, 32 * numba.get_num_threads()), out, failed,
                              self.n_interfering, SHOT_TOLERANCE, shot_bound)
             self.redone = np.flatnonzero(failed)
+            from qlatent.photonics.exact_shots import MAX_EXACT_OPERATIONS, ExactTooCostly, exact_shot, exact_shot_cost
+
             budget = [float(MAX_EXACT_OPERATIONS)]
             if len(self.redone):
                 # up front: the float64 paths of the marked shots, run to the end, estimate what the exact
@@ -525,7 +531,7 @@ class SamplerSetup:
             for position, b in enumerate(self.redone):
                 try:
                     out[b] = exact_shot(self, draws[b], status[b], budget)
-                except _ExactTooCostly as error:
+                except ExactTooCostly as error:
                     named = ", ".join(str(first + r) for r in self.redone[:5]) + \
                         (", ..." if len(self.redone) > 5 else "")
                     where = (f"estimated at {estimate:.3g} before starting" if budget[0] < 0 else
@@ -539,249 +545,6 @@ class SamplerSetup:
         if self.detection == "threshold":
             np.minimum(out, 1, out=out)
         return out
-
-    def exact_amplitudes(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """``self.photons`` as exact integers: real and imaginary parts (``None`` if all real), ``2^-E`` scaled.
-
-        Object arrays of Python ints, shape ``(n, m')``; every float64 is an integer times a power
-        of two, so one common power of two makes them all integers exactly.
-        """
-        if getattr(self, "_exact", None) is None:
-            parts = [self.photons.real, self.photons.imag]
-            values = np.concatenate([part.ravel() for part in parts])
-            nonzero = values[values != 0.0]
-            lowest = int(np.min(np.frexp(nonzero)[1])) - 53 if len(nonzero) else 0
-            converted = []
-            for part in parts:
-                exact = np.empty(part.size, dtype=object)
-                exact[:] = [_float_to_int(float(v), lowest) for v in part.ravel()]
-                converted.append(exact.reshape(part.shape))
-            self._exact = (converted[0], None if not np.any(self.photons.imag) else converted[1])
-        return self._exact
-
-
-MAX_EXACT_OPERATIONS = 3e8
-"""Most big-integer operations :meth:`SamplerSetup.run` spends on exact recomputations per call.
-
-Measured about 0.35 us each (100 + 100 photons on a beam splitter: 3.2e5 per shot, 0.11 s), so
-about two minutes at most. Checked up front on an estimate (:func:`exact_shot_cost`) and step by
-step during the recomputation; beyond it :meth:`SamplerSetup.run` raises ``FloatingPointError``.
-"""
-
-
-EXACT_RUNNING_BOX = 1 << 16
-"""Largest coefficient array of :func:`exact_shot`'s running product once every mode is hit (else per step)."""
-
-
-class _ExactTooCostly(Exception):
-    pass
-
-
-def _float_to_int(value: float, lowest: int) -> int:
-    # value * 2^-lowest, exactly (lowest <= the exponent of value's last bit)
-    if value == 0.0:
-        return 0
-    mantissa, exponent = math.frexp(value)
-    return int(mantissa * 2.0**53) << (exponent - 53 - lowest)
-
-
-def _exact_walk(weights, u: float) -> int:
-    # the first i < m - 1 whose running sum of the (non-negative, exact) weights exceeds u * total, else m - 1:
-    # the float64 walks' rule, in exact arithmetic (u is a float64, so a dyadic rational)
-    numerator, denominator = u.as_integer_ratio()
-    target = numerator * sum(weights)
-    cumulative = 0
-    for i in range(len(weights) - 1):
-        cumulative += weights[i]
-        if cumulative * denominator > target:
-            return i
-    return len(weights) - 1
-
-
-def _times_linear_form(poly, coefficients, dropped, mu_dropped, level, degree):
-    # poly: (re, im or None) object arrays over the exponents of the kept variables of a homogeneous
-    # polynomial of `degree`, truncated to exponents <= mu; returns poly * (sum_t c_t x_t), degree + 1
-    re, im = poly
-    c_re, c_im = coefficients[dropped]
-    # x_dropped: same kept exponents, its own exponent + 1
-    new_re = re * c_re if im is None else re * c_re - im * c_im
-    new_im = None if im is None else re * c_im + im * c_re
-    for axis in range(len(coefficients) - 1):
-        t = axis if axis < dropped else axis + 1
-        c_re, c_im = coefficients[t]
-        head = (slice(None),) * axis + (slice(1, None),)
-        tail = (slice(None),) * axis + (slice(None, -1),)
-        if im is None:
-            new_re[head] += re[tail] * c_re
-        else:
-            new_re[head] += re[tail] * c_re - im[tail] * c_im
-            new_im[head] += re[tail] * c_im + im[tail] * c_re
-    # the dropped variable's exponent degree + 1 - |kept| must lie in [0, mu_dropped]
-    invalid = (level > degree + 1) | (level < degree + 1 - mu_dropped)
-    new_re[invalid] = 0
-    if new_im is not None:
-        new_im[invalid] = 0
-    return new_re, new_im
-
-
-def exact_column_deleted_permanents(columns_re, columns_im, multiplicities):
-    """Exact ``Per(R without column l) / prod_t mu_t!`` for ``l = 0 .. N``, ``R`` with repeated rows.
-
-    ``columns_re[t][l]`` (and ``columns_im``, or ``None`` if real): integer entry of distinct row
-    ``t`` (repeated ``multiplicities[t]`` times, ``N = sum mu``) in column ``l``. By MacMahon's
-    form ``Per(R_{-l}) = prod_t mu_t! [x^mu] prod_{j != l} (sum_t R_tj x_t)``: the products of
-    the columns before and after ``l`` are multiplied out exactly as homogeneous polynomials
-    truncated to exponents ``<= mu`` (only the other variables' exponents are stored, so
-    ``prod_{t != t*} (mu_t + 1)`` coefficients, ``t*`` the most repeated row) and the coefficient
-    is read off their product. Returns ``(re, im)`` lists of Python ints (``im`` ``None`` if real).
-    """
-    n_distinct = len(multiplicities)
-    n_cols = len(columns_re[0])
-    dropped = int(np.argmax(multiplicities))
-    kept = [t for t in range(n_distinct) if t != dropped]
-    shape = tuple(multiplicities[t] + 1 for t in kept) or (1,)
-    level = np.zeros(shape, dtype=np.int64)
-    for axis in range(len(kept)):
-        level = level + np.arange(shape[axis]).reshape((1,) * axis + (-1,) + (1,) * (len(kept) - axis - 1))
-    mu_dropped = multiplicities[dropped]
-    real = columns_im is None
-
-    def coefficients(j):
-        return [(columns_re[t][j], 0 if real else columns_im[t][j]) for t in range(n_distinct)]
-
-    one_re = np.zeros(shape, dtype=object)
-    one_re[(0,) * len(shape)] = 1
-    one = (one_re, None if real else np.zeros(shape, dtype=object))
-    prefix = [one]
-    for j in range(n_cols - 1):
-        prefix.append(_times_linear_form(prefix[-1], coefficients(j), dropped, mu_dropped, level, j))
-    out_re, out_im = [0] * n_cols, (None if real else [0] * n_cols)
-    flip = (slice(None, None, -1),) * len(shape)
-    suffix = one
-    for col in range(n_cols - 1, -1, -1):
-        if col < n_cols - 1:
-            suffix = _times_linear_form(suffix, coefficients(col + 1), dropped, mu_dropped, level, n_cols - 2 - col)
-        p_re, p_im = prefix[col]
-        s_re, s_im = suffix[0][flip], (None if real else suffix[1][flip])
-        if real:
-            out_re[col] = int(np.sum(p_re * s_re))
-        else:
-            out_re[col] = int(np.sum(p_re * s_re - p_im * s_im))
-            out_im[col] = int(np.sum(p_re * s_im + p_im * s_re))
-    return out_re, out_im
-
-
-def exact_shot_cost(setup: SamplerSetup, counts: np.ndarray, n_interfering: int) -> float:
-    """Estimated operations of :func:`exact_shot` for a shot ending in ``counts`` (``n_interfering`` placed).
-
-    Each step is charged at most what :func:`exact_shot` charges with the final multiplicities
-    ``mu_t`` (its arrays only grow): ``n_interfering`` steps of ``4 (2 k + 1) d prod (mu + 1) /
-    max (mu + 1)``, or of ``4 m' (n_interfering + 1)^(m' - 1)`` once every mode is hit.
-    """
-    n_modes = setup.photons.shape[1]
-    hit = [int(c) for c in counts if c]
-    if not hit or n_interfering < 2:
-        return 2.0 * n_modes * (setup.n + 1)
-    if len(hit) == n_modes and (n_interfering + 1) ** (n_modes - 1) <= EXACT_RUNNING_BOX:
-        per_step = 4.0 * n_modes * (n_interfering + 1) ** (n_modes - 1)
-    else:
-        per_step = (4.0 * (2 * n_interfering + 1) * len(hit) * math.prod(mu + 1 for mu in hit) / (max(hit) + 1)
-                    + 4.0 * n_modes * (n_interfering + 1))
-    return n_interfering * per_step
-
-
-def exact_shot(setup: SamplerSetup, draws: np.ndarray, status: np.ndarray, budget: list[float]) -> np.ndarray:
-    """One shot recomputed from its own draws in exact integer arithmetic: the exact law's outcome for them.
-
-    The same algorithm as :func:`sample_batch` -- the interfering photons ordered by
-    ``draws[0]``, photon ``p`` placed by the inverse-CDF walk at ``draws[1, p]`` over the modes
-    -- with every weight an exact integer (:meth:`SamplerSetup.exact_amplitudes`,
-    :func:`exact_column_deleted_permanents`, :func:`_exact_walk`), so the outcome is the
-    deterministic function of the draws whose law is the exact one. ``draws``: shape
-    ``(streams, n)``; ``status``: shape ``(n,)``. Returns the counts over the ``m`` detected
-    modes (int64). ``budget[0]`` (operations left, each a big-integer multiply-add of one
-    coefficient) is decreased step by step; a step that would overdraw it raises
-    ``_ExactTooCostly`` before it runs.
-    """
-    a_re, a_im = setup.exact_amplitudes()
-    n, n_modes = setup.photons.shape
-    counts = np.zeros(n_modes, dtype=np.int64)
-
-    def squares(photon):
-        weights = a_re[photon] * a_re[photon]
-        return weights if a_im is None else weights + a_im[photon] * a_im[photon]
-
-    def charge(operations, what):
-        if operations > budget[0]:
-            raise _ExactTooCostly(what)
-        budget[0] -= operations
-
-    n_int = int(np.sum(status == INTERFERING))
-    # every mode hit: one running product prod_j (sum_t A[t, order[j]] x_t), kept over all exponents
-    # (a box of (n_int + 1)^(m' - 1) coefficients), gives every weight, one multiplication per step
-    all_hit_box = (n_int + 1) ** (n_modes - 1)
-    running = None
-    interfering = []
-    for p in range(n):
-        if status[p] == DISTINGUISHABLE:
-            charge(2 * n_modes, "single-photon walk")
-            counts[_exact_walk(squares(p), float(draws[1, p]))] += 1
-        elif status[p] == INTERFERING:
-            interfering.append(p)
-    order = sorted(interfering, key=lambda p: draws[0, p])  # stable: the kernel's insertion sort
-    placed: dict[int, int] = {}  # mode -> photons placed there, in first-placement order
-    for k, photon in enumerate(order):
-        if k == 0:
-            charge(2 * n_modes, "single-photon walk")
-            mode = _exact_walk(squares(photon), float(draws[1, photon]))
-        elif len(placed) == n_modes and all_hit_box <= EXACT_RUNNING_BOX:
-            # Per([R; A_i]) = prod_t mu_t! (mu_i + 1) [x^(mu + e_i)] prod_{j <= k} L_j(x)
-            shape = (n_int + 1,) * (n_modes - 1)
-            if running is None:
-                level = np.zeros(shape, dtype=np.int64)
-                for axis in range(n_modes - 1):
-                    level = level + np.arange(n_int + 1).reshape((1,) * axis + (-1,) + (1,) * (n_modes - 2 - axis))
-                one_re = np.zeros(shape, dtype=object)
-                one_re[(0,) * len(shape)] = 1
-                running = [0, (one_re, None if a_im is None else np.zeros(shape, dtype=object)), level]
-            while running[0] <= k:  # multiply in the columns order[running[0]] .. order[k]
-                j = running[0]
-                charge(4.0 * n_modes * all_hit_box, f"placing photon {k + 1} with every mode hit")
-                coefficients = [(a_re[order[j], t], 0 if a_im is None else a_im[order[j], t]) for t in range(n_modes)]
-                running[1] = _times_linear_form(running[1], coefficients, n_modes - 1, n_int, running[2], j)
-                running[0] += 1
-            product_re, product_im = running[1]
-            weights = []
-            for i in range(n_modes):
-                index = tuple(placed[t] + (t == i) for t in range(n_modes - 1))
-                amplitude_re = product_re[index] * (placed[i] + 1)
-                amplitude_im = 0 if product_im is None else product_im[index] * (placed[i] + 1)
-                weights.append(amplitude_re * amplitude_re + amplitude_im * amplitude_im)
-            mode = _exact_walk(weights, float(draws[1, photon]))
-        else:
-            modes = list(placed)
-            multiplicities = [placed[i] for i in modes]
-            kept_size = math.prod(mu + 1 for mu in multiplicities) // (max(multiplicities) + 1)
-            columns = order[:k + 1]
-            charge(4.0 * (2 * k + 1) * len(modes) * kept_size + 4.0 * n_modes * (k + 1),
-                   f"placing photon {k + 1} with {len(modes)} distinct modes hit")
-            rows_re = [[a_re[j, i] for j in columns] for i in modes]
-            rows_im = None if a_im is None else [[a_im[j, i] for j in columns] for i in modes]
-            s_re, s_im = exact_column_deleted_permanents(rows_re, rows_im, multiplicities)
-            block_re = a_re[columns].T  # (m, k + 1): A[i, order[j]]
-            amp_re = block_re.dot(np.array(s_re, dtype=object))
-            if a_im is None:
-                weights = amp_re * amp_re
-            else:
-                block_im = a_im[columns].T
-                s_re_a, s_im_a = np.array(s_re, dtype=object), np.array(s_im, dtype=object)
-                amp_re = block_re.dot(s_re_a) - block_im.dot(s_im_a)
-                amp_im = block_re.dot(s_im_a) + block_im.dot(s_re_a)
-                weights = amp_re * amp_re + amp_im * amp_im
-            mode = _exact_walk(list(weights), float(draws[1, photon]))
-        placed[mode] = placed.get(mode, 0) + 1
-        counts[mode] += 1
-    return counts[:setup.n_modes]
 
 
 def sample(
@@ -843,7 +606,8 @@ def sample(
         distinguishability: for the most photons that all but :data:`RARE_SHOT` of shots interfere).
     FloatingPointError
         Only if shots whose float64 rounding bound exceeds :data:`SHOT_TOLERANCE` (or whose
-        weights leave the float64 range) would cost more than :data:`MAX_EXACT_OPERATIONS` to
+        weights leave the float64 range) would cost more than
+        :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS` to
         recompute exactly (many photons spread over many modes); the message names them.
 
     Notes
@@ -936,7 +700,7 @@ def sample_postselected(
         photons; or fewer than ``n_samples`` accepted within ``max_shots`` (the acceptance so far
         is in the message).
     FloatingPointError
-        As :func:`sample` (an exact recomputation above :data:`MAX_EXACT_OPERATIONS`).
+        As :func:`sample` (an exact recomputation above :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`).
     """
     n_samples = _positive_int("n_samples", n_samples)
     batch_size = _positive_int("batch_size", batch_size)
