@@ -26,8 +26,9 @@ MAX_EXACT_OPERATIONS = 3e8
 """Most big-integer operations :meth:`SamplerSetup.run` spends on exact recomputations per call.
 
 Measured about 0.35 us each (100 + 100 photons on a beam splitter: 3.2e5 per shot, 0.11 s), so
-about two minutes at most. Checked up front on an estimate (:func:`exact_shot_cost`) and step by
-step during the recomputation; beyond it :meth:`SamplerSetup.run` raises ``FloatingPointError``.
+about two minutes at most. Charged step by step during the recomputation (no up-front estimate:
+replaying the marked shots' float64 paths to estimate it cost three times the redo itself); beyond
+it :meth:`SamplerSetup.run` raises ``FloatingPointError``.
 """
 
 
@@ -131,25 +132,6 @@ def exact_column_deleted_permanents(columns_re, columns_im, multiplicities):
             out_re[col] = int(np.sum(p_re * s_re - p_im * s_im))
             out_im[col] = int(np.sum(p_re * s_im + p_im * s_re))
     return out_re, out_im
-
-
-def exact_shot_cost(setup: SamplerSetup, counts: np.ndarray, n_interfering: int) -> float:
-    """Estimated operations of :func:`exact_shot` for a shot ending in ``counts`` (``n_interfering`` placed).
-
-    Each step is charged at most what :func:`exact_shot` charges with the final multiplicities
-    ``mu_t`` (its arrays only grow): ``n_interfering`` steps of ``4 (2 k + 1) d prod (mu + 1) /
-    max (mu + 1)``, or of ``4 m' (n_interfering + 1)^(m' - 1)`` once every mode is hit.
-    """
-    n_modes = setup.photons.shape[1]
-    hit = [int(c) for c in counts if c]
-    if not hit or n_interfering < 2:
-        return 2.0 * n_modes * (setup.n + 1)
-    if len(hit) == n_modes and (n_interfering + 1) ** (n_modes - 1) <= EXACT_RUNNING_BOX:
-        per_step = 4.0 * n_modes * (n_interfering + 1) ** (n_modes - 1)
-    else:
-        per_step = (4.0 * (2 * n_interfering + 1) * len(hit) * math.prod(mu + 1 for mu in hit) / (max(hit) + 1)
-                    + 4.0 * n_modes * (n_interfering + 1))
-    return n_interfering * per_step
 
 
 def exact_shot(setup: SamplerSetup, draws: np.ndarray, status: np.ndarray, budget: list[float]) -> np.ndarray:
