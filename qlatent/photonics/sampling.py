@@ -83,9 +83,10 @@ beam splitter 100 + 100, 8                 6.5e-6       (max)         inf       
 =========================================  ===========  ============  ===========  =============
 
 A second run of 50 shots of 100 + 100 redid 19. Exact recomputation per shot (2 cores, shared):
-30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s. 1e-2 is 36 times the worst realistic shot above (Haar 24 / 48, whose exact recomputation
-would exceed :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`); 1e-6 would send almost
-every 24 / 48 shot there.
+30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s. 1e-2 is 36 times the worst realistic shot
+above (Haar 24 / 48, whose exact recomputation would exceed
+:data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`); 1e-6 would send almost every 24 / 48
+shot there.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
