@@ -195,7 +195,10 @@ def test_huge_requests_are_refused_with_the_estimate_and_the_option_to_raise(tmp
 
 
 @pytest.mark.parametrize(("value", "message"), [("1.5", "positive whole number"), ("0", "positive whole number"),
-                                                ("many", "not a number of shots")])
+                                                ("many", "not a number of shots"),
+                                                ("1e400", "positive whole number"),  # OverflowError before
+                                                ("1e20", "at most 9,223,372,036,854,775,807"),  # MemoryError
+                                                ("99999999999999999999999999", "at most")])
 def test_the_number_of_shots_must_be_whole_and_positive(tmp_path, capsys, value, message):
     with pytest.raises(SystemExit):
         run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", value)
@@ -380,3 +383,19 @@ def test_a_request_the_sampler_refuses_is_refused_before_a_shard_folder_or_a_pro
     assert status == 2 and err == ("qlatent: error: 64 interfering photons in 64 modes may cost up to 1.16e+21 "
                                    "operations per shot, above the limit of 1e+11: send fewer photons\n")
     assert not store.exists()
+
+
+def test_a_haar_circuit_too_large_to_hold_is_a_usage_error(tmp_path, capsys):
+    from qlatent.qpu.cli import MAX_HAAR_MODES
+
+    with pytest.raises(SystemExit) as usage:  # a 100,000-mode matrix needed 149 GiB before the check
+        run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", str(MAX_HAAR_MODES + 1),
+            "--n", "5")
+    assert usage.value.code == 2 and f"must be at most {MAX_HAAR_MODES:,}" in capsys.readouterr().err
+
+
+def test_a_huge_bank_is_refused_by_its_estimate_without_listing_its_shards(tmp_path, capsys):
+    # the estimate listed every shard (a list of 1e15 entries for 1e18 shots: MemoryError)
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "1e18",
+               "--quiet") == 2
+    assert "refusing to sample 1,000,000,000,000,000,000 shots" in capsys.readouterr().err

@@ -24,11 +24,15 @@ import numpy as np
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.limits import SamplingLimits
-from qlatent.qpu.sampleset import DETECTIONS, MODELS, SampleRequest
+from qlatent.qpu.sampleset import DETECTIONS, MAX_SHOTS, MODELS, SampleRequest
 from qlatent.qpu.store import STORE_ENV, SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
 
 _DIGITS = re.compile(r"[0-9]+")  # a whole number as typed: ASCII digits (int() also takes "+1", "1_0", "١")
+
+
+#: Largest ``--haar``: its matrix alone is 16 M^2 bytes (256 MiB here); the book's circuits have at most 48 modes.
+MAX_HAAR_MODES = 4096
 
 
 def _store(args: argparse.Namespace) -> SampleStore:
@@ -172,11 +176,13 @@ def _check_model(args: argparse.Namespace) -> None:
                          f"are {args.model!r})")
 
 
-def _whole(minimum: int) -> Any:
-    """An argparse type: a whole number (ASCII digits) of at least ``minimum``."""
+def _whole(minimum: int, maximum: int | None = None) -> Any:
+    """An argparse type: a whole number (ASCII digits) of at least ``minimum`` (and at most ``maximum``)."""
     def parse(text: str) -> int:
         if not _DIGITS.fullmatch(text.strip()) or int(text) < minimum:
             raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
+        if maximum is not None and int(text) > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return int(text)
 
     parse.__name__ = f"whole number >= {minimum}"
@@ -205,8 +211,10 @@ def _shots(text: str) -> int:
         value = float(text.replace("_", "")) if any(c in text.lower() for c in ".e") else int(text.replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of shots: {text!r}") from None
-    if value != int(value) or value < 1:
+    if not math.isfinite(value) or value != int(value) or value < 1:
         raise argparse.ArgumentTypeError(f"the number of shots must be a positive whole number, got {text!r}")
+    if int(value) > MAX_SHOTS:
+        raise argparse.ArgumentTypeError(f"the number of shots must be at most {MAX_SHOTS:,}, got {text!r}")
     return int(value)
 
 
@@ -339,7 +347,8 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--n", type=_shots, required=True, help="number of shots (e.g. 10000 or 1e4)")
     circuit = fetch.add_mutually_exclusive_group(required=True)
     circuit.add_argument("--unitary", help=".npy file holding the m x m transfer matrix")
-    circuit.add_argument("--haar", type=_whole(1), metavar="M", help="Haar-random interferometer on M modes")
+    circuit.add_argument("--haar", type=_whole(1, MAX_HAAR_MODES), metavar="M",
+                         help=f"Haar-random interferometer on M modes (at most {MAX_HAAR_MODES:,})")
     fetch.add_argument("--circuit-seed", type=_whole(0), default=0, help="seed of the Haar interferometer")
     state = fetch.add_mutually_exclusive_group()
     state.add_argument("--input", help="photons per input mode, comma-separated (e.g. 1,1,0,0)")

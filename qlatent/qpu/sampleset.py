@@ -33,6 +33,8 @@ from qlatent.photonics.validation import complex_from_parts, validate_input_stat
 from qlatent.provenance import package_versions
 
 FORMAT = "qlatent.sampleset/2"  # 2: local banks are drawn in seeded shards (qlatent.qpu.shards)
+#: Most shots a request may ask for: an array of them must be indexable (numpy indexes with int64).
+MAX_SHOTS = int(np.iinfo(np.int64).max)
 MODELS = ("indistinguishable", "distinguishable", "partial")
 DETECTIONS = ("pnr", "threshold")
 _REPORTED_PACKAGES = ("numpy", "numba", "perceval-quandela", "exqalibur")  # qlatent and python always
@@ -217,8 +219,9 @@ class SampleRequest:
         state = tuple(int(k) for k in validate_input_state(self.input_state, n_modes))
         if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, (int, np.integer)):
             raise TypeError(f"n_samples must be an integer, got {self.n_samples!r}")
-        if self.n_samples < 1:
-            raise ValueError(f"n_samples must be positive, got {self.n_samples}")
+        if not 1 <= self.n_samples <= MAX_SHOTS:
+            raise ValueError(f"n_samples must be positive and at most {MAX_SHOTS:,} (an array index), got "
+                             f"{self.n_samples}")
         if self.model not in MODELS:
             raise ValueError(f"unknown photon model {self.model!r}; choose one of {', '.join(MODELS)}")
         if self.detection not in DETECTIONS:

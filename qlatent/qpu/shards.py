@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qlatent.io import atomic_path, atomic_write_json
-from qlatent.qpu.backends.local import LocalBackend, ShardDraw, draw_shard, request_entropy, sample_shard, shard_rows
+from qlatent.qpu.backends.local import (
+    LocalBackend,
+    ShardDraw,
+    draw_shard,
+    n_shards,
+    request_entropy,
+    sample_shard,
+    shard_rows,
+)
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.sampleset import SampleRequest, SampleSet, counts_sha256, utc_now
 
@@ -64,7 +72,7 @@ def estimated_seconds(request: SampleRequest) -> float:
         cost = survivors * m * (1 / _OPERATIONS_PER_SECOND + _SECONDS_PER_PHOTON_MODE)
     accepted = survivors >= request.min_detected
     per_sample = float(weights[accepted] @ cost[accepted] / max(weights[accepted].sum(), 1e-300))
-    return request.n_samples * per_sample + len(shard_rows(request.n_samples)) * _SECONDS_PER_SHARD
+    return request.n_samples * per_sample + n_shards(request.n_samples) * _SECONDS_PER_SHARD
 
 
 class ShardFolder:

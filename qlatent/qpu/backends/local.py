@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 SHARD_SIZE = 1_000
 
 
+def n_shards(n_samples: int) -> int:
+    """How many shards a request for ``n_samples`` shots has (without listing them)."""
+    return -(-n_samples // SHARD_SIZE)
+
+
 def shard_rows(n_samples: int) -> list[int]:
     """Rows of each shard of a request for ``n_samples`` shots."""
     full, rest = divmod(n_samples, SHARD_SIZE)
@@ -111,7 +116,7 @@ class LocalBackend:
         when the request post-selects."""
         details: dict[str, object] = {"name": self.name, "sampler": "qlatent.photonics.sample",
                                       "effective_transmission": effective_transmission(request),
-                                      "shards": {"rows": SHARD_SIZE, "count": len(shard_rows(request.n_samples)),
+                                      "shards": {"rows": SHARD_SIZE, "count": n_shards(request.n_samples),
                                                  "seeds": "SeedSequence(entropy, spawn_key=(k,)) for shard k"}}
         if request.seed is None:
             details["entropy"] = str(entropy)
@@ -152,7 +157,7 @@ class LocalBackend:
         """Draw every shard of ``request`` here, one after another (the store draws them in parallel)."""
         started_at = utc_now()
         entropy = request_entropy(request)
-        draws = [draw_shard(request, index, entropy) for index in range(len(shard_rows(request.n_samples)))]
+        draws = [draw_shard(request, index, entropy) for index in range(n_shards(request.n_samples))]
         counts = np.concatenate([draw.counts for draw in draws])
         details = self.details(request, entropy, [(draw.n_shots, draw.n_passed) for draw in draws])
         return SampleSet.create(request, counts, backend_details=details, started_at=started_at)
