@@ -167,6 +167,9 @@ ZEROS = [[0.0] * N_MODES for _ in range(N_MODES)]
     # file names and free text are strings
     ({"counts_file": 5}, None, r"bad.json: 'counts_file' must be a non-empty string, got 5"),
     ({"counts_file": ""}, None, r"bad.json: 'counts_file' must be a non-empty string, got ''"),
+    # the counts file sits beside the description: no other file is read (its lines would be echoed)
+    ({"counts_file": "/etc/passwd"}, None, r"bad.json: counts_file must name a file in the folder of the description"),
+    ({"counts_file": "../bad.csv"}, None, r"bad.json: counts_file must name a file in the folder of the description"),
     ({"device": ["PT-2"]}, None, r"bad.json: 'device' must be a non-empty string"),
     ({"notes": 3}, None, r"bad.json: 'notes' must be a non-empty string"),
     # an entry the format does not name would be ignored: refused instead
@@ -190,6 +193,20 @@ def test_every_entry_is_checked_strictly_naming_the_file(tmp_path, meta, lines, 
     naming the file (and the CSV line), never an OverflowError or a TypeError from deeper down."""
     with pytest.raises(ValueError, match=match):
         read_shots_file(write_pair(tmp_path, meta, lines))
+
+
+def test_a_counts_file_with_a_byte_order_mark_reads(tmp_path):
+    path = write_pair(tmp_path)
+    (tmp_path / "bad.csv").write_text("\ufeff1,1,1,1,0,0,0,0\n", encoding="utf-8")  # as spreadsheets save CSV
+    assert read_shots_file(path).counts.tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]]
+
+
+def test_another_version_of_the_shots_format_is_refused_by_name(tmp_path):
+    from qlatent.qpu.backends.recorded import RecordedBackend
+
+    path = write_pair(tmp_path, {"format": "qlatent.shots/2"})
+    with pytest.raises(ValueError, match="format must be 'qlatent.shots/1', got 'qlatent.shots/2'"):
+        RecordedBackend(str(path))  # was read as a sample store's provenance: "no counts checksum"
 
 
 def test_a_matrix_circuit_of_plain_numbers_reads(tmp_path):

@@ -150,7 +150,7 @@ def _read_counts(path: Path, n_modes: int, description: Path, n_photons: int, de
     """The shots of a counts file, each line checked as it is read (errors name the file and line)."""
     rows: list[list[int]] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a spreadsheet's byte-order mark is not a count
     except FileNotFoundError:
         raise FileNotFoundError(f"counts file {path} does not exist") from None
     except UnicodeDecodeError as error:
@@ -245,6 +245,9 @@ def read_shots_file(path: str | os.PathLike[str]) -> RecordedShots:
     if not _is_integer(min_detected) or not 0 <= min_detected <= sum(state):
         raise ValueError(f"{path}: min_detected must be an integer in [0, {sum(state)}], got {min_detected!r}")
     counts_path = path.parent / meta.get("counts_file", path.with_suffix(".csv").name)
+    if not counts_path.resolve().is_relative_to(path.parent.resolve()):
+        raise ValueError(f"{path}: counts_file must name a file in the folder of the description, got "
+                         f"{meta['counts_file']!r:.80}")
     counts = _read_counts(counts_path, circuit.n_modes, path, sum(state), meta["detection"], min_detected)
     notes = {key: meta[key] for key in ("recorded_at", "notes") if key in meta}
     return RecordedShots(counts=counts, circuit=circuit, input_state=tuple(state),
@@ -253,7 +256,8 @@ def read_shots_file(path: str | os.PathLike[str]) -> RecordedShots:
 
 
 def is_shots_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a JSON file declaring the ``qlatent.shots/1`` format."""
+    """Whether ``path`` is a JSON file declaring a ``qlatent.shots/…`` format (any version: another
+    version is then refused by :func:`read_shots_file` by name, not read as a sample store's file)."""
     path = Path(path)
     if path.suffix != ".json" or not path.is_file():
         return False
@@ -261,7 +265,7 @@ def is_shots_file(path: str | os.PathLike[str]) -> bool:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
-    return isinstance(meta, dict) and meta.get("format") == FORMAT
+    return isinstance(meta, dict) and str(meta.get("format", "")).startswith(FORMAT.rsplit("/", 1)[0] + "/")
 
 
 def write_shots_file(path: str | os.PathLike[str], counts: np.ndarray, *, input_state: Any, detection: str,
