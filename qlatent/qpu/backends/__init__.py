@@ -66,21 +66,19 @@ def get_backend(name: str, *, store: SampleStore | None = None, **options: Any) 
     ValueError
         If ``name`` has none of the known forms.
     """
-    kind, _, argument = name.partition(":")
-    if kind == "local" and not argument:
+    kind, argument = backend_kind(name)
+    if kind == "local":
         from qlatent.qpu.backends.local import LocalBackend
 
         return LocalBackend(**options)
-    if kind == "perceval" and argument:
+    if kind == "perceval":
         from qlatent.qpu.backends.perceval_local import PercevalBackend
 
         return PercevalBackend(argument, **options)
-    if kind == "remote" and argument:
+    if kind == "remote":
         from qlatent.qpu.backends.perceval_remote import RemoteBackend
 
         return RemoteBackend(argument, **options)
-    if kind == "recorded" and argument:
-        from qlatent.qpu.backends.recorded import RecordedBackend
+    from qlatent.qpu.backends.recorded import RecordedBackend
 
-        return RecordedBackend(argument, store=store, **options)
-    raise ValueError(f"unknown backend {name!r}; use one of: {', '.join(BACKEND_FORMS)}")
+    return RecordedBackend(argument, store=store, **options)
