@@ -255,8 +255,8 @@ def test_beam_splitter_100_plus_100_is_sampled_exactly_without_error():
     from qlatent.photonics.sampling import SamplerSetup
 
     setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
-    shots = setup.run(*setup.draw(3, np.random.default_rng(0)))
-    assert len(setup.redone) > 0  # the exact recomputation ran
+    shots, redone = setup.run(*setup.draw(3, np.random.default_rng(0)))
+    assert len(redone) > 0  # the exact recomputation ran
     assert not np.any(shots[:, 0] % 2) and np.all(shots.sum(axis=1) == 200)
     for n in (5, 30):
         shots = sample(_BEAM_SPLITTER, [n, n], 20, seed=1)
@@ -268,8 +268,20 @@ def test_realistic_haar_bank_is_accepted_by_the_precision_guard():
     from qlatent.photonics.sampling import SamplerSetup
 
     setup = SamplerSetup(haar_unitary(32, 7), [1] * 16 + [0] * 16, "indistinguishable", 1.0, 1.0, "pnr", False, 0)
-    shots = setup.run(*setup.draw(100, np.random.default_rng(2)))
-    assert np.all(shots.sum(axis=1) == 16) and len(setup.redone) == 0
+    shots, redone = setup.run(*setup.draw(100, np.random.default_rng(2)))
+    assert np.all(shots.sum(axis=1) == 16) and len(redone) == 0
+
+
+def test_a_call_keeps_no_state_on_the_shared_setup():
+    # one setup serves every batch (and the local backend's threads): a call's redone rows are returned,
+    # not left on the setup where a concurrent call would overwrite them; only the exact amplitudes are cached
+    from qlatent.photonics.sampling import SamplerSetup
+
+    setup = SamplerSetup(_BEAM_SPLITTER, [100, 100], "indistinguishable", 1.0, 1.0, "pnr", False, 0)
+    before = set(vars(setup))
+    first = setup.run(*setup.draw(3, np.random.default_rng(0)))[1]
+    second = setup.run(*setup.draw(2, np.random.default_rng(5)))[1]
+    assert set(vars(setup)) == before and len(first) > 0 and np.all(second < 2)
 
 
 def test_shots_within_the_tolerance_are_unchanged_and_the_others_redone_exactly():
@@ -284,12 +296,12 @@ def test_shots_within_the_tolerance_are_unchanged_and_the_others_redone_exactly(
     failed, bounds = np.zeros(4, dtype=np.uint8), np.zeros(4)
     sample_batch(setup.photons, setup.cdf, status, draws, 2, SUBSET_TABLE_MAX, setup.subsets, setup.offsets,
                  4, unguarded, failed, setup.n_interfering, np.inf, bounds)
-    shots = setup.run(draws, status)
-    np.testing.assert_array_equal(setup.redone, np.flatnonzero(~(bounds <= SHOT_TOLERANCE)))
-    assert 0 < len(setup.redone) < 4
-    passed = np.setdiff1d(np.arange(4), setup.redone)
+    shots, redone = setup.run(draws, status)
+    np.testing.assert_array_equal(redone, np.flatnonzero(~(bounds <= SHOT_TOLERANCE)))
+    assert 0 < len(redone) < 4
+    passed = np.setdiff1d(np.arange(4), redone)
     np.testing.assert_array_equal(shots[passed], unguarded[passed])
-    for b in setup.redone:
+    for b in redone:
         np.testing.assert_array_equal(shots[b], exact_shot(setup, draws[b], status[b], [np.inf]))
         assert shots[b, 0] % 2 == 0
 
@@ -310,7 +322,7 @@ def test_the_exact_recomputation_is_the_same_algorithm_as_the_kernel(unitary, st
                          kwargs.get("indistinguishability", 1.0), kwargs.get("transmission", 1.0), "pnr",
                          kwargs.get("allow_subunitary", False), 0)
     draws, status = setup.draw(25, np.random.default_rng(6))
-    shots = setup.run(draws, status)
+    shots, _ = setup.run(draws, status)
     exact = np.array([exact_shot(setup, draws[b], status[b], [np.inf]) for b in range(25)])
     np.testing.assert_array_equal(shots, exact)
 

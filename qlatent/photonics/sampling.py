@@ -488,16 +488,17 @@ class SamplerSetup:
             status[draws[:, stream] >= self.eta] = LOST
         return draws, status
 
-    def run(self, draws: np.ndarray, status: np.ndarray, first: int = 0) -> np.ndarray:
-        """The detection patterns of the given shots (each depends on its own row only).
+    def run(self, draws: np.ndarray, status: np.ndarray, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The detection patterns of the given shots (each depends on its own row only), and which were redone.
 
         Every shot is sampled in float64 (:func:`sample_batch`); a shot whose bound on the
         probability of a rounding-changed pick exceeds :data:`SHOT_TOLERANCE`, or whose weights
         leave the float64 range, is then recomputed from its own draws in exact integer
         arithmetic (:func:`~qlatent.photonics.exact_shots.exact_shot`), so each shot's law is
         within ``SHOT_TOLERANCE`` of the
-        exact one in total variation. The rows redone are left in ``self.redone`` (indices into
-        this call's rows). Raises ``FloatingPointError`` (naming the shots, numbered from
+        exact one in total variation. Returns the patterns, shape (rows, modes), and the indices
+        (into this call's rows) of the shots redone; nothing is kept on the shared setup, so
+        concurrent calls do not interfere. Raises ``FloatingPointError`` (naming the shots, numbered from
         ``first``) only when the exact recomputation would exceed
         :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS` for this call.
         """
@@ -505,32 +506,32 @@ class SamplerSetup:
         out = np.zeros((n_rows, self.n_modes), dtype=self.dtype)
         failed = np.zeros(n_rows, dtype=np.uint8)
         shot_bound = np.zeros(n_rows, dtype=np.float64)
-        self.redone = np.zeros(0, dtype=np.int64)
+        redone = np.zeros(0, dtype=np.int64)
         if n_rows:
             with numba.parallel_chunksize(1):
                 sample_batch(self.photons, self.cdf, status, draws, self.n_modes, SUBSET_TABLE_MAX, self.subsets,
                              self.offsets, min(n_rows, 32 * numba.get_num_threads()), out, failed,
                              self.n_interfering, SHOT_TOLERANCE, shot_bound)
-            self.redone = np.flatnonzero(failed)
+            redone = np.flatnonzero(failed)
             from qlatent.photonics.exact_shots import MAX_EXACT_OPERATIONS, ExactTooCostly, exact_shot
 
             budget = [float(MAX_EXACT_OPERATIONS)]  # charged step by step: at most about two minutes in all
-            for position, b in enumerate(self.redone):
+            for position, b in enumerate(redone):
                 try:
                     out[b] = exact_shot(self, draws[b], status[b], budget)
                 except ExactTooCostly as error:
-                    named = ", ".join(str(first + r) for r in self.redone[:5]) + \
-                        (", ..." if len(self.redone) > 5 else "")
+                    named = ", ".join(str(first + r) for r in redone[:5]) + \
+                        (", ..." if len(redone) > 5 else "")
                     where = f"{error}; reached at shot {first + b}, the {position + 1}th redone"
                     raise FloatingPointError(
-                        f"float64 precision is not enough for {len(self.redone)} of {n_rows} shots ({named}) of "
+                        f"float64 precision is not enough for {len(redone)} of {n_rows} shots ({named}) of "
                         f"{self.n_interfering} photons in {self.n_modes} modes (their rounding-error bounds exceed "
                         f"SHOT_TOLERANCE = {SHOT_TOLERANCE:g}), and recomputing them exactly needs more than "
                         f"MAX_EXACT_OPERATIONS = {MAX_EXACT_OPERATIONS:.3g} operations ({where}): send fewer "
                         "photons or sample fewer shots per call") from None
         if self.detection == "threshold":
             np.minimum(out, 1, out=out)
-        return out
+        return out, redone
 
 
 def sample(
@@ -621,7 +622,7 @@ def sample(
     out = np.zeros((n_samples, setup.n_modes), dtype=setup.dtype)
     for start in range(0, n_samples, batch_size):
         rows = min(batch_size, n_samples - start)
-        out[start:start + rows] = setup.run(*setup.draw(rows, rng), first=start)
+        out[start:start + rows] = setup.run(*setup.draw(rows, rng), first=start)[0]
     return out
 
 
@@ -743,9 +744,9 @@ def postselected_rounds(setup: SamplerSetup, rng: np.random.Generator, n_samples
         keep = np.flatnonzero((status != LOST).sum(axis=1) >= setup.min_detected)
         if setup.survivors_decide:  # exact: sample only the passing shots that are needed
             n_passed = len(keep)
-            counts = setup.run(draws[keep[:remaining]], status[keep[:remaining]])
+            counts = setup.run(draws[keep[:remaining]], status[keep[:remaining]])[0]
         else:
-            counts = setup.run(draws[keep], status[keep])
+            counts = setup.run(draws[keep], status[keep])[0]
             counts = counts[counts.sum(axis=1, dtype=np.int64) >= setup.min_detected]
             n_passed = len(counts)
             counts = counts[:remaining]
