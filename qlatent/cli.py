@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
+from qlatent.argtypes import real_number, whole_number
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
@@ -316,6 +317,26 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"qlatent: error: {message} (`{self.prog} --help` for usage)\n")
 
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """As argparse, but unrecognized arguments are reported by the sub-command that was given them
+        (argparse reports them from the top-level parser, pointing at ``qlatent --help``)."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._chosen_command(namespace).error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
+    def _chosen_command(self, namespace: argparse.Namespace) -> argparse.ArgumentParser:
+        """The deepest sub-command parser ``namespace`` was parsed by."""
+        parser: argparse.ArgumentParser = self
+        while True:
+            commands = next((action for action in parser._actions
+                             if isinstance(action, argparse._SubParsersAction)), None)
+            chosen = getattr(namespace, commands.dest, None) if commands is not None else None
+            if chosen not in (commands.choices if commands is not None else {}):
+                return parser
+            parser = commands.choices[chosen]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="qlatent", description=__doc__.split("\n")[0])
@@ -329,14 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_arguments(book, "serial: each kernel runs its grid itself")
     book.set_defaults(handler=cmd_book)
 
-    from qlatent.qpu.cli import _whole
-
     sweep = commands.add_parser("sweep", help="run a declarative sweep of runs and gather one tidy table")
     sweep.add_argument("sweep_file", metavar="SWEEP.yml", help="the sweep file (see sweeps/)")
     _add_executor_arguments(sweep, "local")
     sweep.add_argument("--output", help="folder for runs and tables (default: the file's `output`, "
                                         "else data/results/sweeps/NAME)")
-    sweep.add_argument("--retries", type=_whole(0),
+    sweep.add_argument("--retries", type=whole_number(0),
                        help="further attempts of a run whose worker died (default: the file's)")
     sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -378,15 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    from qlatent.qpu.cli import _number, _whole
-
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
-    parser.add_argument("--workers", type=_whole(1),
+    parser.add_argument("--workers", type=whole_number(1),
                         help="runs at once (default: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")
-    parser.add_argument("--gpus-per-run", type=_number(0), help="GPUs each training run asks for (Ray)")
+    parser.add_argument("--gpus-per-run", type=real_number(0), help="GPUs each training run asks for (Ray)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

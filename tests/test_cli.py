@@ -31,7 +31,7 @@ def test_unknown_subcommand_exits_with_usage():
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["samples", "--store", "S", "fetch", "--backend", "local", "--haar", "3", "--n", "0"],
-     "argument --n: the number of shots must be a positive whole number, got '0' "
+     "argument --n: must be a whole number in [1, 9,223,372,036,854,775,807], got '0' "
      "(`qlatent samples fetch --help` for usage)"),
     (["run"], "the following arguments are required: notebook (`qlatent run --help` for usage)"),
     (["run", "01_interference", "-p", "epochs"],
@@ -42,6 +42,10 @@ def test_unknown_subcommand_exits_with_usage():
     (["samples"], "the following arguments are required: {list,show,fetch,verify} "
                   "(`qlatent samples --help` for usage)"),
     (["bake"], "argument command: invalid choice: 'bake'"),
+    # argparse reported these from the top level, pointing at `qlatent --help`
+    (["samples", "--store", "S", "fetch", "--backend", "local", "--haar", "3", "--n", "5", "--bogus", "1"],
+     "unrecognized arguments: --bogus 1 (`qlatent samples fetch --help` for usage)"),
+    (["sweep", "x.yml", "extra"], "unrecognized arguments: extra (`qlatent sweep --help` for usage)"),
 ])
 def test_a_usage_error_is_one_line_and_exits_2(capsys, argv, message):
     """argparse prints its usage block before the error; every other error of the command is one line."""

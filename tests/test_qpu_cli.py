@@ -194,21 +194,54 @@ def test_huge_requests_are_refused_with_the_estimate_and_the_option_to_raise(tmp
     assert "2000 shots x 4 modes" in out and "sampling 2,000 shots on local: about" in err
 
 
-@pytest.mark.parametrize(("value", "message"), [("1.5", "positive whole number"), ("0", "positive whole number"),
-                                                ("many", "not a number of shots"),
-                                                ("1e400", "positive whole number"),  # OverflowError before
-                                                ("1e20", "at most 9,223,372,036,854,775,807"),  # MemoryError
-                                                ("99999999999999999999999999", "at most")])
+def test_a_fetch_checks_and_estimates_a_request_once(tmp_path, capsys, monkeypatch):
+    # the command line printed its estimate after checking the request itself, then get_or_sample checked again
+    import qlatent.qpu.limits as limits
+    from qlatent.qpu.backends.local import LocalBackend
+
+    calls = {"check": 0, "estimate": 0}
+    check, estimate = LocalBackend.check, limits.estimate_sampling
+
+    def counted_check(self, request):
+        calls["check"] += 1
+        return check(self, request)
+
+    def counted_estimate(request, backend=None):
+        calls["estimate"] += 1
+        return estimate(request, backend)
+
+    monkeypatch.setattr(LocalBackend, "check", counted_check)
+    monkeypatch.setattr(limits, "estimate_sampling", counted_estimate)
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
+               "--n", "100", "--seed", "1") == 0
+    assert calls == {"check": 1, "estimate": 1} and "sampling 100 shots on local" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("1.5", "must be a whole number in [1, 9,223,372,036,854,775,807], got '1.5'"),
+    ("0", "got '0'"), ("many", "got 'many'"), ("-5", "got '-5'"), ("1e-3", "got '1e-3'"), ("nan", "got 'nan'"),
+    ("1_0", "got '1_0'"),
+    ("1e400", "got '1e400'"),  # OverflowError before
+    ("1e20", "got '1e20'"),  # MemoryError before
+    ("99999999999999999999999999", "got '99999999999999999999999999'")])
 def test_the_number_of_shots_must_be_whole_and_positive(tmp_path, capsys, value, message):
     with pytest.raises(SystemExit):
         run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", value)
     assert message in capsys.readouterr().err
 
 
-def test_job_timeout_is_for_remote_backends(tmp_path, capsys):
-    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "5",
-               "--job-timeout", "10", "--quiet") == 2
-    assert "--job-timeout applies to remote:<platform> backends only" in capsys.readouterr().err
+@pytest.mark.parametrize(("backend", "option", "message"), [
+    ("local", ["--job-timeout", "10"], "--job-timeout applies to remote:<platform> backends only"),
+    ("local", ["--token", "secret"], "--token applies to remote:<platform> backends only"),
+    ("remote:qpu:belenos", ["--executor", "ray"], "--executor applies to the local backend only"),
+    ("perceval:SLOS", ["--workers", "2"], "--workers applies to the local backend only")])
+def test_an_option_the_backend_would_ignore_is_refused_stored_or_not(tmp_path, capsys, backend, option, message):
+    fetch = ["samples", "--store", str(tmp_path), "fetch", "--haar", "3", "--n", "5", "--seed", "1", "--quiet"]
+    assert run(*fetch, "--backend", backend, *option) == 2  # before any network or sampling
+    assert capsys.readouterr().err == f"qlatent: error: {message}\n"
+    if backend == "local":  # a stored set exited 0 with the option ignored
+        assert run(*fetch, "--backend", "local") == 0
+        assert run(*fetch, "--backend", "local", *option) == 2
 
 
 def _shard_files(folder: Path) -> list[Path]:
@@ -314,8 +347,8 @@ def test_a_bad_unitary_file_is_one_line_naming_the_option_and_the_file(tmp_path,
 def test_a_usage_error_is_one_line(tmp_path, capsys):
     status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
                                    "--haar", "3", "--n", "0")
-    assert status == 2 and err == ("qlatent: error: argument --n: the number of shots must be a positive whole "
-                                   "number, got '0' (`qlatent samples fetch --help` for usage)\n")
+    assert status == 2 and err == ("qlatent: error: argument --n: must be a whole number in [1, "
+                                   "9,223,372,036,854,775,807], got '0' (`qlatent samples fetch --help` for usage)\n")
 
 
 @pytest.mark.parametrize("options", [[], ["--store", "{nowhere}"]])
@@ -345,7 +378,7 @@ def test_list_and_verify_of_a_default_store_not_created_yet_agree(tmp_path, caps
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--haar", "0"], "argument --haar: must be a whole number >= 1, got '0'"),
+    (["--haar", "0"], "argument --haar: must be a whole number in [1, 4,096], got '0'"),
     (["--haar", "3", "--circuit-seed", "-1"], "argument --circuit-seed: must be a whole number >= 0, got '-1'"),
     (["--haar", "3", "--seed", "1_0"], "argument --seed: must be a whole number >= 0, got '1_0'"),
     (["--haar", "3", "--transmission", "2"], "argument --transmission: must be a number in [0, 1], got '2'"),
@@ -391,7 +424,7 @@ def test_a_haar_circuit_too_large_to_hold_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:  # a 100,000-mode matrix needed 149 GiB before the check
         run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", str(MAX_HAAR_MODES + 1),
             "--n", "5")
-    assert usage.value.code == 2 and f"must be at most {MAX_HAAR_MODES:,}" in capsys.readouterr().err
+    assert usage.value.code == 2 and f"must be a whole number in [1, {MAX_HAAR_MODES:,}]" in capsys.readouterr().err
 
 
 def test_a_huge_bank_is_refused_by_its_estimate_without_listing_its_shards(tmp_path, capsys):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
@@ -21,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from qlatent.argtypes import real_number, whole_number
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.qpu.errors import QPUError
-from qlatent.qpu.limits import SamplingLimits
+from qlatent.qpu.limits import SamplingEstimate, SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MAX_SHOTS, MODELS, SampleRequest
 from qlatent.qpu.store import STORE_ENV, SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
@@ -176,48 +176,6 @@ def _check_model(args: argparse.Namespace) -> None:
                          f"are {args.model!r})")
 
 
-def _whole(minimum: int, maximum: int | None = None) -> Any:
-    """An argparse type: a whole number (ASCII digits) of at least ``minimum`` (and at most ``maximum``)."""
-    def parse(text: str) -> int:
-        if not _DIGITS.fullmatch(text.strip()) or int(text) < minimum:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}")
-        if maximum is not None and int(text) > maximum:
-            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
-        return int(text)
-
-    parse.__name__ = f"whole number >= {minimum}"
-    return parse
-
-
-def _number(low: float, high: float | None = None) -> Any:
-    """An argparse type: a finite number in ``[low, high]`` (no upper bound when ``high`` is None)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (low <= value <= (math.inf if high is None else high)) or not math.isfinite(value):
-            span = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
-            raise argparse.ArgumentTypeError(f"must be a number {span}, got {text!r}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
-
-
-def _shots(text: str) -> int:
-    """``--n``: a whole number of shots, also written as ``1e6`` or ``1_000_000``."""
-    try:
-        value = float(text.replace("_", "")) if any(c in text.lower() for c in ".e") else int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of shots: {text!r}") from None
-    if not math.isfinite(value) or value != int(value) or value < 1:
-        raise argparse.ArgumentTypeError(f"the number of shots must be a positive whole number, got {text!r}")
-    if int(value) > MAX_SHOTS:
-        raise argparse.ArgumentTypeError(f"the number of shots must be at most {MAX_SHOTS:,}, got {text!r}")
-    return int(value)
-
-
 def _limits(args: argparse.Namespace) -> SamplingLimits:
     """The limits from ``--max-memory``, ``--max-hours`` and ``--max-jobs`` (0 lifts one)."""
     chosen: dict[str, Any] = {}
@@ -247,9 +205,24 @@ def _progress_kept(store: SampleStore, request: SampleRequest) -> str:
     return "nothing was kept; the same command starts over"
 
 
+#: Options of ``fetch`` that only one kind of backend uses, by kind (:func:`~qlatent.qpu.backends.backend_kind`).
+_BACKEND_OPTIONS = {"remote": ("token", "url", "job_timeout"), "local": ("executor", "workers", "address")}
+_FOR_KIND = {"remote": "remote:<platform> backends", "local": "the local backend"}
+
+
+def _check_backend_options(args: argparse.Namespace) -> None:
+    """Refuse an option the chosen backend would ignore, whether or not the set is already stored."""
+    from qlatent.qpu.backends import backend_kind
+
+    kind = backend_kind(args.backend)[0]
+    for owner, names in _BACKEND_OPTIONS.items():
+        given = [name for name in names if getattr(args, name) is not None]
+        if owner != kind and given:
+            raise ValueError(f"--{given[0].replace('_', '-')} applies to {_FOR_KIND[owner]} only")
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from qlatent.qpu.backends import get_backend
-    from qlatent.qpu.limits import estimate_sampling
 
     _check_model(args)
     circuit = _circuit(args)
@@ -258,6 +231,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
                             indistinguishability=args.indistinguishability, transmission=args.transmission,
                             brightness=args.brightness, detection=args.detection, seed=args.seed,
                             min_detected=args.min_detected)
+    _check_backend_options(args)
     limits = _limits(args)
     store = _store(args)
     if request.request_id() in store:
@@ -266,16 +240,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         options: dict[str, Any] = {}
         if args.backend.startswith("remote:"):
             options = {"token": args.token, "url": args.url, "job_timeout": args.job_timeout}
-        elif args.job_timeout is not None:
-            raise ValueError("--job-timeout applies to remote:<platform> backends only")
         backend = get_backend(args.backend, store=store, **{k: v for k, v in options.items() if v is not None})
-        check = getattr(backend, "check", None)
-        if callable(check):  # the sampler's own checks, before a line is printed or a file written
-            check(request)
-        estimate = estimate_sampling(request, backend)
-        limits.check(estimate, request)
+
+    def announce(estimate: SamplingEstimate) -> None:  # once every check passed, before sampling starts
         if not args.quiet:
             print(f"sampling {request.n_samples:,} shots on {args.backend}: {estimate.summary()}", file=sys.stderr)
+
     executor = None
     if args.executor is not None:
         from qlatent.sweep.executors import ExecutorSettings
@@ -283,7 +253,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         executor = ExecutorSettings(args.executor, args.workers, args.address)
     try:
         sample_set = get_or_sample(request, store, progress=not args.quiet, backend=backend, executor=executor,
-                                   limits=limits)
+                                   limits=limits, announce=announce)
     except KeyboardInterrupt:
         print(f"interrupted: {_progress_kept(store, request)}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -344,41 +314,42 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch = commands.add_parser("fetch", help="sample (or replay) a request and store it")
     fetch.add_argument("--backend", required=True,
                        help="local | perceval:<Backend> | remote:<platform> | recorded:<path-or-id>")
-    fetch.add_argument("--n", type=_shots, required=True, help="number of shots (e.g. 10000 or 1e4)")
+    fetch.add_argument("--n", type=whole_number(1, MAX_SHOTS), required=True,
+                       help="number of shots (e.g. 10000, 10_000 or 1e4)")
     circuit = fetch.add_mutually_exclusive_group(required=True)
     circuit.add_argument("--unitary", help=".npy file holding the m x m transfer matrix")
-    circuit.add_argument("--haar", type=_whole(1, MAX_HAAR_MODES), metavar="M",
+    circuit.add_argument("--haar", type=whole_number(1, MAX_HAAR_MODES), metavar="M",
                          help=f"Haar-random interferometer on M modes (at most {MAX_HAAR_MODES:,})")
-    fetch.add_argument("--circuit-seed", type=_whole(0), default=0, help="seed of the Haar interferometer")
+    fetch.add_argument("--circuit-seed", type=whole_number(0), default=0, help="seed of the Haar interferometer")
     state = fetch.add_mutually_exclusive_group()
     state.add_argument("--input", help="photons per input mode, comma-separated (e.g. 1,1,0,0)")
-    state.add_argument("--photons", type=_whole(0), default=1, help="one photon in each of the first N modes")
+    state.add_argument("--photons", type=whole_number(0), default=1, help="one photon in each of the first N modes")
     fetch.add_argument("--model", choices=MODELS, default="indistinguishable")
-    fetch.add_argument("--indistinguishability", type=_number(0, 1), default=1.0,
+    fetch.add_argument("--indistinguishability", type=real_number(0, 1), default=1.0,
                        help="photon indistinguishability in [0, 1] (--model partial)")
-    fetch.add_argument("--transmission", type=_number(0, 1), default=1.0, help="uniform transmission in [0, 1]")
-    fetch.add_argument("--brightness", type=_number(0, 1), default=1.0,
+    fetch.add_argument("--transmission", type=real_number(0, 1), default=1.0, help="uniform transmission in [0, 1]")
+    fetch.add_argument("--brightness", type=real_number(0, 1), default=1.0,
                        help="source brightness in [0, 1] (probability a photon is emitted)")
     fetch.add_argument("--detection", choices=DETECTIONS, default="pnr")
-    fetch.add_argument("--seed", type=_whole(0), default=None)
-    fetch.add_argument("--min-detected", type=_whole(0), default=0,
+    fetch.add_argument("--seed", type=whole_number(0), default=None)
+    fetch.add_argument("--min-detected", type=whole_number(0), default=0,
                        help="keep only shots with at least this many detected photons (post-selection)")
     fetch.add_argument("--token", default=None, help="cloud token (else $QLATENT_QPU_TOKEN or Perceval's)")
     fetch.add_argument("--url", default=None, help="cloud API address (remote backends)")
-    fetch.add_argument("--job-timeout", type=_number(1e-3), default=None, metavar="SECONDS",
+    fetch.add_argument("--job-timeout", type=real_number(1e-3), default=None, metavar="SECONDS",
                        help="seconds a remote job may run before the run stops, kept for resume (default 3600)")
-    fetch.add_argument("--max-memory", type=_number(0), default=None, metavar="GB",
+    fetch.add_argument("--max-memory", type=real_number(0), default=None, metavar="GB",
                        help="refuse a request estimated to need more memory (default: half this machine's; 0: no "
                             "limit)")
-    fetch.add_argument("--max-hours", type=_number(0), default=None, metavar="H",
+    fetch.add_argument("--max-hours", type=real_number(0), default=None, metavar="H",
                        help="refuse a request estimated to take longer on one core (default 168; 0: no limit)")
-    fetch.add_argument("--max-jobs", type=_whole(0), default=None, metavar="N",
+    fetch.add_argument("--max-jobs", type=whole_number(0), default=None, metavar="N",
                        help="refuse a remote request needing more cloud jobs (default 1000; 0: no limit)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.add_argument("--executor", choices=("serial", "local", "ray"),
                        help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "
                             "else here); the counts do not depend on it")
-    fetch.add_argument("--workers", type=_whole(1), help="shards drawn at once")
+    fetch.add_argument("--workers", type=whole_number(1), help="shards drawn at once")
     fetch.add_argument("--address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT)")
     fetch.set_defaults(func=_guarded(_cmd_fetch))
 

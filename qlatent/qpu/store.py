@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from filelock import FileLock
 
     from qlatent.qpu.backends import PhotonicBackend
-    from qlatent.qpu.limits import SamplingLimits
+    from qlatent.qpu.limits import SamplingEstimate, SamplingLimits
     from qlatent.sweep.executors import ExecutorSettings
 
 STORE_ENV = "QLATENT_SAMPLES"
@@ -396,7 +397,8 @@ class SampleStore:
 def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike[str] | None = None,
                   progress: bool = True, backend: PhotonicBackend | None = None,
                   executor: str | ExecutorSettings | None = None, *,
-                  limits: SamplingLimits | None = None) -> SampleSet:
+                  limits: SamplingLimits | None = None,
+                  announce: Callable[[SamplingEstimate], None] | None = None) -> SampleSet:
     """Return the stored sample set for ``request``, sampling and storing it first if there is none.
 
     Notebooks call only this, so re-executing them replays stored samples bit-for-bit and never
@@ -425,6 +427,9 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     limits : SamplingLimits, optional
         The most memory, time and remote jobs a new set may take (default: ``SamplingLimits()``);
         a stored set is always read, whatever its size.
+    announce : callable, optional
+        Called with the request's estimate once every check passed, just before a new set is
+        sampled (not for a stored set); the command line prints it.
 
     Raises
     ------
@@ -458,7 +463,10 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     with store.lock(request_id):
         if request_id in store:  # another process stored it while this one waited
             return store.load(request_id)
-        (limits or SamplingLimits()).check(estimate_sampling(request, backend), request)
+        estimate = estimate_sampling(request, backend)
+        (limits or SamplingLimits()).check(estimate, request)
+        if announce is not None:
+            announce(estimate)
         if isinstance(backend, LocalBackend):
             from qlatent.qpu.shards import sample_in_shards
 
