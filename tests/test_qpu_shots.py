@@ -4,6 +4,7 @@ with the request's post-selection; every malformed file gets one error naming th
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -207,6 +208,21 @@ def test_another_version_of_the_shots_format_is_refused_by_name(tmp_path):
     path = write_pair(tmp_path, {"format": "qlatent.shots/2"})
     with pytest.raises(ValueError, match="format must be 'qlatent.shots/1', got 'qlatent.shots/2'"):
         RecordedBackend(str(path))  # was read as a sample store's provenance: "no counts checksum"
+
+
+@pytest.mark.parametrize(("text", "found"), [("[1, 2]", "holds a JSON list"),
+                                              ('{"format": "qlatent.shots/1",', "is not readable JSON"),
+                                              ('{"detection": "pnr"}', 'has neither a "format" nor a "counts" entry'),
+                                              ('{"format": "shots-v1"}', "declares the format 'shots-v1'")])
+def test_a_json_file_of_neither_format_names_both(tmp_path, text, found):
+    # such files fell through to the sample store's reader: "provenance has no counts checksum"
+    from qlatent.qpu.backends.recorded import RecordedBackend
+
+    path = tmp_path / "mine.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"recorded:.*mine.json: mine.json {re.escape(found)}.*; expected a "
+                                         r"qlatent.shots/1 shots description"):
+        RecordedBackend(str(path))
 
 
 def test_a_matrix_circuit_of_plain_numbers_reads(tmp_path):

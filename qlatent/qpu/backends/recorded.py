@@ -3,6 +3,7 @@ in the plain ``qlatent.shots/1`` format (:mod:`qlatent.qpu.shots`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,9 @@ class RecordedBackend:
     CorruptSampleError
         If recorded files in the open format fail verification.
     ValueError, FileNotFoundError
-        If a ``qlatent.shots/1`` pair is malformed (see :func:`~qlatent.qpu.shots.read_shots_file`).
+        If a ``qlatent.shots/1`` pair is malformed (see :func:`~qlatent.qpu.shots.read_shots_file`),
+        or a JSON file is neither such a description nor a sample set's provenance (not JSON, a
+        list, or an object with no ``format`` and no ``counts`` entry).
     """
 
     def __init__(self, source: str, *, store: SampleStore | None = None) -> None:
@@ -57,6 +60,7 @@ class RecordedBackend:
             self.origin: dict[str, Any] = {"format": "qlatent.shots/1", "device": shots.device, **shots.notes}
             return
         if path.suffix in (".json", ".npz") and path.exists():
+            _check_is_provenance(path.with_suffix(".json"), source)
             recorded = read_sample_files(path.with_suffix(".npz"), path.with_suffix(".json"))
             self.location = str(path.with_suffix(".json"))
         else:
@@ -114,3 +118,27 @@ class RecordedBackend:
             details["postselection"] = postselection_report(request.min_detected, len(self.counts), len(passed))
         return SampleSet.create(request, np.asarray(passed[: request.n_samples]), backend_details=details,
                                 started_at=started_at)
+
+
+def _check_is_provenance(json_path: Path, source: str) -> None:
+    """Refuse a JSON file that is neither a shots description nor a sample set's provenance, naming both
+    formats; a file that is one of them (or is missing) is left to its reader's own checks."""
+    from qlatent.qpu.shots import FORMAT
+
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return  # read_sample_files names the missing file
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        found = f"is not readable JSON ({error})"
+    else:
+        if isinstance(meta, dict) and "counts" in meta:
+            return
+        if not isinstance(meta, dict):
+            found = f"holds a JSON {type(meta).__name__}"
+        elif "format" in meta:
+            found = f"declares the format {str(meta['format'])[:60]!r}"
+        else:
+            found = "has neither a \"format\" nor a \"counts\" entry"
+    raise ValueError(f"recorded:{source}: {json_path.name} {found}; expected a {FORMAT} shots description "
+                     f"(\"format\": \"{FORMAT}\") or a sample set's provenance file")
