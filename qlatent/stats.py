@@ -222,8 +222,11 @@ def name_of(group: str, value: Any) -> str:
     return str(value) if group == "latent" else f"{group} {value}"
 
 
-def _paired_seeds(part: pd.DataFrame, metric: str, group: str, better: Any, worse: Any) -> pd.DataFrame:
-    """One row per seed with a run of both sides: their values (NaN: the run has no score)."""
+def paired_seeds(part: pd.DataFrame, metric: str, group: str, better: Any, worse: Any) -> pd.DataFrame:
+    """One row per seed with a run of both sides (``part[group]`` equal to ``better`` or ``worse``):
+    columns ``better`` and ``worse``, their ``metric`` values (NaN: the run has no score).
+
+    Raises :class:`MissingSide` if ``part`` has no ``metric`` value for a side."""
     subset = part[part["metric"] == metric]
     present = {side: subset[subset[group] == side] for side in (better, worse)}
     for side, rows in present.items():
@@ -234,7 +237,7 @@ def _paired_seeds(part: pd.DataFrame, metric: str, group: str, better: Any, wors
     return pd.DataFrame({"better": values[better].reindex(seeds), "worse": values[worse].reindex(seeds)})
 
 
-def _ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
+def ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
     """Per-seed advantage of ``better`` with an unscored run counted as the worst outcome: a seed where
     only one side has a score goes to that side with a difference larger than any scored one (its
     size is undefined, so only ranks may use it); a seed where neither has a score is a tie (0)."""
@@ -301,7 +304,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     A ``"no claim"`` claim gets **paper makes no claim**, untested. Where a seed has a score on one
     side only, the unscored run counts as that seed's worst outcome: the size of the difference is
     then undefined, so the t-test and power rule are replaced by the two-sided Wilcoxon signed-rank
-    test on the ranked advantages (:func:`_ranked_advantage`): **reproduces** / **does not reproduce**
+    test on the ranked advantages (:func:`ranked_advantage`): **reproduces** / **does not reproduce**
     when it is significant in the claimed / opposite direction (any significant difference for a
     ``"no difference"`` claim does not reproduce), **inconclusive** otherwise. A side can never
     win by losing its unscored runs. No seed with runs of both sides: **not run**.
@@ -318,7 +321,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     for key, value in claim.context.items():
         part = part[part[key] == value]
     try:
-        pairs = _paired_seeds(part, claim.metric, group, claim.better, claim.worse)
+        pairs = paired_seeds(part, claim.metric, group, claim.better, claim.worse)
     except MissingSide as error:
         where = ", ".join(f"{key} {value}" for key, value in claim.context.items()) or "the runs"
         raise MissingSide(f"{error} in {where}") from None
@@ -348,7 +351,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
                         f"{better} {unscored[better]} of {n_seeds} seeds, {worse} {unscored[worse]} of {n_seeds}.")
     one_sided = pairs["better"].isna() != pairs["worse"].isna()
     if one_sided.any():
-        ranked = _ranked_advantage(pairs, lower_is_better)
+        ranked = ranked_advantage(pairs, lower_is_better)
         p_rank = float(wilcoxon(ranked).pvalue) if np.any(ranked != 0) else math.nan
         statistics["p_rank"] = p_rank
         wins, losses = int((ranked > 0).sum()), int((ranked < 0).sum())

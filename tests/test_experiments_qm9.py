@@ -313,12 +313,30 @@ def test_size_trend_counts_and_what_was_not_run():
     assert "size 16 vs size 32 on fcd (control gaussian)" in verdict_markdown(trend)
 
 
-def test_size_trend_with_an_unscored_run_is_inconclusive():
-    runs = trend_runs({16: 0.4, 32: 0.1, 48: 0.1})
-    runs.loc[(runs["size"] == 32) & (runs["latent"] == "gaussian") & (runs["seed"] == 0), "value"] = np.nan
-    row = qm9.size_trend_verdicts(runs).set_index(["metric", "worse"]).loc[("fcd", "size 32")]
-    assert row["verdict"] == "inconclusive" and row["unscored_worse"] == 1
-    assert "1 at size 32" in row["sentence"]
+def test_size_trend_with_unscored_runs_ranks_them_last():
+    # an unscored run made every trend "inconclusive", whatever the other seeds showed
+    def fcd_row(runs, size=32):
+        return qm9.size_trend_verdicts(runs).set_index(["metric", "worse"]).loc[("fcd", f"size {size}")]
+
+    def unscored(runs, size, latent, seed):
+        runs.loc[(runs["size"] == size) & (runs["latent"] == latent) & (runs["seed"] == seed), "value"] = np.nan
+        return runs
+
+    # boson unscored at size 32: its gap there is its worst, so every size-16 gap is the larger (U = 25 of 25)
+    row = fcd_row(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "boson", 0))
+    assert row["verdict"] == "reproduces" and row["p_rank"] < 0.05 and row["unscored_worse"] == 1
+    assert "larger in 25 of the 25 pairs" in row["sentence"] and "Welch" in row["sentence"]
+    # the control unscored at size 32: that seed's gap is the largest of all, so the ranks no longer show it
+    row = fcd_row(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "gaussian", 0))
+    assert row["verdict"] == "inconclusive" and row["p_rank"] > 0.05 and "larger in 20 of the 25" in row["sentence"]
+    # the opposite trend, seen through the ranks
+    row = fcd_row(unscored(trend_runs({16: 0.1, 32: 0.4, 48: 0.4}), 16, "boson", 0))
+    assert row["verdict"] == "does not reproduce" and row["p_rank"] < 0.05
+    # both unscored: a tie, left out of Welch's test, which still decides
+    runs = unscored(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "boson", 0), 32, "gaussian", 0)
+    row = fcd_row(runs)
+    assert row["verdict"] == "reproduces" and row["n_second"] == 4 and np.isnan(row["p_rank"])
+    assert "neither latent has a fcd score" in row["sentence"]
 
 
 @pytest.mark.parametrize(("backend", "label"), [

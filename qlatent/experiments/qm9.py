@@ -683,20 +683,20 @@ def paper_size_trend(reference: str = "boson") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _seed_gaps(rows: pd.DataFrame, size: int, metric: str, reference: str, control: str) -> pd.Series | str:
-    """Per-seed gap (positive: ``reference`` ahead) at ``size`` over the seeds with runs of both
-    latents (NaN where a run has no score), or what is missing, as words."""
-    part = rows[(rows["size"] == size) & (rows["metric"] == metric)]
-    absent = [latent for latent in (reference, control) if latent not in set(part["latent"])]
+def _seed_pairs(rows: pd.DataFrame, size: int, metric: str, reference: str, control: str) -> pd.DataFrame | str:
+    """Per-seed values at ``size`` over the seeds with runs of both latents (columns ``better``:
+    ``reference``, ``worse``: ``control``; NaN where a run has no score), or what is missing, as words."""
+    from qlatent.stats import paired_seeds
+
+    part = rows[rows["size"] == size]
+    measured = set(part.loc[part["metric"] == metric, "latent"])
+    absent = [latent for latent in (reference, control) if latent not in measured]
     if absent:
         return f"no {' or '.join(absent)} run at size {size}"
-    values = {latent: part[part["latent"] == latent].groupby("seed")["value"].first().astype(float)
-              for latent in (reference, control)}
-    seeds = sorted(set(values[reference].index) & set(values[control].index))
-    if not seeds:
+    pairs = paired_seeds(part, metric, "latent", reference, control)
+    if pairs.empty:
         return f"no seed with runs of both {reference} and {control} at size {size}"
-    sign = 1.0 if METRICS[metric] else -1.0
-    return sign * (values[control].reindex(seeds) - values[reference].reindex(seeds))
+    return pairs
 
 
 def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: float = 0.05) -> pd.DataFrame:
@@ -704,7 +704,7 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
     larger latent size than at the small one (``axis: size`` claims in ``data/paper/reported.yml``,
     tested for each control the paper's rows give at both sizes: :func:`paper_size_trend`).
 
-    At each size the per-seed gap (:func:`_seed_gaps`, paired by seed within the size, Haar
+    At each size the per-seed gap (:func:`_seed_pairs`, paired by seed within the size, Haar
     circuits, the paper's schedule) is formed; the gaps at the two sizes come from different runs,
     so they are compared by Welch's t-test (:func:`qlatent.stats.two_sample_statistics`: mean
     narrowing, p, effect size ``d``, the smallest change detectable with 80 % power):
@@ -714,15 +714,25 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
       test had at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` − 1 degrees of freedom and 80 %
       power to detect the paper's narrowing scaled to our level (times our ``reference`` mean at
       the small size over the paper's, as :func:`qlatent.stats.claim_verdict` scales);
-    - **inconclusive**: otherwise, and whenever a run has no score (its gap is undefined);
+    - **inconclusive**: otherwise;
     - **not run**: a size or latent of the comparison is absent from ``runs``.
+
+    Where a seed has a score for one latent only, its gap is undefined: the gaps are then ranked on
+    one scale with that seed's unscored run as its worst outcome (as :func:`qlatent.stats.claim_verdict`
+    does for pairs), and a two-sided Mann-Whitney U test replaces Welch's and the power rule
+    (**reproduces** / **does not reproduce** when significant with the gap larger / smaller at the
+    small size, **inconclusive** otherwise). A seed where neither latent has a score is a tie: a
+    zero gap in the ranking, left out of Welch's test. The verdict tests the paper's statement;
+    whether the paper's own numbers show the narrowing (``paper_numbers``) is said in the
+    sentence, not used in the verdict.
 
     Columns: ``part`` (``"size trend"``), ``metric``, ``better`` / ``worse`` (``"size 16"``, the
     size claimed to have the larger advantage, and the larger size), ``control``, ``kind``
     (``"ordering"``: stated in words), ``paper_difference`` (the paper's narrowing), ``verdict``,
     ``sentence`` (with the paper's own numbers, :func:`paper_size_trend`) and, where run, the
     statistics (``mean``: our mean narrowing; ``p_t``, ``df``, ``d``, ``mdd``, ``n_first`` /
-    ``n_second``: seeds at each size, ``expected_difference``, ``better_level``).
+    ``n_second``: seeds at each size, ``expected_difference``, ``better_level``, ``unscored_better`` /
+    ``unscored_worse``: seeds with an undefined gap at each size, ``p_rank``: the rank test's p).
     """
     from qlatent.stats import MIN_SEEDS_FOR_POWER, ordering_verdict, two_sample_statistics
 
@@ -735,39 +745,54 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
                 f"{trend.statement}.")
         base = {"part": "size trend", "metric": metric, "better": f"size {small}", "worse": f"size {large}",
                 "control": control, "kind": "ordering", "paper_difference": trend.narrowing}
-        gaps = {size: _seed_gaps(rows, size, metric, reference, control) for size in (small, large)}
-        missing = [text for text in gaps.values() if isinstance(text, str)]
+        pairs = {size: _seed_pairs(rows, size, metric, reference, control) for size in (small, large)}
+        missing = [text for text in pairs.values() if isinstance(text, str)]
         if missing:
             out.append({**base, "verdict": "not run", "n": 0,
                         "sentence": f"**not run** {head} Not tested: {'; '.join(missing)}. {trend.sentence}"})
             continue
+        sign = 1.0 if METRICS[metric] else -1.0
+        gaps = {size: sign * (pairs[size]["worse"] - pairs[size]["better"]) for size in (small, large)}
         tests = two_sample_statistics(gaps[small], gaps[large], alpha=alpha)
         unscored = {size: int(gaps[size].isna().sum()) for size in (small, large)}
+        one_sided = sum(int((pairs[size]["better"].isna() != pairs[size]["worse"].isna()).sum())
+                        for size in (small, large))
         level_rows = rows[(rows["size"] == small) & (rows["metric"] == metric) & (rows["latent"] == reference)]
         level = float(level_rows["value"].astype(float).mean())
         scale = abs(level / trend.paper_reference) if trend.paper_reference else math.nan
         expected = trend.narrowing * scale if trend.narrowing > 0 else math.nan
         powered = math.isfinite(tests["df"]) and tests["df"] >= MIN_SEEDS_FOR_POWER - 1
-        verdict = "inconclusive" if any(unscored.values()) else ordering_verdict(tests, expected, powered, alpha)
-        parts = [f"**{verdict}** {head}"]
         gap = _gap_words(metric, reference, control)
-        if any(unscored.values()):
-            parts.append(f"Seeds whose gap is undefined because a run has no {metric} score: {unscored[small]} at "
-                         f"size {small}, {unscored[large]} at size {large}; the test below leaves them out, so it "
-                         "cannot stand for every run.")
-        if math.isfinite(tests["p_t"]):
-            change = "narrows" if tests["mean"] >= 0 else "widens"
-            parts.append(f"Ours (gap {gap} per seed, paired by seed within a size): {tests['mean_first']:.3g} at size "
-                         f"{small} over {tests['n_first']} seeds, {tests['mean_second']:.3g} at size {large} over "
-                         f"{tests['n_second']} seeds; the gap {change} by {abs(tests['mean']):.3g}, Welch t-test "
-                         f"p = {tests['p_t']:.2g} ({tests['df']:.1f} degrees of freedom), effect size d = "
-                         f"{tests['d']:.2f}; these seeds detect a change of {tests['mdd']:.3g} or more with 80 % "
-                         "power.")
+        if one_sided:  # a gap's size is undefined: ranks only, an unscored run last (qlatent.stats.ranked_advantage)
+            rank = _ranked_size_trend(pairs[small], pairs[large], METRICS[metric])
+            verdict = "inconclusive"
+            if rank["p_rank"] < alpha:
+                verdict = "reproduces" if rank["u"] > rank["n_pairs"] / 2 else "does not reproduce"
+            ours = [f"Seeds with a {metric} score on one side only (each unscored run counted as its seed's worst "
+                    f"outcome): {one_sided}. Ranking the gaps ({gap} per seed) so, the gap at size {small} is the "
+                    f"larger in {rank['u']:g} of the {rank['n_pairs']:g} pairs of a size-{small} and a size-{large} "
+                    f"seed; Mann-Whitney U p = {rank['p_rank']:.2g}. The size of a gap is undefined where a run has "
+                    "no score, so the Welch test and the power rule are not used."]
         else:
-            parts.append(f"Ours: {tests['n_first']} scored seed(s) at size {small} and {tests['n_second']} at size "
-                         f"{large}, too few (or too uniform) for a test.")
-        parts.append(trend.sentence)
-        if math.isfinite(expected):
+            rank = {"p_rank": math.nan}
+            verdict = ordering_verdict(tests, expected, powered, alpha)
+            ours = []
+            if any(unscored.values()):
+                ours.append(f"Seeds where neither latent has a {metric} score (ties, left out of the test): "
+                            f"{unscored[small]} at size {small}, {unscored[large]} at size {large}.")
+            if math.isfinite(tests["p_t"]):
+                change = "narrows" if tests["mean"] >= 0 else "widens"
+                ours.append(f"Ours (gap {gap} per seed, paired by seed within a size): {tests['mean_first']:.3g} at "
+                            f"size {small} over {tests['n_first']} seeds, {tests['mean_second']:.3g} at size {large} "
+                            f"over {tests['n_second']} seeds; the gap {change} by {abs(tests['mean']):.3g}, Welch "
+                            f"t-test p = {tests['p_t']:.2g} ({tests['df']:.1f} degrees of freedom), effect size d = "
+                            f"{tests['d']:.2f}; these seeds detect a change of {tests['mdd']:.3g} or more with 80 % "
+                            "power.")
+            else:
+                ours.append(f"Ours: {tests['n_first']} scored seed(s) at size {small} and {tests['n_second']} at size "
+                            f"{large}, too few (or too uniform) for a test.")
+        parts = [f"**{verdict}** {head}", *ours, trend.sentence]
+        if math.isfinite(expected) and not one_sided:
             parts.append(f"At our {reference} level at size {small} ({level:.3g}) the paper's narrowing is "
                          f"{expected:.3g}, the change the power rule asks these seeds to detect"
                          + ("." if powered else f" (it needs at least {MIN_SEEDS_FOR_POWER - 1} degrees of freedom "
@@ -776,8 +801,26 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
                     "mean": tests["mean"], "p_t": tests["p_t"], "df": tests["df"], "d": tests["d"],
                     "mdd": tests["mdd"], "n_first": tests["n_first"], "n_second": tests["n_second"],
                     "expected_difference": expected, "better_level": level,
-                    "unscored_better": unscored[small], "unscored_worse": unscored[large]})
+                    "unscored_better": unscored[small], "unscored_worse": unscored[large], "p_rank": rank["p_rank"]})
     return pd.DataFrame(out)
+
+
+def _ranked_size_trend(small: pd.DataFrame, large: pd.DataFrame, lower_is_better: bool) -> dict[str, float]:
+    """Mann-Whitney U test of the per-seed gaps at two sizes when some run has no score: the gaps are
+    ranked on one scale (:func:`qlatent.stats.ranked_advantage` over both sizes, so an unscored run is
+    its seed's worst outcome at either size). Returns ``u`` (pairs of a small-size and a large-size
+    seed where the small size's gap is larger, ties counting a half), ``n_pairs`` and ``p_rank``
+    (two-sided; NaN when every gap is tied)."""
+    from scipy.stats import mannwhitneyu
+
+    from qlatent.stats import ranked_advantage
+
+    ranked = ranked_advantage(pd.concat([small, large]), lower_is_better)
+    first, second = ranked[:len(small)], ranked[len(small):]
+    u = float(mannwhitneyu(first, second).statistic)
+    tied = np.all(ranked == ranked[0])
+    p_rank = math.nan if tied else float(mannwhitneyu(first, second, alternative="two-sided").pvalue)
+    return {"u": u, "n_pairs": float(len(first) * len(second)), "p_rank": p_rank}
 
 
 def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
