@@ -22,7 +22,14 @@ and qlatent: about 4 s of CPU per worker here), a fixed cost that runs of a few 
 machine's load average is printed beside each mode: other users of the cores slow wall clock,
 not CPU time.
 
-Usage: ``python benchmarks/bench_sweep.py [--steps 1000] [--modes serial pool-1 pool-2 ray-2] [--out PATH]``
+This machine's speed drifts under sustained load (a VM sharing its host): the same 16 runs took
+15-20 % more CPU time in whichever mode ran later, so a single pass credits the first mode.
+Modes therefore run ``--repeats`` times in mirrored order (serial, pool-1, pool-2, ray-2, then
+ray-2, ..., serial), each time into a fresh runs folder, and the speed-ups compare the modes'
+summed wall clock, so that a steady drift cancels.
+
+Usage: ``python benchmarks/bench_sweep.py [--steps 1000] [--repeats 2] [--modes serial pool-1 pool-2 ray-2]
+[--out PATH]``
 """
 
 from __future__ import annotations
@@ -72,13 +79,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_mode(mode: str, config, store: Path, scratch: Path) -> dict[str, float]:
+def run_mode(mode: str, config, store: Path, runs_dir: Path) -> dict[str, float]:
     from qlatent.experiments.grid import run_grid
     from qlatent.sweep.executors import ExecutorSettings
 
     settings = {"serial": ExecutorSettings("serial"), "pool-1": ExecutorSettings("local", workers=1),
                 "pool-2": ExecutorSettings("local", workers=2), "ray-2": ExecutorSettings("ray", workers=2)}[mode]
-    train_one = functools.partial(timed_run, config=config, runs_dir=scratch / mode, store=store)
+    train_one = functools.partial(timed_run, config=config, runs_dir=runs_dir, store=store)
     load = os.getloadavg()[0]
     row: dict[str, float] = {}
     if mode == "ray-2":
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000, help="training iterations per run")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--repeats", type=int, default=2, help="passes over the modes, in mirrored order")
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "data" / "cache" / "numba"))
@@ -117,40 +125,44 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)  # the serial mode gets what each worker gets: one thread
     config = DiscreteConfig(**TABLE1_CONFIG, n_steps=args.steps, log_every=max(args.steps // 2, 1))
-    rows: dict[str, dict[str, float]] = {}
+    passes: dict[str, list[dict[str, float]]] = {mode: [] for mode in args.modes}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as folder:
         scratch = Path(folder)
         store = scratch / "samples"
         start = time.perf_counter()
         warm_banks(config, store)
         print(f"{len(jobs())} runs of {args.steps} iterations; banks drawn in {time.perf_counter() - start:.1f} s; "
-              f"{os.cpu_count()} CPU(s)", flush=True)
-        print(f"{'mode':>8} {'wall s':>8} {'run cpu s':>10} {'busy cores':>10} {'children cpu s':>15} "
+              f"{os.cpu_count()} CPU(s); {args.repeats} mirrored passes", flush=True)
+        print(f"{'pass':>4} {'mode':>8} {'wall s':>8} {'run cpu s':>10} {'busy cores':>10} {'children cpu s':>15} "
               f"{'start-up cpu s':>15} {'load':>6}", flush=True)
-        for mode in args.modes:
-            row = rows[mode] = run_mode(mode, config, store, scratch)
-            extra = f"  (+{row['ray_start_seconds']:.1f} s to start Ray)" if mode == "ray-2" else ""
-            print(f"{mode:>8} {row['wall_seconds']:>8.1f} {row['run_cpu_seconds']:>10.1f} "
-                  f"{row['run_cpu_seconds'] / row['wall_seconds']:>10.2f} {row['children_cpu_seconds']:>15.1f} "
-                  f"{row.get('startup_cpu_seconds', float('nan')):>15.1f} {row['load_average']:>6.2f}{extra}",
-                  flush=True)
-    if "serial" in rows:
-        base = rows["serial"]
-        for mode in rows:
+        for repeat in range(args.repeats):
+            for mode in (args.modes if repeat % 2 == 0 else args.modes[::-1]):
+                row = run_mode(mode, config, store, scratch / f"{mode}-{repeat}")
+                passes[mode].append(row)
+                extra = f"  (+{row['ray_start_seconds']:.1f} s to start Ray)" if mode == "ray-2" else ""
+                print(f"{repeat:>4} {mode:>8} {row['wall_seconds']:>8.1f} {row['run_cpu_seconds']:>10.1f} "
+                      f"{row['run_cpu_seconds'] / row['wall_seconds']:>10.2f} {row['children_cpu_seconds']:>15.1f} "
+                      f"{row.get('startup_cpu_seconds', float('nan')):>15.1f} {row['load_average']:>6.2f}{extra}",
+                      flush=True)
+    totals = {mode: {key: sum(row.get(key, 0.0) for row in rows) for key in rows[0]} for mode, rows in passes.items()}
+    if "serial" in totals:
+        base = totals["serial"]
+        for mode in totals:
             if mode != "serial":
-                wall = base["wall_seconds"] / rows[mode]["wall_seconds"]
-                cpu = rows[mode]["run_cpu_seconds"] / base["run_cpu_seconds"]
-                print(f"speed-up of {mode} over serial: {wall:.2f}x wall clock; run CPU time {cpu:.2f}x serial's")
-    if "pool-2" in rows and "ray-2" in rows:
-        pool, ray_row = rows["pool-2"]["wall_seconds"], rows["ray-2"]
+                wall = base["wall_seconds"] / totals[mode]["wall_seconds"]
+                cpu = totals[mode]["run_cpu_seconds"] / base["run_cpu_seconds"]
+                print(f"speed-up of {mode} over serial: {wall:.2f}x wall clock (all passes); run CPU time "
+                      f"{cpu:.2f}x serial's")
+    if "pool-2" in totals and "ray-2" in totals:
+        pool, ray_row = totals["pool-2"]["wall_seconds"], totals["ray-2"]
         print(f"Ray over pool-2: {100 * (ray_row['wall_seconds'] / pool - 1):+.1f} % with Ray already running, "
-              f"{100 * (ray_row['wall_with_start_seconds'] / pool - 1):+.1f} % counting its start")
+              f"{100 * (ray_row['wall_with_start_seconds'] / pool - 1):+.1f} % counting its start (all passes)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.out is not None:
         from qlatent.io import atomic_write_json
 
-        atomic_write_json(args.out, {"steps": args.steps, "rows": rows,
-                                     "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        atomic_write_json(args.out, {"steps": args.steps, "repeats": args.repeats, "totals": totals,
+                                     "passes": passes, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 if __name__ == "__main__":
