@@ -76,6 +76,8 @@ shots                                      median       99th pct.     max       
 =========================================  ===========  ============  ===========  =============
 Haar 16 photons / 32 modes, 200            1.4e-8       5.0e-8        7.2e-8       0
 Haar 24 photons / 48 modes, 100            4.2e-5       2.6e-4        2.8e-4       0
+Haar 20 photons / 40 modes, 3000           7.5e-7       5.9e-6        1.4e-5       0
+Haar 24 photons / 48 modes, 3000           4.4e-5       4.0e-4        8.2e-4       0
 PT-2-like, 32 bins, 200                    7.6e-10      1.4e-7        2.3e-7       0
 beam splitter 30 + 30, 40                  1.1e-11      (max)         5.2e-7       0
 beam splitter 45 + 45, 40                  1.8e-10      (max)         1.7e-3       0 (2 % in 200)
@@ -83,10 +85,13 @@ beam splitter 100 + 100, 8                 6.5e-6       (max)         inf       
 =========================================  ===========  ============  ===========  =============
 
 A second run of 50 shots of 100 + 100 redid 19. Exact recomputation per shot (2 cores, shared):
-30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s. 1e-2 is 36 times the worst realistic shot
-above (Haar 24 / 48, whose exact recomputation would exceed
-:data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`); 1e-6 would send almost every 24 / 48
-shot there.
+30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s. 1e-2 is 12 times the worst of 3,000 Haar
+24 / 48 shots (``benchmarks/bench_precision.py``, recorded in ``data/benchmarks/precision.json``),
+whose exact recomputation would exceed :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`;
+1e-6 would send almost every 24 / 48 shot there. Known limit: a log-normal fit to those 3,000
+bounds puts about 0.4 shots above 1e-2 in a bank of 10^6 (the paper's size-48 bank); such a shot
+cannot be redone within the budget, so that bank would stop with ``FloatingPointError`` naming it
+(never wrong samples). Banks of 10^4 (the standard profile) expect 0.004.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
