@@ -332,7 +332,18 @@ def test_size_trend_with_unscored_runs_ranks_them_last():
     # the opposite trend, seen through the ranks
     row = fcd_row(unscored(trend_runs({16: 0.1, 32: 0.4, 48: 0.4}), 16, "boson", 0))
     assert row["verdict"] == "does not reproduce" and row["p_rank"] < 0.05
-    # both unscored: a tie, left out of Welch's test, which still decides
+    # seeds unscored on both sides say nothing: they once counted as zero gaps, i.e. as a narrowing, so one control
+    # unscored at size 32 (evidence against the narrowing) turned a flat trend into "reproduces" (p = 0.014)
+    runs = trend_runs({16: 0.4, 32: 0.4, 48: 0.4}, seeds={16: 10, 32: 10, 48: 5})
+    for seed in range(2, 10):
+        runs = unscored(unscored(runs, 32, "boson", seed), 32, "gaussian", seed)
+    row = fcd_row(unscored(runs, 32, "gaussian", 0))
+    assert row["verdict"] == "inconclusive" and "no score on either side (left out): 0 at size 16, 8 at size 32" \
+        in row["sentence"] and "of the 20 pairs" in row["sentence"]
+    # the control unscored on the only two seeds left at size 32: boson's largest advantage is there, a widening
+    row = fcd_row(unscored(runs, 32, "gaussian", 1))
+    assert row["verdict"] == "does not reproduce" and "larger in 0 of the 20 pairs" in row["sentence"]
+    # both unscored: left out of Welch's test, which still decides
     runs = unscored(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "boson", 0), 32, "gaussian", 0)
     row = fcd_row(runs)
     assert row["verdict"] == "reproduces" and row["n_second"] == 4 and np.isnan(row["p_rank"])

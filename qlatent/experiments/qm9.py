@@ -721,8 +721,8 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
     one scale with that seed's unscored run as its worst outcome (as :func:`qlatent.stats.claim_verdict`
     does for pairs), and a two-sided Mann-Whitney U test replaces Welch's and the power rule
     (**reproduces** / **does not reproduce** when significant with the gap larger / smaller at the
-    small size, **inconclusive** otherwise). A seed where neither latent has a score is a tie: a
-    zero gap in the ranking, left out of Welch's test. The verdict tests the paper's statement;
+    small size, **inconclusive** otherwise). A seed where neither latent has a score is left out of
+    both tests (its gap says nothing). The verdict tests the paper's statement;
     whether the paper's own numbers show the narrowing (``paper_numbers``) is said in the
     sentence, not used in the verdict.
 
@@ -757,6 +757,8 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         unscored = {size: int(gaps[size].isna().sum()) for size in (small, large)}
         one_sided = sum(int((pairs[size]["better"].isna() != pairs[size]["worse"].isna()).sum())
                         for size in (small, large))
+        neither = {size: int((pairs[size]["better"].isna() & pairs[size]["worse"].isna()).sum())
+                   for size in (small, large)}
         level_rows = rows[(rows["size"] == small) & (rows["metric"] == metric) & (rows["latent"] == reference)]
         level = float(level_rows["value"].astype(float).mean())
         scale = abs(level / trend.paper_reference) if trend.paper_reference else math.nan
@@ -768,11 +770,14 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
             verdict = "inconclusive"
             if rank["p_rank"] < alpha:
                 verdict = "reproduces" if rank["u"] > rank["n_pairs"] / 2 else "does not reproduce"
+            test = (f"Mann-Whitney U p = {rank['p_rank']:.2g}" if math.isfinite(rank["p_rank"]) else
+                    "too few ranked seeds, or all tied, for a test")
             ours = [f"Seeds with a {metric} score on one side only (each unscored run counted as its seed's worst "
-                    f"outcome): {one_sided}. Ranking the gaps ({gap} per seed) so, the gap at size {small} is the "
-                    f"larger in {rank['u']:g} of the {rank['n_pairs']:g} pairs of a size-{small} and a size-{large} "
-                    f"seed; Mann-Whitney U p = {rank['p_rank']:.2g}. The size of a gap is undefined where a run has "
-                    "no score, so the Welch test and the power rule are not used."]
+                    f"outcome): {one_sided}; with no score on either side (left out): {neither[small]} at size "
+                    f"{small}, {neither[large]} at size {large}. Ranking the gaps ({gap} per seed) so, the gap at "
+                    f"size {small} is the larger in {rank['u']:g} of the {rank['n_pairs']:g} pairs of a size-{small} "
+                    f"and a size-{large} seed; {test}. The size of a gap is undefined where a run has no score, so "
+                    "the Welch test and the power rule are not used."]
         else:
             rank = {"p_rank": math.nan}
             verdict = ordering_verdict(tests, expected, powered, alpha)
@@ -808,13 +813,18 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
 def _ranked_size_trend(small: pd.DataFrame, large: pd.DataFrame, lower_is_better: bool) -> dict[str, float]:
     """Mann-Whitney U test of the per-seed gaps at two sizes when some run has no score: the gaps are
     ranked on one scale (:func:`qlatent.stats.ranked_advantage` over both sizes, so an unscored run is
-    its seed's worst outcome at either size). Returns ``u`` (pairs of a small-size and a large-size
-    seed where the small size's gap is larger, ties counting a half), ``n_pairs`` and ``p_rank``
-    (two-sided; NaN when every gap is tied)."""
+    its seed's worst outcome at either size); seeds with no score on either side are left out.
+    Returns ``u`` (pairs of a small-size and a large-size seed where the small size's gap is larger,
+    ties counting a half), ``n_pairs`` and ``p_rank`` (two-sided; NaN when every gap is tied or a
+    size has no seed left)."""
     from scipy.stats import mannwhitneyu
 
     from qlatent.stats import ranked_advantage
 
+    # a seed with no score on either side says nothing about its gap: left out (a zero gap would count as narrowed)
+    small, large = (part[part["better"].notna() | part["worse"].notna()] for part in (small, large))
+    if small.empty or large.empty:
+        return {"u": math.nan, "n_pairs": 0.0, "p_rank": math.nan}
     ranked = ranked_advantage(pd.concat([small, large]), lower_is_better)
     first, second = ranked[:len(small)], ranked[len(small):]
     u = float(mannwhitneyu(first, second).statistic)
