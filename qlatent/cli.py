@@ -41,6 +41,7 @@ from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
+from qlatent.sweep.executors import MAX_WORKERS
 
 
 def _parse_value(text: str) -> Any:
@@ -399,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
-    parser.add_argument("--workers", type=whole_number(1),
+    parser.add_argument("--workers", type=whole_number(1, MAX_WORKERS),
                         help="runs at once (default: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")

@@ -37,7 +37,7 @@ def test_unknown_subcommand_exits_with_usage():
     (["run", "01_interference", "-p", "epochs"],
      "argument -p/--parameter: expected 2 arguments (`qlatent run --help` for usage)"),
     (["sweep", "x.yml", "--workers", "0"],
-     "argument --workers: must be a whole number >= 1, got '0' (`qlatent sweep --help` for usage)"),
+     "argument --workers: must be a whole number in [1, 100,000], got '0' (`qlatent sweep --help` for usage)"),
     (["sweep"], "the following arguments are required: SWEEP.yml (`qlatent sweep --help` for usage)"),
     (["samples"], "the following arguments are required: {list,show,fetch,verify} "
                   "(`qlatent samples --help` for usage)"),

@@ -234,9 +234,19 @@ def test_the_number_of_shots_must_be_whole_and_positive(tmp_path, capsys, value,
     ("local", ["--job-timeout", "10"], "--job-timeout applies to remote:<platform> backends only"),
     ("local", ["--token", "secret"], "--token applies to remote:<platform> backends only"),
     ("remote:qpu:belenos", ["--executor", "ray"], "--executor applies to the local backend only"),
-    ("perceval:SLOS", ["--workers", "2"], "--workers applies to the local backend only")])
+    ("perceval:SLOS", ["--workers", "2"], "--workers applies to the local backend only"),
+    ("local", ["--max-jobs", "3"], "--max-jobs applies to remote:<platform> backends only"),
+    ("remote:sim:slos", ["--seed", "5"], "--seed applies to the local and perceval:<backend> backends only"),
+    # these were ignored: --workers and --address without the executor they configure
+    ("local", ["--workers", "99"],
+     "--workers needs --executor local or --executor ray (it sets their number of workers)"),
+    ("local", ["--executor", "serial", "--workers", "3"],
+     "--workers needs --executor local or --executor ray (it sets their number of workers)"),
+    ("local", ["--executor", "local", "--address", "auto"],
+     "--address needs --executor ray (it names the Ray cluster to join)")])
 def test_an_option_the_backend_would_ignore_is_refused_stored_or_not(tmp_path, capsys, backend, option, message):
-    fetch = ["samples", "--store", str(tmp_path), "fetch", "--haar", "3", "--n", "5", "--seed", "1", "--quiet"]
+    fetch = ["samples", "--store", str(tmp_path), "fetch", "--haar", "3", "--n", "5", "--quiet"]
+    fetch += [] if "--seed" in option or backend.startswith("remote") else ["--seed", "1"]
     assert run(*fetch, "--backend", backend, *option) == 2  # before any network or sampling
     assert capsys.readouterr().err == f"qlatent: error: {message}\n"
     if backend == "local":  # a stored set exited 0 with the option ignored
@@ -383,7 +393,7 @@ def test_list_and_verify_of_a_default_store_not_created_yet_agree(tmp_path, caps
     (["--haar", "3", "--seed", "1_0"], "argument --seed: must be a whole number >= 0, got '1_0'"),
     (["--haar", "3", "--transmission", "2"], "argument --transmission: must be a number in [0, 1], got '2'"),
     (["--haar", "3", "--brightness", "nan"], "argument --brightness: must be a number in [0, 1], got 'nan'"),
-    (["--haar", "3", "--workers", "0"], "argument --workers: must be a whole number >= 1, got '0'"),
+    (["--haar", "3", "--workers", "0"], "argument --workers: must be a whole number in [1, 100,000], got '0'"),
     (["--haar", "3", "--max-memory", "-1"], "argument --max-memory: must be a number >= 0, got '-1'"),
     (["--haar", "3", "--indistinguishability", "0.5"],
      "--indistinguishability 0.5 needs --model partial (the photons are 'indistinguishable')"),
@@ -432,3 +442,31 @@ def test_a_huge_bank_is_refused_by_its_estimate_without_listing_its_shards(tmp_p
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "3", "--n", "1e18",
                "--quiet") == 2
     assert "refusing to sample 1,000,000,000,000,000,000 shots" in capsys.readouterr().err
+
+
+def test_a_recording_takes_no_seed(tmp_path, capsys):
+    # recorded shots are replayed: a seed only gave the same shots a second id
+    store = str(tmp_path)
+    assert run("samples", "--store", store, "fetch", "--backend", "local", "--haar", "3", "--n", "5", "--seed", "1",
+               "--quiet") == 0
+    set_id = capsys.readouterr().out.split()[0]
+    assert run("samples", "--store", store, "fetch", "--backend", f"recorded:{set_id}", "--haar", "3", "--n", "5",
+               "--seed", "2", "--quiet") == 2
+    assert "--seed applies to the local and perceval:<backend> backends only" in capsys.readouterr().err
+
+
+def test_a_perceval_seed_beyond_32_bits_is_refused_before_the_estimate(tmp_path, capsys):
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "perceval:SLOS", "--haar", "2",
+               "--photons", "1", "--n", "10", "--seed", str(2**32)) == 2
+    err = capsys.readouterr().err
+    assert err == "qlatent: error: perceval:SLOS takes seeds from 0 to 4,294,967,295 (perceval.random_seed), " \
+                  "got 4,294,967,296\n"  # the estimate line came first, then Perceval's own error
+
+
+@pytest.mark.parametrize("option", [["--seed", "1e4300"], ["--circuit-seed", "1e4300"], ["--min-detected", "1e4300"],
+                                    ["--executor", "local", "--workers", "3000000000"]])
+def test_huge_whole_numbers_are_usage_errors(tmp_path, capsys, option):
+    # the first three failed on Python's integer-string limit naming no option; the last was an OverflowError traceback
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
+                                   "--haar", "3", "--n", "5", *option)
+    assert status == 2 and err.startswith(f"qlatent: error: argument {option[-2]}: must be a whole number")

@@ -424,3 +424,10 @@ def test_remote_requests_are_sized_in_jobs():
 def test_limits_must_be_positive(limits):
     with pytest.raises(ValueError, match="must be a positive"):
         SamplingLimits(**limits)
+
+
+def test_minus_zero_is_the_same_request_as_zero(interferometer):
+    # -0.0 and 0.0 are one physical request; they had two content addresses (two cache entries)
+    make = dict(backend="local", circuit=interferometer, input_state=(1, 1, 0, 0), n_samples=10, seed=1)
+    assert SampleRequest(**make, transmission=-0.0).request_id() == SampleRequest(**make, transmission=0.0).request_id()
+    assert str(SampleRequest(**make, brightness=-0.0).brightness) == "0.0"

@@ -72,6 +72,8 @@ def test_settings_refuse_bad_values_naming_them():
         ExecutorSettings("dask")
     with pytest.raises(SweepError, match="workers must be a positive integer, got 0"):
         ExecutorSettings("local", workers=0)
+    with pytest.raises(SweepError, match="workers must be at most 100,000, got 3,000,000,000"):
+        ExecutorSettings("local", workers=3_000_000_000)  # an OverflowError traceback in the process pool before
     with pytest.raises(SweepError, match="gpus per run must be a non-negative number"):
         ExecutorSettings("ray", gpus_per_task=-1)
     with pytest.raises(SweepError, match="needs the ray executor, not 'local'"):
@@ -607,7 +609,8 @@ def test_cli_sweep_runs_reports_failures_and_refuses_bad_input(tmp_path, fake_lo
     with pytest.raises(SystemExit) as usage:  # a usage error: argparse's exit, one line
         main(["sweep", str(path), "--workers", "0"])
     assert usage.value.code == 2
-    assert capsys.readouterr().err.startswith("qlatent: error: argument --workers: must be a whole number >= 1")
+    assert capsys.readouterr().err.startswith(
+        "qlatent: error: argument --workers: must be a whole number in [1, 100,000]")
     assert not (tmp_path / "p").exists() and len(calls(fake_log)) == 2
 
 

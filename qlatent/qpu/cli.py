@@ -27,6 +27,7 @@ from qlatent.qpu.limits import SamplingEstimate, SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MAX_SHOTS, MODELS, SampleRequest
 from qlatent.qpu.store import STORE_ENV, SampleStore, get_or_sample
 from qlatent.sweep.errors import SweepError
+from qlatent.sweep.executors import MAX_WORKERS
 
 _DIGITS = re.compile(r"[0-9]+")  # a whole number as typed: ASCII digits (int() also takes "+1", "1_0", "١")
 
@@ -205,20 +206,29 @@ def _progress_kept(store: SampleStore, request: SampleRequest) -> str:
     return "nothing was kept; the same command starts over"
 
 
-#: Options of ``fetch`` that only one kind of backend uses, by kind (:func:`~qlatent.qpu.backends.backend_kind`).
-_BACKEND_OPTIONS = {"remote": ("token", "url", "job_timeout"), "local": ("executor", "workers", "address")}
-_FOR_KIND = {"remote": "remote:<platform> backends", "local": "the local backend"}
+#: Options of ``fetch`` that only some kinds of backend use (:func:`~qlatent.qpu.backends.backend_kind`),
+#: and what the error calls those kinds.
+_BACKEND_OPTIONS = {
+    ("token", "url", "job_timeout", "max_jobs"): (("remote",), "remote:<platform> backends"),
+    ("executor", "workers", "address"): (("local",), "the local backend"),
+    # recorded shots are replayed and clouds take no seed: a seed there would only change the set's id
+    ("seed",): (("local", "perceval"), "the local and perceval:<backend> backends"),
+}
 
 
 def _check_backend_options(args: argparse.Namespace) -> None:
-    """Refuse an option the chosen backend would ignore, whether or not the set is already stored."""
+    """Refuse an option the chosen backend (or executor) would ignore, whether or not the set is already stored."""
     from qlatent.qpu.backends import backend_kind
 
     kind = backend_kind(args.backend)[0]
-    for owner, names in _BACKEND_OPTIONS.items():
+    for names, (kinds, words) in _BACKEND_OPTIONS.items():
         given = [name for name in names if getattr(args, name) is not None]
-        if owner != kind and given:
-            raise ValueError(f"--{given[0].replace('_', '-')} applies to {_FOR_KIND[owner]} only")
+        if kind not in kinds and given:
+            raise ValueError(f"--{given[0].replace('_', '-')} applies to {words} only")
+    if args.workers is not None and args.executor not in ("local", "ray"):
+        raise ValueError("--workers needs --executor local or --executor ray (it sets their number of workers)")
+    if args.address is not None and args.executor != "ray":
+        raise ValueError("--address needs --executor ray (it names the Ray cluster to join)")
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -349,7 +359,7 @@ def add_subparser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentPa
     fetch.add_argument("--executor", choices=("serial", "local", "ray"),
                        help="where a local bank's shards are drawn (default: $QLATENT_EXECUTOR for slow banks, "
                             "else here); the counts do not depend on it")
-    fetch.add_argument("--workers", type=whole_number(1), help="shards drawn at once")
+    fetch.add_argument("--workers", type=whole_number(1, MAX_WORKERS), help="shards drawn at once")
     fetch.add_argument("--address", help="Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT)")
     fetch.set_defaults(func=_guarded(_cmd_fetch))
 

@@ -158,7 +158,7 @@ def _normalise_circuit(circuit: Any) -> dict[str, Any]:
 def _check_fraction(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
-    value = float(value)
+    value = float(value) + 0.0  # -0.0 is 0.0: one physical request, one content address
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {value}")
     return value

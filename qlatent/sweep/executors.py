@@ -48,6 +48,9 @@ ADDRESS_ENV = "QLATENT_RAY_ADDRESS"
 GPUS_ENV = "QLATENT_GPUS_PER_RUN"
 #: Variables read by OpenMP, MKL, OpenBLAS and Numba when they start: one thread per worker.
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: Most workers an executor starts: far beyond any machine's or cluster's CPUs here, and within what
+#: a process pool's C int holds (3,000,000,000 workers was an OverflowError traceback).
+MAX_WORKERS = 100_000
 #: Seconds allowed to open a TCP connection to a Ray address before it is called unreachable.
 CONNECT_TIMEOUT_S = 5.0
 _ADDRESS = re.compile(r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
@@ -110,8 +113,8 @@ class ExecutorSettings:
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
             raise SweepError(f"unknown executor {self.kind!r}; choose one of {', '.join(EXECUTORS)}")
-        if self.workers is not None:
-            _positive_int("workers", self.workers)
+        if self.workers is not None and _positive_int("workers", self.workers) > MAX_WORKERS:
+            raise SweepError(f"workers must be at most {MAX_WORKERS:,}, got {self.workers:,}")
         _positive_int("threads_per_worker", self.threads_per_worker)
         gpus = self.gpus_per_task
         if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 #: and an SLOS output state (amplitude, probability and the state object), with SLOS's state rate.
 _SLOS_BYTES_PER_STATE = 200
 _SLOS_STATES_PER_SECOND = 1.0e8
+#: Largest seed ``perceval.random_seed`` takes (it seeds 32-bit generators).
+MAX_SEED = 2**32 - 1
 
 
 def _python_bytes_per_shot(n_modes: int) -> int:
@@ -102,6 +104,18 @@ class PercevalBackend:
         self.backend_name = backend_name
         self.chunk_size = int(chunk_size)
         self.name = f"perceval:{backend_name}"
+
+    def check(self, request: SampleRequest) -> None:
+        """Raise, before anything is written, what Perceval would raise only once sampling starts.
+
+        Raises
+        ------
+        ValueError
+            If ``request.seed`` is above ``MAX_SEED`` (``perceval.random_seed`` takes 32-bit seeds).
+        """
+        if request.seed is not None and request.seed > MAX_SEED:
+            raise ValueError(f"{self.name} takes seeds from 0 to {MAX_SEED:,} (perceval.random_seed), "
+                             f"got {request.seed:,}")
 
     def estimate(self, request: SampleRequest) -> SamplingEstimate:
         """Memory: the counts' copies, one chunk of Perceval's Python shot objects and, for SLOS, the
