@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from qlatent.argtypes import real_number, whole_number
-from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
@@ -316,7 +316,7 @@ class OneLineParser(argparse.ArgumentParser):
     parsers with the class of the parser it belongs to)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_ERROR, f"qlatent: error: {message} (`{self.prog} --help` for usage)\n")
+        self.exit(EXIT_ERROR, error_line(f"{message} (`{self.prog} --help` for usage)") + "\n")
 
     def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                    namespace: argparse.Namespace | None = None) -> argparse.Namespace:
@@ -324,19 +324,27 @@ class OneLineParser(argparse.ArgumentParser):
         (argparse reports them from the top-level parser, pointing at ``qlatent --help``)."""
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
-            self._chosen_command(namespace).error(f"unrecognized arguments: {' '.join(extras)}")
+            chain = self._chosen_commands(namespace)
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            for parent, child in zip(chain, chain[1:]):  # an option of an enclosing command, given after its child
+                option = next((extra for extra in extras if extra.split("=")[0] in parent._option_string_actions), None)
+                if option is not None:
+                    message += (f"; {option.split('=')[0]} is an option of `{parent.prog}`: give it before "
+                                f"`{child.prog.rsplit(' ', 1)[-1]}`")
+                    break
+            chain[-1].error(message)
         return namespace
 
-    def _chosen_command(self, namespace: argparse.Namespace) -> argparse.ArgumentParser:
-        """The deepest sub-command parser ``namespace`` was parsed by."""
-        parser: argparse.ArgumentParser = self
+    def _chosen_commands(self, namespace: argparse.Namespace) -> list[argparse.ArgumentParser]:
+        """The parsers ``namespace`` went through, from this one to the deepest sub-command."""
+        chain: list[argparse.ArgumentParser] = [self]
         while True:
-            commands = next((action for action in parser._actions
+            commands = next((action for action in chain[-1]._actions
                              if isinstance(action, argparse._SubParsersAction)), None)
             chosen = getattr(namespace, commands.dest, None) if commands is not None else None
             if chosen not in (commands.choices if commands is not None else {}):
-                return parser
-            parser = commands.choices[chosen]
+                return chain
+            chain.append(commands.choices[chosen])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,3 +11,10 @@ EXIT_ERROR = 2
 
 #: A command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+
+
+def error_line(message: object) -> str:
+    """The one line an error prints on stderr, ``qlatent: error: MESSAGE``, with any line break inside
+    the message (a file name may hold one) written as ``\\n`` so that it stays one line."""
+    text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+    return f"qlatent: error: {text}"

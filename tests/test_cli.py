@@ -46,6 +46,9 @@ def test_unknown_subcommand_exits_with_usage():
     (["samples", "--store", "S", "fetch", "--backend", "local", "--haar", "3", "--n", "5", "--bogus", "1"],
      "unrecognized arguments: --bogus 1 (`qlatent samples fetch --help` for usage)"),
     (["sweep", "x.yml", "extra"], "unrecognized arguments: extra (`qlatent sweep --help` for usage)"),
+    # `samples list --help` does not list --store: say where it belongs
+    (["samples", "list", "--store", "S"], "unrecognized arguments: --store S; --store is an option of `qlatent "
+                                          "samples`: give it before `list` (`qlatent samples list --help` for usage)"),
 ])
 def test_a_usage_error_is_one_line_and_exits_2(capsys, argv, message):
     """argparse prints its usage block before the error; every other error of the command is one line."""

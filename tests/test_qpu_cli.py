@@ -470,3 +470,13 @@ def test_huge_whole_numbers_are_usage_errors(tmp_path, capsys, option):
     status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
                                    "--haar", "3", "--n", "5", *option)
     assert status == 2 and err.startswith(f"qlatent: error: argument {option[-2]}: must be a whole number")
+
+
+def test_a_line_break_in_a_name_keeps_the_error_on_one_line(tmp_path, capsys):
+    # a file name holding a line break printed a three-line error
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend",
+                                   "recorded:new\nline.json", "--haar", "3", "--n", "5")
+    assert status == 2 and err.count("\n") == 1 and "recorded:new\\nline.json" in err
+    status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
+                                   "--haar", "3", "--n", "5", "--seed", "1\n2")
+    assert status == 2 and err.count("\n") == 1 and "got '1\\n2'" in err

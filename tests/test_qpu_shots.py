@@ -210,7 +210,7 @@ def test_another_version_of_the_shots_format_is_refused_by_name(tmp_path):
         RecordedBackend(str(path))  # was read as a sample store's provenance: "no counts checksum"
 
 
-@pytest.mark.parametrize(("text", "found"), [("[1, 2]", "holds a JSON list"),
+@pytest.mark.parametrize(("text", "found"), [("[1, 2]", "holds a JSON array"), ("null", "holds a JSON null"),
                                               ('{"format": "qlatent.shots/1",', "is not readable JSON"),
                                               ('{"detection": "pnr"}', 'has neither a "format" nor a "counts" entry'),
                                               ('{"format": "shots-v1"}', "declares the format 'shots-v1'")])
@@ -246,3 +246,17 @@ def test_missing_files(tmp_path):
     (tmp_path / "bad.csv").unlink()
     with pytest.raises(FileNotFoundError, match="counts file .*bad.csv does not exist"):
         read_shots_file(path)
+
+
+def test_a_shots_description_named_through_its_npz_or_in_capitals(tmp_path):
+    from qlatent.qpu.backends.recorded import RecordedBackend
+
+    path = write_pair(tmp_path)
+    (tmp_path / "bad.npz").write_bytes(b"")
+    # it said "bad.json declares the format 'qlatent.shots/1'; expected a qlatent.shots/1 shots description"
+    with pytest.raises(ValueError, match=r"bad.npz: bad.json beside it is a qlatent.shots/1 shots description: "
+                                         r"name it, recorded:.*bad.json"):
+        RecordedBackend(str(tmp_path / "bad.npz"))
+    upper = path.rename(tmp_path / "BAD.JSON")  # was "no such file"
+    (tmp_path / "bad.csv").rename(tmp_path / "BAD.csv")
+    assert len(RecordedBackend(str(upper)).counts) == len(read_shots_file(upper).counts)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from qlatent.argtypes import real_number, whole_number
-from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
 from qlatent.qpu.errors import QPUError
 from qlatent.qpu.limits import SamplingEstimate, SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, MAX_SHOTS, MODELS, SampleRequest
@@ -83,7 +83,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     try:
         request_id = store.resolve(args.id)
     except KeyError as error:
-        print(f"qlatent: error: {error.args[0]}", file=sys.stderr)
+        print(error_line(error.args[0]), file=sys.stderr)
         return EXIT_ERROR
     sample_set = store.load(request_id)
     provenance = json.loads(json.dumps(sample_set.provenance))
@@ -297,7 +297,7 @@ def _guarded(command: Any) -> Any:
         try:
             return command(args)
         except (QPUError, SweepError, ValueError, TypeError, OSError) as error:
-            print(f"qlatent: error: {error}", file=sys.stderr)
+            print(error_line(error), file=sys.stderr)
             return EXIT_ERROR
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -259,7 +259,7 @@ def is_shots_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a JSON file declaring a ``qlatent.shots/…`` format (any version: another
     version is then refused by :func:`read_shots_file` by name, not read as a sample store's file)."""
     path = Path(path)
-    if path.suffix != ".json" or not path.is_file():
+    if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 _MATCHED_FIELDS = ("input_state", "model", "indistinguishability", "transmission", "brightness", "detection")
 
 
@@ -59,10 +60,11 @@ class RecordedBackend:
             self.recorded_min_detected = shots.min_detected
             self.origin: dict[str, Any] = {"format": "qlatent.shots/1", "device": shots.device, **shots.notes}
             return
-        if path.suffix in (".json", ".npz") and path.exists():
-            _check_is_provenance(path.with_suffix(".json"), source)
-            recorded = read_sample_files(path.with_suffix(".npz"), path.with_suffix(".json"))
-            self.location = str(path.with_suffix(".json"))
+        if path.suffix.lower() in (".json", ".npz") and path.exists():
+            json_path = path if path.suffix.lower() == ".json" else path.with_suffix(".json")
+            _check_is_provenance(json_path, source)
+            recorded = read_sample_files(path.with_suffix(".npz"), json_path)
+            self.location = str(json_path)
         else:
             store = store if store is not None else SampleStore()
             try:
@@ -123,8 +125,11 @@ class RecordedBackend:
 def _check_is_provenance(json_path: Path, source: str) -> None:
     """Refuse a JSON file that is neither a shots description nor a sample set's provenance, naming both
     formats; a file that is one of them (or is missing) is left to its reader's own checks."""
-    from qlatent.qpu.shots import FORMAT
+    from qlatent.qpu.shots import FORMAT, is_shots_file
 
+    if is_shots_file(json_path):  # reached through the .npz of a name whose .json is a shots description
+        raise ValueError(f"recorded:{source}: {json_path.name} beside it is a {FORMAT} shots description: "
+                         f"name it, recorded:{json_path}")
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -135,7 +140,7 @@ def _check_is_provenance(json_path: Path, source: str) -> None:
         if isinstance(meta, dict) and "counts" in meta:
             return
         if not isinstance(meta, dict):
-            found = f"holds a JSON {type(meta).__name__}"
+            found = f"holds a JSON {_JSON_TYPES.get(type(meta), type(meta).__name__)}"
         elif "format" in meta:
             found = f"declares the format {str(meta['format'])[:60]!r}"
         else:
