@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
                       f"{row['run_cpu_seconds'] / row['wall_seconds']:>10.2f} {row['children_cpu_seconds']:>15.1f} "
                       f"{row.get('startup_cpu_seconds', float('nan')):>15.1f} {row['load_average']:>6.2f}{extra}",
                       flush=True)
-    totals = {mode: {key: sum(row.get(key, 0.0) for row in rows) for key in rows[0]} for mode, rows in passes.items()}
+    totals = {mode: {key: sum(row.get(key, 0.0) for row in rows) / (len(rows) if key == "load_average" else 1)
+                     for key in rows[0]} for mode, rows in passes.items()}  # sums over the passes; load: their mean
     if "serial" in totals:
         base = totals["serial"]
         for mode in totals:
@@ -155,8 +156,11 @@ def main(argv: list[str] | None = None) -> None:
                       f"{cpu:.2f}x serial's")
     if "pool-2" in totals and "ray-2" in totals:
         pool, ray_row = totals["pool-2"]["wall_seconds"], totals["ray-2"]
-        print(f"Ray over pool-2: {100 * (ray_row['wall_seconds'] / pool - 1):+.1f} % with Ray already running, "
-              f"{100 * (ray_row['wall_with_start_seconds'] / pool - 1):+.1f} % counting its start (all passes)")
+        each = ", ".join(f"{100 * (ray['wall_seconds'] / pool_pass['wall_seconds'] - 1):+.1f} %"
+                         for ray, pool_pass in zip(passes["ray-2"], passes["pool-2"]))
+        print(f"Ray over pool-2: {100 * (ray_row['wall_seconds'] / pool - 1):+.1f} % with Ray already running (its "
+              f"workers still start cold), {100 * (ray_row['wall_with_start_seconds'] / pool - 1):+.1f} % counting "
+              f"its start (all passes; per pass: {each})")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.out is not None:
         from qlatent.io import atomic_write_json

@@ -89,9 +89,12 @@ A second run of 50 shots of 100 + 100 redid 19. Exact recomputation per shot (2 
 24 / 48 shots (``benchmarks/bench_precision.py``, recorded in ``data/benchmarks/precision.json``),
 whose exact recomputation would exceed :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`;
 1e-6 would send almost every 24 / 48 shot there. Known limit: a log-normal fit to those 3,000
-bounds puts about 0.4 shots above 1e-2 in a bank of 10^6 (the paper's size-48 bank); such a shot
-cannot be redone within the budget, so that bank would stop with ``FloatingPointError`` naming it
-(never wrong samples). Banks of 10^4 (the standard profile) expect 0.004.
+bounds puts about 0.4 shots above 1e-2 in a bank of 10^6 (the paper's size-48 bank; an
+extrapolation, good to an order of magnitude); such a shot cannot be redone within the budget, so
+that bank stops with ``FloatingPointError`` naming it (never wrong samples). A shard's draws are
+fixed by the request's seed, so resuming meets the same shot again: such a request can never
+finish, and a bank with another ``seed`` is the way round. Banks of 10^4 (the standard profile)
+expect 0.004.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
