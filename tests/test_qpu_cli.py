@@ -188,6 +188,7 @@ def test_huge_requests_are_refused_with_the_estimate_and_the_option_to_raise(tmp
     err = capsys.readouterr().err
     assert "refusing to sample 1,000,000,000 shots" in err and "about 11.2 GiB of memory" in err
     assert "--max-memory GB" in err and list(tmp_path.glob("*.shards")) == []
+    assert list(tmp_path.glob(".*.lock")) == []  # the refusal took the lock first and left its file
     assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
                "--n", "2e3", "--seed", "1", "--max-hours", "0.5") == 0
     out, err = capsys.readouterr()

@@ -460,11 +460,11 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     check = getattr(backend, "check", None)
     if callable(check):  # a request the backend refuses is refused before the store is touched
         check(request)
+    estimate = estimate_sampling(request, backend)
+    (limits or SamplingLimits()).check(estimate, request)  # a refusal leaves no lock file behind either
     with store.lock(request_id):
         if request_id in store:  # another process stored it while this one waited
             return store.load(request_id)
-        estimate = estimate_sampling(request, backend)
-        (limits or SamplingLimits()).check(estimate, request)
         if announce is not None:
             announce(estimate)
         if isinstance(backend, LocalBackend):
