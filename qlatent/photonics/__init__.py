@@ -39,7 +39,43 @@ Exports (loaded on first use, so importing the package stays cheap): see ``__all
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+from pathlib import Path
+
 from qlatent.lazy import lazy_exports
+
+#: The modules holding ``@njit(cache=True)`` kernels, which call one another.
+JITTED_SOURCES = ("fock.py", "permanents.py", "probabilities.py", "sampling.py")
+
+
+def source_digest(folder: Path = Path(__file__).parent) -> str:
+    """First 16 hex digits of the SHA-256 of the jitted modules' sources (:data:`JITTED_SOURCES` in ``folder``)."""
+    digest = hashlib.sha256()
+    for name in JITTED_SOURCES:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key_numba_cache_by_source() -> None:
+    # Numba checks a cached kernel against its own file only: a kernel calling into another module (the
+    # sampler into the permanents) kept running the old callee after that module changed. One cache folder
+    # per version of the jitted sources: $NUMBA_CACHE_DIR (else qlatent's cache) / src-<digest>.
+    from qlatent.paths import cache_dir
+
+    numba = sys.modules.get("numba")
+    base = (numba.config.CACHE_DIR if numba is not None else "") or os.environ.get("NUMBA_CACHE_DIR") \
+        or str(cache_dir() / "numba")
+    keyed = f"src-{source_digest()}"
+    if Path(base).name != keyed:  # a worker inherits the keyed folder from its parent: do not nest it
+        base = os.path.join(base, keyed)
+    os.environ["NUMBA_CACHE_DIR"] = base
+    if numba is not None:
+        numba.config.CACHE_DIR = base
+
+
+_key_numba_cache_by_source()
 
 _EXPORTS = {
     "permanent": "qlatent.photonics.permanents",
