@@ -62,7 +62,7 @@ def test_permanent_small_cases():
 def test_column_deleted_permanents_are_the_laplace_minors(multiplicity):
     n_distinct, n_rows = len(multiplicity), sum(multiplicity)
     distinct = np.ascontiguousarray(random_complex(n_rows + 1, seed=7 + n_rows)[: max(n_distinct, 1)])
-    work, state = np.empty((8, n_rows + 1), dtype=np.complex128), np.empty((4, n_distinct + 1), dtype=np.int64)
+    work, state = np.empty((9, n_rows + 1), dtype=np.complex128), np.empty((4, n_distinct + 1), dtype=np.int64)
     out = np.empty(n_rows + 1, dtype=np.complex128)
     column_deleted_permanents(distinct, np.array(multiplicity, dtype=np.int64), n_distinct, work, state, out)
     expanded = distinct[np.repeat(np.arange(n_distinct), multiplicity)]

@@ -66,35 +66,32 @@ conditioned on a path passing, so
 each shot's law is within this of the exact law in total variation (:func:`sample_batch`); the
 tolerance only trades speed for exactness. It cannot be much smaller: the exact recomputation is
 cheap where float64 fails (few modes, many photons each: ``prod (mu + 1)`` coefficients), but not
-for photons spread over many modes (``2^k``), and there the worst-case bound (it carries the
-permanent sums' ``(T + N + 1) eps sum |terms|`` estimate over ``T`` terms, 65 to 10^5 times the
-actual error on beam-splitter steps) reaches 3e-4. Per-shot bounds measured (the PT-2-like bank:
-loops "1-1" with random angles, 32 bins, eta = 0.5, shots with 16+ survivors):
+for photons spread over many modes (``2^k``). Per-shot bounds measured with
+``benchmarks/bench_precision.py`` (3,000 shots each, recorded in ``data/benchmarks/precision.json``;
+the permanent sums' estimate as of 2026-12-01, blocked and with the updates' drift counted,
+:func:`~qlatent.photonics.permanents.column_deleted_permanents_checked`):
 
 =========================================  ===========  ============  ===========  =============
-shots                                      median       99th pct.     max          redone at 1e-2
+shots                                      median       99th pct.     max          over 1e-2
 =========================================  ===========  ============  ===========  =============
-Haar 16 photons / 32 modes, 200            1.4e-8       5.0e-8        7.2e-8       0
-Haar 24 photons / 48 modes, 100            4.2e-5       2.6e-4        2.8e-4       0
-Haar 20 photons / 40 modes, 3000           7.5e-7       5.9e-6        1.4e-5       0
-Haar 24 photons / 48 modes, 3000           4.4e-5       4.0e-4        8.2e-4       0
-PT-2-like, 32 bins, 200                    7.6e-10      1.4e-7        2.3e-7       0
-beam splitter 30 + 30, 40                  1.1e-11      (max)         5.2e-7       0
-beam splitter 45 + 45, 40                  1.8e-10      (max)         1.7e-3       0 (2 % in 200)
-beam splitter 100 + 100, 8                 6.5e-6       (max)         inf          1 of 8
+Haar 16 photons / 32 modes                 7.5e-9       2.0e-8        3.9e-8       0
+Haar 20 photons / 40 modes                 7.6e-8       2.5e-7        3.6e-7       0
+Haar 24 photons / 48 modes                 7.8e-7       3.1e-6        4.8e-6       0
+beam splitter 30 + 30                      6.7e-11      7.0e-6        2.6e-5       0
+beam splitter 45 + 45                      2.2e-9       0.48          inf          169 (5.6 %)
 =========================================  ===========  ============  ===========  =============
 
-A second run of 50 shots of 100 + 100 redid 19. Exact recomputation per shot (2 cores, shared):
-30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s. 1e-2 is 12 times the worst of 3,000 Haar
-24 / 48 shots (``benchmarks/bench_precision.py``, recorded in ``data/benchmarks/precision.json``),
-whose exact recomputation would exceed :data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`;
-1e-6 would send almost every 24 / 48 shot there. Known limit: a log-normal fit to those 3,000
-bounds puts about 0.4 shots above 1e-2 in a bank of 10^6 (the paper's size-48 bank; an
-extrapolation, good to an order of magnitude); such a shot cannot be redone within the budget, so
-that bank stops with ``FloatingPointError`` naming it (never wrong samples). A shard's draws are
-fixed by the request's seed, so resuming meets the same shot again: such a request can never
-finish, and a bank with another ``seed`` is the way round. Banks of 10^4 (the standard profile)
-expect 0.004.
+Before the blocked estimate, summing ``T`` terms one after another, Haar 24 / 48 reached 8.2e-4
+(12 times under the tolerance, and a log-normal fit put 0.4 shots over it in a bank of 10^6:
+such a shot's exact recomputation exceeds
+:data:`~qlatent.photonics.exact_shots.MAX_EXACT_OPERATIONS`, so that bank would have stopped, on
+every resume, with ``FloatingPointError``); now the worst of 3,000 is 2,000 times under it and the
+fit puts fewer than 1e-30 shots over it. Beam-splitter shots over it are redone exactly, cheaply
+(per shot, 2 cores shared: 30 + 30: 0.01 s, 45 + 45: 0.05 s, 100 + 100: 0.11 s); 45 + 45 redid
+2 % of shots with the earlier, drift-blind estimate. A shot that could still not be redone stops
+its bank with ``FloatingPointError`` naming it (never wrong samples); a shard's draws are fixed
+by the request's seed, so such a request cannot finish, and a bank with another ``seed`` is the
+way round.
 """
 RARE_SHOT = 1e-9
 """Per-shot probability above which a number of interfering photons counts in the up-front cost bound.
@@ -419,7 +416,7 @@ def sample_batch(photons, cdf, status, draws, n_out, table_max, subsets, offsets
         rows = np.empty((n_interfering, n_interfering + 1), dtype=np.complex128)
         multiplicity = np.zeros(n, dtype=np.int64)
         slot = np.full(n_modes, -1, dtype=np.int64)
-        work = np.empty((8, n + 1), dtype=np.complex128)
+        work = np.empty((9, n + 1), dtype=np.complex128)
         state = np.empty((4, n + 1), dtype=np.int64)
         table = np.empty(1 << min(n, table_max), dtype=np.complex128)
         lowest_bit = np.zeros(table.shape[0], dtype=np.int64)
