@@ -453,19 +453,19 @@ def test_plain_glynn_sum_error_bound_covers_the_exact_error_over_many_blocks():
                                               np.empty((4, n_rows + 1), dtype=np.int64), out, error)
     exact_re, exact_im = exact_column_deleted_permanents(re.tolist(), im.tolist(), [1] * n_rows)
     assert shift == 0
-    scale = 2 ** (n_rows - 1)  # out[l] = 2^(N - 1) Per(R without column l) for N rows of multiplicity one
-    for l in range(n_rows + 1):
-        deviation = abs(complex(out[l]) - complex(scale * exact_re[l], scale * exact_im[l]))
-        assert deviation <= error[l], (l, deviation, error[l])
+    scale = 2 ** (n_rows - 1)  # out[column] = 2^(N - 1) Per(R without column l) for N rows of multiplicity one
+    for column in range(n_rows + 1):
+        deviation = abs(complex(out[column]) - complex(scale * exact_re[column], scale * exact_im[column]))
+        assert deviation <= error[column], (column, deviation, error[column])
     assert np.all(error < 1e-6 * np.abs(out).max())
     # the bound is F eps sum |terms| with F about 3,000 here (blocks of 68 Gray steps); summed one after another
     # (and ignoring the updates' drift) it was (T + N + 1) eps sum |terms|, T = 2^16 terms: 22 times larger
     signs = np.array([[1] + [1 - 2 * ((g >> b) & 1) for b in range(n_rows - 1)] for g in range(2 ** (n_rows - 1))])
     sums = signs @ rows  # every term's column sums
-    for l in range(n_rows + 1):
-        terms = np.prod(np.delete(sums, l, axis=1), axis=1)
+    for column in range(n_rows + 1):
+        terms = np.prod(np.delete(sums, column, axis=1), axis=1)
         total = float(np.sum(np.abs(terms.real) + np.abs(terms.imag)))
-        assert error[l] < 0.1 * (2 ** (n_rows - 1) + n_rows + 1) * 2.0**-52 * total
+        assert error[column] < 0.1 * (2 ** (n_rows - 1) + n_rows + 1) * 2.0**-52 * total
 
 
 def test_a_work_array_of_the_wrong_shape_is_refused():

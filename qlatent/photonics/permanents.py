@@ -126,9 +126,9 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
     grouped one. It replaces ``(T + N + 1)`` for ``T`` terms summed one after another, which
     did not count the updates' drift: at 24 photons in 48 modes ``F`` is about 300 times
     smaller; for the short sums of a few distinct rows with many copies (a beam splitter) it is
-    about 3 times larger, the drift now being counted. With repeated rows the terms can be far larger than their sum -- 100 photons on a
-    balanced beam splitter lose every digit -- and this bound lets callers fall back to exact
-    arithmetic instead of returning noise. It is an estimate, not a proof: it takes each
+    about 3 times larger, the drift now being counted. With repeated rows the terms can be far
+    larger than their sum -- 100 photons on a balanced beam splitter lose every digit -- and this
+    bound lets callers fall back to exact arithmetic instead of returning noise. It is an estimate, not a proof: it takes each
     operation on a column sum to err by ``eps`` relative to the column sum's own size, which a
     column sum that itself nearly cancels does not.
     """
