@@ -122,15 +122,15 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
     (``eps = 2^-52``; moduli as ``|re| + |im|``) with ``F = N (n_distinct + 2 B + 4) + B +
     ceil(I / B) + 4``: each term's relative error from its ``N`` rounded column sums and
     products, plus the additions it goes through (Higham, *Accuracy and Stability of Numerical
-    Algorithms*, 2nd ed., eq. 4.4); for Glynn's plain ``+-1`` sum (no repeated row) as for the
+    Algorithms*, 2nd ed., section 4.2); for Glynn's plain ``+-1`` sum (no repeated row) as for the
     grouped one. It replaces ``(T + N + 1)`` for ``T`` terms summed one after another, which
     did not count the updates' drift: at 24 photons in 48 modes ``F`` is about 300 times
     smaller; for the short sums of a few distinct rows with many copies (a beam splitter) it is
     about 3 times larger, the drift now being counted. With repeated rows the terms can be far
     larger than their sum -- 100 photons on a balanced beam splitter lose every digit -- and this
-    bound lets callers fall back to exact arithmetic instead of returning noise. It is an estimate, not a proof: it takes each
-    operation on a column sum to err by ``eps`` relative to the column sum's own size, which a
-    column sum that itself nearly cancels does not.
+    bound lets callers fall back to exact arithmetic instead of returning noise. It is an
+    estimate, not a proof: it takes each operation on a column sum to err by ``eps`` relative to
+    the column sum's own size, which a column sum that itself nearly cancels does not.
     """
     n_rows = 0
     for t in range(n_distinct):
