@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         from qlatent.io import atomic_write_json
 
+        # valid JSON: an infinite bound (a weight left float64's range) or an undefined fit is written as text
+        rows = {name: {key: value if not isinstance(value, float) or math.isfinite(value) else str(value)
+                       for key, value in row.items()} for name, row in rows.items()}
         atomic_write_json(args.out, {"shot_tolerance": SHOT_TOLERANCE, "rows": rows,
                                      "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
