@@ -41,7 +41,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 from qlatent.lazy import lazy_exports
@@ -61,18 +64,29 @@ def source_digest(folder: Path = Path(__file__).parent) -> str:
 def _key_numba_cache_by_source() -> None:
     # Numba checks a cached kernel against its own file only: a kernel calling into another module (the
     # sampler into the permanents) kept running the old callee after that module changed. One cache folder
-    # per version of the jitted sources: $NUMBA_CACHE_DIR (else qlatent's cache) / src-<digest>.
+    # per version of the jitted sources: $NUMBA_CACHE_DIR (else qlatent's cache) / src-<digest>, for the
+    # whole process (a user's own cached kernels land in it too). A folder Numba cannot write would send it,
+    # silently, to an unkeyed cache beside the sources: a keyed one in the temporary directory is used instead.
     from qlatent.paths import cache_dir
 
     numba = sys.modules.get("numba")
-    base = (numba.config.CACHE_DIR if numba is not None else "") or os.environ.get("NUMBA_CACHE_DIR") \
-        or str(cache_dir() / "numba")
-    keyed = f"src-{source_digest()}"
-    if Path(base).name != keyed:  # a worker inherits the keyed folder from its parent: do not nest it
-        base = os.path.join(base, keyed)
-    os.environ["NUMBA_CACHE_DIR"] = base
+    base = Path((numba.config.CACHE_DIR if numba is not None else "") or os.environ.get("NUMBA_CACHE_DIR")
+                or cache_dir() / "numba")
+    if re.fullmatch(r"src-[0-9a-f]{16}", base.name):  # inherited from a parent, of this version or an older one
+        base = base.parent
+    keyed = base / f"src-{source_digest()}"
+    try:
+        keyed.mkdir(parents=True, exist_ok=True)
+        writable = os.access(keyed, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        fallback = Path(tempfile.gettempdir()) / "qlatent-numba" / keyed.name
+        warnings.warn(f"Numba cache folder {keyed} is not writable; caching in {fallback}", stacklevel=2)
+        keyed = fallback
+    os.environ["NUMBA_CACHE_DIR"] = str(keyed)
     if numba is not None:
-        numba.config.CACHE_DIR = base
+        numba.config.CACHE_DIR = str(keyed)
 
 
 _key_numba_cache_by_source()
