@@ -71,6 +71,32 @@ def glynn_permanent(matrix: np.ndarray) -> complex:
 
 
 @njit(cache=True)
+def _column_sums(rows, multiplicity, state, n_fixed, n_digits, n_cols, factor, lanes, work):
+    # work[0, j] <- factor * sum_t x_t R_tj for the current Gray state (the fixed rows at +1, a single row's
+    # x = 2 a - 1, a repeated row's x = w^a), and with four lanes work[1..3] with the two unrolled rows'
+    # signs flipped; work[4] holds the x_t meanwhile (free until the next term). At the start and at
+    # every block's end of column_deleted_permanents_checked.
+    for e in range(n_digits):
+        mu = multiplicity[state[0, n_fixed + e]]
+        if mu == 1:
+            work[4, e] = 2 * state[1, e] - 1
+        else:
+            work[4, e] = cmath.exp(2j * math.pi * state[1, e] / (mu + 1))
+    twice = 2.0 * factor
+    for j in range(n_cols):
+        s = 0.0 + 0.0j
+        for q in range(n_fixed):
+            s += rows[state[0, q], j]
+        for e in range(n_digits):
+            s += work[4, e] * rows[state[0, n_fixed + e], j]
+        work[0, j] = s * factor
+        if lanes:
+            work[1, j] = work[0, j] - twice * rows[state[0, 1], j]
+            work[2, j] = work[0, j] - twice * rows[state[0, 2], j]
+            work[3, j] = work[1, j] - twice * rows[state[0, 2], j]
+
+
+@njit(cache=True)
 def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray, n_distinct: int, work: np.ndarray,
                                       state: np.ndarray, out: np.ndarray, error: np.ndarray) -> int:
     """Permanents of a matrix with repeated rows, for every deleted column, up to one common factor, with error bounds.
@@ -172,15 +198,6 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
     phase = 1.0 + 0.0j
     repeated = False
     for j in range(n_cols):
-        s = 0.0 + 0.0j
-        for q in range(n_fixed):
-            s += rows[state[0, q], j]
-        for d in range(n_digits):
-            if multiplicity[state[0, n_fixed + d]] == 1:
-                s -= rows[state[0, n_fixed + d], j]
-            else:
-                s += rows[state[0, n_fixed + d], j]
-        work[0, j] = s * factor
         out[j] = 0.0
         error[j] = 0.0
     for d in range(n_digits):
@@ -196,11 +213,7 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
     state[2, n_digits] = n_digits
     lanes = n_fixed == 3
     twice = 2.0 * factor
-    if lanes:
-        for j in range(n_cols):
-            work[1, j] = work[0, j] - twice * rows[state[0, 1], j]
-            work[2, j] = work[0, j] - twice * rows[state[0, 2], j]
-            work[3, j] = work[1, j] - twice * rows[state[0, 2], j]
+    _column_sums(rows, multiplicity, state, n_fixed, n_digits, n_cols, factor, lanes, work)
     n_steps = 1.0  # Gray steps I: one per digit combination
     for d in range(n_digits):
         n_steps *= multiplicity[state[0, n_fixed + d]] + 1
@@ -291,25 +304,10 @@ def column_deleted_permanents_checked(rows: np.ndarray, multiplicity: np.ndarray
             state[2, d + 1] = d + 1
         if in_block == block:  # end of a block: add its sum, recompute the column sums (no drift)
             in_block = 0
-            for e in range(n_digits):  # each row's variable now (work[4] is free until the next term)
-                mu_e = multiplicity[state[0, n_fixed + e]]
-                if mu_e == 1:
-                    work[4, e] = 2 * state[1, e] - 1
-                else:
-                    work[4, e] = cmath.exp(2j * math.pi * state[1, e] / (mu_e + 1))
             for j in range(n_cols):
                 out[j] += work[8, j]
                 work[8, j] = 0.0
-                s = 0.0 + 0.0j
-                for q in range(n_fixed):
-                    s += rows[state[0, q], j]
-                for e in range(n_digits):
-                    s += work[4, e] * rows[state[0, n_fixed + e], j]
-                work[0, j] = s * factor
-                if lanes:
-                    work[1, j] = work[0, j] - twice * rows[state[0, 1], j]
-                    work[2, j] = work[0, j] - twice * rows[state[0, 2], j]
-                    work[3, j] = work[1, j] - twice * rows[state[0, 2], j]
+            _column_sums(rows, multiplicity, state, n_fixed, n_digits, n_cols, factor, lanes, work)
 
 
 @njit(cache=True)
