@@ -18,6 +18,7 @@
     Execute (or resume) a chapter with a long profile and store its tables under ``data/recorded/``.
 ``qlatent recordings``
     List the recordings: do their parameters still match the profiles, has the code changed since?
+    Exits 1 when a line reports a PROBLEM (a damaged or malformed recording) or STALE parameters.
 ``qlatent banks NOTEBOOK [--profile standard] [--executor local|ray] [--workers N]``
     Sample the photon-count banks a chapter's profile needs ahead of training, shard by shard
     (an interrupted call keeps its finished shards; call again to continue).
@@ -248,24 +249,26 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_record(args: argparse.Namespace) -> None:
-    from qlatent.recording import effective_parameters, record
-    from qlatent.runner.execution import resolve_notebook
+    from qlatent.recording import check_recordable, record
 
-    name, _ = resolve_notebook(args.notebook)
-    effective_parameters(name, args.profile)  # the profile exists and runs this chapter, before saying anything
+    name, _ = check_recordable(args.notebook, args.profile)  # before saying anything
     _say(f"recording {name} with the {args.profile!r} profile (finished training runs are reused) ...")
     target = record(name, args.profile, force=args.force)
     _say(f"recorded: {target}")
 
 
-def cmd_recordings(args: argparse.Namespace) -> None:
+def cmd_recordings(args: argparse.Namespace) -> int:
     from qlatent.recording import recorded_dir, recording_status
 
     folders = sorted(path for path in recorded_dir().glob("*/*") if path.is_dir() and not path.name.startswith("."))
     if not folders:
         _say(f"no recordings under {recorded_dir()}")
+    problems = 0
     for folder in folders:
-        _say(f"{folder.parent.name} / {folder.name}: {recording_status(folder.parent.name, folder.name)}")
+        status = recording_status(folder.parent.name, folder.name)
+        problems += status.problem
+        _say(f"{folder.parent.name} / {folder.name}: {status.line}")
+    return EXIT_FINDINGS if problems else 0
 
 
 #: Chapters whose experiment lists the banks its jobs need (``bank_requests(parameters)``).
