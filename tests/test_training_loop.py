@@ -391,6 +391,14 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
     assert trainer.step == 20
 
 
+def test_divergence_in_a_shorter_run_names_its_own_last_checkpoint_not_the_longer_runs(tmp_path):
+    run(tmp_path, n_steps=20)
+    poisoned = FailingBank(DATA, fail_after=12, failure="nan")
+    with pytest.raises(TrainingDivergedError, match=r"at step 7: .*last good checkpoint kept: .*step_00000005.pt"):
+        run(tmp_path, data=poisoned, n_steps=10)
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [0, 5, 15, 20]
+
+
 def test_a_non_finite_weight_is_never_checkpointed(tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"at step 5: state entry weight = nan; last good checkpoint "
                                                     r"kept: .*step_00000000.pt"):
