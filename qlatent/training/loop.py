@@ -371,8 +371,9 @@ class Trainer:
                        step=self.step, n_steps=self.config.n_steps, lengths=self._lengths, **extra)
 
     def _last_checkpoint(self) -> Path | None:
-        found = list_checkpoints(self.checkpoint_dir)
-        return found[-1][1] if found else None
+        """The newest checkpoint of this run so far (at or before its step; later ones are a longer run's)."""
+        found = [path for step, path in list_checkpoints(self.checkpoint_dir) if step <= self.step]
+        return found[-1] if found else None
 
     def _resume(self) -> tuple[dict[str, Any], Path] | None:
         """Restore the newest intact checkpoint at or before ``n_steps``; damaged newer ones are set
@@ -524,7 +525,7 @@ class Trainer:
                           RuntimeWarning, stacklevel=3)
         reached, lengths = previous_session(manifest)
         self._lengths = sorted({*lengths, self.config.n_steps})
-        if not resume and self._last_checkpoint() is not None:
+        if not resume and list_checkpoints(self.checkpoint_dir):
             raise ValueError(f"run directory {self.run_dir} already holds checkpoints; pass resume=True "
                              "or use a fresh run directory")
         resumed = self._resume()
