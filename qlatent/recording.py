@@ -416,7 +416,7 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         If the manifest is unreadable, names another chapter or profile than its folder (a
         recording copied into the wrong folder), has a field missing or of the wrong kind (named),
         lists a file that is not a plain table name inside the folder, or a file it lists is
-        missing, a symbolic link or fails its checksum.
+        missing, a symbolic link, fails its checksum or is not a CSV table.
     """
     folder = recording_path(chapter, profile)
     manifest_path = folder / "manifest.json"
@@ -449,7 +449,11 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         if sha256_file(path) != checksum:
             raise RecordingError(f"recording file {path} does not match the checksum in {manifest_path}: "
                                  "it was changed or corrupted; re-record it")
-        tables[Path(file_name).stem] = pd.read_csv(path)
+        try:
+            tables[Path(file_name).stem] = pd.read_csv(path)
+        except ValueError as error:  # pandas' parser errors, an empty file, bytes that are not text
+            raise RecordingError(f"recording file {path} cannot be read as a table ({type(error).__name__}: "
+                                 f"{' '.join(str(error).split())[:200]}); re-record it") from None
     return Recording(chapter, profile, manifest, tables)
 
 

@@ -217,6 +217,21 @@ def test_a_malformed_manifest_field_is_a_problem_naming_it(tiny_project, monkeyp
     assert "98_tiny / standard: PROBLEM: recording manifest" in listing.stdout and field in listing.stdout
 
 
+def test_a_listed_file_that_is_not_a_table_is_a_problem_not_a_parser_error(tiny_project, monkeypatch):
+    from qlatent.io import sha256_file
+
+    def empty_table(manifest, folder):
+        (folder / "scores.csv").write_bytes(b"")
+        manifest["files"]["scores.csv"] = sha256_file(folder / "scores.csv")
+
+    _write_recording(tiny_project, empty_table)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"recording file .*scores\.csv cannot be read as a table "
+                                             r"\(EmptyDataError: No columns to parse from file\)"):
+        load_recording("98_tiny", "standard")
+
+
 def test_recordings_exits_1_when_a_line_reports_a_problem_and_0_otherwise(tiny_project):
     _write_recording(tiny_project, lambda manifest, folder: None)
     listing = run_cli(tiny_project, "recordings")
