@@ -6,6 +6,8 @@ Each call appends one line to ``$SWEEP_FAKE_LOG`` (when set), so tests can count
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +52,32 @@ def crash_once(x: float, seed: int, marker_dir: str) -> RunOutcome:
 def always_crash(x: float, seed: int) -> RunOutcome:
     """Kills its own process every time."""
     os._exit(17)
+
+
+def dies_at_one(x: float, seed: int) -> dict[str, float]:
+    """Kills its own process after 0.5 s at ``x == 1``; otherwise scores ``x + seed`` after 3 s (so both overlap)."""
+    if x == 1:
+        time.sleep(0.5)
+        os._exit(17)
+    time.sleep(3)
+    return {"sum": x + seed}
+
+
+def quits(x: float, seed: int) -> dict[str, float]:
+    """Scores ``x + seed``, but calls ``sys.exit(3)`` at ``x == 2`` and raises ``KeyboardInterrupt`` at ``x == 3``."""
+    _log(x=x, seed=seed)
+    if x == 2:
+        sys.exit(3)
+    if x == 3:
+        raise KeyboardInterrupt
+    return {"sum": x + seed}
+
+
+def presses_ctrl_c(x: float, seed: int) -> dict[str, float]:
+    """Sends SIGINT to its own process, as the user's Ctrl-C would, and waits for it."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+    return {"sum": x + seed}
 
 
 def with_run_dir(x: float, seed: int, run_dir: Path) -> dict[str, float]:

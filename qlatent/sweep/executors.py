@@ -23,7 +23,6 @@ elsewhere (``qlatent book --executor ray --address HOST:PORT`` sets these for th
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import math
@@ -35,6 +34,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -187,6 +187,26 @@ def _error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
+#: What a run may raise that is reported as its failure: every ``Exception``, ``sys.exit()`` and a
+#: ``KeyboardInterrupt`` the run raised itself (the user's Ctrl-C stops the sweep instead).
+RUN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def failure_line(error: BaseException) -> str:
+    """One line for a run's failure: ``TypeName: message``, or ``run exited with status N`` for ``sys.exit``.
+
+    A ``SystemExit`` exits with its code as the interpreter would: None is 0, an integer itself,
+    anything else 1 (its text follows, as ``sys.exit("why")`` prints it).
+    """
+    if not isinstance(error, SystemExit):
+        return _error_line(error)
+    code = error.code
+    if code is None or isinstance(code, int):
+        return f"run exited with status {code or 0}"
+    text = str(code).strip().splitlines()
+    return f"run exited with status 1: {text[0]}" if text else "run exited with status 1"
+
+
 def limit_threads(threads: int) -> None:
     """Ask torch, Numba and BLAS (through the environment, for libraries not yet loaded) for ``threads`` threads."""
     for name in THREAD_ENV:
@@ -234,19 +254,42 @@ def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
         return "ok", function(**kwargs), "", _worker_name()
-    except Exception as error:  # every failure of a run is reported, not raised
-        return "error", _error_line(error), traceback.format_exc(), _worker_name()
+    except RUN_FAILURES as error:  # every failure of a run is reported, not raised (workers ignore Ctrl-C)
+        return "error", failure_line(error), traceback.format_exc(), _worker_name()
 
 
 def _pool_worker_init(threads: int) -> None:
-    """Pool worker set-up: thread limits, no nested pools, and die with the parent (Linux)."""
+    """Pool worker set-up: thread limits, no nested pools, Ctrl-C left to the parent, die with the parent (Linux).
+
+    The user's Ctrl-C reaches the whole process group; the parent stops the sweep and its workers,
+    so a worker ignores it, and a ``KeyboardInterrupt`` inside a worker is one its run raised.
+    """
     limit_threads(threads)
     os.environ[EXECUTOR_ENV] = "serial"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _pool_worker(connection: Any, threads: int) -> None:
+    """A pool worker's life: take one pickled task at a time from ``connection``, send its outcome back."""
+    _pool_worker_init(threads)
+    while True:
+        try:
+            payload = connection.recv_bytes()
+        except (EOFError, OSError):  # the parent closed the pipe: the pool is closing
+            return
+        outcome = call_payload(payload, threads)
+        try:
+            connection.send(outcome)
+        except (EOFError, OSError):
+            return
+        except Exception as error:  # a value that cannot be pickled: pickling fails before anything is sent
+            connection.send(("error", f"the run's result cannot be sent back ({_error_line(error)})",
+                             traceback.format_exc(), outcome[3]))
 
 
 def pickled_task(function: Any, kwargs: Mapping[str, Any], dumps: Callable[[Any], bytes] = pickle.dumps) -> bytes:
@@ -306,8 +349,39 @@ class Executor:
         return self.kind
 
 
+@contextlib.contextmanager
+def _user_interrupts() -> Iterator[list[int]]:
+    """Note each SIGINT (the user's Ctrl-C) in the yielded list, then handle it as before.
+
+    A ``KeyboardInterrupt`` that arrives with no SIGINT noted was raised by the code itself. Off
+    the main thread (where signal handlers cannot be set) nothing is noted.
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum: int, frame: Any) -> None:
+        noted.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class SerialExecutor(Executor):
-    """Runs each task in this process when it is waited for; the exception itself is kept."""
+    """Runs each task in this process when it is waited for; the exception itself is kept.
+
+    A run that calls ``sys.exit`` or raises ``KeyboardInterrupt`` itself has failed like any other;
+    the user's Ctrl-C (a SIGINT) still stops everything.
+    """
 
     kind = "serial"
     needs_pickling = False
@@ -322,72 +396,171 @@ class SerialExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         token, function, kwargs = self._queue.pop(0)
-        try:
-            return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
-        except Exception as error:  # reported with the run's parameters
-            return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc(),
-                                      exception=error, worker=_worker_name())
+        with _user_interrupts() as pressed:
+            try:
+                return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
+            except RUN_FAILURES as error:  # reported with the run's parameters
+                if isinstance(error, KeyboardInterrupt) and pressed:
+                    raise
+                return token, TaskOutcome("error", error=failure_line(error), traceback=traceback.format_exc(),
+                                          exception=error, worker=_worker_name())
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and ``taskset`` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: Memory a pool worker holds before its run allocates anything (Python, numpy, torch, qlatent
+#: imported), in bytes: 40 idle workers were measured holding 4.2 GB.
+WORKER_MEMORY_BYTES = 105 * 2**20
+
+
+def available_memory_bytes() -> int | None:
+    """Memory not in use on this machine (``MemAvailable``), in bytes, or None where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def capped_workers(requested: int | None, cpus: int, threads_per_worker: int = 1) -> tuple[int, str]:
+    """Workers to start: ``requested`` (default: all) but at most one per ``threads_per_worker`` of ``cpus``.
+
+    Local workers are also capped by the memory not in use, at :data:`WORKER_MEMORY_BYTES` each
+    (what a worker holds before its run allocates anything). Returns the count and, when it is
+    less than requested, a note saying why (empty otherwise).
+    """
+    by_cpus = max(1, cpus // threads_per_worker)
+    count = min(requested or by_cpus, by_cpus)
+    memory = available_memory_bytes()
+    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else count
+    note = ""
+    if requested is not None and requested > count:
+        note = f"{requested:,} asked for; {cpus} CPU(s) available"
+    if by_memory < count:
+        count = by_memory
+        note = (f"{requested or by_cpus:,} asked for; {memory / 2**30:.1f} GiB of memory free at about "
+                f"{WORKER_MEMORY_BYTES / 2**30:.2f} GiB per worker before its run")
+    return count, note
+
+
+@dataclasses.dataclass
+class _Worker:
+    """One pool worker process and the parent's end of its pipe."""
+
+    process: Any
+    connection: Any
 
 
 class PoolExecutor(Executor):
-    """A pool of spawned worker processes on this machine (``concurrent.futures``).
+    """A pool of spawned worker processes on this machine, each running one task at a time.
 
-    A worker that dies (killed, out of memory, a crash in native code) breaks the pool: every task
-    in flight comes back as ``crash`` and the next submission starts a fresh pool.
+    Each worker has its own pipe, so a worker that dies (killed, out of memory, ``os._exit``, a
+    crash in native code) is known by the task it held: that task alone comes back as ``crash``
+    (naming the exit code or signal) and the worker is replaced; the tasks beside it go on.
+    Workers start when first needed; there are at most :func:`capped_workers` of them.
     """
 
     kind = "local"
 
     def __init__(self, settings: ExecutorSettings) -> None:
         super().__init__(settings)
-        self.capacity = settings.workers or os.cpu_count() or 1
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._futures: dict[concurrent.futures.Future, int] = {}
+        self.capacity, self._note = capped_workers(settings.workers, available_cpus(), settings.threads_per_worker)
+        self._idle: list[_Worker] = []
+        self._busy: dict[int, tuple[_Worker, int]] = {}  # worker pid -> (worker, token)
+        self._context = multiprocessing.get_context("spawn")
 
-    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.capacity, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_pool_worker_init, initargs=(self.settings.threads_per_worker,))
-
-    def start(self) -> None:
-        self._pool = self._new_pool()
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_pool_worker, args=(child, self.settings.threads_per_worker),
+                                        daemon=True, name="qlatent-worker")
+        process.start()
+        child.close()
+        return _Worker(process, parent)
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
-        assert self._pool is not None, "start() the executor first"
-        if getattr(self._pool, "_broken", False):
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-        future = self._pool.submit(call_payload, payload, self.settings.threads_per_worker)
-        self._futures[future] = token
+        while self._idle and not self._idle[-1].process.is_alive():  # died while idle
+            self._discard(self._idle.pop())
+        worker = self._idle.pop() if self._idle else self._spawn()
+        self._busy[worker.process.pid] = (worker, token)
+        try:
+            worker.connection.send_bytes(payload)
+        except OSError:  # it died between the check and the send; wait() reports it as a crash
+            pass
 
     def wait(self) -> tuple[int, TaskOutcome]:
-        done, _ = concurrent.futures.wait(list(self._futures), return_when=concurrent.futures.FIRST_COMPLETED)
-        future = min(done, key=lambda f: self._futures[f])
-        token = self._futures.pop(future)
-        try:
-            status, value, trace, worker = future.result()
-        except concurrent.futures.process.BrokenProcessPool as error:
-            return token, TaskOutcome("crash", error=f"worker process died ({_error_line(error)})")
-        except Exception as error:  # e.g. a result that cannot be pickled back
-            return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc())
-        if status == "ok":
-            return token, TaskOutcome("ok", value, worker=worker)
-        return token, TaskOutcome("error", error=value, traceback=trace, worker=worker)
+        from multiprocessing.connection import wait
+
+        busy = list(self._busy.values())
+        waitables = [worker.connection for worker, _ in busy] + [worker.process.sentinel for worker, _ in busy]
+        ready = wait(waitables)
+        # A result that arrived is taken before a death is looked at: the pipe is read first.
+        for worker, token in busy:
+            if worker.connection in ready:
+                try:
+                    status, value, trace, name = worker.connection.recv()
+                except (EOFError, OSError):  # it died; its pipe closed
+                    continue
+                del self._busy[worker.process.pid]
+                self._idle.append(worker)
+                if status == "ok":
+                    return token, TaskOutcome("ok", value, worker=name)
+                return token, TaskOutcome("error", error=value, traceback=trace, worker=name)
+        worker, token = next((worker, token) for worker, token in busy
+                             if worker.connection in ready or worker.process.sentinel in ready)
+        worker.process.join(timeout=5)
+        del self._busy[worker.process.pid]
+        self._discard(worker)
+        return token, TaskOutcome("crash", error=f"worker process died ({_exit_description(worker.process)})",
+                                  worker=f"{socket.gethostname()}:{worker.process.pid}")
+
+    @staticmethod
+    def _discard(worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.connection.close()
+        if worker.process.is_alive():
+            worker.process.terminate()
+        worker.process.join(timeout=5)
 
     def close(self, abort: bool = False) -> None:
-        if self._pool is None:
-            return
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=not abort, cancel_futures=True)
-        if abort:
-            for process in processes:
-                with contextlib.suppress(Exception):
-                    process.terminate()
-        self._pool = None
+        busy = [worker for worker, _ in self._busy.values()]
+        for worker in self._idle + busy:
+            with contextlib.suppress(OSError):
+                worker.connection.close()  # an idle worker reads the end of its pipe and returns
+            if abort or worker in busy:
+                worker.process.terminate()
+        for worker in self._idle + busy:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self._idle.clear()
+        self._busy.clear()
 
     def describe(self) -> str:
-        return f"local pool of {self.capacity} worker(s)"
+        note = f" ({self._note})" if self._note else ""
+        return f"local pool of {self.capacity} worker(s){note}"
+
+
+def _exit_description(process: Any) -> str:
+    """``exit code 17`` or ``killed by SIGKILL`` for a process that ended."""
+    code = process.exitcode
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def import_ray() -> Any:
