@@ -5,10 +5,14 @@ Each call appends one line to ``$SWEEP_FAKE_LOG`` (when set), so tests can count
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +126,40 @@ def picky(x: float, seed: int, limit: float = 10.0) -> dict[str, float]:
 
 
 picky.validate = _check_picky  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def http2_server() -> Iterator[tuple[str, list[int]]]:
+    """A loopback server that answers HTTP/2's preface with a SETTINGS frame, as gRPC servers (Ray's) do.
+
+    Yields its ``HOST:PORT`` and a list that grows by one per connection accepted.
+    """
+    accepted: list[int] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            held.append(connection)
+            with contextlib.suppress(OSError):
+                connection.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()

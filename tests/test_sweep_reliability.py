@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import socket
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +20,10 @@ import yaml
 from qlatent.cli import main
 from qlatent.sweep import executors
 from qlatent.sweep.engine import run_tasks
+from qlatent.sweep.errors import SweepError
 from qlatent.sweep.executors import ExecutorSettings, capped_workers, open_executor
 from qlatent.sweep.records import SweepStore
+from qlatent.sweep.run import run_sweep
 from qlatent.sweep.spec import load_sweep
 
 
@@ -92,3 +100,109 @@ def test_workers_are_capped_by_the_memory_free_at_an_estimate_per_worker(monkeyp
 
 if sys.platform != "linux":  # sched_getaffinity is Linux-only
     pytestmark = pytest.mark.skip("Linux only")
+
+
+# ----------------------------------------------------------------- a Ray address that is not Ray
+
+
+def _sweep_cli(tmp_path: Path, *options: str) -> list[str]:
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    return [sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output", str(tmp_path / "out"), "--quiet",
+            *options]
+
+
+def _environment() -> dict[str, str]:
+    tests = str(Path(__file__).resolve().parent)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+
+
+def test_an_address_where_another_service_listens_is_refused_in_seconds_in_one_line(tmp_path):
+    import http.server
+
+    pytest.importorskip("ray")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        address = f"127.0.0.1:{server.server_address[1]}"
+        done = subprocess.run(_sweep_cli(tmp_path, "--executor", "ray", "--address", address), capture_output=True,
+                              text=True, timeout=60, env=_environment())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [  # http.server answers an HTTP version it refuses with a bare page
+        f"qlatent: error: nothing at {address} speaks Ray's protocol (gRPC): it answered '<!DOCTYPE HTML>'; "
+        "check the address (`ray start --head` prints it; Ray Client listens on port 10001)"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_silent_address_is_refused_after_the_connect_timeout():
+    with socket.socket() as server:  # accepts connections (the kernel's backlog) and never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(SweepError, match=f"nothing at {address} speaks Ray's protocol \\(gRPC\\): it accepted "
+                                             "the connection but answered nothing within 0.5 s"):
+            executors.check_reachable(address, timeout=0.5)
+
+
+def test_joining_a_cluster_that_never_answers_gives_up_after_the_join_timeout(monkeypatch):
+    ray = pytest.importorskip("ray")
+    started = threading.Event()
+
+    def never_returns(*args, **kwargs):  # as Ray's C++ core: Ctrl-C does not get through, for 20 s
+        started.set()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(KeyboardInterrupt):
+                time.sleep(0.1)
+        raise ConnectionError("gave up")
+
+    monkeypatch.setattr(ray, "init", never_returns)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(executors, "JOIN_TIMEOUT_S", 1.0)
+    begun = time.monotonic()
+    with sweep_fakes.http2_server() as (address, _), pytest.raises(
+            SweepError, match=f"cannot connect to the Ray cluster at {address}: TimeoutError: Ray found no cluster "
+                              "there within 1 s"):
+        with open_executor(ExecutorSettings("ray", address=address)):
+            pytest.fail("the executor started")
+    assert started.is_set() and time.monotonic() - begun < 10
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+def test_ctrl_c_and_sigterm_stop_a_sweep_while_ray_looks_for_a_cluster(tmp_path, signal_number, status):
+    pytest.importorskip("ray")
+    with sweep_fakes.http2_server() as (address, accepted):  # passes the probe; Ray then waits for its cluster
+        process = subprocess.Popen(_sweep_cli(tmp_path, "--executor", "ray", "--address", address),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment())
+        try:
+            deadline = time.monotonic() + 60
+            while not accepted and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.1)
+            time.sleep(3)  # the probe is answered: Ray is joining now
+            assert process.poll() is None, process.communicate()
+            process.send_signal(signal_number)
+            _, err = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == status
+    if signal_number == signal.SIGINT:
+        assert err.strip().splitlines()[-1] == "qlatent: interrupted; completed notebooks and runs are kept"
+
+
+@pytest.mark.ray
+def test_a_private_ray_instance_starts_where_ray_address_names_a_cluster(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # as `ray start` or a user's shell leaves it
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0, 2.0]}, seeds=1)
+    try:
+        summary = run_sweep(load_sweep(path, output=tmp_path / "out"), ExecutorSettings("ray", workers=1),
+                            progress=False, say=lambda _: None)
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    assert (summary.n_completed, summary.failures) == (2, [])

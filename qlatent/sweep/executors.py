@@ -51,8 +51,15 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 #: Most workers an executor starts: far beyond any machine's or cluster's CPUs here, and within what
 #: a process pool's C int holds (3,000,000,000 workers was an OverflowError traceback).
 MAX_WORKERS = 100_000
-#: Seconds allowed to open a TCP connection to a Ray address before it is called unreachable.
+#: Seconds allowed to open a TCP connection to a Ray address, and for its first answer, before it is refused.
 CONNECT_TIMEOUT_S = 5.0
+#: Seconds allowed for Ray to join the cluster at an address (Ray itself retries for minutes).
+JOIN_TIMEOUT_S = 30.0
+#: HTTP/2's client preface and an empty SETTINGS frame (RFC 9113, sections 3.4 and 6.5): a gRPC
+#: server — Ray's GCS at ``HOST:PORT``, Ray Client at ``ray://HOST:PORT`` — answers with a SETTINGS frame.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+#: An HTTP/2 frame header's length: 3 bytes of payload length, then the type (4: SETTINGS).
+_FRAME_HEADER = 9
 _ADDRESS = re.compile(r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 
 
@@ -574,22 +581,95 @@ def import_ray() -> Any:
 
 
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Open and close a TCP connection to a ``HOST:PORT`` Ray address (Ray itself waits minutes).
+    """Check that something at a ``HOST:PORT`` Ray address answers and speaks gRPC, as Ray does.
+
+    Ray itself waits minutes, silently, on an address where nothing or another service listens;
+    this opens a TCP connection, sends HTTP/2's preface and waits for the server's SETTINGS frame,
+    each for at most ``timeout`` seconds.
 
     Raises
     ------
     SweepError
-        If nothing accepts a connection there within ``timeout`` seconds.
+        If nothing accepts a connection there, or what answers does not speak HTTP/2 (saying what
+        it answered).
     """
     host_port = check_address(address)
     if host_port is None:
         return
+    hint = "check the address (`ray start --head` prints it; Ray Client listens on port 10001)"
     try:
-        with socket.create_connection(host_port, timeout=timeout):
-            pass
+        connection = socket.create_connection(host_port, timeout=timeout)
     except OSError as error:
-        raise SweepError(f"cannot reach a Ray cluster at {address} ({error}); check the address "
-                         "(`ray start --head` prints it) and that the port is open") from None
+        raise SweepError(f"cannot reach a Ray cluster at {address} ({error}); {hint} and that the port is open") \
+            from None
+    answer = b""
+    with connection:
+        with contextlib.suppress(OSError):  # a reset or a timeout leaves what was read
+            connection.sendall(_HTTP2_PREFACE)
+            while len(answer) < _FRAME_HEADER:
+                chunk = connection.recv(256)
+                if not chunk:
+                    break
+                answer += chunk
+    if len(answer) >= _FRAME_HEADER and answer[3] == 4:
+        return
+    if answer:
+        first = answer.decode("latin-1").strip().splitlines()
+        said = f"answered {first[0][:60]!r}" if first else f"answered {answer[:20]!r}"
+    else:
+        said = f"accepted the connection but answered nothing within {timeout:g} s"
+    raise SweepError(f"nothing at {address} speaks Ray's protocol (gRPC): it {said}; {hint}")
+
+
+def join_bounded(join: Callable[[], Any], timeout: float) -> None:
+    """Call ``join`` in a daemon thread and wait at most ``timeout`` seconds for it; Ctrl-C stops the wait.
+
+    Ray's C++ core does not return to Python while it looks for a cluster, so a call in the main
+    thread ignores Ctrl-C, and SIGTERM (Ray's own handler is installed only from the main thread,
+    so off it SIGTERM ends the process as usual). A call that times out is left to finish or fail
+    in its thread.
+
+    Raises
+    ------
+    TimeoutError
+        If ``join`` has not returned after ``timeout`` seconds.
+    BaseException
+        Whatever ``join`` raised.
+    """
+    import logging
+
+    done = threading.Event()
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            join()
+        except BaseException as error:  # handed to the waiting thread
+            raised.append(error)
+        finally:
+            done.set()
+
+    quiet = _DropRecords("SIGTERM handler is not set")  # Ray's warning that it is off the main thread
+    logger = logging.getLogger("ray._private.worker")
+    logger.addFilter(quiet)
+    try:
+        threading.Thread(target=target, name="qlatent-ray-join", daemon=True).start()
+        if not done.wait(timeout):
+            raise TimeoutError(f"Ray found no cluster there within {timeout:g} s")
+    finally:
+        logger.removeFilter(quiet)
+    if raised:
+        raise raised[0]
+
+
+class _DropRecords:
+    """A logging filter that drops the records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def filter(self, record: Any) -> bool:
+        return not record.getMessage().startswith(self.prefix)
 
 
 #: The prefix of a line of Ray's C++ log: ``[2026-01-01 12:00:00,000 W 123 123] gcs_client.cc:210: ``.
@@ -679,6 +759,7 @@ class RayExecutor(Executor):
         self._ray: Any = None
         self._remote: Any = None
         self._sys_path: list[str] = []
+        self._note = ""
 
     def start(self) -> None:
         import logging
@@ -686,22 +767,23 @@ class RayExecutor(Executor):
         ray = self._ray = import_ray()
         address = self.settings.address
         if not ray.is_initialized():
-            if address is not None:
-                check_reachable(address)
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             if address is None:
-                options["num_cpus"] = self.settings.workers or os.cpu_count() or 1
-            # Ray logs a line a second to stderr while it retries a cluster for ~20 s; keep that
-            # for a failure's one error line (the last log line names the cause), replay it on success.
-            # A local instance is started without the capture: its processes would inherit the file.
-            if address is None:
-                error, captured = _call(lambda: ray.init(address=address, **options)), ""
+                # "local": a private instance, even where `ray start` registered a cluster or
+                # $RAY_ADDRESS names one (Ray would join it, and refuse num_cpus).
+                options["num_cpus"] = capped_workers(self.settings.workers, available_cpus())[0]
+                error, captured = _call(lambda: ray.init(address="local", **options)), ""
             else:
-                error, captured = call_with_stderr_captured(lambda: ray.init(address=address, **options))
+                check_reachable(address)
+                # Ray logs a line a second to stderr while it retries a cluster; keep that for a
+                # failure's one error line (the last log line names the cause), replay it on success.
+                # A local instance is started without the capture: its processes would inherit the file.
+                error, captured = call_with_stderr_captured(
+                    lambda: join_bounded(lambda: ray.init(address=address, **options), JOIN_TIMEOUT_S))
             if error is None:
                 if captured:
                     sys.stderr.write(captured)
-            elif isinstance(error, (ConnectionError, RuntimeError, ValueError)):
+            elif isinstance(error, (ConnectionError, RuntimeError, ValueError, TimeoutError)):
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
                 last = _last_log_line(captured)
                 cause = f" (Ray's last log line: {last})" if last else ""
@@ -711,15 +793,17 @@ class RayExecutor(Executor):
                 raise error
             self._owns = True
         resources = ray.cluster_resources()
-        capacity = int(resources.get("CPU", 1))
+        cpus = int(resources.get("CPU", 1))
         gpus = self.settings.gpus_per_task
         if gpus > 0:
             available = resources.get("GPU", 0)
             if available < gpus:
                 self.close()
                 raise SweepError(f"each run asks for {gpus} GPU(s) but the Ray cluster has {available:g}")
-            capacity = min(capacity, int(available // gpus))
-        self.capacity = max(1, self.settings.workers or capacity)
+            cpus = min(cpus, int(available // gpus))
+        self.capacity = max(1, min(self.settings.workers or cpus, cpus))
+        self._note = (f"{self.settings.workers:,} asked for; the cluster has room for {cpus}"
+                      if self.settings.workers and self.settings.workers > cpus else "")
         self._remote = ray.remote(call_payload)
         self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
 
@@ -763,7 +847,8 @@ class RayExecutor(Executor):
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.settings.address}" if self.settings.address else "a local Ray instance"
-        return f"Ray ({where}, {self.capacity} run(s) at once)"
+        note = f"; {self._note}" if self._note else ""
+        return f"Ray ({where}, {self.capacity} run(s) at once{note})"
 
 
 _KINDS: dict[str, type[Executor]] = {"serial": SerialExecutor, "local": PoolExecutor, "ray": RayExecutor}
