@@ -206,3 +206,133 @@ def test_a_private_ray_instance_starts_where_ray_address_names_a_cluster(tmp_pat
         if ray.is_initialized():
             ray.shutdown()
     assert (summary.n_completed, summary.failures) == (2, [])
+
+
+# ------------------------------------------------------------------------------ sweep files
+
+
+def test_a_huge_sweep_is_refused_from_its_axis_lengths_before_anything_is_expanded(tmp_path, capsys):
+    axes = {f"a{index}": list(range(10)) for index in range(8)}
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", parameters={"x": 1.0}, grid={}, seeds=10**9)
+    begun = time.monotonic()
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: {path}: the sweep has 1,000,000,000 runs (1,000,000,000 seed), more than the limit of "
+        "10,000; split it, or raise the limit (qlatent sweep --max-runs N)"]
+    wide = write_sweep(tmp_path, "wide.yml", experiment="sweep_fakes:widths", grid=axes, seeds=1)
+    with pytest.raises(SweepError, match=r"100,000,000 runs \(10 a0 x 10 a1 .* x 1 seed\), more than the limit"):
+        load_sweep(wide)
+    assert time.monotonic() - begun < 10
+    small = write_sweep(tmp_path, "small.yml", experiment="sweep_fakes:scores_only", grid={"x": [1.0, 2.0]}, seeds=3)
+    with pytest.raises(SweepError, match="the sweep has 6 runs"):
+        load_sweep(small, max_runs=5)
+    assert main(["sweep", str(small), "--dry-run", "--max-runs", "6"]) == 0
+
+
+def test_yaml_aliases_are_refused_in_sweep_files(tmp_path, capsys):
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{chr(98 + level)}: &{chr(98 + level)} [*{chr(97 + level)}, *{chr(97 + level)}, *{chr(97 + level)}, "
+        f"*{chr(97 + level)}, *{chr(97 + level)}, *{chr(97 + level)}, *{chr(97 + level)}, *{chr(97 + level)}, "
+        f"*{chr(97 + level)}]" for level in range(8)]
+    path = tmp_path / "bomb.yml"
+    path.write_text("experiment: sweep_fakes:scores_only\nparameters:\n" + "".join(f"  {line}\n" for line in bomb)
+                    + "grid: {x: [1.0]}\nseeds: 1\n")
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: sweep file {path} is not valid YAML at line 4: an alias (*a) is not allowed in a sweep "
+        "file: write the value out"]
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ({"x": [1, 1.0]}, r"grid axis 'x' repeats a value: \[1, 1.0\]"),
+    ({"x": [1, True]}, r"grid axis 'x' mixes true/false with numbers: \[1, True\]"),
+])
+def test_grid_values_python_takes_as_equal_are_one_value(tmp_path, grid, message):
+    with pytest.raises(SweepError, match=message):
+        load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid=grid, seeds=1))
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"output": None}, r"output must be a folder's path \(text\), got None"),
+    ({"output": ""}, r"output must be a folder's path \(text\), got ''"),
+    ({"output": ["a", "b"]}, r"output must be a folder's path \(text\), got \['a', 'b'\]"),
+    ({"resources": {"gpus": float("nan")}}, "resources.gpus must be a non-negative number, got nan"),
+    ({"resources": {"gpus": float("inf")}}, "resources.gpus must be a non-negative number, got inf"),
+    ({"seeds": [2**64]}, r"seeds must be non-negative integers below 2\*\*64 \(what torch and numpy take\), got "
+                         "18446744073709551616"),
+    ({"seeds": None, "grid": {"x": [1.0], "seed": [0, 2**70]}}, "grid axis 'seed' must be non-negative integers"),
+    ({"seeds": None, "parameters": {"seed": -1}}, "parameter 'seed' must be non-negative integers below 2"),
+])
+def test_bad_outputs_resources_and_seeds_are_refused_at_load(tmp_path, body, message):
+    sweep = {"experiment": "sweep_fakes:scores_only", "grid": {"x": [1.0]}, "seeds": 1, **body}
+    sweep = {key: value for key, value in sweep.items() if not (key == "seeds" and value is None)}
+    with pytest.raises(SweepError, match=message):
+        load_sweep(write_sweep(tmp_path, **sweep))
+
+
+@pytest.mark.parametrize("source", ["syntax", "raises"])
+def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(tmp_path, monkeypatch, capsys,
+                                                                               source):
+    module = tmp_path / f"broken_{source}.py"
+    module.write_text("def run(x, seed):\n    return {x: }\n" if source == "syntax"
+                      else "import os\nraise RuntimeError('needs $SOMETHING set')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_sweep(tmp_path, experiment=f"broken_{source}:run", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    expected = (f"module 'broken_syntax' has a syntax error ({module}, line 2): "  # then Python's own words
+                if source == "syntax" else "importing 'broken_raises' raised RuntimeError: needs $SOMETHING set")
+    assert len(err) == 1 and err[0].startswith(f"qlatent: error: {path}: experiment 'broken_{source}:run': {expected}")
+
+
+def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):
+    from filelock import FileLock, Timeout
+
+    store = SweepStore(tmp_path / "out")
+    (tmp_path / "out" / ".sweep.lock").mkdir(parents=True)  # where the lock file would go
+    with pytest.raises(SweepError, match=r"cannot create the sweep's lock file .*\.sweep\.lock: Is a directory"):
+        with store.locked():
+            pytest.fail("locked")
+
+    def contended(self, *args, **kwargs):  # what some filelock versions and filesystems say instead
+        raise Timeout(str(self.lock_file))
+
+    monkeypatch.setattr(FileLock, "acquire", contended)
+    with pytest.raises(SweepError, match=r"cannot create the sweep's lock file .*: Is a directory"):
+        with store.locked():
+            pytest.fail("locked")
+
+
+# ------------------------------------------------------------------------------ notebook sweeps
+
+
+def test_only_the_tables_a_notebook_saved_are_gathered(tmp_path):
+    from qlatent.sweep.notebooks import gather_tables
+
+    (tmp_path / "04_discrete" / "runs" / "abc").mkdir(parents=True)
+    (tmp_path / "04_discrete" / "scores.csv").write_text("a\n1\n")
+    (tmp_path / "04_discrete" / "runs" / "abc" / "metrics.csv").write_text("step,loss\n1,0.5\n")
+    assert list(gather_tables(tmp_path)) == ["04_discrete.scores"]
+
+
+def test_a_notebook_given_by_its_path_is_run_from_that_path(tmp_path):
+    import nbformat
+    import pandas as pd
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    parameters = nbformat.v4.new_code_cell("width = 1\nseed = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(
+        "import pandas as pd\nfrom qlatent.results import ResultStore\n"
+        "ResultStore('my_study').save_table('scores', pd.DataFrame({'area': [width * (seed + 1)]}))")]
+    nbformat.write(notebook, folder / "my_study.ipynb")
+    path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [2]}, seeds=1)  # relative to the file
+    spec = load_sweep(path, output=tmp_path / "out")
+    assert (spec.notebook, spec.notebook_path) == ("my_study", (folder / "my_study.ipynb").resolve())
+    summary = run_sweep(spec, ExecutorSettings("serial"), progress=False, say=lambda _: None)
+    assert summary.failures == [] and summary.n_completed == 1
+    assert pd.read_parquet(summary.tables["tables/my_study.scores"]).to_dict("list") == {
+        "width": [2], "seed": [0], "area": [2]}

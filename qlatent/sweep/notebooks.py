@@ -26,9 +26,12 @@ class NotebookOutcome:
 
 
 def gather_tables(results: Path) -> dict[str, pd.DataFrame]:
-    """Every CSV table under ``results``, named by its path (``chapter/table.csv`` → ``chapter.table``)."""
-    return {".".join(path.relative_to(results).with_suffix("").parts): pd.read_csv(path)
-            for path in sorted(results.rglob("*.csv"))}
+    """The tables the notebook saved under ``results``, named ``chapter.table`` (from ``chapter/table.csv``).
+
+    Only the files :meth:`qlatent.results.ResultStore.save_table` writes, one folder deep: the
+    training runs' own files below (``chapter/runs/<run>/metrics.csv``) are not results.
+    """
+    return {f"{path.parent.name}.{path.stem}": pd.read_csv(path) for path in sorted(results.glob("*/*.csv"))}
 
 
 def execute_notebook_run(notebook: str, parameters: Mapping[str, Any], run_dir: str) -> NotebookOutcome:
