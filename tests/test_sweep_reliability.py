@@ -336,3 +336,21 @@ def test_a_notebook_given_by_its_path_is_run_from_that_path(tmp_path):
     assert summary.failures == [] and summary.n_completed == 1
     assert pd.read_parquet(summary.tables["tables/my_study.scores"]).to_dict("list") == {
         "width": [2], "seed": [0], "area": [2]}
+
+
+# ------------------------------------------------------------------------------ Ray Client
+
+
+def test_the_cluster_extra_installs_ray_client():
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert "ray[client]==2.60.0" in extras["project"]["optional-dependencies"]["cluster"]
+
+
+def test_a_ray_client_address_without_ray_client_is_one_clear_error(monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setitem(sys.modules, "grpc", None)  # `import grpc` fails as where ray[client] is not installed
+    with pytest.raises(SweepError, match=r"a ray:// address needs Ray Client, whose gRPC package cannot be imported "
+                                         r"here .*pip install 'qlatent\[cluster\]' \(ray\[client\]==2\.60\.0\)"):
+        executors.preflight(ExecutorSettings("ray", address="ray://127.0.0.1:10001"))

@@ -570,13 +570,23 @@ def _exit_description(process: Any) -> str:
     return f"exit code {code}"
 
 
-def import_ray() -> Any:
-    """Import Ray, or raise :class:`SweepError` saying how to install it."""
+def import_ray(address: str | None = None) -> Any:
+    """Import Ray, or raise :class:`SweepError` saying how to install it.
+
+    A ``ray://HOST:PORT`` address also needs Ray Client's gRPC package (``ray[client]``, which
+    the ``cluster`` extra installs); without it Ray fails only when it connects.
+    """
+    install = "install it with: pip install 'qlatent[cluster]' (ray[client]==2.60.0)"
     try:
         import ray
     except ImportError as error:
-        raise SweepError(f"the ray executor needs Ray, which cannot be imported here ({error}); "
-                         "install it with: pip install 'qlatent[cluster]' (ray==2.60.0)") from None
+        raise SweepError(f"the ray executor needs Ray, which cannot be imported here ({error}); {install}") from None
+    if address is not None and address.startswith("ray://"):
+        try:
+            import grpc  # noqa: F401  (Ray Client's transport)
+        except ImportError as error:
+            raise SweepError(f"a ray:// address needs Ray Client, whose gRPC package cannot be imported here "
+                             f"({error}); {install}, or give the cluster's HOST:PORT (port 6379) instead") from None
     return ray
 
 
@@ -732,7 +742,7 @@ def preflight(settings: ExecutorSettings) -> None:
     """
     if settings.kind != "ray":
         return
-    ray = import_ray()
+    ray = import_ray(settings.address)
     if settings.address is not None and not ray.is_initialized():
         check_reachable(settings.address)
 
@@ -764,8 +774,8 @@ class RayExecutor(Executor):
     def start(self) -> None:
         import logging
 
-        ray = self._ray = import_ray()
         address = self.settings.address
+        ray = self._ray = import_ray(address)
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             if address is None:
