@@ -73,7 +73,7 @@ def test_a_dying_worker_charges_and_names_only_its_own_run():
     tasks = [{"x": 1.0, "seed": 0}, {"x": 2.0, "seed": 0}]
     with open_executor(ExecutorSettings("local", workers=2)) as executor:
         results = run_tasks(sweep_fakes.dies_at_one, tasks, executor, retries=0)
-    assert not results[0].ok and results[0].error == "worker process died (exit code 17); gave up after 1 attempt(s)"
+    assert not results[0].ok and results[0].error == "worker process died (exit status 17); gave up after 1 attempt(s)"
     assert results[1].ok and results[1].attempts == 1 and results[1].value == {"sum": 2.0}
 
 
@@ -315,27 +315,41 @@ def test_only_the_tables_a_notebook_saved_are_gathered(tmp_path):
     assert list(gather_tables(tmp_path)) == ["04_discrete.scores"]
 
 
-def test_a_notebook_given_by_its_path_is_run_from_that_path(tmp_path):
+def _study_notebook(path: Path) -> None:
+    """A notebook outside the book: saves ``area``; fails at ``width == 3``, its kernel dies at ``width == 4``."""
     import nbformat
-    import pandas as pd
 
-    folder = tmp_path / "mine"
-    folder.mkdir()
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     parameters = nbformat.v4.new_code_cell("width = 1\nseed = 0")
     parameters.metadata["tags"] = ["parameters"]
     notebook.cells = [parameters, nbformat.v4.new_code_cell(
-        "import pandas as pd\nfrom qlatent.results import ResultStore\n"
+        "import os\nimport pandas as pd\nfrom qlatent.results import ResultStore\n"
+        "assert width != 3, 'width 3 is where this notebook fails'\n"
+        "if width == 4:\n    os._exit(3)\n"
         "ResultStore('my_study').save_table('scores', pd.DataFrame({'area': [width * (seed + 1)]}))")]
-    nbformat.write(notebook, folder / "my_study.ipynb")
-    path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [2]}, seeds=1)  # relative to the file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+
+
+def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent_run_says(tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))  # the runner's failed copies go to its _build/failed/
+    _study_notebook(tmp_path / "mine" / "my_study.ipynb")
+    path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [2, 3, 4]}, seeds=1)  # file-relative
     spec = load_sweep(path, output=tmp_path / "out")
-    assert (spec.notebook, spec.notebook_path) == ("my_study", (folder / "my_study.ipynb").resolve())
+    assert (spec.notebook, spec.notebook_path) == ("my_study", (tmp_path / "mine" / "my_study.ipynb").resolve())
     summary = run_sweep(spec, ExecutorSettings("serial"), progress=False, say=lambda _: None)
-    assert summary.failures == [] and summary.n_completed == 1
+    assert summary.n_completed == 1
     assert pd.read_parquet(summary.tables["tables/my_study.scores"]).to_dict("list") == {
         "width": [2], "seed": [0], "area": [2]}
+    failures = dict((job["width"], error) for job, error in summary.failures)
+    # cell 2 of the notebook as written (papermill's injected parameters cell is not counted), as `qlatent run` says
+    assert failures[3].startswith("NotebookFailed: notebook 'my_study' failed in cell 2 at line 4 "
+                                  "(\"assert width != 3, 'width 3 is where this notebook fails'\"): AssertionError")
+    assert failures[4].startswith("KernelDied: notebook 'my_study': kernel died in cell 2 (exit status 3)")
+    assert (tmp_path / "_build" / "failed" / "my_study.ipynb").is_file()
 
 
 # ------------------------------------------------------------------------------ Ray Client

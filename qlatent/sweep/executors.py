@@ -507,6 +507,8 @@ class PoolExecutor(Executor):
     def wait(self) -> tuple[int, TaskOutcome]:
         from multiprocessing.connection import wait
 
+        from qlatent.runner.errors import describe_exit
+
         busy = list(self._busy.values())
         waitables = [worker.connection for worker, _ in busy] + [worker.process.sentinel for worker, _ in busy]
         ready = wait(waitables)
@@ -524,10 +526,10 @@ class PoolExecutor(Executor):
                 return token, TaskOutcome("error", error=value, traceback=trace, worker=name)
         worker, token = next((worker, token) for worker, token in busy
                              if worker.connection in ready or worker.process.sentinel in ready)
-        worker.process.join(timeout=5)
+        worker.process.join(timeout=5)  # its pipe may close a moment before it has exited
         del self._busy[worker.process.pid]
         self._discard(worker)
-        return token, TaskOutcome("crash", error=f"worker process died ({_exit_description(worker.process)})",
+        return token, TaskOutcome("crash", error=f"worker process died ({describe_exit(worker.process.exitcode)})",
                                   worker=f"{socket.gethostname()}:{worker.process.pid}")
 
     @staticmethod
@@ -556,18 +558,6 @@ class PoolExecutor(Executor):
     def describe(self) -> str:
         note = f" ({self._note})" if self._note else ""
         return f"local pool of {self.capacity} worker(s){note}"
-
-
-def _exit_description(process: Any) -> str:
-    """``exit code 17`` or ``killed by SIGKILL`` for a process that ended."""
-    code = process.exitcode
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        with contextlib.suppress(ValueError):
-            return f"killed by {signal.Signals(-code).name}"
-        return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 def import_ray(address: str | None = None) -> Any:
