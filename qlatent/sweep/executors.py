@@ -446,17 +446,18 @@ def capped_workers(requested: int | None, cpus: int, threads_per_worker: int = 1
     less than requested, a note saying why (empty otherwise).
     """
     by_cpus = max(1, cpus // threads_per_worker)
-    count = min(requested or by_cpus, by_cpus)
     memory = available_memory_bytes()
-    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else count
-    note = ""
-    if requested is not None and requested > count:
-        note = f"{requested:,} asked for; {cpus} CPU(s) available"
-    if by_memory < count:
-        count = by_memory
-        note = (f"{requested or by_cpus:,} asked for; {memory / 2**30:.1f} GiB of memory free at about "
-                f"{WORKER_MEMORY_BYTES / 2**30:.2f} GiB per worker before its run")
-    return count, note
+    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else None
+    wanted = requested or by_cpus
+    count = min(wanted, by_cpus, by_memory or wanted)
+    reasons = []
+    if by_cpus < wanted:
+        reasons.append(f"{cpus} CPU(s) available")
+    if by_memory is not None and by_memory < min(wanted, by_cpus):
+        reasons.append(f"{memory / 2**30:.1f} GiB of memory free at about {WORKER_MEMORY_BYTES / 2**30:.2f} GiB "
+                       "per worker before its run")
+    asked = f"{requested:,} asked for; " if requested is not None and reasons else ""
+    return count, asked + "; ".join(reasons)
 
 
 @dataclasses.dataclass
