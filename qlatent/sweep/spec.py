@@ -4,7 +4,7 @@
 
     name: table1-paper                 # optional; default: the file's name
     description: Table I, paper protocol
-    experiment: qlatent.experiments.discrete:train_run   # or  notebook: 03_synthetic_gan
+    experiment: qlatent.experiments.discrete:train_run   # or  notebook: 03_synthetic_gan (or a path)
     parameters:                        # passed to every run
       n_steps: 40000
     grid:                              # every combination, the first axis varying slowest
@@ -27,11 +27,14 @@ names to numbers. Values are plain YAML, made into what the function's annotatio
   ``runs_dir``, when the function takes it and the file does not set it, is ``{output}/experiment``
   (the experiment names each run's folder in it).
 
-A notebook is executed once per run with those parameters injected and its results folder
-pointed into the run's folder; its saved tables are gathered. Everything is checked when the
-file is loaded — unknown keys or parameters, a missing required parameter, an empty grid or axis,
-an experiment that cannot be imported, and every run's values through the experiment's
-``validate`` hook when it has one (:func:`check_runs`) — before any run starts.
+A notebook — a chapter's name, or a ``.ipynb`` path relative to the sweep file — is executed
+once per run with those parameters injected and its results folder pointed into the run's
+folder; its saved tables are gathered. Everything is checked when the file is loaded — YAML
+aliases (refused), more runs than :data:`MAX_RUNS` (counted from the axes' lengths, before
+anything is expanded), unknown keys or parameters, a missing required parameter, an empty grid or
+axis, values an axis repeats (``1`` and ``1.0``), seeds beyond 64 bits, an experiment that cannot
+be imported, and every run's values through the experiment's ``validate`` hook when it has one
+(:func:`check_runs`) — before any run starts.
 """
 
 from __future__ import annotations
