@@ -413,7 +413,7 @@ def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> No
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
     parser.add_argument("--workers", type=whole_number(1, MAX_WORKERS),
-                        help="runs at once (default: the machine's or the cluster's CPUs)")
+                        help="runs at once (default and most: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")
     parser.add_argument("--gpus-per-run", type=real_number(0), help="GPUs each training run asks for (Ray)")

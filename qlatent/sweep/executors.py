@@ -1,7 +1,7 @@
 """Where runs execute: in this process, in a local process pool, or on a Ray cluster.
 
 ``serial``  one run after another in this process (the default: the quick profile and CI)
-``local``   a pool of ``workers`` spawned processes on this machine
+``local``   a pool of ``workers`` spawned processes on this machine (at most its usable CPUs)
 ``ray``     Ray tasks: a local Ray instance of ``workers`` CPUs, or the cluster at ``address``
 
 Every executor takes *tasks* — a picklable function and its keyword arguments — and answers with
@@ -16,7 +16,7 @@ The default executor comes from the environment, so notebooks need no change to 
 elsewhere (``qlatent book --executor ray --address HOST:PORT`` sets these for the kernels):
 
 ``QLATENT_EXECUTOR``      ``serial`` | ``local`` | ``ray``
-``QLATENT_WORKERS``       number of workers (default: the machine's or the cluster's CPUs)
+``QLATENT_WORKERS``       number of workers (default and most: the machine's or the cluster's CPUs)
 ``QLATENT_RAY_ADDRESS``   a Ray cluster: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``
 ``QLATENT_GPUS_PER_RUN``  GPUs each training run asks for (Ray; fractions allowed)
 """
