@@ -272,19 +272,23 @@ def test_bad_outputs_resources_and_seeds_are_refused_at_load(tmp_path, body, mes
         load_sweep(write_sweep(tmp_path, **sweep))
 
 
-@pytest.mark.parametrize("source", ["syntax", "raises"])
+@pytest.mark.parametrize(("source", "code", "expected"), [
+    ("syntax", "def run(x, seed):\n    return {x: }\n",
+     "module 'broken_syntax' has a syntax error ({module}, line 2): "),  # then Python's own words
+    ("raises", "import os\nraise RuntimeError('needs $SOMETHING set')\n",
+     "importing 'broken_raises' failed: RuntimeError: needs $SOMETHING set"),
+    ("exits", "import sys\nsys.exit(4)\n", "importing 'broken_exits' failed: the module exited with status 4"),
+])
 def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(tmp_path, monkeypatch, capsys,
-                                                                               source):
+                                                                               source, code, expected):
     module = tmp_path / f"broken_{source}.py"
-    module.write_text("def run(x, seed):\n    return {x: }\n" if source == "syntax"
-                      else "import os\nraise RuntimeError('needs $SOMETHING set')\n")
+    module.write_text(code)
     monkeypatch.syspath_prepend(str(tmp_path))
     path = write_sweep(tmp_path, experiment=f"broken_{source}:run", grid={"x": [1.0]}, seeds=1)
     assert main(["sweep", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err.splitlines()
-    expected = (f"module 'broken_syntax' has a syntax error ({module}, line 2): "  # then Python's own words
-                if source == "syntax" else "importing 'broken_raises' raised RuntimeError: needs $SOMETHING set")
-    assert len(err) == 1 and err[0].startswith(f"qlatent: error: {path}: experiment 'broken_{source}:run': {expected}")
+    start = f"qlatent: error: {path}: experiment 'broken_{source}:run': {expected.format(module=module)}"
+    assert len(err) == 1 and err[0].startswith(start)
 
 
 def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):

@@ -199,19 +199,19 @@ def _error_line(error: BaseException) -> str:
 RUN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
 
 
-def failure_line(error: BaseException) -> str:
-    """One line for a run's failure: ``TypeName: message``, or ``run exited with status N`` for ``sys.exit``.
+def failure_line(error: BaseException, subject: str = "run") -> str:
+    """One line for a failure: ``TypeName: message``, or ``run exited with status N`` for ``sys.exit``.
 
     A ``SystemExit`` exits with its code as the interpreter would: None is 0, an integer itself,
-    anything else 1 (its text follows, as ``sys.exit("why")`` prints it).
+    anything else 1 (its text follows, as ``sys.exit("why")`` prints it). ``subject`` names what exited.
     """
     if not isinstance(error, SystemExit):
         return _error_line(error)
     code = error.code
     if code is None or isinstance(code, int):
-        return f"run exited with status {code or 0}"
+        return f"{subject} exited with status {code or 0}"
     text = str(code).strip().splitlines()
-    return f"run exited with status 1: {text[0]}" if text else "run exited with status 1"
+    return f"{subject} exited with status 1: {text[0]}" if text else f"{subject} exited with status 1"
 
 
 def limit_threads(threads: int) -> None:

@@ -96,11 +96,11 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
         where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
         raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error ({where}): "
                          f"{error.msg}") from None
-    except Exception as error:  # whatever the module raised while it was imported
+    except (Exception, SystemExit) as error:  # whatever the module raised while it was imported
         from qlatent.sweep.executors import failure_line
 
-        raise SweepError(f"experiment {reference!r}: importing {module_name!r} raised {failure_line(error)}") \
-            from None
+        raise SweepError(f"experiment {reference!r}: importing {module_name!r} failed: "
+                         f"{failure_line(error, 'the module')}") from None
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise SweepError(f"experiment {reference!r}: {module_name!r} has no {attribute!r}")
