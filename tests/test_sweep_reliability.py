@@ -77,6 +77,28 @@ def test_a_dying_worker_charges_and_names_only_its_own_run():
     assert results[1].ok and results[1].attempts == 1 and results[1].value == {"sum": 2.0}
 
 
+def test_ctrl_c_stops_a_pool_sweep_and_its_workers_at_once_in_one_line(tmp_path):
+    log = tmp_path / "calls.log"
+    path = write_sweep(tmp_path, experiment="sweep_fakes:quadratic", parameters={"pause": 60.0},
+                       grid={"x": [1.0, 2.0]}, seeds=1)
+    command = [sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output", str(tmp_path / "out"), "--quiet",
+               "--executor", "local", "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**_environment(), "SWEEP_FAKE_LOG": str(log)}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (not log.exists() or len(log.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole process group
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == 130
+    assert err.splitlines() == ["qlatent: interrupted; completed notebooks and runs are kept"]
+
+
 # ------------------------------------------------------------------------------- worker counts
 
 

@@ -269,16 +269,22 @@ def _pool_worker_init(threads: int) -> None:
     """Pool worker set-up: thread limits, no nested pools, Ctrl-C left to the parent, die with the parent (Linux).
 
     The user's Ctrl-C reaches the whole process group; the parent stops the sweep and its workers,
-    so a worker ignores it, and a ``KeyboardInterrupt`` inside a worker is one its run raised.
+    so a worker ignores it, and a ``KeyboardInterrupt`` inside a worker is one its run raised. It
+    is ignored by a handler, not ``SIG_IGN``, which the programs a run starts (a notebook's kernel)
+    would inherit.
     """
     limit_threads(threads)
     os.environ[EXECUTOR_ENV] = "serial"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, _ignore_signal)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ignore_signal(signum: int, frame: Any) -> None:
+    """A signal handler that does nothing (system calls it interrupts are retried, PEP 475)."""
 
 
 def _pool_worker(connection: Any, threads: int) -> None:
