@@ -160,7 +160,7 @@ def test_an_address_where_another_service_listens_is_refused_in_seconds_in_one_l
     assert not (tmp_path / "out").exists()
 
 
-def test_a_silent_address_is_refused_after_the_connect_timeout():
+def test_a_silent_address_is_refused_after_the_connect_timeout(monkeypatch):
     with socket.socket() as server:  # accepts connections (the kernel's backlog) and never answers
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -168,6 +168,8 @@ def test_a_silent_address_is_refused_after_the_connect_timeout():
         with pytest.raises(SweepError, match=f"nothing at {address} speaks Ray's protocol \\(gRPC\\): it accepted "
                                              "the connection but answered nothing within 0.5 s"):
             executors.check_reachable(address, timeout=0.5)
+        monkeypatch.setenv("RAY_USE_TLS", "1")  # a TLS handshake is not HTTP/2's preface: only the connection counts
+        executors.check_reachable(address, timeout=0.5)
 
 
 def test_joining_a_cluster_that_never_answers_gives_up_after_the_join_timeout(monkeypatch):

@@ -592,7 +592,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
     Ray itself waits minutes, silently, on an address where nothing or another service listens;
     this opens a TCP connection, sends HTTP/2's preface and waits for the server's SETTINGS frame,
-    each for at most ``timeout`` seconds.
+    each for at most ``timeout`` seconds. A cluster speaking TLS (``RAY_USE_TLS=1``) is only
+    checked for the connection.
 
     Raises
     ------
@@ -611,6 +612,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
             from None
     answer = b""
     with connection:
+        if os.environ.get("RAY_USE_TLS", "").strip().lower() in ("1", "true"):
+            return
         with contextlib.suppress(OSError):  # a reset or a timeout leaves what was read
             connection.sendall(_HTTP2_PREFACE)
             while len(answer) < _FRAME_HEADER:
