@@ -6,7 +6,8 @@
     training runs and their slow sample banks run on the executor (default: in each kernel). A
     chapter last executed by ``qlatent run`` keeps that run's parameters unless ``--profile`` is
     given explicitly.
-``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR] [--dry-run]``
+``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR]
+[--max-runs N] [--dry-run]``
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
@@ -43,6 +44,7 @@ from qlatent.paths import cache_dir, profiles_file
 from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
+from qlatent.sweep.spec import MAX_RUNS
 
 
 def _parse_value(text: str) -> Any:
@@ -199,7 +201,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from qlatent.sweep.run import run_sweep
     from qlatent.sweep.spec import load_sweep
 
-    spec = load_sweep(args.sweep_file, output=args.output)
+    spec = load_sweep(args.sweep_file, output=args.output, max_runs=args.max_runs)
     settings = _executor_settings(args, "local")
     if args.retries is not None:
         spec = dataclasses.replace(spec, retries=args.retries)
@@ -369,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else data/results/sweeps/NAME)")
     sweep.add_argument("--retries", type=whole_number(0),
                        help="further attempts of a run whose worker died (default: the file's)")
+    sweep.add_argument("--max-runs", type=whole_number(1), default=MAX_RUNS, metavar="N",
+                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,})")
     sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
@@ -412,7 +416,7 @@ def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> No
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
     parser.add_argument("--workers", type=whole_number(1, MAX_WORKERS),
-                        help="runs at once (default: the machine's or the cluster's CPUs)")
+                        help="runs at once (default and most: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")
     parser.add_argument("--gpus-per-run", type=real_number(0), help="GPUs each training run asks for (Ray)")
