@@ -14,6 +14,11 @@ added into every hidden layer) the map ``g: z ↦ h_L`` to its last hidden layer
 A layer that shrinks (``w_l < w_{l−1} + d_z``) has a null space: two different inputs give the same
 output, so no inverse exists layer by layer (:func:`collapsing_pair` builds such a pair).
 
+Why a boson-sampling latent is more than its marginals: :func:`interference_distance` is the total
+variation distance between the exact output distributions of indistinguishable photons and of
+partially distinguishable (or lossy) ones through the same interferometer
+(:func:`qlatent.photonics.output_probabilities`; Tichy 2014, eq. 60, for the partial model).
+
 Everything here is float64 and deterministic: the inputs are a generator and latents.
 """
 
@@ -23,6 +28,7 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from qlatent.models.molgan import ReinjectionGenerator, recover_latent
@@ -123,7 +129,7 @@ def jacobian_singular_values(generator: ReinjectionGenerator, z: np.ndarray | to
     generator = _check_generator(generator)
     latents = _latents(generator, z)
     network = _float64_copy(generator)
-    jacobians = torch.func.vmap(torch.func.jacrev(lambda latent: network.hidden_layers(latent[None])[-1][0]))(latents)
+    jacobians = torch.func.vmap(torch.func.jacfwd(lambda latent: network.hidden_layers(latent[None])[-1][0]))(latents)
     return torch.linalg.svdvals(jacobians).detach().numpy()
 
 
@@ -208,3 +214,111 @@ def collapsing_pair(weight: np.ndarray, x: np.ndarray) -> np.ndarray:
                          "pass a wide matrix (out < in)")
     null = np.linalg.svd(weight)[2][-1]
     return x + (np.linalg.norm(x) or 1.0) * null
+
+
+def _distance(patterns_a: np.ndarray, probs_a: np.ndarray, patterns_b: np.ndarray, probs_b: np.ndarray) -> float:
+    """½ Σ |p − q| over the union of two pattern lists."""
+    union: dict[tuple[int, ...], list[float]] = {}
+    for pattern, p in zip(patterns_a, probs_a):
+        union.setdefault(tuple(int(n) for n in pattern), [0.0, 0.0])[0] += float(p)
+    for pattern, q in zip(patterns_b, probs_b):
+        union.setdefault(tuple(int(n) for n in pattern), [0.0, 0.0])[1] += float(q)
+    return 0.5 * sum(abs(p - q) for p, q in union.values())
+
+
+def interference_distance(unitary: np.ndarray, input_state: np.ndarray | list[int], *,
+                          indistinguishability: float = 0.0, transmission: float = 1.0) -> float:
+    """TVD between indistinguishable photons and photons of pairwise overlap ``indistinguishability``.
+
+    Both go through ``unitary`` with the same uniform ``transmission``; 0 means the photons'
+    statistics carry no trace of multi-photon interference, 1 means disjoint supports. Exact
+    (enumerates every output pattern: small sizes only).
+
+    Parameters
+    ----------
+    unitary
+        ``(m, m)`` interferometer.
+    input_state
+        Photons per input mode, length ``m``.
+    indistinguishability
+        Pairwise internal-state overlap ``x`` in [0, 1] of the compared photons (0: distinguishable).
+    transmission
+        Uniform transmission ``η`` in [0, 1] of every photon, for both distributions.
+
+    Returns
+    -------
+    float
+        Total variation distance in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Invalid matrix, state or options, or a distribution too large to enumerate
+        (see :func:`qlatent.photonics.output_probabilities`).
+    """
+    from qlatent.photonics import output_probabilities
+
+    ideal = output_probabilities(unitary, input_state, transmission=transmission)
+    other = output_probabilities(unitary, input_state, model="partial", indistinguishability=indistinguishability,
+                                 transmission=transmission)
+    return _distance(*ideal, *other)
+
+
+def interference_distance_table(photon_numbers: list[int], seeds: list[int], modes_per_photon: int = 2,
+                                transmissions: tuple[float, ...] = (1.0,)) -> pd.DataFrame:
+    """:func:`interference_distance` (distinguishable vs indistinguishable) as photons grow.
+
+    ``n`` photons in the first ``n`` of ``modes_per_photon · n`` modes of a Haar-random
+    interferometer drawn from each seed (:func:`qlatent.photonics.haar_unitary`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``n_photons``, ``n_modes``, ``seed``, ``transmission``, ``tvd``.
+    """
+    from qlatent.photonics import haar_unitary
+
+    if modes_per_photon < 1:
+        raise ValueError(f"modes_per_photon must be ≥ 1, got {modes_per_photon}")
+    rows = []
+    for n in photon_numbers:
+        n_modes = modes_per_photon * n
+        for seed in seeds:
+            unitary = haar_unitary(n_modes, seed=seed)
+            state = [1] * n + [0] * (n_modes - n)
+            for eta in transmissions:
+                rows.append({"n_photons": n, "n_modes": n_modes, "seed": seed, "transmission": eta,
+                             "tvd": interference_distance(unitary, state, transmission=eta)})
+    return pd.DataFrame(rows)
+
+
+def inversion_table(latent_dims: list[int], seeds: list[int], n_latents: int, n_atom_types: int = 5,
+                    latent_seed: int = 0) -> pd.DataFrame:
+    """Theorem 1's conditions on the paper's QM9 generator, per latent size and initialisation seed.
+
+    For each ``(latent_dim, seed)``: the generator of :meth:`MolGANConfig.paper
+    <qlatent.models.molgan.MolGANConfig.paper>` initialised from ``seed``, ``n_latents`` centred
+    half-filling photon-count latents (multinomial, from ``latent_seed``), the largest inversion error
+    (:func:`inversion_errors`) and the Lipschitz estimates (:func:`lipschitz_bounds`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``latent_dim``, ``seed``, ``n_latents``, ``max_inversion_error``, ``forward_lower``,
+        ``forward_upper``, ``inverse_lower``, ``inverse_upper``.
+    """
+    from qlatent.models.molgan import MolGAN, MolGANConfig
+
+    rng = np.random.default_rng(latent_seed)
+    rows = []
+    for dim in latent_dims:
+        counts = rng.multinomial(dim // 2, np.full(dim, 1 / dim), size=n_latents).astype(float)
+        z = counts - counts.mean(axis=0)
+        for seed in seeds:
+            generator = MolGAN(MolGANConfig.paper(dim, n_atom_types), seed=seed).generator
+            bounds = lipschitz_bounds(generator, z)
+            rows.append({"latent_dim": dim, "seed": seed, "n_latents": n_latents,
+                         "max_inversion_error": float(inversion_errors(generator, z).max()),
+                         "forward_lower": bounds.forward_lower, "forward_upper": bounds.forward_upper,
+                         "inverse_lower": bounds.inverse_lower, "inverse_upper": bounds.inverse_upper})
+    return pd.DataFrame(rows)

@@ -11,7 +11,10 @@ from qlatent.models.molgan import MolGAN, MolGANConfig
 from qlatent.theory import (
     collapsing_pair,
     hidden_map,
+    interference_distance,
+    interference_distance_table,
     inversion_errors,
+    inversion_table,
     jacobian_singular_values,
     lipschitz_bounds,
 )
@@ -124,3 +127,35 @@ def test_only_the_reinjection_generator_is_accepted():
     plain = MolGAN(MolGANConfig(latent_dim=4, n_atom_types=5), seed=0).generator
     with pytest.raises(TypeError, match="needs a ReinjectionGenerator.*got GraphGenerator"):
         hidden_map(plain, np.zeros((1, 4)))
+
+
+BALANCED = np.array([[1, 1], [1, -1]]) / np.sqrt(2)
+
+
+def test_hong_ou_mandel_distance_is_one_half():
+    """Indistinguishable (½, 0, ½) against distinguishable (¼, ½, ¼) on (2,0), (1,1), (0,2)."""
+    assert interference_distance(BALANCED, [1, 1]) == pytest.approx(0.5)
+    assert interference_distance(BALANCED, [1, 1], indistinguishability=1.0) == pytest.approx(0.0, abs=1e-15)
+    # partial overlap x (HOM visibility x²): P(1,1) = (1 − x²)/2 where the ideal has 0, so TVD = (1 − x²)/2
+    assert interference_distance(BALANCED, [1, 1], indistinguishability=0.6) == pytest.approx(0.32)
+
+
+def test_loss_erases_the_difference():
+    """η: both photons survive with η², and only then do they differ (by ½): TVD = η²/2."""
+    assert interference_distance(BALANCED, [1, 1], transmission=0.5) == pytest.approx(0.125)
+    assert interference_distance(BALANCED, [1, 1], transmission=0.0) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_distance_table_grows_from_zero_with_one_photon():
+    table = interference_distance_table([1, 2, 3], seeds=[0, 1])
+    assert list(table.columns) == ["n_photons", "n_modes", "seed", "transmission", "tvd"]
+    assert table[table.n_photons == 1].tvd.max() == pytest.approx(0.0, abs=1e-12)
+    assert (table[table.n_photons > 1].tvd > 0.05).all() and (table.tvd <= 1).all()
+    with pytest.raises(ValueError, match="modes_per_photon must be ≥ 1, got 0"):
+        interference_distance_table([1], seeds=[0], modes_per_photon=0)
+
+
+def test_inversion_table_reports_tiny_errors_and_ordered_bounds():
+    table = inversion_table([16], seeds=[0, 1], n_latents=20)
+    assert len(table) == 2 and (table.max_inversion_error < 1e-9).all()
+    assert (table.forward_lower <= table.forward_upper).all() and (table.inverse_lower <= table.inverse_upper).all()
