@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 
 import numpy as np
@@ -12,6 +13,9 @@ import pytest
 from conftest import REPO
 
 from qlatent.experiments.recorded_shots import (
+    SHOTS_FILE_FAULTS,
+    ShotsFileFault,
+    fault_message,
     fit_loss_and_distinguishability,
     ideal_distribution,
     marginals_table,
@@ -126,3 +130,16 @@ def test_the_example_replays_through_the_recorded_backend(tmp_path):
     request = recorded_request(folder / EXAMPLE.name, 1000, min_detected=3)
     served = get_or_sample(request, store=tmp_path / "store").counts
     assert served.shape == (1000, 6) and (served.sum(axis=1) >= 3).all()
+
+
+@pytest.mark.parametrize("fault", SHOTS_FILE_FAULTS, ids=lambda fault: fault.what)
+def test_every_fault_the_chapter_shows_gets_its_documented_error(fault, tmp_path):
+    message = fault_message(fault, EXAMPLE, tmp_path)
+    assert re.search(fault.message, message), message
+    assert str(tmp_path) not in message and "faulty." in message
+
+
+def test_a_fault_the_reader_misses_is_reported(tmp_path):
+    harmless = ShotsFileFault("a valid extra shot", "never", shot="1,0,0,1,1,0")
+    with pytest.raises(RuntimeError, match="the fault 'a valid extra shot' was read without error"):
+        fault_message(harmless, EXAMPLE, tmp_path)

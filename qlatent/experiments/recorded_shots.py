@@ -20,9 +20,11 @@ All exact: small circuits only (the limits of :func:`~qlatent.photonics.output_p
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +236,70 @@ def simulate_shots_file(path: str | os.PathLike[str], *, n_modes: int, loop_leng
              f"detection={detection!r}, seed={seed})")
     return write_shots_file(path, counts, input_state=state, detection=detection, circuit=circuit,
                             device="simulated PT-Series-style device (qlatent example)", notes=notes)
+
+
+@dataclass(frozen=True)
+class ShotsFileFault:
+    """One way a ``qlatent.shots/1`` pair goes wrong, and the error :func:`qlatent.qpu.shots.read_shots_file` gives.
+
+    ``description`` entries replace (or, with value ``None``, remove) entries of a good description;
+    ``shot`` is appended to its counts file as one line; ``message`` is a regular expression the
+    error must match (the chapter shows the error, the tests check it).
+    """
+
+    what: str
+    message: str
+    description: dict[str, Any] = field(default_factory=dict)
+    shot: str | None = None
+
+
+#: The faults chapter 07 demonstrates on the example file (6 modes, 3 photons, PNR detection).
+SHOTS_FILE_FAULTS = (
+    ShotsFileFault("another version of the format", r"format must be 'qlatent\.shots/1', got 'qlatent\.shots/2'",
+                   {"format": "qlatent.shots/2"}),
+    ShotsFileFault("a misspelt entry", r"unknown entries \['min_detect'\]", {"min_detect": 2}),
+    ShotsFileFault("a missing entry", r"missing 'input_state'", {"input_state": None}),
+    ShotsFileFault("an unknown detection", r"detection must be one of \('pnr', 'threshold'\), got 'clicks'",
+                   {"detection": "clicks"}),
+    ShotsFileFault("a count written as a float", r"expected comma-separated integers \(digits only\), got '1\.0'",
+                   shot="1.0,0,0,0,1,0"),
+    ShotsFileFault("a negative count", r"negative count -1", shot="1,-1,0,0,1,0"),
+    ShotsFileFault("a shot of the wrong length", r"shot of 5 modes after shots of 6 modes", shot="1,0,0,1,0"),
+    ShotsFileFault("more photons than were sent in", r"a shot holds 4 photons, more than the 3 sent in",
+                   shot="2,0,0,1,1,0"),
+    ShotsFileFault("clicks above 1 with threshold detectors",
+                   r"threshold detection records clicks \(0 or 1\), got a count of 2", {"detection": "threshold"},
+                   shot="2,0,0,0,1,0"),
+)
+
+
+def fault_message(fault: ShotsFileFault, example: str | os.PathLike[str], folder: str | os.PathLike[str]) -> str:
+    """The error reading ``example`` with ``fault`` gives: the pair is copied into ``folder`` with the
+    fault, read, and the message returned with ``folder`` removed from it (it names the file only).
+
+    Raises
+    ------
+    RuntimeError
+        If the faulty copy reads without error: the reader no longer catches that fault.
+    """
+    from qlatent.qpu.shots import read_shots_file
+
+    example, folder = Path(example), Path(folder)
+    meta = json.loads(example.read_text(encoding="utf-8"))
+    lines = (example.parent / meta.get("counts_file", example.with_suffix(".csv").name)).read_text().splitlines()
+    for key, value in fault.description.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    target = folder / "faulty.json"
+    meta["counts_file"] = "faulty.csv"
+    if fault.description.get("detection") == "threshold":  # keep the good shots valid clicks
+        lines = [line for line in lines if line.startswith("#") or max(map(int, line.split(","))) <= 1]
+    (folder / "faulty.csv").write_text("\n".join([*lines, *([fault.shot] if fault.shot else [])]) + "\n")
+    target.write_text(json.dumps(meta), encoding="utf-8")
+    try:
+        read_shots_file(target)
+    except (ValueError, FileNotFoundError) as error:
+        return str(error).replace(f"{folder}{os.sep}", "")
+    raise RuntimeError(f"the fault {fault.what!r} was read without error")
