@@ -7,7 +7,7 @@ the file's own post-selection) is the reference. The tables:
 * :func:`marginals_table` — mean count per mode, with its standard error, against the ideal;
 * :func:`pair_correlation_table` — the covariance of the counts of every pair of modes;
 * :func:`photon_number_table` — the distribution of the number of detected photons;
-* :func:`tvd_summary` — total variation distance to the ideal, a bootstrap interval, and the
+* :func:`tvd_summary` — total variation distance to the ideal, its bootstrap standard error, and the
   distance an exact sampler shows on average with as many shots
   (:func:`qlatent.experiments.backends.expected_sampling_tvd`);
 * :func:`fit_loss_and_distinguishability` — the uniform transmission η and pairwise
@@ -122,33 +122,34 @@ def photon_number_table(counts: np.ndarray, patterns: np.ndarray, probs: np.ndar
 
 def tvd_summary(counts: np.ndarray, patterns: np.ndarray, probs: np.ndarray, *, n_bootstrap: int,
                 seed: int | np.random.Generator) -> dict[str, float]:
-    """TVD of the shots to the ideal distribution, with a bootstrap interval and the exact-sampler baseline.
+    """TVD of the shots to a distribution, its bootstrap standard error, and the exact-sampler baseline.
 
     A finite sample is never at distance 0: ``expected_exact`` is the average TVD of as many shots
-    drawn from the ideal distribution itself. Shots from the ideal circuit give ``tvd`` close to it;
-    a device's imperfections add to it.
+    drawn from the distribution itself, so the plug-in TVD is biased upwards by about that much.
+    Shots from the distribution give ``tvd`` close to ``expected_exact``; a device's imperfections
+    add to it. ``standard_error`` is the standard deviation of the TVD over ``n_bootstrap``
+    resamples of the shots (seeded): the spread of the estimate, not a correction of its bias.
 
     Returns
     -------
     dict
-        ``tvd``, ``low`` and ``high`` (2.5 % and 97.5 % bootstrap quantiles over ``n_bootstrap``
-        resamples of the shots, seeded), ``expected_exact``, ``n_shots``.
+        ``tvd``, ``standard_error``, ``expected_exact``, ``n_shots``.
 
     Raises
     ------
     ValueError
-        If ``n_bootstrap`` < 1 or there are no shots.
+        If ``n_bootstrap`` < 2 or there are no shots.
     """
     counts = np.asarray(counts)
     if len(counts) == 0:
         raise ValueError("no shots")
-    if n_bootstrap < 1:
-        raise ValueError(f"n_bootstrap must be ≥ 1, got {n_bootstrap}")
+    if n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be ≥ 2, got {n_bootstrap}")
     rng = np.random.default_rng(seed)
     resampled = [total_variation(counts[rng.integers(0, len(counts), len(counts))], patterns, probs)
                  for _ in range(n_bootstrap)]
-    low, high = np.quantile(resampled, [0.025, 0.975])
-    return {"tvd": float(total_variation(counts, patterns, probs)), "low": float(low), "high": float(high),
+    return {"tvd": float(total_variation(counts, patterns, probs)),
+            "standard_error": float(np.std(resampled, ddof=1)),
             "expected_exact": float(expected_sampling_tvd(probs, len(counts))), "n_shots": int(len(counts))}
 
 
