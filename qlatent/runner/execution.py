@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from qlatent.interrupts import stop_on_interrupt
 from qlatent.io import atomic_path, atomic_write_json
 from qlatent.paths import build_dir, executed_dir, notebooks_dir, project_root, results_dir
 from qlatent.provenance import code_fingerprint
-from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, RunnerError
+from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, ParametersRefused, RunnerError
 
 # papermill's inferred type names → the Python types a value may have (bool is not a number here).
 _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
@@ -66,6 +67,14 @@ _ANNOTATED_TYPES: dict[str, tuple[type, ...]] = {
     "Mapping": (dict,),
 }
 
+#: Parameters of a notebook whose values must be ordered, ``(smaller, larger)``: a training curve
+#: logs a row every ``log_every`` steps, so a run shorter than that has no curve to draw.
+ORDERED_PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "03_mixture": (("log_every", "latent_steps"), ("log_every", "depth_steps")),
+    "04_discrete": (("log_every", "n_steps"),),
+    "05_qm9": (("log_every", "n_steps"), ("log_every", "fast_n_steps")),
+    "06_flows_diffusion": (("log_every", "flow_steps"), ("log_every", "ddgan_steps")),
+}
 #: The parameter through which the runner tells a notebook its profile; never set by hand.
 PROFILE_PARAMETER = "profile"
 #: ``errno`` of a write that failed for want of space (or on a read-only disk), not because of the notebook.
@@ -215,6 +224,67 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             raise RunnerError(
                 f"parameter {key!r} of notebook {name!r} expects {expected}, got {type(value).__name__} {value!r}"
             )
+    _check_order(name, declared, parameters)
+
+
+def _check_order(name: str, declared: dict[str, dict[str, Any]], parameters: dict[str, Any]) -> None:
+    """Refuse values out of the order :data:`ORDERED_PARAMETERS` asks, naming the one given."""
+    values = {key: _literal(declaration.get("default", "None")) for key, declaration in declared.items()}
+    values.update(parameters)
+    for smaller, larger in ORDERED_PARAMETERS.get(name, ()):
+        low, high = values.get(smaller), values.get(larger)
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (low, high)) or low <= high:
+            continue
+        if larger in parameters:
+            raise RunnerError(f"parameter {larger!r} of notebook {name!r} is {high}, below {smaller}={low}: "
+                              f"it must be at least {smaller} (raise {larger} or lower {smaller})")
+        raise RunnerError(f"parameter {smaller!r} of notebook {name!r} is {low}, above {larger}={high}: "
+                          f"it must be at most {larger} (lower {smaller} or raise {larger})")
+
+
+def _literal(source: str) -> Any:
+    """The value of a parameter's default literal; ``None`` when it is not a literal."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def check_notebook_parameters(name: str, namespace: dict[str, Any]) -> None:
+    """Check, inside a running notebook, the parameters it was given, as ``qlatent run -p`` does.
+
+    Called from the one cell after a chapter's ``parameters`` cell (tagged ``remove-input``) with
+    ``globals()``, so a notebook executed by plain papermill (``papermill IN OUT -p n_steps 20``)
+    refuses a bad parameter before any work, as :func:`check_parameters` does for the runner: a
+    name the notebook does not declare (papermill only warns), a value of the wrong type, values
+    out of order (:data:`ORDERED_PARAMETERS`). Every public name of ``namespace`` bound to data
+    (not a module, function or class: papermill injects literals) other than the interpreter's
+    own (IPython's ``In``, ``Out`` ...) counts as a parameter, so it must be called before any
+    other cell binds a value. ``profile`` is not checked: the runner sets it.
+
+    Parameters
+    ----------
+    name
+        The chapter's name (``04_discrete``); its declared parameters are read from the book's
+        notebook of that name.
+    namespace
+        The notebook's global names and values.
+
+    Raises
+    ------
+    ParametersRefused
+        One line naming the parameter (IPython shows it without a traceback).
+    """
+    path = notebooks_dir() / f"{name}.ipynb"
+    shell = namespace.get("get_ipython")
+    hidden = set(getattr(shell(), "user_ns_hidden", ())) if callable(shell) else set()
+    parameters = {key: value for key, value in namespace.items()
+                  if not key.startswith("_") and key not in hidden and key != PROFILE_PARAMETER
+                  and not isinstance(value, types.ModuleType) and not callable(value)}
+    try:
+        check_parameters(name, path, parameters)
+    except RunnerError as error:
+        raise ParametersRefused(str(error)) from None
 
 
 def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] | None]:
@@ -226,10 +296,11 @@ def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] |
             return annotated, _annotation_types(ast.parse(annotated, mode="eval").body)
         except SyntaxError:
             return annotated, None
-    try:
-        name = type(ast.literal_eval(declaration.get("default", "None"))).__name__
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    source = declaration.get("default", "None")
+    default = _literal(source)
+    if default is None and source.strip() != "None":
         return "None", None
+    name = type(default).__name__
     return name, _ACCEPTED_TYPES.get(name)
 
 
