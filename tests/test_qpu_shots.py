@@ -196,6 +196,17 @@ def test_every_entry_is_checked_strictly_naming_the_file(tmp_path, meta, lines, 
         read_shots_file(write_pair(tmp_path, meta, lines))
 
 
+@pytest.mark.parametrize("text, key", [
+    ('{"format": "qlatent.shots/1", "detection": "pnr", "detection": "threshold"}', "detection"),
+    ('{"format": "qlatent.shots/1", "circuit": {"kind": "timebin", "kind": "matrix"}}', "kind"),
+])
+def test_a_key_given_twice_is_refused_naming_it(tmp_path, text, key):
+    path = write_pair(tmp_path)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"bad.json: the key '{key}' is given twice"):
+        read_shots_file(path)
+
+
 def test_a_counts_file_with_a_byte_order_mark_reads(tmp_path):
     path = write_pair(tmp_path)
     (tmp_path / "bad.csv").write_text("\ufeff1,1,1,1,0,0,0,0\n", encoding="utf-8")  # as spreadsheets save CSV

@@ -33,8 +33,8 @@ shots' length, naming both.
 
 Every entry is checked as JSON reads it, never coerced: integers are JSON integers (not ``true``,
 not ``1.0``, not ``"1"``), angles and matrix entries finite numbers, the free-text entries and
-``counts_file`` non-empty strings, and an entry the format does not name is refused (a misspelt
-optional entry would otherwise be ignored).
+``counts_file`` non-empty strings, and an entry the format does not name, or one given twice, is
+refused (a misspelt optional entry would otherwise be ignored, a repeated one take its last value).
 """
 
 from __future__ import annotations
@@ -103,6 +103,20 @@ def _check_numbers(value: Any, depth: int, name: str, where: str) -> None:
             _is_number(entry) if depth == 1 else isinstance(entry, list) and all(_is_number(x) for x in entry)
             for entry in value):
         raise ValueError(f"{where}: the circuit's {name!r} must be {shape} of finite numbers, got {value!r:.80}")
+
+
+class _RepeatedKeyError(ValueError):
+    """A JSON object gives the same key twice (Python's ``json`` would keep the last value silently)."""
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: the object as a dict, unless a key is repeated."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RepeatedKeyError(f"the key {key!r} is given twice (which value was meant?)")
+        seen[key] = value
+    return seen
 
 
 def _circuit(description: Any, n_modes: int, where: str) -> Any:
@@ -208,13 +222,16 @@ def read_shots_file(path: str | os.PathLike[str]) -> RecordedShots:
         ``counts_file``, ``device``, ``recorded_at`` or ``notes`` that is not a non-empty string),
         a bad circuit, a shot whose length differs from the circuit's modes, a count that is not
         ASCII digits, more photons in a shot than were sent in, counts above 1 with threshold
-        detection, a shot below the file's own ``min_detected``, or an unreadable file.
+        detection, a shot below the file's own ``min_detected``, a key given twice in one JSON
+        object (naming it), or an unreadable file.
     """
     path = Path(path)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_refuse_repeated_keys)
     except FileNotFoundError:
         raise FileNotFoundError(f"shots description {path} does not exist") from None
+    except _RepeatedKeyError as error:
+        raise ValueError(f"{path}: {error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path}: not a JSON description of shots ({error})") from None
     except OSError as error:
