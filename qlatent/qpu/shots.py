@@ -28,8 +28,13 @@ pattern ``count`` times, in any order).
 The backend ``recorded:<name>.json`` serves these shots for a request with the same circuit,
 input state and detection (build it with :func:`recorded_request`), after the request's own
 post-selection (``min_detected``: shots with fewer detected photons are dropped, and the
-acceptance rate is reported), and refuses a request whose number of modes differs from the
-shots' length, naming both.
+acceptance rate is reported, over the shots read), and refuses a request whose number of modes
+differs from the shots' length, naming both. The counts file is read only as far as the request
+needs (a block at a time, by NumPy's C reader), so memory follows the request, not the file;
+both files must be regular files (a FIFO is refused without waiting for a writer), are hashed
+whole, and are refused if they change while they are read. The stored set keeps their
+checksums, and a replay of it checks them, so a file rewritten under the same name is never
+answered with the old shots.
 
 Every entry is checked as JSON reads it, never coerced: integers are JSON integers (not ``true``,
 not ``1.0``, not ``"1"``), angles and matrix entries finite numbers, the free-text entries and
@@ -440,8 +445,8 @@ def read_shots_file(path: str | os.PathLike[str], *, max_shots: int | None = Non
         The description (``<name>.json``).
     max_shots
         Stop parsing once this many shots with at least ``min_detected`` detected photons are
-        kept (the lines after them are not checked); ``None`` reads every shot. ``0`` parses no
-        shot (the checksums only).
+        kept (lines past the block of :data:`READ_BLOCK_BYTES` holding the last of them are not
+        checked); ``None`` reads every shot. ``0`` parses no shot (the checksums only).
     min_detected
         Drop shots with fewer detected photons as they are read (a request's post-selection);
         ``n_read`` counts the shots read, dropped or kept, so ``len(counts) / n_read`` is the
@@ -522,8 +527,8 @@ def recorded_request(path: str | os.PathLike[str], n_samples: int, *, min_detect
     Raises
     ------
     ValueError
-        As :func:`read_shots_file`, or for a bad ``n_samples`` or ``min_detected``.
+        As :func:`read_shots_description`, or for a bad ``n_samples`` or ``min_detected``.
     """
-    shots = read_shots_file(path)
+    shots = read_shots_description(path)
     return SampleRequest(f"recorded:{Path(path)}", shots.circuit, shots.input_state, n_samples,
                          detection=shots.detection, min_detected=min_detected)

@@ -438,7 +438,8 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     ValueError
         If ``backend.name`` differs from ``request.backend``, or the backend's ``check(request)``
         refuses the request (the local backend: the sampler's own checks), before anything is
-        written.
+        written; or the stored set of a ``recorded:<shots file>`` request was taken from shots
+        that have changed since (:func:`~qlatent.qpu.backends.recorded.check_replayed_source`).
     SampleSizeError
         If the request is estimated to exceed ``limits`` (before anything is sampled).
     QPUError
@@ -452,7 +453,7 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         store = SampleStore(store)
     request_id = request.request_id()
     if request_id in store:
-        return store.load(request_id)
+        return _replayed(request, store.load(request_id))
     if backend is None:
         backend = get_backend(request.backend, store=store)
     elif backend.name != request.backend:
@@ -464,7 +465,7 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     (limits or SamplingLimits()).check(estimate, request)  # a refusal leaves no lock file behind either
     with store.lock(request_id):
         if request_id in store:  # another process stored it while this one waited
-            return store.load(request_id)
+            return _replayed(request, store.load(request_id))
         if announce is not None:
             announce(estimate)
         if isinstance(backend, LocalBackend):
@@ -479,3 +480,12 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         # Once the set is stored every process reads it, with or without the lock: the file can go.
         store.lock_path(request_id).unlink(missing_ok=True)
         return sample_set
+
+
+def _replayed(request: SampleRequest, sample_set: SampleSet) -> SampleSet:
+    """A stored set, once its recorded source, if any, is checked to be unchanged."""
+    if request.backend.startswith("recorded:"):
+        from qlatent.qpu.backends.recorded import check_replayed_source
+
+        check_replayed_source(request, sample_set)
+    return sample_set
