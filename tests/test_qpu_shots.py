@@ -364,3 +364,19 @@ def test_a_rewritten_shots_file_is_not_answered_with_the_old_shots(shots_file, t
     with pytest.raises(ValueError, match=rf"recorded:.*pt2-run.json: stored sample set {request.request_id()} was "
                                          r"taken from other shots: the counts changed since; delete its two files"):
         get_or_sample(request, store=store, progress=False)
+
+
+def test_a_counts_file_too_large_to_read_whole_is_refused_before_parsing(tmp_path, monkeypatch):
+    from qlatent.qpu import SamplingLimits
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 64)
+
+    path = write_pair(tmp_path, lines=["1,1,1,1,0,0,0,0"] * 1000)
+    with (tmp_path / "bad.csv").open("a") as handle:
+        handle.write("x\n")  # never reached: the size alone refuses the file
+    tiny = SamplingLimits(max_memory_gb=1e-6)
+    with pytest.raises(ValueError, match=r"counts file .*bad.csv \(15.6 KiB\) may hold shots needing up to .* of "
+                                         r"memory read whole, past the limit of 1.05 KiB"):
+        read_shots_file(path, limits=tiny)
+    assert read_shots_file(path, max_shots=10, limits=tiny).counts.shape == (10, N_MODES)

@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from qlatent.qpu.limits import SamplingLimits
 from qlatent.qpu.sampleset import DETECTIONS, SampleRequest, counts_dtype
 
 FORMAT = "qlatent.shots/1"
@@ -378,6 +379,26 @@ def _read_counts(shots: ShotsDescription, max_shots: int | None, min_detected: i
     return counts, n_read, digest.hexdigest()
 
 
+def _check_size(shots: ShotsDescription, limits: SamplingLimits) -> None:
+    """Refuse a counts file whose size allows more shots than ``limits.max_memory_gb`` holds, read
+    whole (the shortest shot of ``m`` modes is ``m`` one-digit counts and their separators)."""
+    from qlatent.qpu.limits import format_bytes
+
+    if limits.max_memory_gb is None:
+        return
+    try:
+        size = os.stat(shots.counts_path).st_size
+    except OSError:
+        return  # the read names the missing or unreadable file
+    itemsize = counts_dtype(sum(shots.input_state)).itemsize
+    most = size // (2 * shots.n_modes) * shots.n_modes * itemsize + PARSE_MEMORY_BYTES
+    limit = limits.max_memory_gb * (1 << 30)
+    if most > limit:
+        raise ValueError(f"counts file {shots.counts_path} ({format_bytes(size)}) may hold shots needing up to "
+                         f"{format_bytes(most)} of memory read whole, past the limit of {format_bytes(limit)}: "
+                         "read only the shots needed (max_shots=), or raise limits=SamplingLimits(max_memory_gb=)")
+
+
 def read_shots_description(path: str | os.PathLike[str]) -> ShotsDescription:
     """Read and check the description of a ``qlatent.shots/1`` pair (the format is in the module
     notes), without reading its shots.
@@ -431,8 +452,8 @@ def read_shots_description(path: str | os.PathLike[str]) -> ShotsDescription:
                             counts_path=counts_path, notes=notes, sha256=sha256)
 
 
-def read_shots_file(path: str | os.PathLike[str], *, max_shots: int | None = None,
-                    min_detected: int = 0) -> RecordedShots:
+def read_shots_file(path: str | os.PathLike[str], *, max_shots: int | None = None, min_detected: int = 0,
+                    limits: SamplingLimits | None = None) -> RecordedShots:
     """Read and check a ``qlatent.shots/1`` pair (the format is in the module notes).
 
     The counts file is parsed a block at a time (by NumPy's C reader; a block with a fault is
@@ -451,6 +472,10 @@ def read_shots_file(path: str | os.PathLike[str], *, max_shots: int | None = Non
         Drop shots with fewer detected photons as they are read (a request's post-selection);
         ``n_read`` counts the shots read, dropped or kept, so ``len(counts) / n_read`` is the
         acceptance.
+    limits
+        Its ``max_memory_gb`` bounds the shots read whole (``max_shots=None``): a counts file
+        whose size allows more (a shot of ``m`` modes takes at least ``2m`` bytes) is refused
+        before it is parsed. Default: :class:`~qlatent.qpu.limits.SamplingLimits` ``()``.
 
     Raises
     ------
@@ -461,11 +486,14 @@ def read_shots_file(path: str | os.PathLike[str], *, max_shots: int | None = Non
         length differs from the circuit's modes, a count that is not ASCII digits, more photons
         in a shot than were sent in, counts above 1 with threshold detection, a shot below the
         file's own ``min_detected``, no shot at all, a file that is not UTF-8, not a regular file
-        (a FIFO, a device), or that changed while it was read (still being written).
+        (a FIFO, a device), that changed while it was read (still being written), or too large
+        for ``limits`` read whole.
     """
     if max_shots is not None and (not _is_integer(max_shots) or max_shots < 0):
         raise ValueError(f"max_shots must be a non-negative integer or None, got {max_shots!r}")
     description = read_shots_description(path)
+    if max_shots is None:
+        _check_size(description, limits or SamplingLimits())
     counts, n_read, counts_sha256 = _read_counts(description, max_shots, min_detected)
     fields = {field.name: getattr(description, field.name) for field in dataclasses.fields(ShotsDescription)}
     return RecordedShots(**fields, counts=counts, n_read=n_read,
