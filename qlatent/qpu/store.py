@@ -464,22 +464,27 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     estimate = estimate_sampling(request, backend)
     (limits or SamplingLimits()).check(estimate, request)  # a refusal leaves no lock file behind either
     with store.lock(request_id):
-        if request_id in store:  # another process stored it while this one waited
-            return _replayed(request, store.load(request_id))
-        if announce is not None:
-            announce(estimate)
-        if isinstance(backend, LocalBackend):
-            from qlatent.qpu.shards import sample_in_shards
+        try:
+            if request_id in store:  # another process stored it while this one waited
+                return _replayed(request, store.load(request_id))
+            if announce is not None:
+                announce(estimate)
+            if isinstance(backend, LocalBackend):
+                from qlatent.qpu.shards import sample_in_shards
 
-            sample_set = sample_in_shards(request, store, executor=executor, progress=progress, backend=backend)
-        else:
+                return sample_in_shards(request, store, executor=executor, progress=progress, backend=backend)
             checkpoint = store.partial(request_id)
             sample_set = backend.sample(request, checkpoint=checkpoint, progress=progress)
             store.save(sample_set)
             checkpoint.discard()
-        # Once the set is stored every process reads it, with or without the lock: the file can go.
-        store.lock_path(request_id).unlink(missing_ok=True)
-        return sample_set
+            return sample_set
+        finally:
+            # No lock file is left behind, whether the set was stored or the fetch failed. It is removed
+            # while still locked: a process waiting on it then holds the lock of a file without a name,
+            # which filelock detects (it re-checks the link count once locked) and locks a new file, so
+            # no two processes ever hold the request at once (removed after the release, a waiter could
+            # hold the old file while a newcomer locks a new one).
+            store.lock_path(request_id).unlink(missing_ok=True)
 
 
 def _replayed(request: SampleRequest, sample_set: SampleSet) -> SampleSet:
