@@ -688,17 +688,25 @@ def _quiet_papermill() -> None:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ARROW = re.compile(r"^-*>\s*(\d+)\s?(.*)$")
 _IMPORT = re.compile(r"^(import|from)\s")
+#: The lines with which Python (and IPython) joins the tracebacks of chained exceptions.
+_CHAINED = frozenset({"The above exception was the direct cause of the following exception:",
+                      "During handling of the above exception, another exception occurred:"})
 
 
 def failing_line(source: str, traceback: list[str] | None) -> tuple[int | None, str]:
     """The line of a cell that raised, as ``(line number in the cell, its text)``.
 
     Read from the kernel's traceback: the first frame's ``---->`` arrow is the cell's own line (a
-    call into qlatent, or the ``raise``). Without one (a traceback in another format), the cell's
-    first line that is not blank, a comment or an import, with no number.
+    call into qlatent, or the ``raise``). With chained exceptions (``raise ... from``, or an error
+    while handling another) IPython prints the earlier ones first, whose first frame may be a
+    library's: only the last part, the exception the cell raised, is read. Without an arrow (a
+    traceback in another format), the cell's first line that is not blank, a comment or an
+    import, with no number.
     """
-    for line in "\n".join(traceback or []).splitlines():
-        match = _ARROW.match(_ANSI.sub("", line).strip())
+    lines = [_ANSI.sub("", line).strip() for line in "\n".join(traceback or []).splitlines()]
+    chained = [index for index, line in enumerate(lines) if line in _CHAINED]
+    for line in lines[chained[-1] + 1 if chained else 0:]:
+        match = _ARROW.match(line)
         if match:
             number = int(match.group(1))
             lines = source.splitlines()
