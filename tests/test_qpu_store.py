@@ -479,3 +479,18 @@ def test_the_lock_file_removed_while_held_still_excludes_a_waiter(tmp_path):
     with pytest.raises(Timeout):  # the waiter holds the file at the path: one lock again
         FileLock(path, is_singleton=False).acquire(timeout=0)
     waiter.release()
+
+
+def test_a_requests_id_is_hashed_once(request_, monkeypatch):
+    """The id hashes the circuit's matrix as JSON (seconds for hundreds of modes) and a fetch asks
+    for it many times: it is computed once per (frozen) request."""
+    from qlatent.qpu import sampleset
+
+    request = SampleRequest(request_.backend, request_.circuit, request_.input_state, request_.n_samples, seed=3)
+    expected = request_.request_id()
+    calls = []
+    encode = sampleset.canonical_json
+    monkeypatch.setattr(sampleset, "canonical_json", lambda obj: calls.append(1) or encode(obj))
+    assert request.request_id() == request.request_id() == expected
+    assert len(calls) == 1
+    assert request.with_backend("perceval:SLOS").request_id() != request.request_id()
