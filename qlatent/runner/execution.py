@@ -186,19 +186,21 @@ def _has_parameters_cell(name: str, path: Path) -> bool:
 
 
 def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
-    """Refuse parameters the notebook does not declare, or of a type it does not expect.
+    """Refuse parameters the notebook does not declare, of a type it does not expect, or out of order.
 
     A parameter's type is its annotation (``int``, ``float``, ``None | str``, ``Optional[list[int]]``,
     also as a string) or else the type of its default; an int is a float, a bool is not a number,
     and ``None`` is accepted for any parameter ("not set"). A notebook without a ``parameters``
-    cell takes no parameter.
+    cell takes no parameter. The parameters with the notebook's defaults for the others must keep
+    the order :data:`ORDERED_PARAMETERS` names (``log_every`` at most ``n_steps``, say). The
+    notebooks run the same checks themselves (:func:`check_notebook_parameters`).
 
     Raises
     ------
     RunnerError
-        Naming the parameter: undeclared, of the wrong type, or ``profile`` (which only the
-        runner sets, from ``--profile``, so a run's label always matches its parameters); or the
-        notebook cannot be read (:func:`read_notebook`).
+        Naming the parameter: undeclared, of the wrong type, out of order, or ``profile`` (which
+        only the runner sets, from ``--profile``, so a run's label always matches its
+        parameters); or the notebook cannot be read (:func:`read_notebook`).
     """
     declared = declared_parameters(name, path)
     if PROFILE_PARAMETER in parameters and PROFILE_PARAMETER in declared:
