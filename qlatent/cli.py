@@ -41,7 +41,6 @@ from typing import Any, NoReturn
 from qlatent.argtypes import real_number, whole_number
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
 from qlatent.paths import cache_dir, profiles_file
-from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
 from qlatent.sweep.spec import MAX_RUNS
@@ -432,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "func"):  # `qlatent samples ...` reports its own errors and exit status
         return int(args.func(args))
     from qlatent.readers import BadFileError
+    from qlatent.recording import RecordingError  # imports NumPy: only once its BLAS threads are set above
     from qlatent.runner.errors import strip_ansi
     from qlatent.runner.execution import WRITE_ERRNOS
     from qlatent.sweep.errors import SweepError
