@@ -1,0 +1,179 @@
+"""The long recording of chapter 05 (qlatent.experiments.qm9_long): snapshots, kill and resume, bad input.
+
+Every test runs a tiny ``long`` profile in a copy of the project (QM9's quick subset, a small
+MolGAN, a few hundred steps) with its cache in the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, copy_project, project_env
+
+from qlatent.experiments import qm9_long
+from qlatent.training.checkpoint import list_checkpoints, load_checkpoint
+
+TINY = {"qm9_path": "data/qm9/quick_subset.csv", "sizes": [8], "latents": ["distinguishable"], "seeds": [0],
+        "loop_seeds": [], "hardware_seeds": [], "fast_seeds": [], "generator_hidden": [16, 32],
+        "conv_hidden": [8, 4], "aggregation_dim": 8, "dense_hidden": [8], "n_critic": 2, "batch_size": 16,
+        "n_steps": 240, "snapshot_steps": [40, 120], "bank_size": 1000, "eval_samples": 60, "n_reference": 60,
+        "fcd_connected_only": True, "molecule_rows": 10, "curve_samples": 20, "log_every": 20}
+
+
+def tiny_project(root: Path, **changes) -> Path:
+    """A project copy whose ``long`` profile is :data:`TINY` (with ``changes``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    copy_project(root)
+    path = root / "notebooks" / "profiles.yml"
+    profiles = yaml.safe_load(path.read_text())
+    profiles["long"]["notebooks"]["05_qm9"] = {**TINY, **changes}
+    path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+    return root
+
+
+def environment(root: Path, cache: Path) -> dict[str, str]:
+    env = project_env(root)
+    env.update(QLATENT_CACHE=str(cache), PYTHONPATH=str(REPO))
+    return env
+
+
+def use(monkeypatch, root: Path, cache: Path) -> None:
+    monkeypatch.setenv("QLATENT_ROOT", str(root))
+    monkeypatch.setenv("QLATENT_CACHE", str(cache))
+
+
+def snapshots(cache: Path) -> dict[tuple[str, int], dict]:
+    root = cache / "runs" / "05_qm9-long" / "runs"
+    return {(path.parts[-3].rsplit("-", 1)[0], json.loads(path.read_text())["step"]): json.loads(path.read_text())
+            for path in root.glob("*/snapshots/*.json")}
+
+
+def comparable(record: dict) -> dict:
+    return {key: value for key, value in record.items() if key != "training_seconds"}
+
+
+def test_a_killed_recording_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path):
+    root = tiny_project(tmp_path / "project")
+    command = [sys.executable, "-m", "qlatent.experiments.qm9_long", "run", "--threads", "1"]
+    killed_cache, straight_cache = tmp_path / "killed", tmp_path / "straight"
+    runs = killed_cache / "runs" / "05_qm9-long" / "runs"
+    process = subprocess.Popen(command, cwd=root, env=environment(root, killed_cache), start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    try:
+        # kill every process of the run once it is training beyond its first snapshot
+        while time.monotonic() < deadline and process.poll() is None:
+            steps = [step for run in runs.glob("*") for step, _ in list_checkpoints(run / "checkpoints")]
+            if steps and max(steps) > 40 and snapshots(killed_cache):
+                break
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        _, errors = process.communicate()
+    assert process.returncode == -signal.SIGKILL, errors
+    before = snapshots(killed_cache)
+    assert [step for _, step in before] == [40], "killed after the first snapshot and before the second"
+
+    resumed = subprocess.run(command, cwd=root, env=environment(root, killed_cache), capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    straight = subprocess.run(command, cwd=root, env=environment(root, straight_cache), capture_output=True,
+                              text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+
+    after, reference = snapshots(killed_cache), snapshots(straight_cache)
+    assert sorted(after) == sorted(reference) == [("paper-8-haar-distinguishable-seed0", s) for s in (40, 120, 240)]
+    for key in reference:
+        assert comparable(after[key]) == comparable(reference[key]), key
+    assert after[("paper-8-haar-distinguishable-seed0", 40)] == before[("paper-8-haar-distinguishable-seed0", 40)]
+    manifest = json.loads((root / "data" / "recorded" / "05_qm9" / "long" / "manifest.json").read_text())
+    assert manifest["partial"] is False and manifest["progress"] == {"paper-8-haar-distinguishable-seed0": 240}
+
+
+def test_a_partial_recording_is_marked_partial_and_readable(tmp_path, monkeypatch, torch_one_thread):
+    root = tiny_project(tmp_path / "project", seeds=[0, 1], n_steps=60, snapshot_steps=[20])
+    use(monkeypatch, root, tmp_path / "cache")
+    parameters = qm9_long.profile_parameters()
+    qm9_long.record(parameters, worker=0, workers=2)  # seed 0 only
+    from qlatent.recording import load_recording
+
+    recording = load_recording("05_qm9", "long")
+    assert recording.manifest["partial"] is True
+    assert recording.manifest["progress"] == {"paper-8-haar-distinguishable-seed0": 60,
+                                              "paper-8-haar-distinguishable-seed1": 0}
+    assert not recording.stale_parameters()
+    table = recording.tables["snapshots"]
+    assert sorted(set(table["step"])) == [20, 60] and set(table["seed"]) == {0}
+    assert {"fcd", "valid_unique", "novel"} <= set(table["metric"])
+    assert "partial recording" in recording.describe()
+
+
+def test_parameters_other_than_the_profile_are_refused(tmp_path, monkeypatch):
+    use(monkeypatch, tiny_project(tmp_path / "project"), tmp_path / "cache")
+    parameters = {**qm9_long.profile_parameters(), "learning_rate": 0.001}
+    with pytest.raises(qm9_long.LongRecordingError, match=r"differ from the 'long' profile .*learning_rate: profile "
+                                                           r"0\.0001, given 0\.001"):
+        qm9_long.record(parameters)
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(("steps", "message"), [([40, 300], "snapshot step 300 lies beyond n_steps=240"),
+                                                ([120, 40], "must increase strictly"),
+                                                ([0], "positive integers")])
+def test_bad_snapshot_steps_are_refused(steps, message):
+    with pytest.raises(qm9_long.LongRecordingError, match=message):
+        qm9_long.snapshot_steps({"n_steps": 240, "snapshot_steps": steps})
+
+
+def test_snapshots_end_at_n_steps():
+    assert qm9_long.snapshot_steps({"n_steps": 240, "snapshot_steps": [40]}) == [40, 240]
+    assert qm9_long.snapshot_steps({"n_steps": 240, "snapshot_steps": [40, 240]}) == [40, 240]
+
+
+def test_a_recording_of_other_arithmetic_is_refused_and_kept(tmp_path, monkeypatch):
+    use(monkeypatch, tiny_project(tmp_path / "project"), tmp_path / "cache")
+    parameters = qm9_long.profile_parameters()
+    root = qm9_long.long_root()
+    config = qm9_long.config_from_parameters(parameters)
+    qm9_long.open_recording(root, config, qm9_long.snapshot_steps(parameters))
+    identity = root / "recording.json"
+    old = {**json.loads(identity.read_text()), "arithmetic": qm9_long.ARITHMETIC_VERSION - 1}
+    identity.write_text(json.dumps(old))
+    with pytest.raises(qm9_long.LongRecordingError, match=f"arithmetic version {qm9_long.ARITHMETIC_VERSION - 1}"):
+        qm9_long.record(parameters)
+    assert json.loads(identity.read_text()) == old
+    other = {**old, "arithmetic": qm9_long.ARITHMETIC_VERSION, "snapshot_steps": [10, 240]}
+    identity.write_text(json.dumps(other))
+    with pytest.raises(qm9_long.LongRecordingError, match=r"other settings \(snapshot_steps\)"):
+        qm9_long.record(parameters)
+
+
+def test_a_disk_filling_during_a_snapshot_keeps_its_checkpoint(tmp_path, monkeypatch, torch_one_thread):
+    use(monkeypatch, tiny_project(tmp_path / "project", n_steps=40, snapshot_steps=[20]), tmp_path / "cache")
+    parameters = qm9_long.profile_parameters()
+    written = qm9_long.atomic_write_json
+
+    def full(path, obj):
+        if "snapshots" in Path(path).parts:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written(path, obj)
+
+    monkeypatch.setattr(qm9_long, "atomic_write_json", full)
+    with pytest.raises(qm9_long.SnapshotWriteError, match=r"disk filled while writing snapshot .*step_00000020\.json"
+                                                          r".*checkpoint of step 20 is kept") as caught:
+        qm9_long.record(parameters)
+    assert caught.value.errno == errno.ENOSPC
+    assert load_checkpoint(caught.value.checkpoint)["step"] == 20
+    assert not list(qm9_long.long_root().glob("runs/*/snapshots/*.json"))
+    monkeypatch.setattr(qm9_long, "atomic_write_json", written)
+    records = qm9_long.record(parameters)
+    assert [record["step"] for record in records] == [20, 40]
