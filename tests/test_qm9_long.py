@@ -177,3 +177,14 @@ def test_a_disk_filling_during_a_snapshot_keeps_its_checkpoint(tmp_path, monkeyp
     monkeypatch.setattr(qm9_long, "atomic_write_json", written)
     records = qm9_long.record(parameters)
     assert [record["step"] for record in records] == [20, 40]
+
+
+def test_a_worker_already_running_is_not_started_twice(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    use(monkeypatch, tiny_project(tmp_path / "project"), tmp_path / "cache")
+    root = qm9_long.long_root()
+    root.mkdir(parents=True)
+    with FileLock(root / ".worker-1-of-2.lock"), pytest.raises(qm9_long.LongRecordingError,
+                                                                match="worker 1 of 2 is already running"):
+        qm9_long.record(qm9_long.profile_parameters(), worker=1, workers=2)

@@ -333,19 +333,20 @@ def collect(parameters: Mapping[str, Any], root: Path | None = None) -> Path:
 
 def record(parameters: Mapping[str, Any], root: Path | None = None, *, worker: int = 0, workers: int = 1,
            store: Any = None, log: Any = None, gather: bool = True) -> list[dict[str, Any]]:
-    """Train and score the jobs ``worker, worker + workers, …`` of the plan, snapshot by snapshot,
-    gathering the recording (:func:`collect`) after each job when ``gather``; returns their records.
+    """Train and score the jobs ``worker, worker + workers, …`` of the plan (ordered by seed),
+    snapshot by snapshot, gathering the recording (:func:`collect`) after each job when ``gather``;
+    returns their records. A worker already running (its lock file held) is not started twice.
 
     Raises
     ------
     LongRecordingError
         On parameters other than the ``long`` profile's (:func:`check_profile`), snapshot steps out
         of order or beyond ``n_steps``, or a recording under ``root`` started by other arithmetic
-        or settings (:func:`open_recording`); before any training.
+        or settings (:func:`open_recording`), or this worker already running; before any training.
     SnapshotWriteError
         If the disk fills while a snapshot is written.
     """
-    from filelock import FileLock
+    from filelock import FileLock, Timeout
 
     from qlatent.experiments.qm9 import check_reference_size
 
@@ -356,12 +357,23 @@ def record(parameters: Mapping[str, Any], root: Path | None = None, *, worker: i
     config, steps = config_from_parameters(parameters), snapshot_steps(parameters)
     open_recording(root, config, steps)
     check_reference_size(config)
+    # seed by seed, so that with one worker per latent the runs of a pair finish together
+    jobs = sorted(plan_jobs(parameters), key=lambda job: job["seed"])[worker::workers]
+    lock = FileLock(root / f".worker-{worker}-of-{workers}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LongRecordingError(f"worker {worker} of {workers} is already running on {root} (its lock "
+                                 f"{lock.lock_file} is held); nothing was started") from None
     records = []
-    for job in plan_jobs(parameters)[worker::workers]:
-        records += record_run(job, config, steps, root, store=store, log=log)
-        if gather:
-            with FileLock(root / ".collect.lock"):
-                collect(parameters, root)
+    try:
+        for job in jobs:
+            records += record_run(job, config, steps, root, store=store, log=log)
+            if gather:
+                with FileLock(root / ".collect.lock"):
+                    collect(parameters, root)
+    finally:
+        lock.release()
     return records
 
 
