@@ -188,3 +188,78 @@ def test_a_worker_already_running_is_not_started_twice(tmp_path, monkeypatch):
     with FileLock(root / ".worker-1-of-2.lock"), pytest.raises(qm9_long.LongRecordingError,
                                                                 match="worker 1 of 2 is already running"):
         qm9_long.record(qm9_long.profile_parameters(), worker=1, workers=2)
+
+
+@pytest.mark.parametrize(("cuda", "expected"), [(True, "cuda"), (False, "cpu")])
+def test_the_long_profile_trains_on_cuda_when_there_is_one(cuda, expected, tmp_path, monkeypatch):
+    """``device: auto`` (the profile leaves the notebook's default): CUDA when present, else the CPU."""
+    import torch
+
+    from qlatent.experiments.qm9 import fcd_reference, prepare_run
+
+    use(monkeypatch, tiny_project(tmp_path / "project"), tmp_path / "cache")
+    parameters = qm9_long.profile_parameters()
+    assert parameters["device"] == "auto"
+    config = qm9_long.config_from_parameters(parameters)
+    fcd_reference(config)  # ChemNet (fcd-torch) would move to the mocked CUDA too
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    run = prepare_run("paper", 8, "haar", "gaussian", 0, config=config, runs_dir=tmp_path / "runs")
+    assert run.trainer.device.type == expected
+
+
+def _snapshots(values: dict[tuple[str, int], list[float]], metric: str = "valid_unique"):
+    import pandas as pd
+
+    return pd.DataFrame([{"schedule": "paper", "size": 16, "circuit": "haar", "latent": latent, "seed": seed,
+                          "step": step, "metric": metric, "value": value}
+                         for (latent, step), seeds in values.items() for seed, value in enumerate(seeds)])
+
+
+def test_budget_gaps_pair_by_seed_with_a_t_interval():
+    from scipy.stats import t
+
+    table = _snapshots({("boson", 1000): [10, 12, 14], ("distinguishable", 1000): [20, 21, 26],
+                        ("boson", 20000): [30, 31, 35], ("distinguishable", 20000): [20, 20, 22]})
+    gaps = qm9_long.budget_gaps(table, metrics=["valid_unique"])
+    assert list(gaps["step"]) == [1000, 20000] and set(gaps["control"]) == {"distinguishable"}
+    first = gaps.iloc[0]
+    differences = [-10, -9, -12]
+    half = t.ppf(0.975, 2) * float(pd_std(differences)) / 3 ** 0.5
+    assert first["gap"] == pytest.approx(-31 / 3) and first["ci_high"] == pytest.approx(-31 / 3 + half)
+    assert list(gaps["favours"]) == ["control", "reference"]
+    trend = qm9_long.budget_trend(gaps, 1000)
+    assert trend.loc[0, "trend"] == "flips" and trend.loc[0, "last_step"] == 20000
+
+
+def pd_std(values):
+    import numpy as np
+
+    return np.std(values, ddof=1)
+
+
+def test_a_lower_fcd_favours_the_reference_and_an_unscored_seed_is_left_out():
+    table = _snapshots({("boson", 1000): [1.0, 1.1, 1.2, float("nan")],
+                        ("distinguishable", 1000): [2.0, 2.2, 2.1, 2.0]}, metric="fcd")
+    gaps = qm9_long.budget_gaps(table, metrics=["fcd"])
+    assert gaps.loc[0, "favours"] == "reference" and gaps.loc[0, "n_pairs"] == 3 and gaps.loc[0, "n_unscored"] == 1
+
+
+@pytest.mark.parametrize(("first", "last", "trend"), [
+    ([20, 21, 26], [40, 42, 47], "persists"),  # distinguishable still ahead
+    ([20, 21, 26], [31, 30, 36], "narrows"),  # smaller gap, interval over 0
+    ([20, 21, 26], [10, 60, 60], "inconclusive"),
+    ([11, 11, 16], [20, 21, 22], "emerges"),
+])
+def test_budget_trend_names_what_became_of_the_first_gap(first, last, trend):
+    table = _snapshots({("boson", 1000): [10, 12, 14], ("distinguishable", 1000): first,
+                        ("boson", 20000): [30, 31, 35], ("distinguishable", 20000): last})
+    result = qm9_long.budget_trend(qm9_long.budget_gaps(table, metrics=["valid_unique"]), 1000)
+    assert result.loc[0, "trend"] == trend
+
+
+def test_budget_figure_has_a_panel_per_metric():
+    table = _snapshots({("boson", 1000): [10, 12, 14], ("distinguishable", 1000): [20, 21, 26],
+                        ("boson", 2000): [30, 31, 35], ("distinguishable", 2000): [20, 20, 22]})
+    figure = qm9_long.budget_figure(qm9_long.budget_gaps(table, metrics=["valid_unique"]))
+    assert [ax.get_title() for ax in figure.axes] == ["valid_unique"]
+    assert figure.axes[0].get_xscale() == "log"

@@ -45,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from qlatent.experiments.qm9 import QM9Config, config_from_parameters, plan_jobs
+from qlatent.experiments.qm9 import PAPER_METRICS, QM9Config, config_from_parameters, plan_jobs
 from qlatent.io import atomic_write_json
 from qlatent.models.molgan import ARITHMETIC_VERSION
 
@@ -393,6 +393,118 @@ def status(parameters: Mapping[str, Any], root: Path | None = None) -> pd.DataFr
         rows.append({"job": _label(job), "checkpoint_step": newest, "snapshots": scored,
                      "n_steps": parameters["n_steps"]})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- reading the budget
+
+
+def budget_gaps(snapshots: pd.DataFrame, reference: str = "boson",
+                controls: Sequence[str] = ("distinguishable", "gaussian"), metrics: Sequence[str] = PAPER_METRICS,
+                level: float = 0.95) -> pd.DataFrame:
+    """``reference`` − control at every snapshot, paired by seed, with a Student-t interval.
+
+    Parameters
+    ----------
+    snapshots
+        The ``snapshots`` table of a long recording (:func:`snapshot_tables`: ``latent``, ``seed``,
+        ``step``, ``metric``, ``value``; one size and circuit).
+    reference, controls
+        The latent compared, and those it is compared with (a control with no snapshot is skipped).
+    metrics
+        Metrics to compare (default the paper's three).
+    level
+        Confidence level of the interval of the mean paired difference.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (``control``, ``metric``, ``step``): ``n_pairs`` (seeds scored on both sides),
+        ``n_unscored`` (seeds with a run of both latents but a score missing on one side, left
+        out), ``gap`` (mean of reference − control), ``ci_low``, ``ci_high`` (NaN with fewer than 2
+        pairs) and ``favours``: ``reference`` or ``control`` when the interval excludes 0 on that
+        side (lower FCD is better, higher counts are better), else ``neither``.
+    """
+    from scipy.stats import t
+
+    from qlatent.experiments.qm9 import METRICS
+    from qlatent.stats import paired_seeds
+
+    rows = []
+    for control in controls:
+        if control not in set(snapshots["latent"]):
+            continue
+        for metric in metrics:
+            for step, part in snapshots[snapshots["latent"].isin([reference, control])].groupby("step"):
+                if set(part["latent"]) != {reference, control}:
+                    continue
+                pairs = paired_seeds(part, metric, "latent", reference, control)
+                differences = (pairs["better"] - pairs["worse"]).dropna()
+                n = len(differences)
+                gap = float(differences.mean()) if n else math.nan
+                low = high = math.nan
+                if n >= 2:
+                    half = float(t.ppf(0.5 + level / 2, n - 1) * differences.std(ddof=1) / math.sqrt(n))
+                    low, high = gap - half, gap + half
+                favours = "neither"
+                if low > 0 or high < 0:
+                    reference_better = (high < 0) if METRICS[metric] else (low > 0)
+                    favours = "reference" if reference_better else "control"
+                rows.append({"control": control, "metric": metric, "step": int(step), "n_pairs": n,
+                             "n_unscored": len(pairs) - n, "gap": gap, "ci_low": low, "ci_high": high,
+                             "favours": favours})
+    return pd.DataFrame(rows, columns=["control", "metric", "step", "n_pairs", "n_unscored", "gap", "ci_low",
+                                       "ci_high", "favours"])
+
+
+def budget_trend(gaps: pd.DataFrame, first_step: int) -> pd.DataFrame:
+    """What became of the gap at ``first_step`` (the chapter's 5 % budget) at the last snapshot.
+
+    One row per (``control``, ``metric``) with both steps: the two gaps, the last interval, the
+    side each favours, and ``trend``: **persists** (the last interval favours the side the first
+    favoured), **flips** (it favours the other side), **emerges** (it favours a side, the first
+    favoured neither), **narrows** (it favours neither and the gap is smaller in size) or
+    **inconclusive** (it favours neither and the gap did not shrink).
+    """
+    rows = []
+    for (control, metric), part in gaps.groupby(["control", "metric"], sort=False):
+        part = part.set_index("step")
+        last = int(part.index.max())
+        if first_step not in part.index or last == first_step:
+            continue
+        start, end = part.loc[first_step], part.loc[last]
+        if end["favours"] != "neither":
+            trend = {start["favours"]: "flips", "neither": "emerges", end["favours"]: "persists"}[start["favours"]]
+        else:
+            trend = "narrows" if abs(end["gap"]) < abs(start["gap"]) else "inconclusive"
+        rows.append({"control": control, "metric": metric, "first_step": first_step, "last_step": last,
+                     "gap_first": start["gap"], "favours_first": start["favours"], "gap_last": end["gap"],
+                     "ci_low_last": end["ci_low"], "ci_high_last": end["ci_high"], "favours_last": end["favours"],
+                     "n_pairs_last": int(end["n_pairs"]), "trend": trend})
+    return pd.DataFrame(rows)
+
+
+def budget_figure(gaps: pd.DataFrame, reference: str = "boson") -> Any:
+    """One panel per metric: each control's gap (``reference`` − control) against training
+    iterations (log scale), with its paired interval as error bars and the zero line."""
+    import matplotlib.pyplot as plt
+
+    metrics = list(dict.fromkeys(gaps["metric"]))
+    figure, axes = plt.subplots(1, max(len(metrics), 1), figsize=(4.2 * max(len(metrics), 1), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for offset, (control, part) in enumerate(gaps[gaps["metric"] == metric].groupby("control", sort=False)):
+            part = part.sort_values("step")
+            shift = 1.0 + 0.03 * offset  # side by side on the log axis
+            error = [part["gap"] - part["ci_low"], part["ci_high"] - part["gap"]]
+            ax.errorbar(part["step"] * shift, part["gap"], yerr=error, marker="o", capsize=3,
+                        label=f"{reference} − {control}")
+        ax.axhline(0.0, color="0.4", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("training iterations")
+        ax.set_title(metric)
+        ax.legend(fontsize="small")
+    axes[0][0].set_ylabel("paired gap (95 % interval)")
+    figure.tight_layout()
+    return figure
 
 
 def main(argv: Sequence[str] | None = None) -> int:
