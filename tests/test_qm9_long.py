@@ -263,3 +263,16 @@ def test_budget_figure_has_a_panel_per_metric():
     figure = qm9_long.budget_figure(qm9_long.budget_gaps(table, metrics=["valid_unique"]))
     assert [ax.get_title() for ax in figure.axes] == ["valid_unique"]
     assert figure.axes[0].get_xscale() == "log"
+
+
+def test_budget_markdown_reads_a_partial_recording_as_partial(tmp_path, monkeypatch):
+    from qlatent.recording import Recording
+
+    table = _snapshots({("boson", 1000): [10, 12, 14], ("distinguishable", 1000): [20, 21, 26],
+                        ("boson", 5000): [30, 31, 35], ("distinguishable", 5000): [20, 20, 22]})
+    recording = Recording("05_qm9", "long", {}, {"snapshots": table})
+    monkeypatch.setattr(Recording, "describe", lambda self: "A partial recording.")
+    text = qm9_long.budget_markdown(recording, qm9_long.budget_gaps(table, metrics=["valid_unique"]), 1000)
+    assert text.startswith("A partial recording.")
+    assert "**flips** (valid_unique, boson − distinguishable): -10.3 at 1000 iterations (favours control)" in text
+    assert "boson valid_unique: ours 32 at 5000 iterations, the paper's 2522 ± 65 at its 20,000." in text

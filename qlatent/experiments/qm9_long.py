@@ -507,6 +507,43 @@ def budget_figure(gaps: pd.DataFrame, reference: str = "boson") -> Any:
     return figure
 
 
+def budget_markdown(recording: Any, gaps: pd.DataFrame, first_step: int | None = None) -> str:
+    """The chapter's bottom line on the budget, as Markdown, from a long ``recording`` and its ``gaps``.
+
+    Says where the recording stands (:meth:`qlatent.recording.Recording.describe`, partial or
+    not), then per control and metric what became of the gap at ``first_step`` (default: the
+    ``standard`` profile's ``n_steps``, the chapter's 5 % budget) at the last snapshot
+    (:func:`budget_trend`), and our means at the last snapshot beside the paper's Table II values
+    at size 16 (its 20,000 iterations), with the snapshot's step so a partial recording is never
+    read as the paper's budget.
+    """
+    from qlatent.paper import reported
+    from qlatent.recording import effective_parameters
+
+    if first_step is None:
+        first_step = int(effective_parameters(CHAPTER, "standard")["n_steps"])
+    lines = [recording.describe(), ""]
+    trend = budget_trend(gaps, first_step)
+    if trend.empty:
+        lines.append(f"* No snapshot beyond {first_step} iterations has runs of both latents yet.")
+    for row in trend.itertuples():
+        interval = (f" [{row.ci_low_last:.3g}, {row.ci_high_last:.3g}]" if math.isfinite(row.ci_low_last) else "")
+        lines.append(f"* **{row.trend}** ({row.metric}, boson − {row.control}): {row.gap_first:.3g} at "
+                     f"{row.first_step} iterations (favours {row.favours_first}); {row.gap_last:.3g}{interval} at "
+                     f"{row.last_step} iterations over {row.n_pairs_last} paired seeds (favours {row.favours_last}).")
+    table = recording.tables["snapshots"]
+    last = int(table["step"].max())
+    paper = reported("table2")
+    paper = paper[paper["size"] == int(table["size"].iloc[0])].set_index(["latent", "metric"])
+    means = table[table["step"] == last].groupby(["latent", "metric"])["value"].mean()
+    for (latent, metric), value in means.items():
+        if (latent, metric) in paper.index and metric in PAPER_METRICS:
+            theirs = paper.loc[(latent, metric)]
+            lines.append(f"* {latent} {metric}: ours {value:.4g} at {last} iterations, the paper's "
+                         f"{theirs['value']:.4g} ± {theirs['se']:.2g} at its 20,000.")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``run``, ``collect`` or ``status`` of the ``long`` profile (see the module notes)."""
     parser = argparse.ArgumentParser(prog="python -m qlatent.experiments.qm9_long", description=__doc__.splitlines()[0])
