@@ -25,7 +25,9 @@ Where we differ from the released MolGAN code (``nicola-decao/MolGAN``), and why
   critic's scalar output, at interpolates between real graphs and the relaxed graphs the critic
   scored (MolGAN's code interpolates with the plain softmax whatever the relaxation).
 - **Schedule.** One :meth:`MolGAN.train_step` is ``n_critic`` critic updates then one generator
-  update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations).
+  update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations). The generator is
+  fixed during the critic updates, so the graphs of all of them are made in one batched pass, from
+  latents drawn in the order of one update after another (:data:`ARITHMETIC_VERSION` 2).
 - **Omitted**: mini-batch discrimination (it couples the samples of a batch, so the per-sample
   gradient penalty no longer constrains a per-sample function; MolGAN's example script turns it
   off too) and MolGAN's non-adjacency decoders.
