@@ -51,7 +51,10 @@ from qlatent.models.molgan import ARITHMETIC_VERSION
 
 CHAPTER = "05_qm9"
 PROFILE = "long"
-#: Snapshot scores kept in the recording's tables (the paper's three first).
+#: Parameters of the ``long`` profile that are this module's, not the notebook's (the notebook
+#: declares no ``snapshot_steps``, so the ``long`` profile is recorded here, never executed as a notebook).
+RECORDING_PARAMETERS = ("snapshot_steps",)
+#: Job columns of the recording's tables, then the snapshot's step.
 SNAPSHOT_COLUMNS = ("schedule", "size", "circuit", "latent", "seed", "step")
 
 
