@@ -12,7 +12,9 @@
 # train changes nothing; uncommitted changes to qlatent/ are refused. On a GPU one worker runs every
 # job (device auto); on CPUs, WORKERS workers (default 2) of one torch thread each share them.
 # Running it again after any interruption (a kill, a reboot) resumes every run from its newest
-# checkpoint; a worker already running is not started twice (its run directories are locked).
+# checkpoint; a worker already running is not started twice (it holds a lock). CODE=<commit> resumes
+# with the code copy $QLATENT_CACHE/code/<commit> (the one the workers' logs name), whatever HEAD is:
+# a later commit may key runs differently (a new model setting) and start them afresh.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${QLATENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qlatent}
@@ -22,11 +24,15 @@ command=${1:-run}
 if [[ $command != run ]]; then
     PYTHONPATH=$repo exec "$python" -m qlatent.experiments.qm9_long "$command"
 fi
-if ! git -C "$repo" diff --quiet HEAD -- qlatent; then
+if [[ -n ${CODE:-} ]]; then  # resume with the code copy a recording was started with
+    commit=$CODE
+    [[ -d $cache/code/$commit/qlatent ]] || { echo "no code copy $cache/code/$commit" >&2; exit 1; }
+elif ! git -C "$repo" diff --quiet HEAD -- qlatent; then
     echo "qlatent/ has uncommitted changes: commit them first, so the recording runs a known commit" >&2
     exit 1
+else
+    commit=$(git -C "$repo" rev-parse --short=12 HEAD)
 fi
-commit=$(git -C "$repo" rev-parse --short=12 HEAD)
 code=$cache/code/$commit
 if [[ ! -d $code/qlatent ]]; then
     mkdir -p "$code.partial"
