@@ -122,7 +122,8 @@ def pattern_tvd(counts: Any, reference: Any) -> float:
     if first.shape[1] != second.shape[1]:
         raise ValueError(f"counts have {first.shape[1]} modes but the reference has {second.shape[1]}")
     p, q = _pattern_frequencies(first), _pattern_frequencies(second)
-    return 0.5 * sum(abs(p.get(key, 0) / first.shape[0] - q.get(key, 0) / second.shape[0]) for key in p.keys() | q.keys())
+    n_first, n_second = first.shape[0], second.shape[0]
+    return 0.5 * sum(abs(p.get(key, 0) / n_first - q.get(key, 0) / n_second) for key in p.keys() | q.keys())
 
 
 #: The statistics :func:`latent_statistics` returns, in order.
