@@ -166,3 +166,30 @@ def test_dial_trend_ranks_the_metric_against_the_setting():
 def test_bad_variants_are_refused_before_work(names, error, message):
     with pytest.raises(error, match=message):
         mechanism.check_variants(names)
+
+
+def test_metric_against_statistics_and_their_rank_correlation():
+    runs = synthetic_runs({"boson": 0.0, "distinguishable": 0.013, "dirichlet-multinomial": 0.002,
+                           "shuffled-counts": 0.008})
+    fano = {"boson": 1.29, "distinguishable": 0.88, "dirichlet-multinomial": 1.28, "shuffled-counts": 1.1}
+    statistics = pd.DataFrame([{"dataset": "quantum", "latent": latent, "seed": 0, "metric": "fano_factor",
+                                "value": value} for latent, value in fano.items()]
+                              + [{"dataset": "quantum", "latent": "gaussian", "seed": 0, "metric": "fano_factor",
+                                  "value": 1.0}])
+    table = mechanism.metric_against_statistics(runs, statistics, "l1_integer")
+    assert set(table["latent"]) == set(fano)  # gaussian has no run: left out
+    correlations = mechanism.statistic_correlations(table).set_index("statistic")
+    assert correlations.loc["fano_factor", "rho"] == pytest.approx(-1.0)
+    assert correlations.loc["fano_factor", "n_latents"] == 4
+
+
+def test_bottom_line_answers_from_the_verdicts():
+    runs = synthetic_runs({"boson": 0.0, "distinguishable": 0.013, "dirichlet-multinomial": 0.0,
+                           "indistinguishability-0.5": 0.006, "gaussian-copula": 0.01})
+    verdicts = mechanism.mechanism_verdicts(runs, "l1_integer")
+    trend = mechanism.dial_trend(runs, "l1_integer", "indistinguishability")
+    line = mechanism.bottom_line(verdicts, trend)
+    assert line.startswith("Performance tracks indistinguishability")
+    assert "`dirichlet-multinomial`" in line and "Classical latents do as well" in line
+    none = mechanism.bottom_line(verdicts[verdicts["latent"] != "dirichlet-multinomial"], {"rho": math.nan})
+    assert "No classical challenger" in none and "`gaussian-copula`" in none
