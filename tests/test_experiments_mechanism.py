@@ -193,3 +193,12 @@ def test_bottom_line_answers_from_the_verdicts():
     assert "`dirichlet-multinomial`" in line and "Classical latents do as well" in line
     none = mechanism.bottom_line(verdicts[verdicts["latent"] != "dirichlet-multinomial"], {"rho": math.nan})
     assert "No classical challenger" in none and "`gaussian-copula`" in none
+
+
+def test_dial_points_place_table1_latents_at_the_dial_ends():
+    runs = synthetic_runs({"distinguishable": 0.013, "indistinguishability-0.5": 0.006, "boson": 0.0,
+                           "transmission-0.8": 0.004, "gaussian-copula": 0.01}, n_seeds=2)
+    points = mechanism.dial_points(runs, "l1_integer")
+    settings = points.groupby("dial")["setting"].apply(lambda s: sorted(set(s))).to_dict()
+    assert settings == {"indistinguishability": [0.0, 0.5, 1.0], "transmission": [0.8, 1.0]}
+    assert len(points) == 2 * (3 + 2)

@@ -401,30 +401,40 @@ def verdict_sentence(latent: str, verdict: str, row: Mapping[str, Any], gap: flo
             f"{row['mdd']:.3g} with 80 % power, Table I's distinguishable − boson gap is {gap:.3g}.")
 
 
-def dial_trend(runs: pd.DataFrame, metric: str, dial: str, dataset: str = "quantum",
-               endpoints: Mapping[float, str] | None = None) -> dict[str, float]:
-    """Spearman rank correlation of ``metric`` with a dial's setting over every run of the dial.
+#: Table I variants that stand for a dial's settings: x = 0 is the distinguishable latent, 1 the boson latent.
+DIAL_ENDPOINTS = {"indistinguishability": {0.0: "distinguishable", 1.0: "boson"}, "transmission": {1.0: "boson"}}
 
-    ``endpoints`` names Table I variants that stand for settings (default for the
-    indistinguishability dial: 0 → distinguishable, 1 → boson; for transmission: 1 → boson).
-    Returns ``rho``, ``p_value`` and ``n_runs``; NaN where fewer than 3 runs or settings.
+
+def dial_points(runs: pd.DataFrame, metric: str, dataset: str = "quantum") -> pd.DataFrame:
+    """Every run of a dial as tidy rows ``dial``, ``setting``, ``seed``, ``value``, endpoints included.
+
+    A Table I variant counts as a dial's setting by :data:`DIAL_ENDPOINTS` (the boson run appears
+    once per dial); runs without a finite score are left out.
+    """
+    part = runs[(runs["dataset"] == dataset) & (runs["metric"] == metric)]
+    rows = []
+    for latent, seed, value in zip(part["latent"], part["seed"], part["value"]):
+        parsed = parse_dial(latent) if isinstance(latent, str) and latent not in TABLE1_LATENTS else None
+        settings = [parsed] if parsed is not None else [(dial, setting) for dial, ends in DIAL_ENDPOINTS.items()
+                                                        for setting, name in ends.items() if name == latent]
+        rows += [{"dial": dial, "setting": setting, "seed": int(seed), "value": float(value)}
+                 for dial, setting in settings if np.isfinite(value)]
+    return pd.DataFrame(rows, columns=["dial", "setting", "seed", "value"])
+
+
+def dial_trend(runs: pd.DataFrame, metric: str, dial: str, dataset: str = "quantum") -> dict[str, float]:
+    """Spearman rank correlation of ``metric`` with a dial's setting over every run of the dial (:func:`dial_points`).
+
+    Returns ``rho``, ``p_value`` and ``n_runs``; NaN where fewer than 3 settings were run.
     """
     from scipy.stats import spearmanr
 
-    if endpoints is None:
-        endpoints = {0.0: "distinguishable", 1.0: "boson"} if dial == "indistinguishability" else {1.0: "boson"}
-    part = runs[(runs["dataset"] == dataset) & (runs["metric"] == metric)]
-    settings = []
-    for latent, value in zip(part["latent"], part["value"]):
-        parsed = parse_dial(latent) if isinstance(latent, str) else None
-        setting = parsed[1] if parsed is not None and parsed[0] == dial else next(
-            (key for key, name in endpoints.items() if name == latent), None)
-        if setting is not None and np.isfinite(value):
-            settings.append((setting, value))
-    if len(settings) < 3 or len({setting for setting, _ in settings}) < 3:
-        return {"rho": float("nan"), "p_value": float("nan"), "n_runs": len(settings)}
-    result = spearmanr(*zip(*settings))
-    return {"rho": float(result.statistic), "p_value": float(result.pvalue), "n_runs": len(settings)}
+    points = dial_points(runs, metric, dataset)
+    points = points[points["dial"] == dial]
+    if points["setting"].nunique() < 3:
+        return {"rho": float("nan"), "p_value": float("nan"), "n_runs": len(points)}
+    result = spearmanr(points["setting"], points["value"])
+    return {"rho": float(result.statistic), "p_value": float(result.pvalue), "n_runs": len(points)}
 
 
 def metric_against_statistics(runs: pd.DataFrame, statistics: pd.DataFrame, metric: str,
