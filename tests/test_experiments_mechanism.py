@@ -100,7 +100,7 @@ def test_statistics_and_costs_tables(tmp_path):
     costs = mechanism.sampling_costs(SIXTEEN, [*variants, "gaussian-copula", "negative-binomial"], 50,
                                      store=tmp_path)
     assert list(costs["latent"]) == [*variants, "gaussian-copula", "negative-binomial"]
-    assert (costs["seconds_per_sample"] > 0).all() and costs["scaling"].str.len().gt(0).all()
+    assert (costs["microseconds_per_sample"] > 0).all() and costs["scaling"].str.len().gt(0).all()
 
 
 def test_runs_reuse_table1_rows_and_train_the_rest(tmp_path):
@@ -146,6 +146,9 @@ def test_verdicts_use_the_table1_gap_as_the_effect_that_matters():
     few = mechanism.mechanism_verdicts(synthetic_runs({"boson": 0, "distinguishable": 0.013, "shuffled-counts": 0},
                                                       n_seeds=3), "l1_integer").set_index("latent")
     assert few.loc["shuffled-counts", "verdict"] == "inconclusive"  # too few seeds for the power rule
+    one = mechanism.mechanism_verdicts(synthetic_runs({"boson": 0, "distinguishable": 0.013}, n_seeds=1),
+                                       "l1_integer")
+    assert one["sentence"].iloc[0].endswith("too few for a test.")
     with pytest.raises(ValueError, match="no 'l1_integer' runs of 'distinguishable'"):
         mechanism.mechanism_verdicts(synthetic_runs({"boson": 0.0}), "l1_integer")
 
