@@ -53,6 +53,22 @@ def test_indistinguishability_dial_ends_are_the_boson_and_distinguishable_laws(t
     assert empirical_tvd(counts, patterns, wrong) > bound  # the check can tell the two laws apart
 
 
+def test_full_indistinguishability_reproduces_the_boson_latent_bank(tmp_path):
+    spec = TINY.latent_spec()
+    source = spec.source(latent_seeds("boson", spec, 0)[0])
+    patterns, expected = output_probabilities(source.interferometer().unitary, source.input_state())
+    dial = mechanism.build_variant("indistinguishability-1", TINY, 0, tmp_path).bank
+    boson = mechanism.build_variant("boson", TINY, 0, tmp_path).bank
+    assert not np.array_equal(dial, boson)  # its own draws of the same law
+    frequencies = [np.array([np.sum(np.all(bank == row, axis=1)) for row in patterns]) / len(bank)
+                   for bank in (dial, boson)]
+    # Two samples of N rows: E|p̂ - q̂| <= sqrt(2 p (1 - p) / N) per pattern, and each of the 2N rows moves
+    # the TVD by at most 1/N, so McDiarmid adds sqrt(ln(1/δ) / N).
+    n = len(dial)
+    bound = 0.5 * np.sum(np.sqrt(2 * expected * (1 - expected) / n)) + math.sqrt(math.log(1 / DELTA) / n)
+    assert 0.5 * np.abs(frequencies[0] - frequencies[1]).sum() < bound
+
+
 def test_transmission_dial_loses_photons_on_the_boson_interferometer(tmp_path):
     latent = mechanism.build_variant("transmission-0.5", TINY, 0, tmp_path)
     totals = latent.bank.sum(axis=1)
@@ -97,9 +113,9 @@ def test_statistics_and_costs_tables(tmp_path):
     assert set(table["metric"]) == {"fano_factor", "pair_covariance_norm", "third_cumulant_norm",
                                     "pattern_entropy", "data_tvd"}
     assert len(table) == 3 * 5 and table["value"].notna().all()
-    costs = mechanism.sampling_costs(SIXTEEN, [*variants, "gaussian-copula", "negative-binomial"], 50,
-                                     store=tmp_path)
-    assert list(costs["latent"]) == [*variants, "gaussian-copula", "negative-binomial"]
+    timed = [*variants, "gaussian-copula", "negative-binomial", "shuffled-counts"]
+    costs = mechanism.sampling_costs(SIXTEEN, timed, 50, store=tmp_path)
+    assert list(costs["latent"]) == timed
     assert (costs["microseconds_per_sample"] > 0).all() and costs["scaling"].str.len().gt(0).all()
 
 
