@@ -49,8 +49,8 @@ TABLE1_LATENTS = ("boson", "distinguishable")
 #: Classical challengers fitted to (or, for the Haar version, standing in for) the boson latent.
 CHALLENGERS = ("dirichlet-multinomial", "dirichlet-multinomial-haar", "negative-binomial", "shuffled-counts",
                "independent-counts", "gaussian-copula")
-#: Prefixes of the dial variants, and the photon-source option each sets.
-DIALS = {"indistinguishability": "indistinguishability", "transmission": "transmission"}
+#: The dials: photon indistinguishability ``x`` and uniform transmission ``eta``, both in [0, 1].
+DIALS = ("indistinguishability", "transmission")
 _DIAL = re.compile(r"^(indistinguishability|transmission)-(0(?:\.\d+)?|1(?:\.0+)?)$")
 #: Every parameter of :class:`DiscreteConfig` that Table I's recording must share for its runs to be reused.
 REUSE_KEYS = ("size", "hidden", "activation", "optimizer", "learning_rate", "constraint", "gp_weight",

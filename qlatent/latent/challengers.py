@@ -22,7 +22,7 @@ kept exactly, correlations destroyed) and
 References
 ----------
 S. Aaronson and A. Arkhipov, "The computational complexity of linear optics", Theory Comput. 9, 143
-(2013), Lemma 49 / Sec. 7 (Bose–Einstein average over Haar unitaries); A. Arkhipov and G.
+(2013) (Bose–Einstein statistics of the Haar average); A. Arkhipov and G.
 Kuperberg, "The bosonic birthday paradox", Geom. Topol. Monogr. 18, 1 (2012), arXiv:1106.0849.
 N. L. Johnson, S. Kotz and N. Balakrishnan, *Discrete Multivariate Distributions* (Wiley, 1997),
 ch. 35 (Dirichlet-multinomial moments).
@@ -109,8 +109,10 @@ def haar_boson_fano(n_photons: int, n_modes: int) -> float:
     """Expected pooled Fano factor of one Haar-random interferometer's boson bank (single photons in).
 
     Derivation. Averaged over Haar unitaries the output law of ``n`` indistinguishable photons is
-    uniform over the ``C(m + n - 1, n)`` occupation patterns (Aaronson & Arkhipov 2013, Sec. 7;
-    Arkhipov & Kuperberg 2012), which is the Dirichlet-multinomial with every ``α_i = 1``: by the
+    uniform over the ``C(m + n - 1, n)`` occupation patterns (Aaronson & Arkhipov 2013; Arkhipov &
+    Kuperberg 2012: the Haar twirl of a state of the symmetric subspace is that subspace's maximally
+    mixed state, and the Fock states are an orthonormal basis of it), which is the
+    Dirichlet-multinomial with every ``α_i = 1``: by the
     formula of :func:`dirichlet_multinomial_fano` (``p_i = 1/m``, ``A = m``) its Fano factor is
     ``(m - 1)(n + m) / (m (m + 1))``. That is the variance of the Haar mixture; one bank has one
     unitary, and the law of total variance removes the spread of its means: ``E c_i = Σ_k |U_ik|²``
