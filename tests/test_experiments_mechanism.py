@@ -221,3 +221,15 @@ def test_dial_points_place_table1_latents_at_the_dial_ends():
     settings = points.groupby("dial")["setting"].apply(lambda s: sorted(set(s))).to_dict()
     assert settings == {"indistinguishability": [0.0, 0.5, 1.0], "transmission": [0.8, 1.0]}
     assert len(points) == 2 * (3 + 2)
+
+
+def test_bad_requests_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="needs seeds and variants"):
+        mechanism.run_mechanism(TINY, {"quantum": [0]}, {}, tmp_path / "runs")
+    boson = mechanism.build_variant("boson", TINY, 0, tmp_path)
+    with pytest.raises(ValueError, match="fewer than 30000"):
+        mechanism.latent_counts(boson, 30_000, 0)
+    from qlatent.latent.classical import GaussianLatent
+
+    with pytest.raises(TypeError, match="no count law"):
+        mechanism.latent_counts(GaussianLatent(6), 10, 0)

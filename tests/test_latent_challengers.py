@@ -153,3 +153,10 @@ def test_other_challengers_refuse_degenerate_banks():
         haar_boson_fano(9, 8)
     with pytest.raises(TypeError, match="seed must be a non-negative integer"):
         DirichletMultinomialLatent.haar_boson(4, 8, bank_size=10, seed=-1)
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError, match="2 or more photons"):
+        fit_concentration(1, np.full(4, 0.25), 1.2)
+    with pytest.raises(ValueError, match="alpha must be 2 or more positive finite numbers"):
+        DirichletMultinomialLatent.from_parameters(3, np.array([1.0, 0.0]), bank_size=5, seed=0, name="dm")
