@@ -16,8 +16,8 @@ of the wrong type is an error naming it) and every file against the checksum in 
 missing or altered file is an error naming it, never an empty table), and reports which qlatent
 source files changed since the recording was made. A recording's files are plain table names
 (``runs.csv``) read from its own folder only: a name with a folder in it (``../x/runs.csv``), a
-hidden name or a symbolic link is refused, so an edited manifest cannot make a chapter show a
-table from elsewhere.
+hidden name, or a symbolic link anywhere from the chapter's folder down to the files is refused, so
+an edited manifest or a planted link cannot make a chapter show a table from elsewhere.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -47,7 +48,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 #: A recorded table's name: a plain file name without folders or a leading dot (``runs``, ``data_density``).
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.*")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}.*")  # ASCII digits only
+#: More CPUs than a recording's machine can have had (the largest single machines have a few thousand).
+MAX_CPUS = 100_000
 
 
 class RecordingError(Exception):
@@ -122,13 +125,15 @@ _MANIFEST_FIELDS: tuple[tuple[str, Any, str, bool], ...] = (
     ("environment.platform", lambda value: isinstance(value, str), "text", True),
     ("machine", lambda value: isinstance(value, dict), "an object", True),
     ("machine.cpus", lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool)
-                                                     and value > 0), "a positive whole number or null", True),
+                                                     and 0 < value <= MAX_CPUS),
+     f"a whole number of CPUs from 1 to {MAX_CPUS:,} or null", True),
     ("machine.processor", lambda value: isinstance(value, str), "text", True),
     ("code_files", lambda value: isinstance(value, dict) and all(isinstance(key, str) and isinstance(digest, str)
                                                                  for key, digest in value.items()),
      "an object mapping file names to checksums", True),
-    ("training_compute_s", lambda value: value is None or (_is_number(value) and value >= 0),
-     "a number of seconds or null", False),
+    ("training_compute_s", lambda value: value is None or (_is_number(value) and math.isfinite(value)
+                                                           and value >= 0),
+     "a finite number of seconds or null", False),
 )
 
 
@@ -407,6 +412,15 @@ class Recording:
         return text
 
 
+def _refuse_links(*paths: Path) -> None:
+    """Raise :class:`RecordingError` if any of a recording's folders or files is a symbolic link:
+    a link would show numbers from outside ``data/recorded`` that its checksums do not vouch for."""
+    for path in paths:
+        if path.is_symlink():
+            raise RecordingError(f"recording path {path} is a symbolic link; only plain folders and files that "
+                                 f"`qlatent record` wrote inside {recorded_dir()} are read")
+
+
 def load_recording(chapter: str, profile: str) -> Recording | None:
     """The verified recording of ``chapter`` under ``profile``, or ``None`` if there is none.
 
@@ -416,12 +430,18 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         If the manifest is unreadable, names another chapter or profile than its folder (a
         recording copied into the wrong folder), has a field missing or of the wrong kind (named),
         lists a file that is not a plain table name inside the folder, or a file it lists is
-        missing, a symbolic link, fails its checksum or is not a CSV table.
+        missing, fails its checksum or is not a CSV table; or if the chapter's folder, the
+        recording's folder, its manifest or a file it lists is a symbolic link, or the folder
+        resolves to a place other than ``data/recorded/<chapter>/<profile>``.
     """
     folder = recording_path(chapter, profile)
     manifest_path = folder / "manifest.json"
+    _refuse_links(folder.parent, folder, manifest_path)
     if not folder.exists():
         return None
+    if folder.resolve() != recorded_dir().resolve() / chapter / profile:
+        raise RecordingError(f"recording {folder} lies outside {recorded_dir()}: only recordings "
+                             "`qlatent record` wrote there are read")
     if not manifest_path.exists():
         raise RecordingError(f"recording {folder} has no manifest.json")
     try:
@@ -441,9 +461,7 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
     tables = {}
     for file_name, checksum in manifest["files"].items():
         path = folder / file_name
-        if path.is_symlink():
-            raise RecordingError(f"recording file {path} is a symbolic link (listed in {manifest_path}); only plain "
-                                 "files inside the recording's folder are read")
+        _refuse_links(path)
         if not path.is_file():
             raise RecordingError(f"recording file {path} is missing (listed in {manifest_path})")
         if sha256_file(path) != checksum:

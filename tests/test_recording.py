@@ -170,13 +170,70 @@ def test_a_manifest_naming_a_file_outside_its_folder_is_a_problem(tiny_project, 
     _write_recording(tiny_project, lambda manifest, folder: _point_outside(manifest, folder, name))
     for key, value in project_env(tiny_project).items():
         monkeypatch.setenv(key, value)
-    expected = (r"recording file .*scores\.csv is a symbolic link" if name == "link" else
+    expected = (r"recording path .*scores\.csv is a symbolic link" if name == "link" else
                 r"field 'files' names .*: only plain table file names \(`runs\.csv`\) inside the recording's folder")
     with pytest.raises(RecordingError, match=expected):
         load_recording("98_tiny", "standard")
     listing = run_cli(tiny_project, "recordings")
     assert listing.returncode == 1 and "98_tiny / standard: PROBLEM: " in listing.stdout, listing.stdout
     assert "1.6405" not in listing.stdout + listing.stderr
+
+
+def _move_outside_and_link(project, which):
+    """Move the chapter's folder, the recording's folder or its manifest outside ``data/recorded``
+    (the outside copy showing other numbers, its checksums right) and leave a symbolic link in its place."""
+    from qlatent.io import sha256_file
+
+    folder = project / "data" / "recorded" / "98_tiny" / "standard"
+    original = {"chapter": folder.parent, "profile": folder, "manifest": folder / "manifest.json"}[which]
+    outside = project / "elsewhere" / original.name
+    outside.parent.mkdir()
+    shutil.move(original, outside)
+    original.symlink_to(outside)
+    scores = folder / "scores.csv"
+    if which != "manifest":
+        scores.write_text("latent,value\nboson,1.6405\ngaussian,6.0\n")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["files"]["scores.csv"] = sha256_file(scores)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return original
+
+
+@pytest.mark.parametrize("which", ["chapter", "profile", "manifest"])
+def test_a_symbolic_link_anywhere_in_a_recording_is_a_problem(tiny_project, monkeypatch, which):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    link = _move_outside_and_link(tiny_project, which)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=f"recording path {link} is a symbolic link; only plain folders"):
+        load_recording("98_tiny", "standard")
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 1 and "98_tiny / standard: PROBLEM: recording path" in listing.stdout, listing
+    assert "1.6405" not in listing.stdout + listing.stderr
+
+
+def test_a_chapter_name_leading_outside_the_recordings_is_refused(tiny_project, monkeypatch):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"recording .*/recorded/\.\./recorded/98_tiny/standard lies outside "):
+        load_recording("../recorded/98_tiny", "standard")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("[" * 100_000, "nests arrays or objects too deeply to be read"),
+    ('{"chapter": "00_bad", "n": ' + "7" * 5000 + "}", "cannot be read: Exceeds the limit"),
+])
+def test_an_unreadable_manifest_is_one_problem_line_and_the_listing_goes_on(tiny_project, text, problem):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    bad = tiny_project / "data" / "recorded" / "00_bad" / "standard" / "manifest.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(text)
+    listing = run_cli(tiny_project, "recordings")
+    lines = listing.stdout.splitlines()
+    assert listing.returncode == 1 and listing.stderr == "", listing.stderr[-2000:]
+    assert lines[0] == f"00_bad / standard: PROBLEM: recording manifest {bad} {problem}" + lines[0].split(problem)[1]
+    assert lines[-1] == "98_tiny / standard: 2026-12-01, code unchanged"
 
 
 def _set(path, value):
@@ -201,9 +258,12 @@ def _set(path, value):
     ("parameters", [1, 2], r"is \[1, 2\], not an object of parameters"),
     ("environment", "linux", "is \"linux\", not an object"),
     ("environment.git_commit", 5, "is 5, not text or null"),
-    ("machine.cpus", "two", "is \"two\", not a positive whole number or null"),
+    ("machine.cpus", "two", "is \"two\", not a whole number of CPUs from 1 to 100,000 or null"),
     ("code_files", [], r"is \[\], not an object mapping"),
-    ("training_compute_s", "long", "is \"long\", not a number of seconds or null"),
+    ("training_compute_s", "long", "is \"long\", not a finite number of seconds or null"),
+    ("training_compute_s", float("inf"), "is Infinity, not a finite number of seconds or null"),
+    ("recorded_at", "\u0662\u0660\u0662\u0666-12-01T00:00:00+0000", "is .*, not a time as text"),
+    ("machine.cpus", 10 ** 12, "is 1000000000000, not a whole number of CPUs from 1 to 100,000 or null"),
 ])
 def test_a_malformed_manifest_field_is_a_problem_naming_it(tiny_project, monkeypatch, field, value, problem):
     _write_recording(tiny_project, _set(field, value))
