@@ -32,6 +32,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -55,6 +56,67 @@ MAX_CPUS = 100_000
 
 class RecordingError(Exception):
     """A recording is missing a file, holds a file that fails its checksum, or cannot be made."""
+
+
+class RecordingSchema(NamedTuple):
+    """What a chapter reads from its recordings, checked when one is loaded or made.
+
+    A recording that passes its checksums may still lack what a chapter's cells read (a table, a
+    column, a recorded parameter); declared here, that is one :class:`RecordingError` naming the
+    recording and what it lacks, instead of a ``KeyError`` in a cell.
+    """
+
+    #: Table name (``runs``, for ``runs.csv``) → the columns read from it.
+    tables: Mapping[str, tuple[str, ...]]
+    #: The entries of the manifest's ``parameters`` read by name.
+    parameters: tuple[str, ...] = ()
+
+
+_RUN_KEYS = ("seed", "metric", "value")
+#: What each chapter reads from its recordings: its cells and the qlatent functions they call
+#: (``summarize_runs``, ``scores_at_step``, ``fast_schedule_sentences``, ``family_verdict`` ...).
+#: :func:`load_recording` and :func:`record` check it, so ``qlatent recordings`` reports a recording
+#: a chapter cannot read as a PROBLEM, and ``qlatent record`` never writes one.
+CHAPTER_READS: dict[str, RecordingSchema] = {
+    "03_mixture": RecordingSchema(
+        {"runs": ("latent", "depth", "n_steps", *_RUN_KEYS),
+         "curves": ("latent", "depth", "seed", "step", "eval_between_modes"),
+         "panel": ("x", "y", "latent", "depth", "seed"),
+         "data_density": ("x", "y")},
+        ("latent_steps",)),
+    "04_discrete": RecordingSchema(
+        {"runs": ("dataset", "latent", *_RUN_KEYS),
+         "curves": ("dataset", "latent", "seed", "step", "eval_l1_integer")},
+        ("constraint", "n_steps", "batch_size", "seeds", "hidden")),
+    "05_qm9": RecordingSchema(
+        {"runs": ("schedule", "size", "circuit", "latent", *_RUN_KEYS),
+         "paired": ("part", "baseline", "metric", "n_pairs", "p_value", "mdd"),
+         "curves": ("schedule", "size", "circuit", "latent", "seed", "step", "eval_valid_unique", "eval_novel",
+                    "eval_validity")},
+        ("n_steps", "batch_size", "seeds", "sizes", "learning_rate")),
+    "06_flows_diffusion": RecordingSchema(
+        {"runs": ("family", "latent", *_RUN_KEYS),
+         "curves": ("family", "latent", "seed", "step", "eval_sliced_wasserstein", "eval_classifier_fd")},
+        ("ddgan_steps", "ddgan_batch_size", "seeds", "flow_steps", "flow_batch_size")),
+}
+
+
+def check_schema(schema: RecordingSchema, columns: Mapping[str, Any], parameters: Mapping[str, Any],
+                 where: str, chapter: str) -> None:
+    """Raise :class:`RecordingError` naming ``where`` (the recording) and the first table, column or
+    parameter of ``schema`` that ``columns`` (table name → its column names) or ``parameters`` lack."""
+    for table, needed in schema.tables.items():
+        if table not in columns:
+            raise RecordingError(f"recording {where} has no table {table!r}, which chapter {chapter} reads "
+                                 f"(it has: {', '.join(sorted(columns)) or 'none'}); re-record it")
+        missing = [column for column in needed if column not in set(columns[table])]
+        if missing:
+            raise RecordingError(f"recording {where}: table {table!r} lacks the column(s) "
+                                 f"{', '.join(map(repr, missing))}, which chapter {chapter} reads; re-record it")
+    missing = [name for name in schema.parameters if name not in parameters]
+    if missing:
+        raise RecordingError(f"recording {where}: its parameters lack {', '.join(map(repr, missing))}, which "
+                             f"chapter {chapter} reads; re-record it")
 
 
 def recorded_dir() -> Path:
@@ -271,7 +333,9 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     RecordingError
         Before anything runs (:func:`check_recordable`): if the profile does not run the notebook
         or its source records no tables. After the run: if its results list no tables to record,
-        a listed table is not a plain name, is missing or larger than :data:`MAX_TABLE_BYTES`.
+        a listed table is not a plain name, is missing or larger than :data:`MAX_TABLE_BYTES`, or
+        the tables or parameters lack what the chapter reads (:data:`CHAPTER_READS`); nothing is
+        written then.
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
@@ -310,6 +374,10 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             raise RecordingError(f"table {path} is {path.stat().st_size} bytes, more than the {MAX_TABLE_BYTES} "
                                  "a committed recording may hold; record a smaller summary of it")
         files[path.name] = path
+    if name in CHAPTER_READS:
+        check_schema(CHAPTER_READS[name], {Path(file).stem: pd.read_csv(path, nrows=0).columns
+                                           for file, path in files.items()},
+                     parameters, f"of {name} made from {source}", name)
     cpu = os.times()
     target = recording_path(name, profile)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -421,8 +489,11 @@ def _refuse_links(*paths: Path) -> None:
                                  f"`qlatent record` wrote inside {recorded_dir()} are read")
 
 
-def load_recording(chapter: str, profile: str) -> Recording | None:
+def load_recording(chapter: str, profile: str, schema: RecordingSchema | None = None) -> Recording | None:
     """The verified recording of ``chapter`` under ``profile``, or ``None`` if there is none.
+
+    ``schema`` is what the caller reads from it; by default the chapter's entry of
+    :data:`CHAPTER_READS` (nothing for a chapter without one).
 
     Raises
     ------
@@ -430,7 +501,8 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         If the manifest is unreadable, names another chapter or profile than its folder (a
         recording copied into the wrong folder), has a field missing or of the wrong kind (named),
         lists a file that is not a plain table name inside the folder, or a file it lists is
-        missing, fails its checksum or is not a CSV table; or if the chapter's folder, the
+        missing, fails its checksum or is not a CSV table, or a table, column or parameter of
+        ``schema`` is missing (named); or if the chapter's folder, the
         recording's folder, its manifest or a file it lists is a symbolic link, or the folder
         resolves to a place other than ``data/recorded/<chapter>/<profile>``.
     """
@@ -472,6 +544,10 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         except ValueError as error:  # pandas' parser errors, an empty file, bytes that are not text
             raise RecordingError(f"recording file {path} cannot be read as a table ({type(error).__name__}: "
                                  f"{' '.join(str(error).split())[:200]}); re-record it") from None
+    schema = schema if schema is not None else CHAPTER_READS.get(chapter)
+    if schema is not None:
+        check_schema(schema, {name: table.columns for name, table in tables.items()}, manifest["parameters"],
+                     str(folder), chapter)
     return Recording(chapter, profile, manifest, tables)
 
 

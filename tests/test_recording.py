@@ -8,7 +8,15 @@ import yaml
 from conftest import project_env, run_cli
 from test_runner_errors import add_notebook, error_line
 
-from qlatent.recording import RecordingError, effective_parameters, load_recording, recorded_dir, recording_status
+from qlatent.recording import (
+    CHAPTER_READS,
+    RecordingError,
+    RecordingSchema,
+    effective_parameters,
+    load_recording,
+    recorded_dir,
+    recording_status,
+)
 
 RECORDING_CELLS = [
     "from qlatent.results import ResultStore\n"
@@ -290,6 +298,67 @@ def test_a_listed_file_that_is_not_a_table_is_a_problem_not_a_parser_error(tiny_
     with pytest.raises(RecordingError, match=r"recording file .*scores\.csv cannot be read as a table "
                                              r"\(EmptyDataError: No columns to parse from file\)"):
         load_recording("98_tiny", "standard")
+
+
+def _break_04(how):
+    """Change the committed recording of chapter 04 so that its checksums pass but the chapter cannot read it."""
+    def change(manifest, folder):
+        from qlatent.io import sha256_file
+
+        if how == "files entry removed":
+            del manifest["files"]["runs.csv"]
+        elif how == "parameter removed":
+            del manifest["parameters"]["constraint"]
+        else:  # a valid CSV with other columns
+            (folder / "runs.csv").write_text("latent,seed,metric,value\nboson,0,l1_integer,0.1\n")
+            manifest["files"]["runs.csv"] = sha256_file(folder / "runs.csv")
+    return change
+
+
+@pytest.mark.parametrize(("how", "problem"), [
+    ("files entry removed", r" has no table 'runs', which chapter 04_discrete reads \(it has: compute, curves, "),
+    ("parameter removed", r": its parameters lack 'constraint', which chapter 04_discrete reads"),
+    ("wrong columns", r": table 'runs' lacks the column\(s\) 'dataset', which chapter 04_discrete reads"),
+])
+def test_a_recording_lacking_what_its_chapter_reads_is_a_problem_not_a_key_error(project_copy, monkeypatch, how,
+                                                                                  problem):
+    folder = project_copy / "data" / "recorded" / "04_discrete" / "standard"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    _break_04(how)(manifest, folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for key, value in project_env(project_copy).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"^recording .*04_discrete/standard" + problem):
+        load_recording("04_discrete", "standard")
+    listing = run_cli(project_copy, "recordings")
+    assert listing.returncode == 1 and listing.stderr == "", listing.stderr[-2000:]
+    assert "04_discrete / standard: PROBLEM: recording " in listing.stdout
+
+
+def test_a_schema_argument_checks_what_the_caller_reads(tiny_project, monkeypatch):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    assert load_recording("98_tiny", "standard", RecordingSchema({"scores": ("latent", "value")}, ("scale",)))
+    with pytest.raises(RecordingError, match=r"table 'scores' lacks the column\(s\) 'seed', which chapter 98_tiny"):
+        load_recording("98_tiny", "standard", RecordingSchema({"scores": ("latent", "seed")}))
+
+
+def test_record_refuses_tables_its_chapter_cannot_read_and_writes_nothing(in_project, monkeypatch):
+    from qlatent.recording import record
+
+    monkeypatch.setitem(CHAPTER_READS, "98_tiny", RecordingSchema({"scores": ("latent", "seed")}))
+    with pytest.raises(RecordingError, match=r"^recording of 98_tiny made from .*: table 'scores' lacks the "
+                                             r"column\(s\) 'seed', which chapter 98_tiny reads"):
+        record("98_tiny", "standard")
+    assert not (recorded_dir() / "98_tiny").exists()
+
+
+def test_every_chapter_with_a_recording_declares_what_it_reads():
+    from conftest import REPO
+
+    recorded = {path.name for path in (REPO / "data" / "recorded").iterdir() if path.is_dir()}
+    assert recorded <= set(CHAPTER_READS), recorded - set(CHAPTER_READS)
 
 
 def test_recordings_exits_1_when_a_line_reports_a_problem_and_0_otherwise(tiny_project):
