@@ -239,7 +239,9 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
     -------
     list of str or None
         The names given as literal lists (empty when no cell passes ``recorded_tables=``, or only
-        empty lists); ``None`` when some cell computes them, so that only the run can tell.
+        empty lists); ``None`` when some cell computes them or may pass them unpacked
+        (``write_manifest(..., **options)``, ``**{"recorded_tables": [...]}``), so that only the run
+        can tell.
 
     Raises
     ------
@@ -255,8 +257,9 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
     for cell in read_notebook(name, path)["cells"]:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        if cell.get("cell_type") != "code" or "recorded_tables" not in source:
+        if cell.get("cell_type") != "code" or ("recorded_tables" not in source and "write_manifest" not in source):
             continue
+        mentioned = "recorded_tables" in source
         # IPython's magics and shell escapes are not Python; they never pass recorded_tables
         source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
         try:
@@ -267,7 +270,11 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
             for keyword in node.keywords:
+                if keyword.arg is None and (mentioned or called == "write_manifest"):
+                    computed = True  # `**options` may hold recorded_tables: only the run can tell
+                    continue
                 if keyword.arg != "recorded_tables":
                     continue
                 try:

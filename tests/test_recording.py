@@ -139,6 +139,21 @@ def test_record_refuses_what_it_cannot_record(tiny_project, tmp_path):
                    for name in ("97_silent", "96_outside", "95_computed", "94_no_manifest"))
 
 
+@pytest.mark.parametrize("cells", [
+    ["ResultStore('93_unpacked').write_manifest({'profile': profile}, **{'recorded_tables': ['scores']})"],
+    ["options = {'recorded_' + 'tables': ['scores']}  # built elsewhere: no literal name in the source",
+     "ResultStore('93_unpacked').write_manifest({'profile': profile}, **options)"],
+])
+def test_record_takes_recorded_tables_passed_unpacked(tiny_project, cells):
+    """The source check cannot tell what ``**`` passes: the run decides, and the recording is made."""
+    head = ("from qlatent.results import ResultStore\nimport pandas as pd\n"
+            "ResultStore('93_unpacked').save_table('scores', pd.DataFrame({'x': [1]}))\n")
+    _add_recordable(tiny_project, "93_unpacked", [head + cells[0], *cells[1:]])
+    result = run_cli(tiny_project, "record", "93_unpacked")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tiny_project / "data" / "recorded" / "93_unpacked" / "standard" / "scores.csv").is_file()
+
+
 def _write_recording(project, change):
     """The recording of 98_tiny / standard written by hand (nothing executed), its manifest changed by ``change``."""
     from qlatent.io import sha256_file
