@@ -696,12 +696,13 @@ def test_a_checkpoint_without_its_log_uses_the_csv_and_warns_of_missing_rows(tmp
     assert [row["step"] for row in rows] == [2, 4] + list(range(12, 21, 2))
 
 
-@pytest.mark.parametrize("text", ["{\"status\": \"runn", "", "[1, 2]"])
+@pytest.mark.parametrize("text", ["{\"status\": \"runn", "", "[1, 2]", "[" * 100_000, "[" + "7" * 5000 + "]"])
 def test_a_manifest_that_is_not_json_is_set_aside_and_rewritten(tmp_path, text):
     run(tmp_path, n_steps=4)
     (tmp_path / "manifest.json").write_text(text)
-    with pytest.warns(RuntimeWarning, match=r"run manifest .*manifest\.json is damaged: it (is not JSON|holds a JSON "
-                                            r"list).*kept aside as .*manifest\.json\.corrupt and rewritten"):
+    with pytest.warns(RuntimeWarning, match=r"run manifest .*manifest\.json is damaged: it (is not JSON|holds a "
+                                            r"JSON list|nests arrays).*kept aside as .*manifest\.json\.corrupt and "
+                                            r"rewritten"):
         run(tmp_path, n_steps=6)
     assert (tmp_path / "manifest.json.corrupt").read_text() == text
     manifest = json.loads((tmp_path / "manifest.json").read_text())
