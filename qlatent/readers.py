@@ -117,7 +117,8 @@ def load_json(path: str | os.PathLike[str], what: str) -> Any:
     ------
     BadFileError
         As :func:`read_text`, or for invalid JSON, naming the line and column (and saying the file
-        ends early when it was cut short).
+        ends early when it was cut short), for arrays or objects nested deeper than Python's
+        recursion limit, and for a whole number longer than Python converts (4,300 digits by default).
     """
     text = read_text(path, what)
     try:
@@ -126,6 +127,10 @@ def load_json(path: str | os.PathLike[str], what: str) -> Any:
         cut = " (it ends early: truncated?)" if not text[error.pos:].strip() or _ends_early(text) else ""
         raise BadFileError(f"{what} {path} is not valid JSON at line {error.lineno} column {error.colno}: "
                            f"{error.msg}{cut}") from None
+    except RecursionError:
+        raise BadFileError(f"{what} {path} nests arrays or objects too deeply to be read") from None
+    except ValueError as error:  # Python's limit on the digits of an int, the only other error json raises
+        raise BadFileError(f"{what} {path} cannot be read: {str(error).split(':')[0]}") from None
 
 
 def _ends_early(text: str) -> bool:

@@ -16,8 +16,8 @@ of the wrong type is an error naming it) and every file against the checksum in 
 missing or altered file is an error naming it, never an empty table), and reports which qlatent
 source files changed since the recording was made. A recording's files are plain table names
 (``runs.csv``) read from its own folder only: a name with a folder in it (``../x/runs.csv``), a
-hidden name or a symbolic link is refused, so an edited manifest cannot make a chapter show a
-table from elsewhere.
+hidden name, or a symbolic link anywhere from the chapter's folder down to the files is refused, so
+an edited manifest or a planted link cannot make a chapter show a table from elsewhere.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import platform
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,11 +49,74 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 #: A recorded table's name: a plain file name without folders or a leading dot (``runs``, ``data_density``).
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.*")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}.*")  # ASCII digits only
+#: More CPUs than a recording's machine can have had (the largest single machines have a few thousand).
+MAX_CPUS = 100_000
 
 
 class RecordingError(Exception):
     """A recording is missing a file, holds a file that fails its checksum, or cannot be made."""
+
+
+class RecordingSchema(NamedTuple):
+    """What a chapter reads from its recordings, checked when one is loaded or made.
+
+    A recording that passes its checksums may still lack what a chapter's cells read (a table, a
+    column, a recorded parameter); declared here, that is one :class:`RecordingError` naming the
+    recording and what it lacks, instead of a ``KeyError`` in a cell.
+    """
+
+    #: Table name (``runs``, for ``runs.csv``) → the columns read from it.
+    tables: Mapping[str, tuple[str, ...]]
+    #: The entries of the manifest's ``parameters`` read by name.
+    parameters: tuple[str, ...] = ()
+
+
+_RUN_KEYS = ("seed", "metric", "value")
+#: What each chapter reads from its recordings: its cells and the qlatent functions they call
+#: (``summarize_runs``, ``scores_at_step``, ``fast_schedule_sentences``, ``family_verdict`` ...).
+#: :func:`load_recording` and :func:`record` check it, so ``qlatent recordings`` reports a recording
+#: a chapter cannot read as a PROBLEM, and ``qlatent record`` never writes one.
+CHAPTER_READS: dict[str, RecordingSchema] = {
+    "03_mixture": RecordingSchema(
+        {"runs": ("latent", "depth", "n_steps", *_RUN_KEYS),
+         "curves": ("latent", "depth", "seed", "step", "eval_between_modes"),
+         "panel": ("x", "y", "latent", "depth", "seed"),
+         "data_density": ("x", "y")},
+        ("latent_steps",)),
+    "04_discrete": RecordingSchema(
+        {"runs": ("dataset", "latent", *_RUN_KEYS),
+         "curves": ("dataset", "latent", "seed", "step", "eval_l1_integer")},
+        ("constraint", "n_steps", "batch_size", "seeds", "hidden")),
+    "05_qm9": RecordingSchema(
+        {"runs": ("schedule", "size", "circuit", "latent", *_RUN_KEYS),
+         "paired": ("part", "baseline", "metric", "n_pairs", "p_value", "mdd"),
+         "curves": ("schedule", "size", "circuit", "latent", "seed", "step", "eval_valid_unique", "eval_novel",
+                    "eval_validity")},
+        ("n_steps", "batch_size", "seeds", "sizes", "learning_rate")),
+    "06_flows_diffusion": RecordingSchema(
+        {"runs": ("family", "latent", *_RUN_KEYS),
+         "curves": ("family", "latent", "seed", "step", "eval_sliced_wasserstein", "eval_classifier_fd")},
+        ("ddgan_steps", "ddgan_batch_size", "seeds", "flow_steps", "flow_batch_size")),
+}
+
+
+def check_schema(schema: RecordingSchema, columns: Mapping[str, Any], parameters: Mapping[str, Any],
+                 where: str, chapter: str) -> None:
+    """Raise :class:`RecordingError` naming ``where`` (the recording) and the first table, column or
+    parameter of ``schema`` that ``columns`` (table name → its column names) or ``parameters`` lack."""
+    for table, needed in schema.tables.items():
+        if table not in columns:
+            raise RecordingError(f"recording {where} has no table {table!r}, which chapter {chapter} reads "
+                                 f"(it has: {', '.join(sorted(columns)) or 'none'}); re-record it")
+        missing = [column for column in needed if column not in set(columns[table])]
+        if missing:
+            raise RecordingError(f"recording {where}: table {table!r} lacks the column(s) "
+                                 f"{', '.join(map(repr, missing))}, which chapter {chapter} reads; re-record it")
+    missing = [name for name in schema.parameters if name not in parameters]
+    if missing:
+        raise RecordingError(f"recording {where}: its parameters lack {', '.join(map(repr, missing))}, which "
+                             f"chapter {chapter} reads; re-record it")
 
 
 def recorded_dir() -> Path:
@@ -122,13 +187,15 @@ _MANIFEST_FIELDS: tuple[tuple[str, Any, str, bool], ...] = (
     ("environment.platform", lambda value: isinstance(value, str), "text", True),
     ("machine", lambda value: isinstance(value, dict), "an object", True),
     ("machine.cpus", lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool)
-                                                     and value > 0), "a positive whole number or null", True),
+                                                     and 0 < value <= MAX_CPUS),
+     f"a whole number of CPUs from 1 to {MAX_CPUS:,} or null", True),
     ("machine.processor", lambda value: isinstance(value, str), "text", True),
     ("code_files", lambda value: isinstance(value, dict) and all(isinstance(key, str) and isinstance(digest, str)
                                                                  for key, digest in value.items()),
      "an object mapping file names to checksums", True),
-    ("training_compute_s", lambda value: value is None or (_is_number(value) and value >= 0),
-     "a number of seconds or null", False),
+    ("training_compute_s", lambda value: value is None or (_is_number(value) and math.isfinite(value)
+                                                           and value >= 0),
+     "a finite number of seconds or null", False),
 )
 
 
@@ -172,7 +239,9 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
     -------
     list of str or None
         The names given as literal lists (empty when no cell passes ``recorded_tables=``, or only
-        empty lists); ``None`` when some cell computes them, so that only the run can tell.
+        empty lists); ``None`` when some cell computes them or may pass them unpacked
+        (``write_manifest(..., **options)``, ``**{"recorded_tables": [...]}``), so that only the run
+        can tell.
 
     Raises
     ------
@@ -188,8 +257,9 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
     for cell in read_notebook(name, path)["cells"]:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        if cell.get("cell_type") != "code" or "recorded_tables" not in source:
+        if cell.get("cell_type") != "code" or ("recorded_tables" not in source and "write_manifest" not in source):
             continue
+        mentioned = "recorded_tables" in source
         # IPython's magics and shell escapes are not Python; they never pass recorded_tables
         source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
         try:
@@ -200,7 +270,11 @@ def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
             for keyword in node.keywords:
+                if keyword.arg is None and (mentioned or called == "write_manifest"):
+                    computed = True  # `**options` may hold recorded_tables: only the run can tell
+                    continue
                 if keyword.arg != "recorded_tables":
                     continue
                 try:
@@ -266,7 +340,9 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     RecordingError
         Before anything runs (:func:`check_recordable`): if the profile does not run the notebook
         or its source records no tables. After the run: if its results list no tables to record,
-        a listed table is not a plain name, is missing or larger than :data:`MAX_TABLE_BYTES`.
+        a listed table is not a plain name, is missing or larger than :data:`MAX_TABLE_BYTES`, or
+        the tables or parameters lack what the chapter reads (:data:`CHAPTER_READS`); nothing is
+        written then.
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
@@ -305,6 +381,10 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             raise RecordingError(f"table {path} is {path.stat().st_size} bytes, more than the {MAX_TABLE_BYTES} "
                                  "a committed recording may hold; record a smaller summary of it")
         files[path.name] = path
+    if name in CHAPTER_READS:
+        check_schema(CHAPTER_READS[name], {Path(file).stem: pd.read_csv(path, nrows=0).columns
+                                           for file, path in files.items()},
+                     parameters, f"of {name} made from {source}", name)
     cpu = os.times()
     return store_recording(recording_path(name, profile), files, {
         "chapter": name,
@@ -421,8 +501,20 @@ class Recording:
         return text
 
 
-def load_recording(chapter: str, profile: str) -> Recording | None:
+def _refuse_links(*paths: Path) -> None:
+    """Raise :class:`RecordingError` if any of a recording's folders or files is a symbolic link:
+    a link would show numbers from outside ``data/recorded`` that its checksums do not vouch for."""
+    for path in paths:
+        if path.is_symlink():
+            raise RecordingError(f"recording path {path} is a symbolic link; only plain folders and files that "
+                                 f"`qlatent record` wrote inside {recorded_dir()} are read")
+
+
+def load_recording(chapter: str, profile: str, schema: RecordingSchema | None = None) -> Recording | None:
     """The verified recording of ``chapter`` under ``profile``, or ``None`` if there is none.
+
+    ``schema`` is what the caller reads from it; by default the chapter's entry of
+    :data:`CHAPTER_READS` (nothing for a chapter without one).
 
     Raises
     ------
@@ -430,12 +522,19 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         If the manifest is unreadable, names another chapter or profile than its folder (a
         recording copied into the wrong folder), has a field missing or of the wrong kind (named),
         lists a file that is not a plain table name inside the folder, or a file it lists is
-        missing, a symbolic link, fails its checksum or is not a CSV table.
+        missing, fails its checksum or is not a CSV table, or a table, column or parameter of
+        ``schema`` is missing (named); or if the chapter's folder, the
+        recording's folder, its manifest or a file it lists is a symbolic link, or the folder
+        resolves to a place other than ``data/recorded/<chapter>/<profile>``.
     """
     folder = recording_path(chapter, profile)
     manifest_path = folder / "manifest.json"
+    _refuse_links(folder.parent, folder, manifest_path)
     if not folder.exists():
         return None
+    if folder.resolve() != recorded_dir().resolve() / chapter / profile:
+        raise RecordingError(f"recording {folder} lies outside {recorded_dir()}: only recordings "
+                             "`qlatent record` wrote there are read")
     if not manifest_path.exists():
         raise RecordingError(f"recording {folder} has no manifest.json")
     try:
@@ -455,9 +554,7 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
     tables = {}
     for file_name, checksum in manifest["files"].items():
         path = folder / file_name
-        if path.is_symlink():
-            raise RecordingError(f"recording file {path} is a symbolic link (listed in {manifest_path}); only plain "
-                                 "files inside the recording's folder are read")
+        _refuse_links(path)
         if not path.is_file():
             raise RecordingError(f"recording file {path} is missing (listed in {manifest_path})")
         if sha256_file(path) != checksum:
@@ -468,6 +565,10 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
         except ValueError as error:  # pandas' parser errors, an empty file, bytes that are not text
             raise RecordingError(f"recording file {path} cannot be read as a table ({type(error).__name__}: "
                                  f"{' '.join(str(error).split())[:200]}); re-record it") from None
+    schema = schema if schema is not None else CHAPTER_READS.get(chapter)
+    if schema is not None:
+        check_schema(schema, {name: table.columns for name, table in tables.items()}, manifest["parameters"],
+                     str(folder), chapter)
     return Recording(chapter, profile, manifest, tables)
 
 

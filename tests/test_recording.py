@@ -8,7 +8,15 @@ import yaml
 from conftest import project_env, run_cli
 from test_runner_errors import add_notebook, error_line
 
-from qlatent.recording import RecordingError, effective_parameters, load_recording, recorded_dir, recording_status
+from qlatent.recording import (
+    CHAPTER_READS,
+    RecordingError,
+    RecordingSchema,
+    effective_parameters,
+    load_recording,
+    recorded_dir,
+    recording_status,
+)
 
 RECORDING_CELLS = [
     "from qlatent.results import ResultStore\n"
@@ -131,6 +139,21 @@ def test_record_refuses_what_it_cannot_record(tiny_project, tmp_path):
                    for name in ("97_silent", "96_outside", "95_computed", "94_no_manifest"))
 
 
+@pytest.mark.parametrize("cells", [
+    ["ResultStore('93_unpacked').write_manifest({'profile': profile}, **{'recorded_tables': ['scores']})"],
+    ["options = {'recorded_' + 'tables': ['scores']}  # built elsewhere: no literal name in the source",
+     "ResultStore('93_unpacked').write_manifest({'profile': profile}, **options)"],
+])
+def test_record_takes_recorded_tables_passed_unpacked(tiny_project, cells):
+    """The source check cannot tell what ``**`` passes: the run decides, and the recording is made."""
+    head = ("from qlatent.results import ResultStore\nimport pandas as pd\n"
+            "ResultStore('93_unpacked').save_table('scores', pd.DataFrame({'x': [1]}))\n")
+    _add_recordable(tiny_project, "93_unpacked", [head + cells[0], *cells[1:]])
+    result = run_cli(tiny_project, "record", "93_unpacked")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tiny_project / "data" / "recorded" / "93_unpacked" / "standard" / "scores.csv").is_file()
+
+
 def _write_recording(project, change):
     """The recording of 98_tiny / standard written by hand (nothing executed), its manifest changed by ``change``."""
     from qlatent.io import sha256_file
@@ -170,13 +193,70 @@ def test_a_manifest_naming_a_file_outside_its_folder_is_a_problem(tiny_project, 
     _write_recording(tiny_project, lambda manifest, folder: _point_outside(manifest, folder, name))
     for key, value in project_env(tiny_project).items():
         monkeypatch.setenv(key, value)
-    expected = (r"recording file .*scores\.csv is a symbolic link" if name == "link" else
+    expected = (r"recording path .*scores\.csv is a symbolic link" if name == "link" else
                 r"field 'files' names .*: only plain table file names \(`runs\.csv`\) inside the recording's folder")
     with pytest.raises(RecordingError, match=expected):
         load_recording("98_tiny", "standard")
     listing = run_cli(tiny_project, "recordings")
     assert listing.returncode == 1 and "98_tiny / standard: PROBLEM: " in listing.stdout, listing.stdout
     assert "1.6405" not in listing.stdout + listing.stderr
+
+
+def _move_outside_and_link(project, which):
+    """Move the chapter's folder, the recording's folder or its manifest outside ``data/recorded``
+    (the outside copy showing other numbers, its checksums right) and leave a symbolic link in its place."""
+    from qlatent.io import sha256_file
+
+    folder = project / "data" / "recorded" / "98_tiny" / "standard"
+    original = {"chapter": folder.parent, "profile": folder, "manifest": folder / "manifest.json"}[which]
+    outside = project / "elsewhere" / original.name
+    outside.parent.mkdir()
+    shutil.move(original, outside)
+    original.symlink_to(outside)
+    scores = folder / "scores.csv"
+    if which != "manifest":
+        scores.write_text("latent,value\nboson,1.6405\ngaussian,6.0\n")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["files"]["scores.csv"] = sha256_file(scores)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return original
+
+
+@pytest.mark.parametrize("which", ["chapter", "profile", "manifest"])
+def test_a_symbolic_link_anywhere_in_a_recording_is_a_problem(tiny_project, monkeypatch, which):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    link = _move_outside_and_link(tiny_project, which)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=f"recording path {link} is a symbolic link; only plain folders"):
+        load_recording("98_tiny", "standard")
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 1 and "98_tiny / standard: PROBLEM: recording path" in listing.stdout, listing
+    assert "1.6405" not in listing.stdout + listing.stderr
+
+
+def test_a_chapter_name_leading_outside_the_recordings_is_refused(tiny_project, monkeypatch):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"recording .*/recorded/\.\./recorded/98_tiny/standard lies outside "):
+        load_recording("../recorded/98_tiny", "standard")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("[" * 100_000, "nests arrays or objects too deeply to be read"),
+    ('{"chapter": "00_bad", "n": ' + "7" * 5000 + "}", "cannot be read: Exceeds the limit"),
+])
+def test_an_unreadable_manifest_is_one_problem_line_and_the_listing_goes_on(tiny_project, text, problem):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    bad = tiny_project / "data" / "recorded" / "00_bad" / "standard" / "manifest.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(text)
+    listing = run_cli(tiny_project, "recordings")
+    lines = listing.stdout.splitlines()
+    assert listing.returncode == 1 and listing.stderr == "", listing.stderr[-2000:]
+    assert lines[0] == f"00_bad / standard: PROBLEM: recording manifest {bad} {problem}" + lines[0].split(problem)[1]
+    assert lines[-1] == "98_tiny / standard: 2026-12-01, code unchanged"
 
 
 def _set(path, value):
@@ -201,9 +281,12 @@ def _set(path, value):
     ("parameters", [1, 2], r"is \[1, 2\], not an object of parameters"),
     ("environment", "linux", "is \"linux\", not an object"),
     ("environment.git_commit", 5, "is 5, not text or null"),
-    ("machine.cpus", "two", "is \"two\", not a positive whole number or null"),
+    ("machine.cpus", "two", "is \"two\", not a whole number of CPUs from 1 to 100,000 or null"),
     ("code_files", [], r"is \[\], not an object mapping"),
-    ("training_compute_s", "long", "is \"long\", not a number of seconds or null"),
+    ("training_compute_s", "long", "is \"long\", not a finite number of seconds or null"),
+    ("training_compute_s", float("inf"), "is Infinity, not a finite number of seconds or null"),
+    ("recorded_at", "\u0662\u0660\u0662\u0666-12-01T00:00:00+0000", "is .*, not a time as text"),
+    ("machine.cpus", 10 ** 12, "is 1000000000000, not a whole number of CPUs from 1 to 100,000 or null"),
 ])
 def test_a_malformed_manifest_field_is_a_problem_naming_it(tiny_project, monkeypatch, field, value, problem):
     _write_recording(tiny_project, _set(field, value))
@@ -230,6 +313,67 @@ def test_a_listed_file_that_is_not_a_table_is_a_problem_not_a_parser_error(tiny_
     with pytest.raises(RecordingError, match=r"recording file .*scores\.csv cannot be read as a table "
                                              r"\(EmptyDataError: No columns to parse from file\)"):
         load_recording("98_tiny", "standard")
+
+
+def _break_04(how):
+    """Change the committed recording of chapter 04 so that its checksums pass but the chapter cannot read it."""
+    def change(manifest, folder):
+        from qlatent.io import sha256_file
+
+        if how == "files entry removed":
+            del manifest["files"]["runs.csv"]
+        elif how == "parameter removed":
+            del manifest["parameters"]["constraint"]
+        else:  # a valid CSV with other columns
+            (folder / "runs.csv").write_text("latent,seed,metric,value\nboson,0,l1_integer,0.1\n")
+            manifest["files"]["runs.csv"] = sha256_file(folder / "runs.csv")
+    return change
+
+
+@pytest.mark.parametrize(("how", "problem"), [
+    ("files entry removed", r" has no table 'runs', which chapter 04_discrete reads \(it has: compute, curves, "),
+    ("parameter removed", r": its parameters lack 'constraint', which chapter 04_discrete reads"),
+    ("wrong columns", r": table 'runs' lacks the column\(s\) 'dataset', which chapter 04_discrete reads"),
+])
+def test_a_recording_lacking_what_its_chapter_reads_is_a_problem_not_a_key_error(project_copy, monkeypatch, how,
+                                                                                  problem):
+    folder = project_copy / "data" / "recorded" / "04_discrete" / "standard"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    _break_04(how)(manifest, folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for key, value in project_env(project_copy).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"^recording .*04_discrete/standard" + problem):
+        load_recording("04_discrete", "standard")
+    listing = run_cli(project_copy, "recordings")
+    assert listing.returncode == 1 and listing.stderr == "", listing.stderr[-2000:]
+    assert "04_discrete / standard: PROBLEM: recording " in listing.stdout
+
+
+def test_a_schema_argument_checks_what_the_caller_reads(tiny_project, monkeypatch):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    assert load_recording("98_tiny", "standard", RecordingSchema({"scores": ("latent", "value")}, ("scale",)))
+    with pytest.raises(RecordingError, match=r"table 'scores' lacks the column\(s\) 'seed', which chapter 98_tiny"):
+        load_recording("98_tiny", "standard", RecordingSchema({"scores": ("latent", "seed")}))
+
+
+def test_record_refuses_tables_its_chapter_cannot_read_and_writes_nothing(in_project, monkeypatch):
+    from qlatent.recording import record
+
+    monkeypatch.setitem(CHAPTER_READS, "98_tiny", RecordingSchema({"scores": ("latent", "seed")}))
+    with pytest.raises(RecordingError, match=r"^recording of 98_tiny made from .*: table 'scores' lacks the "
+                                             r"column\(s\) 'seed', which chapter 98_tiny reads"):
+        record("98_tiny", "standard")
+    assert not (recorded_dir() / "98_tiny").exists()
+
+
+def test_every_chapter_with_a_recording_declares_what_it_reads():
+    from conftest import REPO
+
+    recorded = {path.name for path in (REPO / "data" / "recorded").iterdir() if path.is_dir()}
+    assert recorded <= set(CHAPTER_READS), recorded - set(CHAPTER_READS)
 
 
 def test_recordings_exits_1_when_a_line_reports_a_problem_and_0_otherwise(tiny_project):

@@ -281,6 +281,17 @@ def test_recording_and_results_manifests_that_are_not_json_are_one_line(tmp_path
         store.read_manifest()
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 100_000, "nests arrays or objects too deeply to be read"),
+    ('{"a": ' + "1" * 5000 + "}", r"cannot be read: Exceeds the limit \(4300 digits\) for integer string conversion"),
+])
+def test_load_json_refuses_deep_nesting_and_huge_integers_naming_the_file(tmp_path, text, message):
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    with pytest.raises(BadFileError, match=f"^thing {path} {message}$"):
+        load_json(path, "thing")
+
+
 def test_load_json_and_yaml_name_a_missing_file(tmp_path):
     with pytest.raises(BadFileError, match=f"thing not found: {tmp_path / 'x.json'}"):
         load_json(tmp_path / "x.json", "thing")

@@ -11,7 +11,7 @@ from conftest import REPO
 
 from qlatent.runner.errors import ParametersRefused, RunnerError
 from qlatent.runner.execution import (
-    ORDERED_PARAMETERS,
+    PARAMETER_RULES,
     check_notebook_parameters,
     check_parameters,
     declared_parameters,
@@ -87,10 +87,34 @@ def test_the_runner_refuses_parameters_out_of_order_with_the_same_check():
     check_parameters("06_flows_diffusion", path, {"ddgan_steps": 10, "log_every": 10})
 
 
-def test_ordered_parameters_name_declared_parameters():
-    for notebook, pairs in ORDERED_PARAMETERS.items():
+def test_parameter_rules_name_declared_parameters():
+    for notebook, rules in PARAMETER_RULES.items():
         declared = declared_parameters(notebook, REPO / "notebooks" / f"{notebook}.ipynb")
-        assert {name for pair in pairs for name in pair} <= set(declared), notebook
+        assert {name for first, _, second in rules for name in (first, second)} <= set(declared), notebook
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"depth_steps": 250}, r"parameter 'depth_steps' of notebook '03_mixture' is 250, but depth_steps=250 is not a "
+                           r"multiple of log_every=100: scores are logged only every log_every steps"),
+    ({"latent_steps": 300, "depth_steps": 250, "compare_step": 200}, r"parameter 'depth_steps' .* is 250"),
+    ({"compare_step": 150}, r"parameter 'compare_step' .* is 150, but compare_step=150 is not a multiple of log_every"),
+    ({"compare_step": 300}, r"parameter 'compare_step' of notebook '03_mixture' is 300, above latent_steps=200"),
+    ({"log_every": 30}, r"parameter 'log_every' of notebook '03_mixture' is 30, but latent_steps=200 is not a "
+                        r"multiple of log_every=30"),
+])
+def test_the_runner_refuses_steps_at_which_no_score_is_logged(overrides, message):
+    """03 reads the scores logged at compare_step and at each run's last step: they must be logged steps."""
+    path = REPO / "notebooks" / "03_mixture.ipynb"
+    with pytest.raises(RunnerError, match=message):
+        check_parameters("03_mixture", path, overrides)
+    with pytest.raises(ParametersRefused, match=r"is not a multiple|below compare_step"):
+        _run_check_cells(path, overrides)
+
+
+def test_the_runner_accepts_logged_steps():
+    path = REPO / "notebooks" / "03_mixture.ipynb"
+    check_parameters("03_mixture", path, {"latent_steps": 300, "depth_steps": 500, "compare_step": 200})
+    check_parameters("03_mixture", path, {"log_every": 50, "depth_steps": 250})
 
 
 def test_modules_functions_and_the_interpreters_names_are_not_parameters():

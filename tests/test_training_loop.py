@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +65,8 @@ class FailingBank(TensorBank):
         if self.calls > self.fail_after:
             if self.failure == "crash":
                 raise RuntimeError("simulated crash")
+            if self.failure == "kill":  # as SIGKILL or a dead kernel: no exception, no 'interrupted' manifest
+                os._exit(9)
             batch = torch.full_like(batch, float("nan"))
         return batch
 
@@ -336,6 +342,37 @@ def test_a_shorter_run_after_a_longer_one_equals_a_fresh_run_and_keeps_the_longe
     # every length asked for keeps its checkpoint; the newest ones before each are pruned as usual
     assert [step for step, _ in list_checkpoints(checkpoints)] == [10, 13, 15, 20]
     assert manifest["lengths"] == [10, 13, 20]
+
+
+@pytest.mark.parametrize("n_steps", [10, 13, 16, 20])
+def test_a_shorter_run_killed_after_a_longer_one_leaves_no_false_damage(tmp_path, n_steps):
+    """A killed session writes no 'interrupted' manifest, so the manifest still says the step it started
+    from (0 when a shorter run retrains); its log, the checkpoints' own trajectory up to the kill, is not
+    damage for the run after it, whichever checkpoint (the killed run's or the longer run's) it resumes."""
+    _, fresh_rows = run(tmp_path / "fresh", n_steps=n_steps)
+    run(tmp_path / "run", n_steps=20)
+    # n_critic = 2 batches per step: killed during step 7, after the rows of steps 2, 4 and 6
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from test_training_loop import *; "
+              "run(sys.argv[2], data=FailingBank(DATA, fail_after=13, failure='kill'), n_steps=10)")
+    killed = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 9, killed.stderr
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "running"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, rows = run(tmp_path / "run", n_steps=n_steps)
+    assert rows == fresh_rows and not list((tmp_path / "run").glob("*.corrupt"))
+    assert (tmp_path / "run" / "metrics.csv").read_bytes() == (tmp_path / "fresh" / "metrics.csv").read_bytes()
+
+
+def test_a_log_that_lost_rows_before_the_last_sessions_end_is_still_damage(tmp_path):
+    """The shorter-run allowance stops at the step the manifest says the last session reached."""
+    run(tmp_path, n_steps=20)
+    run(tmp_path, n_steps=10)  # the manifest now says 10 steps; the log is the 10-step run's
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:4]))  # rows of steps 2, 4, 6
+    with pytest.warns(RuntimeWarning, match=r"metrics\.csv is damaged: its rows up to step 20 are not those"):
+        run(tmp_path, n_steps=20)
 
 
 def test_pruning_keeps_the_requested_lengths_and_everything_beyond_the_saved_step(tmp_path):
@@ -659,12 +696,13 @@ def test_a_checkpoint_without_its_log_uses_the_csv_and_warns_of_missing_rows(tmp
     assert [row["step"] for row in rows] == [2, 4] + list(range(12, 21, 2))
 
 
-@pytest.mark.parametrize("text", ["{\"status\": \"runn", "", "[1, 2]"])
+@pytest.mark.parametrize("text", ["{\"status\": \"runn", "", "[1, 2]", "[" * 100_000, "[" + "7" * 5000 + "]"])
 def test_a_manifest_that_is_not_json_is_set_aside_and_rewritten(tmp_path, text):
     run(tmp_path, n_steps=4)
     (tmp_path / "manifest.json").write_text(text)
-    with pytest.warns(RuntimeWarning, match=r"run manifest .*manifest\.json is damaged: it (is not JSON|holds a JSON "
-                                            r"list).*kept aside as .*manifest\.json\.corrupt and rewritten"):
+    with pytest.warns(RuntimeWarning, match=r"run manifest .*manifest\.json is damaged: it (is not JSON|holds a "
+                                            r"JSON list|nests arrays).*kept aside as .*manifest\.json\.corrupt and "
+                                            r"rewritten"):
         run(tmp_path, n_steps=6)
     assert (tmp_path / "manifest.json.corrupt").read_text() == text
     manifest = json.loads((tmp_path / "manifest.json").read_text())

@@ -67,13 +67,21 @@ _ANNOTATED_TYPES: dict[str, tuple[type, ...]] = {
     "Mapping": (dict,),
 }
 
-#: Parameters of a notebook whose values must be ordered, ``(smaller, larger)``: a training curve
-#: logs a row every ``log_every`` steps, so a run shorter than that has no curve to draw.
-ORDERED_PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "03_mixture": (("log_every", "latent_steps"), ("log_every", "depth_steps")),
-    "04_discrete": (("log_every", "n_steps"),),
-    "05_qm9": (("log_every", "n_steps"), ("log_every", "fast_n_steps")),
-    "06_flows_diffusion": (("log_every", "flow_steps"), ("log_every", "ddgan_steps")),
+#: ``name`` must be at most ``other``.
+AT_MOST = "at most"
+#: ``name`` must be a whole multiple of ``other``.
+MULTIPLE_OF = "a multiple of"
+#: Rules between a notebook's parameters, ``(name, relation, other)``, checked in this order. A
+#: training curve logs a row every ``log_every`` steps, so a run shorter than that has no curve to
+#: draw; a chapter that reads the scores logged at a step (``compare_step``, or the last step of a
+#: run, in 03) finds them only at a multiple of ``log_every`` within the runs' length.
+PARAMETER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "03_mixture": (("log_every", AT_MOST, "latent_steps"), ("log_every", AT_MOST, "depth_steps"),
+                   ("compare_step", AT_MOST, "latent_steps"), ("latent_steps", MULTIPLE_OF, "log_every"),
+                   ("depth_steps", MULTIPLE_OF, "log_every"), ("compare_step", MULTIPLE_OF, "log_every")),
+    "04_discrete": (("log_every", AT_MOST, "n_steps"),),
+    "05_qm9": (("log_every", AT_MOST, "n_steps"), ("log_every", AT_MOST, "fast_n_steps")),
+    "06_flows_diffusion": (("log_every", AT_MOST, "flow_steps"), ("log_every", AT_MOST, "ddgan_steps")),
 }
 #: The parameter through which the runner tells a notebook its profile; never set by hand.
 PROFILE_PARAMETER = "profile"
@@ -192,13 +200,14 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
     also as a string) or else the type of its default; an int is a float, a bool is not a number,
     and ``None`` is accepted for any parameter ("not set"). A notebook without a ``parameters``
     cell takes no parameter. The parameters with the notebook's defaults for the others must keep
-    the order :data:`ORDERED_PARAMETERS` names (``log_every`` at most ``n_steps``, say). The
+    the rules :data:`PARAMETER_RULES` names (``log_every`` at most ``n_steps``, ``compare_step`` a
+    multiple of ``log_every``, say). The
     notebooks run the same checks themselves (:func:`check_notebook_parameters`).
 
     Raises
     ------
     RunnerError
-        Naming the parameter: undeclared, of the wrong type, out of order, or ``profile`` (which
+        Naming the parameter: undeclared, of the wrong type, breaking a rule, or ``profile`` (which
         only the runner sets, from ``--profile``, so a run's label always matches its
         parameters); or the notebook cannot be read (:func:`read_notebook`).
     """
@@ -226,22 +235,29 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             raise RunnerError(
                 f"parameter {key!r} of notebook {name!r} expects {expected}, got {type(value).__name__} {value!r}"
             )
-    _check_order(name, declared, parameters)
+    _check_rules(name, declared, parameters)
 
 
-def _check_order(name: str, declared: dict[str, dict[str, Any]], parameters: dict[str, Any]) -> None:
-    """Refuse values out of the order :data:`ORDERED_PARAMETERS` asks, naming the one given."""
+def _check_rules(name: str, declared: dict[str, dict[str, Any]], parameters: dict[str, Any]) -> None:
+    """Refuse values breaking a rule of :data:`PARAMETER_RULES`, naming a parameter given: for
+    "at most" the larger one if it was given, for "a multiple of" the multiple if it was given."""
     values = {key: _literal(declaration.get("default", "None")) for key, declaration in declared.items()}
     values.update(parameters)
-    for smaller, larger in ORDERED_PARAMETERS.get(name, ()):
-        low, high = values.get(smaller), values.get(larger)
-        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (low, high)) or low <= high:
+    for first, relation, second in PARAMETER_RULES.get(name, ()):
+        low, high = values.get(first), values.get(second)
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (low, high)):
             continue
-        if larger in parameters:
-            raise RunnerError(f"parameter {larger!r} of notebook {name!r} is {high}, below {smaller}={low}: "
-                              f"it must be at least {smaller} (raise {larger} or lower {smaller})")
-        raise RunnerError(f"parameter {smaller!r} of notebook {name!r} is {low}, above {larger}={high}: "
-                          f"it must be at most {larger} (lower {smaller} or raise {larger})")
+        if relation == AT_MOST and low > high:
+            if second in parameters:
+                raise RunnerError(f"parameter {second!r} of notebook {name!r} is {high}, below {first}={low}: "
+                                  f"it must be at least {first} (raise {second} or lower {first})")
+            raise RunnerError(f"parameter {first!r} of notebook {name!r} is {low}, above {second}={high}: "
+                              f"it must be at most {second} (lower {first} or raise {second})")
+        if relation == MULTIPLE_OF and high > 0 and low % high:
+            named, value = (second, high) if second in parameters and first not in parameters else (first, low)
+            raise RunnerError(f"parameter {named!r} of notebook {name!r} is {value}, but {first}={low} is not a "
+                              f"multiple of {second}={high}: scores are logged only every {second} steps, so "
+                              f"none would be at step {low} (make {first} a multiple of {second})")
 
 
 def _literal(source: str) -> Any:
@@ -259,7 +275,7 @@ def check_notebook_parameters(name: str, namespace: dict[str, Any]) -> None:
     ``globals()``, so a notebook executed by plain papermill (``papermill IN OUT -p n_steps 20``)
     refuses a bad parameter before any work, as :func:`check_parameters` does for the runner: a
     name the notebook does not declare (papermill only warns), a value of the wrong type, values
-    out of order (:data:`ORDERED_PARAMETERS`). Every public name of ``namespace`` bound to data
+    breaking a rule (:data:`PARAMETER_RULES`). Every public name of ``namespace`` bound to data
     (not a module, function or class: papermill injects literals) other than the interpreter's
     own (IPython's ``In``, ``Out`` ...) counts as a parameter, so it must be called before any
     other cell binds a value. ``profile`` is not checked: the runner sets it.

@@ -410,15 +410,20 @@ class Trainer:
         """Make the metrics log the one of the checkpoint resumed from (rows after its step are
         dropped); a damaged or disagreeing ``metrics.csv`` is set aside (``*.corrupt``) and rewritten.
 
-        ``reached`` is the step the previous session ended at (from the manifest): a log that is the
-        checkpoint's up to that earlier step is a shorter run's, extended without a warning."""
+        ``reached`` is the step the manifest says the previous session reached (the step it started
+        from, if it was killed before it could say more). A log that begins with every row the
+        checkpoint holds up to that step and goes on with the checkpoint's own rows, stopping before
+        its step, is a shorter or killed run's on the same trajectory, extended without a warning;
+        a log missing rows before that step, or with any row the checkpoint does not hold, is damage."""
         path = self.metrics.path
         problem = self.metrics.load(up_to_step=self.step)
         saved = None if state is None else state.get("metrics")
         rewrite = problem is not None or self.metrics.rows_beyond > 0
         if saved is not None and not same_rows(saved, self.metrics.rows):
+            logged = len(self.metrics.rows)
             shorter_run = (problem is None and reached is not None and reached < self.step
-                           and same_rows([row for row in saved if row["step"] <= reached], self.metrics.rows))
+                           and logged >= sum(row["step"] <= reached for row in saved)
+                           and same_rows(saved[:logged], self.metrics.rows))
             if problem is None and path.is_file() and not shorter_run:
                 problem = (f"its rows up to step {self.step} are not those checkpoint {checkpoint} holds "
                            "(rows missing or altered)")

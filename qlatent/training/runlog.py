@@ -107,8 +107,10 @@ def manifest_problem(path: str | Path) -> str | None:
         return None
     try:
         manifest = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        return f"it is not JSON ({type(error).__name__}: {error})"
+    except RecursionError:
+        return "it nests arrays or objects too deeply to be read"
+    except (UnicodeDecodeError, ValueError) as error:  # ValueError: also an int beyond Python's digit limit
+        return f"it is not JSON ({type(error).__name__}: {' '.join(str(error).split())[:200]})"
     return None if isinstance(manifest, dict) else f"it holds a JSON {type(manifest).__name__}, not an object"
 
 
