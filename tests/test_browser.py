@@ -171,3 +171,51 @@ def test_ci_installs_chromium_before_the_tests_and_pins_playwright():
     install = next(index for index, step in enumerate(steps) if "apt-get install -y" in step and "chromium" in step)
     assert install < steps.index("time make test")
     assert "playwright==1.65.2" in (REPO / "pyproject.toml").read_text()
+
+
+def test_each_inline_script_is_kept_once_whichever_way_it_was_added():
+    from sphinx.builders.html._assets import _JavaScript
+
+    from qlatent.runner.page_scripts import unique_scripts
+
+    thebe = 'const THEBE_JS_URL = "x"'
+    # What Jupyter Book 1 gives every page: the same inline script as file name None and as "".
+    scripts = [_JavaScript("_static/a.js"), _JavaScript(None, body=thebe), _JavaScript("", body="var b = 1"),
+               _JavaScript("", body=thebe), _JavaScript("_static/a.js"), _JavaScript("_static/a.js", priority=800)]
+    kept = unique_scripts(scripts)
+    assert [(script.filename or "", script.attributes.get("body"), script.priority) for script in kept] == [
+        ("_static/a.js", None, 500), ("", thebe, 500), ("", "var b = 1", 500), ("_static/a.js", None, 800)]
+
+
+def test_every_page_links_the_paper_and_the_repository_from_one_setting():
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    assert "qlatent.runner.page_scripts" in config["sphinx"]["extra_extensions"]
+    assert config["repository"]["url"] == "https://github.com/qlatent/qlatent"
+    assert config["html"]["use_repository_button"] and config["html"]["use_issues_button"]
+    assert 'href="https://arxiv.org/abs/2508.19857"' in config["html"]["extra_footer"]
+    # The repository's address is written once: the buttons read it from `repository.url`.
+    assert (REPO / "_config.yml").read_text().count(config["repository"]["url"]) == 1
+
+
+# What only the machine that built a page knows, or names only its code knows: never in a page's prose.
+BUILD_REMARKS = ("cannot be downloaded here", "not readable from where", "where this book is built",
+                 "SIGNIFICANT_SES")
+
+
+@pytest.mark.parametrize("page", sorted((REPO / "book").glob("*.md")), ids=lambda path: path.name)
+def test_book_prose_has_no_build_machine_remarks(page):
+    text = page.read_text()
+    assert [remark for remark in BUILD_REMARKS if remark in text] == []
+
+
+def test_every_built_page_links_the_paper_and_the_repository(built_book):
+    import yaml
+
+    root, _ = built_book
+    repository = yaml.safe_load((root / "_config.yml").read_text())["repository"]["url"]
+    for page in toc_pages(root / "_toc.yml"):
+        html = (root / "_build" / "html" / f"{page}.html").read_text()
+        assert 'href="https://arxiv.org/abs/2508.19857"' in html, page
+        assert f'href="{repository}"' in html, page
