@@ -28,13 +28,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from qlatent.io import atomic_write_json, sha256_file
 from qlatent.paths import project_root, results_dir
 from qlatent.readers import BadFileError, load_json
+
+if TYPE_CHECKING:
+    from qlatent.experiments.canary import Staleness
 
 #: The largest table a recording may hold: recordings are committed, so they stay small.
 MAX_TABLE_BYTES = 2_000_000
@@ -104,6 +107,14 @@ def _changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
+def record_canary(chapter: str) -> dict[str, float] | None:
+    """The chapter's canary metrics with the code being recorded (:mod:`qlatent.experiments.canary`),
+    stored in the manifest as ``canary``; ``None`` for a chapter without a canary."""
+    from qlatent.experiments.canary import CANARIES, run_canary
+
+    return run_canary(chapter) if chapter in CANARIES else None
+
+
 def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     """Execute (or resume) ``chapter`` with ``profile`` and store its recorded tables; returns the folder.
 
@@ -115,6 +126,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
+    from qlatent.experiments.canary import MANIFEST_KEY
     from qlatent.paths import profiles_file
     from qlatent.provenance import environment_info
     from qlatent.runner.execution import execute, resolve_notebook
@@ -126,6 +138,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     cpu_started = os.times()
     # What made the results is read before they are made: the checkout may change during a long run.
     environment, code_files = environment_info(), code_file_hashes()
+    canary = record_canary(name)
     result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile,
                      origin="record")
     source = results_dir() / name
@@ -163,6 +176,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             "environment": environment,
             "code_files": code_files,
             "code_changed_during_recording": _changed_files(code_files, code_file_hashes()),
+            MANIFEST_KEY: canary,
             "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                         "node": platform.node()},
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -199,6 +213,7 @@ class Recording:
     profile: str
     manifest: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _staleness: Staleness | None = field(default=None, init=False, repr=False, compare=False)
 
     def changed_code_files(self) -> list[str]:
         """qlatent source files added, removed or changed since the recording was made."""
@@ -240,14 +255,16 @@ class Recording:
             if stale:
                 text += (f" **Its parameters are no longer the `{self.profile}` profile's** "
                          f"({', '.join(f'`{key}`' for key in stale)} differ from `notebooks/profiles.yml`).")
-        changed = self.changed_code_files()
-        if changed:
-            shown = ", ".join(f"`{path}`" for path in changed[:8]) + (" and more" if len(changed) > 8 else "")
-            text += (f" **qlatent's code has changed since this recording** ({len(changed)} file(s): {shown}); "
-                     "its numbers may differ from what the current code would give.")
-        else:
-            text += " qlatent's code is unchanged since."
-        return text
+        return f"{text} {self.staleness().summary()}"
+
+    def staleness(self) -> Staleness:
+        """Whether the current code still computes this recording's numbers, by its canary
+        (:func:`qlatent.experiments.canary.staleness`; re-run at most once per recording object)."""
+        if self._staleness is None:
+            from qlatent.experiments.canary import staleness
+
+            self._staleness = staleness(self)
+        return self._staleness
 
 
 def load_recording(chapter: str, profile: str) -> Recording | None:

@@ -70,7 +70,8 @@ def test_recording_reads_back_verified_and_reports_problems(tiny_project, monkey
     manifest["code_files"]["stats.py"] = "0" * 64
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert load_recording("98_tiny", "standard").changed_code_files() == ["stats.py"]
-    assert "qlatent's code has changed since this recording" in load_recording("98_tiny", "standard").describe()
+    assert ("**Not checked against the current code**: this recording predates the canary check, and 1 qlatent "
+            "file(s) changed since") in load_recording("98_tiny", "standard").describe()
 
     (folder / "scores.csv").write_text("latent,value\nboson,0.0\n")
     with pytest.raises(RecordingError, match=r"scores\.csv does not match the checksum"):
