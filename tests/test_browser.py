@@ -200,14 +200,27 @@ def test_every_page_links_the_paper_and_the_repository_from_one_setting():
 
 
 # What only the machine that built a page knows, or names only its code knows: never in a page's prose.
-BUILD_REMARKS = ("cannot be downloaded here", "not readable from where", "where this book is built",
-                 "SIGNIFICANT_SES")
+BUILD_REMARKS = ("cannot be downloaded here", "not run here", "submitted from here", "not readable from where",
+                 "where this book is built", "SIGNIFICANT_SES")
+# Chapters whose prose still has such remarks (issue 20, item 5 rewrites them): remove each mark once it passes.
+PROSE_TO_REWRITE = {"04_discrete.ipynb", "05_qm9.ipynb", "06_flows_diffusion.ipynb"}
 
 
-@pytest.mark.parametrize("page", sorted((REPO / "book").glob("*.md")), ids=lambda path: path.name)
+def prose(path: Path) -> str:
+    """The Markdown a reader sees from a page's source: a Markdown file, or a notebook's Markdown cells."""
+    if path.suffix == ".md":
+        return path.read_text()
+    import nbformat
+
+    return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("page", [
+    pytest.param(path, id=path.name, marks=[pytest.mark.xfail(strict=True, reason="prose rewritten in issue 20 item 5")]
+                 if path.name in PROSE_TO_REWRITE else [])
+    for path in sorted((REPO / "book").glob("*.md")) + sorted((REPO / "notebooks").glob("*.ipynb"))])
 def test_book_prose_has_no_build_machine_remarks(page):
-    text = page.read_text()
-    assert [remark for remark in BUILD_REMARKS if remark in text] == []
+    assert [remark for remark in BUILD_REMARKS if remark in prose(page)] == []
 
 
 def test_every_built_page_links_the_paper_and_the_repository(built_book):
