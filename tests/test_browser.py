@@ -8,14 +8,13 @@ skipped on a workstation and fail in CI (CI=true).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from qlatent.runner.browser import browse_site, find_chromium, screenshot_name, toc_pages
+from qlatent.runner.browser import browse_site, find_chromium, missing_browser, screenshot_name, toc_pages
 from qlatent.runner.errors import RunnerError
 from qlatent.runner.offline_mathjax import copy_mathjax
 
@@ -25,19 +24,29 @@ PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100000001080600000
                       "f8cfc0f01f0005000201a5d6a4b80000000049454e44ae426082")
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Chromium and Playwright, or a skip (a failure in CI, where `.ci/run` installs Chromium)."""
-    found = find_chromium()
-    missing = [what for what, absent in (("Debian's chromium (apt-get install -y chromium)", found is None),
-                                         ("playwright (pip install -e '.[dev]')",
-                                          importlib.util.find_spec("playwright") is None)) if absent]
-    if missing:
-        message = f"the browser test needs {' and '.join(missing)}"
+def browser_or_skip() -> Path:
+    """Chromium and Playwright, or a skip on a workstation and a failure in CI (`.ci/run` installs Chromium)."""
+    message = missing_browser()
+    if message is not None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"{message}; CI must install it (.ci/run does, as root)")
         pytest.skip(message)
-    return found
+    return find_chromium()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    return browser_or_skip()
+
+
+def test_without_chromium_ci_fails_and_a_workstation_skips(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"needs Debian.s chromium .*; CI must install it"):
+        browser_or_skip()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="the browser check needs Debian's chromium"):
+        browser_or_skip()
 
 
 def page(site: Path, name: str, body: str, head: str = "") -> None:

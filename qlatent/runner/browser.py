@@ -92,6 +92,16 @@ def find_chromium() -> Path | None:
     return None
 
 
+def missing_browser() -> str | None:
+    """What the browser check lacks to run here (Chromium, Playwright's package), as one sentence; ``None``: nothing."""
+    import importlib.util
+
+    missing = [what for what, absent in (
+        ("Debian's chromium (apt-get install -y chromium)", find_chromium() is None),
+        ("playwright (pip install -e '.[dev]')", importlib.util.find_spec("playwright") is None)) if absent]
+    return f"the browser check needs {' and '.join(missing)}" if missing else None
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
