@@ -5,7 +5,7 @@ VENV := .venv
 INSTALLED := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: book test lint clean-book
+.PHONY: book test lint clean-book publish
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ test: $(INSTALLED)
 ## Install everything and lint the code and the notebooks' code cells (configuration: pyproject.toml [tool.ruff])
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+
+## Publish the built book (_build/html) to the gh-pages branch with ghp-import (the [docs] extra).
+## Build it first with `make book`; publishing is never part of `make book` or `make test`.
+publish:
+	test -f _build/html/index.html || { echo "no built book in _build/html: run make book first" >&2; exit 2; }
+	test -x $(VENV)/bin/ghp-import || { echo "ghp-import is missing: $(VENV)/bin/pip install -e '.[docs]'" >&2; exit 2; }
+	$(VENV)/bin/ghp-import --no-jekyll --push --force --message "Publish the book" _build/html
 
 clean-book:
 	rm -rf _build book/executed

@@ -6,7 +6,8 @@
     training runs and their slow sample banks run on the executor (default: in each kernel). A
     chapter last executed by ``qlatent run`` keeps that run's parameters unless ``--profile`` is
     given explicitly.
-``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR] [--dry-run]``
+``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR]
+[--max-runs N] [--dry-run]``
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
     then one tidy table (parquet and CSV) over all runs.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
@@ -18,6 +19,7 @@
     Execute (or resume) a chapter with a long profile and store its tables under ``data/recorded/``.
 ``qlatent recordings``
     List the recordings: do their parameters still match the profiles, has the code changed since?
+    Exits 1 when a line reports a PROBLEM (a damaged or malformed recording) or STALE parameters.
 ``qlatent banks NOTEBOOK [--profile standard] [--executor local|ray] [--workers N]``
     Sample the photon-count banks a chapter's profile needs ahead of training, shard by shard
     (an interrupted call keeps its finished shards; call again to continue).
@@ -39,9 +41,9 @@ from typing import Any, NoReturn
 from qlatent.argtypes import real_number, whole_number
 from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
 from qlatent.paths import cache_dir, profiles_file
-from qlatent.recording import RecordingError
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
+from qlatent.sweep.spec import MAX_RUNS
 
 
 def _parse_value(text: str) -> Any:
@@ -198,7 +200,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from qlatent.sweep.run import run_sweep
     from qlatent.sweep.spec import load_sweep
 
-    spec = load_sweep(args.sweep_file, output=args.output)
+    spec = load_sweep(args.sweep_file, output=args.output, max_runs=args.max_runs)
     settings = _executor_settings(args, "local")
     if args.retries is not None:
         spec = dataclasses.replace(spec, retries=args.retries)
@@ -248,24 +250,26 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_record(args: argparse.Namespace) -> None:
-    from qlatent.recording import effective_parameters, record
-    from qlatent.runner.execution import resolve_notebook
+    from qlatent.recording import check_recordable, record
 
-    name, _ = resolve_notebook(args.notebook)
-    effective_parameters(name, args.profile)  # the profile exists and runs this chapter, before saying anything
+    name, _ = check_recordable(args.notebook, args.profile)  # before saying anything
     _say(f"recording {name} with the {args.profile!r} profile (finished training runs are reused) ...")
     target = record(name, args.profile, force=args.force)
     _say(f"recorded: {target}")
 
 
-def cmd_recordings(args: argparse.Namespace) -> None:
+def cmd_recordings(args: argparse.Namespace) -> int:
     from qlatent.recording import recorded_dir, recording_status
 
     folders = sorted(path for path in recorded_dir().glob("*/*") if path.is_dir() and not path.name.startswith("."))
     if not folders:
         _say(f"no recordings under {recorded_dir()}")
+    problems = 0
     for folder in folders:
-        _say(f"{folder.parent.name} / {folder.name}: {recording_status(folder.parent.name, folder.name)}")
+        status = recording_status(folder.parent.name, folder.name)
+        problems += status.problem
+        _say(f"{folder.parent.name} / {folder.name}: {status.line}")
+    return EXIT_FINDINGS if problems else 0
 
 
 #: Chapters whose experiment lists the banks its jobs need (``bank_requests(parameters)``).
@@ -366,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else data/results/sweeps/NAME)")
     sweep.add_argument("--retries", type=whole_number(0),
                        help="further attempts of a run whose worker died (default: the file's)")
+    sweep.add_argument("--max-runs", type=whole_number(1), default=MAX_RUNS, metavar="N",
+                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,})")
     sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
@@ -409,7 +415,7 @@ def _add_executor_arguments(parser: argparse.ArgumentParser, default: str) -> No
     parser.add_argument("--executor", choices=("serial", "local", "ray"),
                         help=f"where runs execute (default: {default})")
     parser.add_argument("--workers", type=whole_number(1, MAX_WORKERS),
-                        help="runs at once (default: the machine's or the cluster's CPUs)")
+                        help="runs at once (default and most: the machine's or the cluster's CPUs)")
     parser.add_argument("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT "
                                           "(default with --executor ray: start a local instance)")
     parser.add_argument("--gpus-per-run", type=real_number(0), help="GPUs each training run asks for (Ray)")
@@ -425,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "func"):  # `qlatent samples ...` reports its own errors and exit status
         return int(args.func(args))
     from qlatent.readers import BadFileError
+    from qlatent.recording import RecordingError  # imports NumPy: only once its BLAS threads are set above
     from qlatent.runner.errors import strip_ansi
     from qlatent.runner.execution import WRITE_ERRNOS
     from qlatent.sweep.errors import SweepError

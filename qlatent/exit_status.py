@@ -1,8 +1,9 @@
 """The command line's exit statuses, one meaning each (shells and CI scripts branch on them)."""
 
 #: The command finished but reports failures: ``qlatent samples list`` met a sidecar failing its
-#: checks (it reads sidecars only) or ``verify`` any damaged file, or some runs of ``qlatent sweep``
-#: failed while the others completed (as ``diff`` exits 1).
+#: checks (it reads sidecars only) or ``verify`` any damaged file, some runs of ``qlatent sweep``
+#: failed while the others completed, or ``qlatent recordings`` listed a recording as PROBLEM or
+#: STALE (as ``diff`` exits 1).
 EXIT_FINDINGS = 1
 
 #: An error: bad input, a missing or damaged file, a failed notebook or run, a usage error (one line

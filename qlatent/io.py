@@ -17,20 +17,35 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` if the block succeeds.
 
     The temporary file keeps the target's suffix (libraries such as ``numpy.savez`` add one
-    otherwise). On any exception the temporary file is removed and ``target`` is untouched.
+    otherwise). On any exception the temporary file is removed and ``target`` is untouched. An
+    ``OSError`` that names no file or the temporary one (a full disk while ``numpy.savez``
+    writes) is raised naming ``target``, so its message says which file could not be written.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{target.suffix}.tmp{target.suffix}",
-                                    dir=target.parent)
-    os.close(fd)
+    with _naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{target.suffix}.tmp{target.suffix}",
+                                        dir=target.parent)
+        os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
-        os.chmod(tmp, _default_file_mode())  # mkstemp makes 0600; give the usual umask-based mode
-        os.replace(tmp, target)
+        with _naming(target, tmp):
+            yield tmp
+            os.chmod(tmp, _default_file_mode())  # mkstemp makes 0600; give the usual umask-based mode
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _naming(target: Path, tmp: Path | None = None) -> Iterator[None]:
+    """Re-raise an ``OSError`` naming no file (or ``tmp``) as the same error naming ``target``."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno is None or error.filename not in (None, str(tmp), tmp):
+            raise
+        raise OSError(error.errno, error.strerror, str(target)) from error
 
 
 def _default_file_mode() -> int:

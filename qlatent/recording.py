@@ -11,9 +11,13 @@ of the chapter's runs (summed from the ``compute`` table a chapter saves, which 
 session of every run). The folder is staged and swapped in whole, so a reader sees the old
 recording or the new one.
 
-Chapters read recordings with :func:`load_recording`, which checks every file against the
-checksum in the manifest (a missing or altered file is an error naming it, never an empty table)
-and reports which qlatent source files changed since the recording was made.
+Chapters read recordings with :func:`load_recording`, which checks the manifest's fields (a field
+of the wrong type is an error naming it) and every file against the checksum in the manifest (a
+missing or altered file is an error naming it, never an empty table), and reports which qlatent
+source files changed since the recording was made. A recording's files are plain table names
+(``runs.csv``) read from its own folder only: a name with a folder in it (``../x/runs.csv``), a
+hidden name or a symbolic link is refused, so an edited manifest cannot make a chapter show a
+table from elsewhere.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -42,6 +47,10 @@ if TYPE_CHECKING:
 #: The largest table a recording may hold: recordings are committed, so they stay small.
 MAX_TABLE_BYTES = 2_000_000
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: A recorded table's name: a plain file name without folders or a leading dot (``runs``, ``data_density``).
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.*")
 
 
 class RecordingError(Exception):
@@ -94,6 +103,154 @@ def effective_parameters(name: str, profile: str) -> dict[str, Any]:
     return parameters
 
 
+def _is_table_file_name(name: object) -> bool:
+    """Whether ``name`` is a recorded table's file name, ``<table>.csv``, naming a file directly
+    inside the recording's folder (no ``/``, ``\\``, ``..`` folder or leading dot)."""
+    return (isinstance(name, str) and name.endswith(".csv")
+            and _TABLE_NAME.fullmatch(name.removesuffix(".csv")) is not None)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: The manifest fields readers use: (dotted name, check, what it must be, required). ``files`` is
+#: checked entry by entry in :func:`_check_manifest`.
+_MANIFEST_FIELDS: tuple[tuple[str, Any, str, bool], ...] = (
+    ("parameters", lambda value: isinstance(value, dict), "an object of parameters", True),
+    ("recorded_at", lambda value: isinstance(value, str) and _TIMESTAMP.fullmatch(value) is not None,
+     "a time as text, YYYY-MM-DDTHH:MM:SS", True),
+    ("environment", lambda value: isinstance(value, dict), "an object", True),
+    ("environment.git_commit", lambda value: value is None or isinstance(value, str), "text or null", True),
+    ("environment.platform", lambda value: isinstance(value, str), "text", True),
+    ("machine", lambda value: isinstance(value, dict), "an object", True),
+    ("machine.cpus", lambda value: value is None or (isinstance(value, int) and not isinstance(value, bool)
+                                                     and value > 0), "a positive whole number or null", True),
+    ("machine.processor", lambda value: isinstance(value, str), "text", True),
+    ("code_files", lambda value: isinstance(value, dict) and all(isinstance(key, str) and isinstance(digest, str)
+                                                                 for key, digest in value.items()),
+     "an object mapping file names to checksums", True),
+    ("training_compute_s", lambda value: value is None or (_is_number(value) and value >= 0),
+     "a number of seconds or null", False),
+    ("canary", lambda value: value is None or (isinstance(value, dict) and all(
+        isinstance(key, str) and _is_number(number) for key, number in value.items())),
+     "an object mapping canary metrics to numbers, or null", False),
+)
+
+
+def _check_manifest(manifest: dict[str, Any], manifest_path: Path) -> None:
+    """Raise :class:`RecordingError` naming the first field of a recording manifest that is missing or
+    of the wrong kind, or a ``files`` entry that is not a plain table name inside the folder."""
+    def bad(field: str, problem: str) -> RecordingError:
+        return RecordingError(f"recording manifest {manifest_path}: field {field!r} {problem}; "
+                              "re-record it with `qlatent record`")
+
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise bad("files", "is missing" if files is None else
+                  f"is {json.dumps(files)[:80]}, not an object mapping table files to SHA-256 checksums")
+    for file_name, checksum in files.items():
+        if not _is_table_file_name(file_name):
+            raise bad("files", f"names {file_name!r}: only plain table file names (`runs.csv`) inside the "
+                               "recording's folder are read")
+        if not isinstance(checksum, str) or _SHA256.fullmatch(checksum) is None:
+            raise bad("files", f"gives {file_name!r} the checksum {checksum!r}, not a SHA-256 digest")
+    for field_name, accepts, expected, required in _MANIFEST_FIELDS:
+        owner: Any = manifest
+        *parents, key = field_name.split(".")
+        for parent in parents:
+            owner = owner[parent]  # checked to be an object by an earlier entry
+        if key not in owner:
+            if required:
+                raise bad(field_name, "is missing")
+            continue
+        if not accepts(owner[key]):
+            raise bad(field_name, f"is {json.dumps(owner[key])[:80]}, not {expected}")
+
+
+def declared_recorded_tables(name: str, path: Path) -> list[str] | None:
+    """The tables a notebook's source passes as ``recorded_tables=`` (to ``ResultStore.write_manifest``).
+
+    Read from the code cells without running them, so that ``qlatent record`` refuses a chapter
+    that records nothing before executing it.
+
+    Returns
+    -------
+    list of str or None
+        The names given as literal lists (empty when no cell passes ``recorded_tables=``, or only
+        empty lists); ``None`` when some cell computes them, so that only the run can tell.
+
+    Raises
+    ------
+    RecordingError
+        If a literal name is not a plain table name (``runs``, without folders).
+    qlatent.runner.errors.RunnerError
+        If the notebook cannot be read.
+    """
+    from qlatent.runner.execution import read_notebook
+
+    found: list[str] = []
+    computed = False
+    for cell in read_notebook(name, path)["cells"]:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") != "code" or "recorded_tables" not in source:
+            continue
+        # IPython's magics and shell escapes are not Python; they never pass recorded_tables
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            computed = True  # the run will say what is wrong with the cell
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg != "recorded_tables":
+                    continue
+                try:
+                    tables = ast.literal_eval(keyword.value)
+                except (ValueError, TypeError):  # not a literal: a name, a call, a comprehension
+                    computed = True
+                    continue
+                if not isinstance(tables, (list, tuple)):
+                    raise RecordingError(f"notebook {name!r} passes recorded_tables={tables!r}, not a list of names")
+                for table in tables:
+                    _check_table_name(table, f"notebook {name!r}")
+                found.extend(tables)
+    return None if computed else found
+
+
+def _check_table_name(table: object, where: str) -> None:
+    """Raise :class:`RecordingError` unless ``table`` names a result table without folders."""
+    if not isinstance(table, str) or not _is_table_file_name(f"{table}.csv"):
+        raise RecordingError(f"{where} lists {table!r} in recorded_tables, not a plain table name (a result "
+                             "table's name, without folders or a leading dot)")
+
+
+def check_recordable(chapter: str, profile: str) -> tuple[str, dict[str, Any]]:
+    """What ``qlatent record`` checks before running anything: the chapter's name and the parameters
+    it records with (:func:`effective_parameters`).
+
+    Raises
+    ------
+    RecordingError
+        If the profile does not run the chapter, or the chapter's notebook records no tables
+        (:func:`declared_recorded_tables`) or names one that is not a plain table name.
+    qlatent.runner.errors.RunnerError
+        If the notebook is unknown or unreadable.
+    """
+    from qlatent.runner.execution import resolve_notebook
+
+    name, path = resolve_notebook(chapter)
+    parameters = effective_parameters(name, profile)
+    if declared_recorded_tables(name, path) == []:
+        raise RecordingError(f"notebook {name!r} records no tables: no cell passes recorded_tables=[...] to "
+                             "ResultStore.write_manifest, so there is nothing to record (nothing was executed)")
+    return name, parameters
+
+
 def _training_seconds(path: Path) -> float | None:
     """Total ``training_seconds`` of the chapter's ``compute`` table (its runs, over every resume), if it saved one."""
     table = path / "compute.csv"
@@ -121,19 +278,19 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     Raises
     ------
     RecordingError
-        If the notebook's results list no tables to record, a listed table is missing or larger
-        than :data:`MAX_TABLE_BYTES`, or the profile does not run the notebook.
+        Before anything runs (:func:`check_recordable`): if the profile does not run the notebook
+        or its source records no tables. After the run: if its results list no tables to record,
+        a listed table is not a plain name, is missing or larger than :data:`MAX_TABLE_BYTES`.
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
     from qlatent.experiments.canary import MANIFEST_KEY
     from qlatent.paths import profiles_file
     from qlatent.provenance import environment_info
-    from qlatent.runner.execution import execute, resolve_notebook
+    from qlatent.runner.execution import execute
     from qlatent.runner.profiles import get_profile
 
-    name, _ = resolve_notebook(chapter)
-    parameters = effective_parameters(name, profile)
+    name, parameters = check_recordable(chapter, profile)
     started = time.perf_counter()
     cpu_started = os.times()
     # What made the results is read before they are made: the checkout may change during a long run.
@@ -152,8 +309,11 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     tables = results.get("recorded_tables") or []
     if not tables:
         raise RecordingError(f"notebook {name!r} lists no recorded_tables in {manifest_path}; nothing to record")
+    if not isinstance(tables, list):
+        raise RecordingError(f"{manifest_path}: recorded_tables is {json.dumps(tables)[:80]}, not a list of names")
     files = {}
     for table in tables:
+        _check_table_name(table, str(manifest_path))
         path = source / f"{table}.csv"
         if not path.is_file():
             raise RecordingError(f"notebook {name!r} lists table {table!r}, but {path} does not exist")
@@ -274,8 +434,9 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
     ------
     RecordingError
         If the manifest is unreadable, names another chapter or profile than its folder (a
-        recording copied into the wrong folder), or a file it lists is missing or fails its
-        checksum.
+        recording copied into the wrong folder), has a field missing or of the wrong kind (named),
+        lists a file that is not a plain table name inside the folder, or a file it lists is
+        missing, a symbolic link, fails its checksum or is not a CSV table.
     """
     folder = recording_path(chapter, profile)
     manifest_path = folder / "manifest.json"
@@ -296,35 +457,53 @@ def load_recording(chapter: str, profile: str) -> Recording | None:
                 f"folder of {key} {expected!r}: a recording is only valid where `qlatent record` put it; "
                 f"record it with `qlatent record {chapter} --profile {profile}`"
             )
+    _check_manifest(manifest, manifest_path)
     tables = {}
-    for file_name, checksum in manifest.get("files", {}).items():
+    for file_name, checksum in manifest["files"].items():
         path = folder / file_name
+        if path.is_symlink():
+            raise RecordingError(f"recording file {path} is a symbolic link (listed in {manifest_path}); only plain "
+                                 "files inside the recording's folder are read")
         if not path.is_file():
             raise RecordingError(f"recording file {path} is missing (listed in {manifest_path})")
         if sha256_file(path) != checksum:
             raise RecordingError(f"recording file {path} does not match the checksum in {manifest_path}: "
                                  "it was changed or corrupted; re-record it")
-        tables[Path(file_name).stem] = pd.read_csv(path)
+        try:
+            tables[Path(file_name).stem] = pd.read_csv(path)
+        except ValueError as error:  # pandas' parser errors, an empty file, bytes that are not text
+            raise RecordingError(f"recording file {path} cannot be read as a table ({type(error).__name__}: "
+                                 f"{' '.join(str(error).split())[:200]}); re-record it") from None
     return Recording(chapter, profile, manifest, tables)
 
 
-def recording_status(chapter: str, profile: str) -> str:
-    """One line: is the recording intact, do its parameters match the profile file, did the code change?"""
+class RecordingStatus(NamedTuple):
+    """What ``qlatent recordings`` says of one recording."""
+
+    #: One line: ``PROBLEM: ...`` (unreadable, damaged or malformed), or the date, ``STALE: ...``
+    #: when its parameters are no longer the profile's, and whether qlatent's code changed since.
+    line: str
+    #: Whether the line reports a problem (PROBLEM or STALE): the command then exits with status 1.
+    problem: bool
+
+
+def recording_status(chapter: str, profile: str) -> RecordingStatus:
+    """Is the recording intact, do its parameters match the profile file, did the code change?"""
     from qlatent.runner.errors import RunnerError
 
     try:
         recording = load_recording(chapter, profile)
         if recording is None:
-            return "none"
+            return RecordingStatus("none", False)
         differ = recording.stale_parameters()
     except (RecordingError, RunnerError, OSError, ValueError) as error:  # a listing reports, never raises
-        return f"PROBLEM: {error}"
+        return RecordingStatus(f"PROBLEM: {error}", True)
     notes = []
     if differ:
         notes.append(f"STALE: parameters differ from the profile file ({', '.join(differ)})")
     changed = recording.changed_code_files()
     notes.append(f"code changed since in {len(changed)} file(s)" if changed else "code unchanged")
-    return f"{recording.manifest['recorded_at'][:10]}, " + "; ".join(notes)
+    return RecordingStatus(f"{recording.manifest['recorded_at'][:10]}, " + "; ".join(notes), bool(differ))
 
 
 def largest_recording(chapter: str, profiles: tuple[str, ...] = ("paper", "standard")) -> Recording | None:

@@ -5,8 +5,14 @@ Each call appends one line to ``$SWEEP_FAKE_LOG`` (when set), so tests can count
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +58,32 @@ def always_crash(x: float, seed: int) -> RunOutcome:
     os._exit(17)
 
 
+def dies_at_one(x: float, seed: int) -> dict[str, float]:
+    """Kills its own process after 0.5 s at ``x == 1``; otherwise scores ``x + seed`` after 3 s (so both overlap)."""
+    if x == 1:
+        time.sleep(0.5)
+        os._exit(17)
+    time.sleep(3)
+    return {"sum": x + seed}
+
+
+def quits(x: float, seed: int) -> dict[str, float]:
+    """Scores ``x + seed``, but calls ``sys.exit(3)`` at ``x == 2`` and raises ``KeyboardInterrupt`` at ``x == 3``."""
+    _log(x=x, seed=seed)
+    if x == 2:
+        sys.exit(3)
+    if x == 3:
+        raise KeyboardInterrupt
+    return {"sum": x + seed}
+
+
+def presses_ctrl_c(x: float, seed: int) -> dict[str, float]:
+    """Sends SIGINT to its own process, as the user's Ctrl-C would, and waits for it."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+    return {"sum": x + seed}
+
+
 def with_run_dir(x: float, seed: int, run_dir: Path) -> dict[str, float]:
     """Writes a file into the run's own folder and scores how many files it found there before."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -94,3 +126,40 @@ def picky(x: float, seed: int, limit: float = 10.0) -> dict[str, float]:
 
 
 picky.validate = _check_picky  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def http2_server() -> Iterator[tuple[str, list[int]]]:
+    """A loopback server that answers HTTP/2's preface with a SETTINGS frame, as gRPC servers (Ray's) do.
+
+    Yields its ``HOST:PORT`` and a list that grows by one per connection accepted.
+    """
+    accepted: list[int] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            held.append(connection)
+            with contextlib.suppress(OSError):
+                connection.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()

@@ -65,3 +65,17 @@ def test_help_still_prints_the_full_help(capsys):
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and out.startswith("usage: qlatent samples fetch")
     assert "--unitary UNITARY" in out and "--max-memory GB" in out and out.count("\n") > 20
+
+
+def test_numpy_loads_only_after_the_blas_threads_are_set():
+    """``OPENBLAS_NUM_THREADS`` is read once, when NumPy loads: ``main`` sets it, so importing the
+    command line must not load NumPy (it did, through the recordings' table reader)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_NUM_THREADS")}
+    script = ("import sys, qlatent.cli; assert 'numpy' not in sys.modules, 'numpy loaded at import'; "
+              "qlatent.cli.main(['profiles']); import numpy; print(numpy.__name__)")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

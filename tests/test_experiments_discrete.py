@@ -37,6 +37,17 @@ def test_runs_resume_and_extend_to_more_iterations(tmp_path):
     assert len(list((tmp_path / "runs").iterdir())) == 2  # another constraint: a fresh run
 
 
+def test_a_shorter_run_after_a_longer_one_is_the_fresh_shorter_run(tmp_path):
+    """`qlatent run 04_discrete -p n_steps 250`, then the quick profile's 200: the same run folder
+    (keyed without the length) gives the shorter run, identical to a fresh one."""
+    kwargs = dict(store=tmp_path / "samples")
+    train_run("quantum", "boson", 0, config=dataclasses.replace(TINY, n_steps=6), runs_dir=tmp_path / "runs", **kwargs)
+    shorter = train_run("quantum", "boson", 0, config=TINY, runs_dir=tmp_path / "runs", **kwargs)
+    fresh = train_run("quantum", "boson", 0, config=TINY, runs_dir=tmp_path / "fresh", **kwargs)
+    assert shorter.scores == fresh.scores
+    assert shorter.curve.equals(fresh.curve) and list(shorter.curve["step"]) == [2, 4]
+
+
 def test_paper_protocol_is_the_default():
     config = DiscreteConfig()
     assert (config.size, config.hidden, config.activation, config.batch_size) == (16, (512, 512), "relu", 500)

@@ -30,6 +30,18 @@ def test_runs_give_scores_curves_and_panel_points(tmp_path):
     assert len(results.samples) == 3 * 50 and {"x", "y"} <= set(results.samples.columns)
 
 
+def test_a_shorter_grid_after_a_longer_one_equals_the_fresh_shorter_grid(tmp_path):
+    """Run folders are keyed without the length: the quick grid after a custom longer one is the fresh quick grid."""
+    def grid(runs_dir, steps):
+        jobs = mixture_jobs(["boson"], depths=[1], seeds=[0], latent_steps=steps, depth_steps=2)
+        return run_mixture(TINY, jobs, runs_dir, store=tmp_path / "samples", progress=False)
+
+    grid(tmp_path / "runs", 6)
+    shorter, fresh = grid(tmp_path / "runs", 4), grid(tmp_path / "fresh", 4)
+    assert shorter.runs.equals(fresh.runs) and shorter.samples.equals(fresh.samples)
+    assert shorter.curves.equals(fresh.curves) and shorter.curves["step"].max() == 4
+
+
 def test_the_paper_protocol_is_the_default():
     config = MixtureConfig()
     assert (config.latent_size, config.n_photons, config.circuit, config.width) == (16, 8, "1-3-9", 256)

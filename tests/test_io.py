@@ -49,3 +49,24 @@ def test_written_files_get_the_umask_mode_not_0600(tmp_path):
         assert target.stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(umask)
+
+
+def test_an_error_writing_names_the_target_not_the_temporary_file(tmp_path):
+    import errno
+
+    target = tmp_path / "table.npz"
+
+    def full_disk(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+
+    for raised in (OSError(errno.ENOSPC, "No space left on device"), None):
+        with pytest.raises(OSError, match=rf"No space left on device: '{target}'") as caught:
+            with atomic_path(target) as tmp:
+                if raised is not None:
+                    raise raised
+                full_disk(tmp)
+        assert caught.value.errno == errno.ENOSPC
+    with pytest.raises(FileNotFoundError, match="elsewhere"):  # an error naming another file keeps its name
+        with atomic_path(target):
+            open(tmp_path / "elsewhere" / "x")
+    assert list(tmp_path.iterdir()) == []

@@ -323,8 +323,10 @@ def _recorded_pair(folder: Path, line: str) -> Path:
 ])
 def test_fetch_of_a_malformed_recorded_file_is_one_line_naming_the_file_and_line(tmp_path, capsys, line, message):
     path = _recorded_pair(tmp_path, line)
+    np.save(tmp_path / "identity.npy", np.eye(3))  # the recorded circuit: the shots are read for this request
     status, err = status_and_error(capsys, "samples", "--store", str(tmp_path / "store"), "fetch", "--backend",
-                                   f"recorded:{path}", "--haar", "3", "--n", "1", "--quiet")
+                                   f"recorded:{path}", "--unitary", str(tmp_path / "identity.npy"), "--photons", "3",
+                                   "--n", "1", "--quiet")
     assert status == 2 and err.count("\n") == 1 and err.startswith(f"qlatent: error: {tmp_path / 'pt.csv'}, {message}")
 
 

@@ -52,7 +52,9 @@ def test_recorded_backend_replays_the_postselected_shots_with_the_acceptance(sho
     result = get_or_sample(request, store=tmp_path / "store", progress=False)
     np.testing.assert_array_equal(result.counts, passing[:100])
     post = result.provenance["backend"]["postselection"]
-    assert post == {"min_detected": 5, "n_shots": 600, "n_passed": len(passing), "acceptance": len(passing) / 600}
+    # the file is read only as far as the 100th passing shot: the acceptance is over the shots read
+    n_read = int(np.flatnonzero(counts.sum(axis=1) >= 5)[99]) + 1
+    assert post == {"min_detected": 5, "n_shots": n_read, "n_passed": 100, "acceptance": 100 / n_read}
     assert result.provenance["backend"]["device"] == "simulated PT-2 for tests"
     # without post-selection: the first shots as recorded
     plain = get_backend(f"recorded:{shots_file}").sample(recorded_request(shots_file, 50))
@@ -196,6 +198,17 @@ def test_every_entry_is_checked_strictly_naming_the_file(tmp_path, meta, lines, 
         read_shots_file(write_pair(tmp_path, meta, lines))
 
 
+@pytest.mark.parametrize("text, key", [
+    ('{"format": "qlatent.shots/1", "detection": "pnr", "detection": "threshold"}', "detection"),
+    ('{"format": "qlatent.shots/1", "circuit": {"kind": "timebin", "kind": "matrix"}}', "kind"),
+])
+def test_a_key_given_twice_is_refused_naming_it(tmp_path, text, key):
+    path = write_pair(tmp_path)
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"bad.json: the key '{key}' is given twice"):
+        read_shots_file(path)
+
+
 def test_a_counts_file_with_a_byte_order_mark_reads(tmp_path):
     path = write_pair(tmp_path)
     (tmp_path / "bad.csv").write_text("\ufeff1,1,1,1,0,0,0,0\n", encoding="utf-8")  # as spreadsheets save CSV
@@ -259,4 +272,111 @@ def test_a_shots_description_named_through_its_npz_or_in_capitals(tmp_path):
         RecordedBackend(str(tmp_path / "bad.npz"))
     upper = path.rename(tmp_path / "BAD.JSON")  # was "no such file"
     (tmp_path / "bad.csv").rename(tmp_path / "BAD.csv")
-    assert len(RecordedBackend(str(upper)).counts) == len(read_shots_file(upper).counts)
+    replayed = RecordedBackend(str(upper)).sample(recorded_request(upper, 1)).counts
+    assert replayed.tolist() == read_shots_file(upper).counts.tolist()
+
+
+def test_a_request_reads_the_counts_file_only_as_far_as_it_needs(tmp_path, monkeypatch):
+    """A fault blocks past the shots a request needs is not reached (a 10^7-line file for 1,000
+    shots is not read whole); reading the whole file finds it, naming its line."""
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 64)
+    path = write_pair(tmp_path, lines=["1,1,1,1,0,0,0,0"] * 50 + ["0,0,0,0,1,1,1,1"] * 50 + ["x"])
+    shots = read_shots_file(path, max_shots=20, min_detected=4)
+    assert shots.counts.shape == (20, N_MODES) and shots.n_read == 20
+    assert read_shots_file(path, max_shots=0).counts.shape == (0, N_MODES)
+    with pytest.raises(ValueError, match=r"bad.csv, line 101: expected comma-separated integers"):
+        read_shots_file(path)
+    request = recorded_request(path, 60)
+    result = get_or_sample(request, store=tmp_path / "store", progress=False)
+    assert result.counts[:50].tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]] * 50
+
+
+def test_a_fault_after_a_block_of_plain_lines_is_named_by_its_line(tmp_path, monkeypatch):
+    """Blocks are parsed by NumPy; a block with a fault is re-read line by line, with the file's
+    line numbers (comments and a byte-order mark included)."""
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 64)
+    lines = ["# header"] + ["1,1,1,1,0,0,0,0"] * 30 + ["1,1,1,1,0,0,0,2"] + ["1,1,1,1,0,0,0,0"] * 3
+    path = write_pair(tmp_path, lines=lines)
+    with pytest.raises(ValueError, match=r"bad.csv, line 32: a shot holds 6 photons, more than the 4 sent in"):
+        read_shots_file(write_pair(tmp_path, {"input_state": [1, 1, 1, 1, 0, 0, 0, 0]}, lines))
+    (tmp_path / "bad.csv").write_bytes(b"\xef\xbb\xbf" + "\n".join(lines[:-4]).encode() + b"\n0,1,1\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 32: a shot of 3 modes after shots of 8 modes"):
+        read_shots_file(path)
+    (tmp_path / "bad.csv").write_text("\n".join(lines[:-4]) + "\n1,1\xe9\n", encoding="latin-1")
+    offset = len("\n".join(lines[:-4])) + 4
+    with pytest.raises(ValueError, match=rf"bad.csv is not UTF-8 text \(invalid continuation byte at byte {offset}\)"):
+        read_shots_file(path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    path = write_pair(tmp_path)
+    (tmp_path / "bad.csv").unlink()
+    os.mkfifo(tmp_path / "bad.csv")  # opening it for reading would wait for a writer forever
+    with pytest.raises(ValueError, match=r"counts file .*bad.csv is a FIFO \(named pipe\), not a regular file"):
+        read_shots_file(path)
+    os.mkfifo(tmp_path / "pipe.json")
+    with pytest.raises(ValueError, match=r"shots description .*pipe.json is a FIFO"):
+        read_shots_file(tmp_path / "pipe.json")
+    with pytest.raises(ValueError, match=r"recorded:.*pipe.json is not a regular file"):
+        get_backend(f"recorded:{tmp_path / 'pipe.json'}")
+
+
+def test_a_file_that_changes_while_it_is_read_is_refused(tmp_path, monkeypatch):
+    from qlatent.qpu import shots as shots_module
+
+    path = write_pair(tmp_path, lines=["1,1,1,1,0,0,0,0"] * 200)
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 256)
+    parse = shots_module._parse_block
+
+    def still_being_written(*args):
+        if not appended:  # the writer adds a last line while the first block is parsed
+            appended.append(True)
+            with open(tmp_path / "bad.csv", "a") as handle:
+                handle.write("1,1,1,1,0,0,0,0\n")
+        return parse(*args)
+
+    appended: list[bool] = []
+
+    monkeypatch.setattr(shots_module, "_parse_block", still_being_written)
+    with pytest.raises(ValueError, match=r"counts file .*bad.csv changed while it was read \(is it still being "
+                                         r"written\?\)"):
+        read_shots_file(path)
+
+
+def test_a_rewritten_shots_file_is_not_answered_with_the_old_shots(shots_file, tmp_path):
+    """``recorded:<file>`` requests are keyed by the path: the stored set keeps the pair's checksums
+    and a replay checks them, naming what changed."""
+    store = tmp_path / "store"
+    request = recorded_request(shots_file, 50)
+    first = get_or_sample(request, store=store, progress=False)
+    assert first.provenance["backend"]["sha256"] == read_shots_file(shots_file, max_shots=0).checksums
+    assert get_or_sample(request, store=store, progress=False).counts.tolist() == first.counts.tolist()
+    write_shots_file(shots_file, hardware_like_shots(seed=7), input_state=[1] * N_MODES, detection="pnr",
+                     circuit=timebin_description(), device="simulated PT-2 for tests", notes="made by a test")
+    assert recorded_request(shots_file, 50).request_id() == request.request_id()
+    with pytest.raises(ValueError, match=rf"recorded:.*pt2-run.json: stored sample set {request.request_id()} was "
+                                         r"taken from other shots: the counts changed since; delete its two files"):
+        get_or_sample(request, store=store, progress=False)
+
+
+def test_a_counts_file_too_large_to_read_whole_is_refused_before_parsing(tmp_path, monkeypatch):
+    from qlatent.qpu import SamplingLimits
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 64)
+
+    path = write_pair(tmp_path, lines=["1,1,1,1,0,0,0,0"] * 1000)
+    with (tmp_path / "bad.csv").open("a") as handle:
+        handle.write("x\n")  # never reached: the size alone refuses the file
+    tiny = SamplingLimits(max_memory_gb=1e-6)
+    with pytest.raises(ValueError, match=r"counts file .*bad.csv \(15.6 KiB\) may hold shots needing up to .* of "
+                                         r"memory read whole, past the limit of 1.05 KiB"):
+        read_shots_file(path, limits=tiny)
+    assert read_shots_file(path, max_shots=10, limits=tiny).counts.shape == (10, N_MODES)

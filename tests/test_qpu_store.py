@@ -431,3 +431,66 @@ def test_minus_zero_is_the_same_request_as_zero(interferometer):
     make = dict(backend="local", circuit=interferometer, input_state=(1, 1, 0, 0), n_samples=10, seed=1)
     assert SampleRequest(**make, transmission=-0.0).request_id() == SampleRequest(**make, transmission=0.0).request_id()
     assert str(SampleRequest(**make, brightness=-0.0).brightness) == "0.0"
+
+
+# -- a full disk, and the lock file ----------------------------------------------------------------
+def test_a_full_disk_names_the_file_and_a_failed_fetch_leaves_no_lock_file(tmp_path, request_, monkeypatch):
+    import errno
+
+    def no_space(file, **_):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as zipfile's write reports it: no file named
+
+    store = SampleStore(tmp_path)
+    monkeypatch.setattr(np, "savez", no_space)
+    shard = tmp_path / f"{request_.request_id()}.shards" / "shard-000000.npz"
+    with pytest.raises(OSError, match=rf"No space left on device: '{shard}'") as caught:
+        get_or_sample(request_, store, progress=False, executor="serial")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(shard)
+    assert not store.lock_path(request_.request_id()).exists()
+    assert request_.request_id() not in store
+
+
+def test_the_lock_file_removed_while_held_still_excludes_a_waiter(tmp_path):
+    """The design the removal above relies on: a process waiting on the lock file when its holder
+    removes it (still holding it) must not then hold it beside a newcomer that locks a new file at
+    the same path (filelock re-checks, once locked, that its file still has a name)."""
+    import threading
+
+    from filelock import FileLock, Timeout
+
+    path = str(tmp_path / ".set.lock")
+    holder, waiter, newcomer = (FileLock(path, is_singleton=False) for _ in range(3))
+    holder.acquire()
+    acquired = threading.Event()
+
+    def wait() -> None:
+        waiter.acquire(timeout=5)
+        acquired.set()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    (tmp_path / ".set.lock").unlink()  # removed while held, as get_or_sample does
+    newcomer.acquire(timeout=5)  # a new file at the same path
+    holder.release()
+    assert not acquired.wait(0.5), "the waiter holds the lock beside the newcomer"
+    newcomer.release()
+    assert acquired.wait(5)
+    thread.join()
+    with pytest.raises(Timeout):  # the waiter holds the file at the path: one lock again
+        FileLock(path, is_singleton=False).acquire(timeout=0)
+    waiter.release()
+
+
+def test_a_requests_id_is_hashed_once(request_, monkeypatch):
+    """The id hashes the circuit's matrix as JSON (seconds for hundreds of modes) and a fetch asks
+    for it many times: it is computed once per (frozen) request."""
+    from qlatent.qpu import sampleset
+
+    request = SampleRequest(request_.backend, request_.circuit, request_.input_state, request_.n_samples, seed=3)
+    expected = request_.request_id()
+    calls = []
+    encode = sampleset.canonical_json
+    monkeypatch.setattr(sampleset, "canonical_json", lambda obj: calls.append(1) or encode(obj))
+    assert request.request_id() == request.request_id() == expected
+    assert len(calls) == 1
+    assert request.with_backend("perceval:SLOS").request_id() != request.request_id()

@@ -82,7 +82,7 @@ def test_recording_reads_back_verified_and_reports_problems(tiny_project, monkey
     (folder / "manifest.json").write_text("{not json")
     with pytest.raises(RecordingError, match=r"manifest\.json is not valid JSON at line 1 column 2"):
         load_recording("98_tiny", "standard")
-    assert "PROBLEM" in recording_status("98_tiny", "standard")
+    assert recording_status("98_tiny", "standard").line.startswith("PROBLEM: ")
 
 
 def test_a_changed_profile_makes_the_recording_stale(tiny_project):
@@ -95,17 +95,152 @@ def test_a_changed_profile_makes_the_recording_stale(tiny_project):
     assert "STALE: parameters differ from the profile file (scale)" in listing.stdout
 
 
-def test_record_refuses_what_it_cannot_record(tiny_project):
+def _add_recordable(project, name, cells):
+    add_notebook(project, name, cells, parameters="profile = 'quick'")
+    profiles_path = project / "notebooks" / "profiles.yml"
+    profiles = yaml.safe_load(profiles_path.read_text())
+    profiles["standard"]["notebooks"][name] = {}
+    profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+
+
+def test_record_refuses_what_it_cannot_record(tiny_project, tmp_path):
     line = error_line(run_cli(tiny_project, "record", "98_tiny", "--profile", "paper"))
     assert "profile 'paper' does not run notebook '98_tiny'" in line
-    add_notebook(tiny_project, "97_silent", ["print('no tables')"], parameters="profile = 'quick'")
-    profiles_path = tiny_project / "notebooks" / "profiles.yml"
-    profiles = yaml.safe_load(profiles_path.read_text())
-    profiles["standard"]["notebooks"]["97_silent"] = {}
-    profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+    ran = tmp_path / "ran"
+    executed = f"import pathlib\npathlib.Path({str(ran)!r}).touch()\nfrom qlatent.results import ResultStore\n"
+    # refused from the source, before anything runs: no recorded tables, or a table outside the results
+    _add_recordable(tiny_project, "97_silent", [executed + "print('no tables')"])
+    _add_recordable(tiny_project, "96_outside", [executed + "ResultStore('96_outside').write_manifest("
+                                                            "{}, recorded_tables=['../../98_tiny/standard/x'])"])
     line = error_line(run_cli(tiny_project, "record", "97_silent"))
-    assert "97_silent left no readable results manifest" in line
-    assert not (tiny_project / "data" / "recorded" / "97_silent").exists()
+    assert "notebook '97_silent' records no tables: no cell passes recorded_tables=[...]" in line
+    line = error_line(run_cli(tiny_project, "record", "96_outside"))
+    assert "notebook '96_outside' lists '../../98_tiny/standard/x' in recorded_tables, not a plain table name" in line
+    assert not ran.exists()
+    # refused after the run: names computed at run time, or no results manifest at all
+    _add_recordable(tiny_project, "95_computed", [executed + "tables = ['..', 'scores']\n"
+                                                             "ResultStore('95_computed').write_manifest({}, "
+                                                             "recorded_tables=tables)"])
+    _add_recordable(tiny_project, "94_no_manifest", [executed + "if False:\n    ResultStore('x').write_manifest("
+                                                                "{}, recorded_tables=['scores'])"])
+    line = error_line(run_cli(tiny_project, "record", "95_computed"))
+    assert "95_computed/manifest.json lists '..' in recorded_tables, not a plain table name" in line
+    assert ran.exists()
+    line = error_line(run_cli(tiny_project, "record", "94_no_manifest"))
+    assert "94_no_manifest left no readable results manifest" in line
+    assert not any((tiny_project / "data" / "recorded" / name).exists()
+                   for name in ("97_silent", "96_outside", "95_computed", "94_no_manifest"))
+
+
+def _write_recording(project, change):
+    """The recording of 98_tiny / standard written by hand (nothing executed), its manifest changed by ``change``."""
+    from qlatent.io import sha256_file
+    from qlatent.recording import code_file_hashes
+
+    folder = project / "data" / "recorded" / "98_tiny" / "standard"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scores.csv").write_text("latent,value\nboson,3.0\ngaussian,6.0\n")
+    manifest = {"chapter": "98_tiny", "profile": "standard", "parameters": {"profile": "standard", "scale": 3.0},
+                "files": {"scores.csv": sha256_file(folder / "scores.csv")},
+                "environment": {"git_commit": "0" * 40, "platform": "Linux"}, "code_files": code_file_hashes(),
+                "machine": {"cpus": 2, "processor": "x86_64", "node": "vm"},
+                "recorded_at": "2026-12-01T00:00:00+0000", "training_compute_s": 3.5}
+    change(manifest, folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _point_outside(manifest, folder, name):
+    """Replace the scores entry by ``name``, a file holding other numbers, with its right checksum."""
+    from qlatent.io import sha256_file
+
+    outside = folder.parent.parent.parent / "elsewhere" / "scores.csv"
+    outside.parent.mkdir(exist_ok=True)
+    outside.write_text("latent,value\nboson,1.6405\ngaussian,6.0\n")
+    if name == "link":
+        (folder / "scores.csv").unlink()
+        (folder / "scores.csv").symlink_to(outside)
+        name = "scores.csv"
+    del manifest["files"]["scores.csv"]
+    manifest["files"][name.replace("OUTSIDE", str(outside))] = sha256_file(outside)
+
+
+@pytest.mark.parametrize("name", ["../../../elsewhere/scores.csv", "OUTSIDE", "./scores.csv", "..\\scores.csv",
+                                  ".scores.csv", "manifest.json", "", "link"])
+def test_a_manifest_naming_a_file_outside_its_folder_is_a_problem(tiny_project, monkeypatch, name):
+    _write_recording(tiny_project, lambda manifest, folder: _point_outside(manifest, folder, name))
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    expected = (r"recording file .*scores\.csv is a symbolic link" if name == "link" else
+                r"field 'files' names .*: only plain table file names \(`runs\.csv`\) inside the recording's folder")
+    with pytest.raises(RecordingError, match=expected):
+        load_recording("98_tiny", "standard")
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 1 and "98_tiny / standard: PROBLEM: " in listing.stdout, listing.stdout
+    assert "1.6405" not in listing.stdout + listing.stderr
+
+
+def _set(path, value):
+    def change(manifest, folder):
+        *parents, key = path.split(".")
+        owner = manifest
+        for parent in parents:
+            owner = owner[parent]
+        if value is KeyError:
+            del owner[key]
+        else:
+            owner[key] = value
+    return change
+
+
+@pytest.mark.parametrize(("field", "value", "problem"), [
+    ("files", ["scores.csv"], r"is \[\"scores\.csv\"\], not an object"),
+    ("files", KeyError, "is missing"),
+    ("files", {"scores.csv": 12}, "gives 'scores.csv' the checksum 12, not a SHA-256 digest"),
+    ("recorded_at", KeyError, "is missing"),
+    ("recorded_at", 20261201, "is 20261201, not a time as text"),
+    ("parameters", [1, 2], r"is \[1, 2\], not an object of parameters"),
+    ("environment", "linux", "is \"linux\", not an object"),
+    ("environment.git_commit", 5, "is 5, not text or null"),
+    ("machine.cpus", "two", "is \"two\", not a positive whole number or null"),
+    ("code_files", [], r"is \[\], not an object mapping"),
+    ("training_compute_s", "long", "is \"long\", not a number of seconds or null"),
+    ("canary", {"boson.mmd": "0.5"}, r"is \{\"boson\.mmd\": \"0\.5\"\}, not an object mapping canary metrics"),
+])
+def test_a_malformed_manifest_field_is_a_problem_naming_it(tiny_project, monkeypatch, field, value, problem):
+    _write_recording(tiny_project, _set(field, value))
+    for key, env_value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, env_value)
+    with pytest.raises(RecordingError, match=rf"manifest\.json: field '{field}' {problem}"):
+        load_recording("98_tiny", "standard")
+    assert recording_status("98_tiny", "standard").problem
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 1 and listing.stderr == "", listing.stderr
+    assert "98_tiny / standard: PROBLEM: recording manifest" in listing.stdout and field in listing.stdout
+
+
+def test_a_listed_file_that_is_not_a_table_is_a_problem_not_a_parser_error(tiny_project, monkeypatch):
+    from qlatent.io import sha256_file
+
+    def empty_table(manifest, folder):
+        (folder / "scores.csv").write_bytes(b"")
+        manifest["files"]["scores.csv"] = sha256_file(folder / "scores.csv")
+
+    _write_recording(tiny_project, empty_table)
+    for key, value in project_env(tiny_project).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RecordingError, match=r"recording file .*scores\.csv cannot be read as a table "
+                                             r"\(EmptyDataError: No columns to parse from file\)"):
+        load_recording("98_tiny", "standard")
+
+
+def test_recordings_exits_1_when_a_line_reports_a_problem_and_0_otherwise(tiny_project):
+    _write_recording(tiny_project, lambda manifest, folder: None)
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 0 and "98_tiny / standard: 2026-12-01, code unchanged" in listing.stdout, listing
+    _write_recording(tiny_project, _set("parameters", {"profile": "standard", "scale": 4.0}))
+    listing = run_cli(tiny_project, "recordings")
+    assert listing.returncode == 1 and "STALE: parameters differ from the profile file (scale)" in listing.stdout
 
 
 def test_effective_parameters_are_defaults_with_the_profile_on_top(in_project):
@@ -123,7 +258,7 @@ def test_a_recording_copied_into_another_profiles_folder_is_refused(tiny_project
     with pytest.raises(RecordingError, match=r"paper/manifest\.json says profile 'standard', but it sits in the "
                                              r"folder of profile 'paper'"):
         load_recording("98_tiny", "paper")
-    assert "PROBLEM" in recording_status("98_tiny", "paper")
+    assert recording_status("98_tiny", "paper").line.startswith("PROBLEM: ")
     shutil.copytree(folder / "standard", recorded_dir() / "97_other" / "standard")
     with pytest.raises(RecordingError, match="says chapter '98_tiny', but it sits in the folder of chapter '97_other'"):
         load_recording("97_other", "standard")

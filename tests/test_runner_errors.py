@@ -106,6 +106,19 @@ def test_failing_cell_is_labelled_by_the_line_that_raised_not_its_imports(projec
     assert "notebook '94_odd' failed in cell 2 at line 8 ('check(15)'): ValueError: size=15 is odd" in line
 
 
+@pytest.mark.parametrize("chain", ["from error", ""])
+def test_with_chained_exceptions_the_failing_line_is_the_cells(project_copy, chain):
+    """IPython prints the cause first; its first frame is the library's (here ``settings_lib``,
+    line 5), not the cell's."""
+    (project_copy / "settings_lib.py").write_text(
+        "def load(text):\n    \"\"\"An int.\"\"\"\n    text = text.strip()\n    try:\n        return int(text)\n"
+        "    except ValueError as error:\n"
+        f"        raise RuntimeError(f'cannot load {{text!r}}') {chain}\n")
+    add_notebook(project_copy, "92_chained", ["import settings_lib\n\nvalue = settings_lib.load('x')"])
+    line = error_line(run_cli(project_copy, "run", "92_chained"))
+    assert "notebook '92_chained' failed in cell 2 at line 3 (\"value = settings_lib.load('x')\"): RuntimeError" in line
+
+
 def test_failing_line_without_a_traceback_is_the_first_line_that_is_not_an_import():
     from qlatent.runner.execution import failing_line
 

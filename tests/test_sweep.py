@@ -162,8 +162,6 @@ def test_an_unreachable_ray_address_is_one_clear_error_before_any_run(tmp_path, 
 
 
 def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray_log_noise(monkeypatch, capfd):
-    import socket
-
     ray = pytest.importorskip("ray")
     noise = b"[2026-01-01 00:00:00,000 W 1 1] gcs_client.cc:210: Failed to get cluster ID from GCS server: 404\n"
 
@@ -174,10 +172,7 @@ def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray
 
     monkeypatch.setattr(ray, "init", retry_then_refuse)
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    with socket.socket() as server:  # accepts TCP connections, so the reachability probe passes
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        address = f"127.0.0.1:{server.getsockname()[1]}"
+    with sweep_fakes.http2_server() as (address, _):  # answers as gRPC does, so the protocol probe passes
         with pytest.raises(SweepError) as raised:
             with open_executor(ExecutorSettings("ray", address=address)):
                 pytest.fail("the executor started")
@@ -189,8 +184,6 @@ def test_a_port_that_answers_but_is_no_ray_cluster_is_one_error_line_without_ray
 
 
 def test_what_ray_logs_while_joining_a_cluster_is_shown_when_it_joins(monkeypatch, capfd):
-    import socket
-
     ray = pytest.importorskip("ray")
 
     def join(*args, **kwargs):
@@ -200,10 +193,8 @@ def test_what_ray_logs_while_joining_a_cluster_is_shown_when_it_joins(monkeypatc
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 3.0})
     monkeypatch.setattr(ray, "remote", lambda function: function)
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        with open_executor(ExecutorSettings("ray", address=f"127.0.0.1:{server.getsockname()[1]}")) as executor:
+    with sweep_fakes.http2_server() as (address, _):
+        with open_executor(ExecutorSettings("ray", address=address)) as executor:
             assert executor.capacity == 3
     assert capfd.readouterr().err == "joined with a warning\n"
 

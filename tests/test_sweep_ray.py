@@ -65,3 +65,19 @@ def test_runs_asking_for_gpus_the_cluster_lacks_are_refused_before_running():
     with pytest.raises(SweepError, match=r"each run asks for 1\.0 GPU\(s\) but the Ray cluster has 0"):
         with open_executor(ExecutorSettings("ray", gpus_per_task=1.0)):
             pytest.fail("the executor started")
+
+
+def test_a_run_that_exits_or_raises_keyboard_interrupt_fails_alone_on_ray(tmp_path):
+    spec = SweepSpec.from_mapping({"experiment": "sweep_fakes:quits", "grid": {"x": [1.0, 2.0, 3.0, 4.0]}, "seeds": 1},
+                                  name="quits", base_dir=tmp_path, output=tmp_path / "quits")
+    summary = run_sweep(spec, RAY, progress=False, say=lambda _: None)
+    assert summary.n_completed == 2 and "results" in summary.tables
+    assert sorted(summary.failures, key=lambda failure: failure[0]["x"]) == [
+        ({"x": 2.0, "seed": 0}, "run exited with status 3"), ({"x": 3.0, "seed": 0}, "KeyboardInterrupt")]
+
+
+def test_workers_beyond_the_clusters_cpus_are_capped():
+    with open_executor(ExecutorSettings("ray", workers=50)) as executor:
+        assert executor.capacity == 2
+        assert executor.describe() == ("Ray (a local Ray instance, 2 run(s) at once; 50 asked for; "
+                                       "the cluster has room for 2)")

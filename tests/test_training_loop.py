@@ -310,12 +310,44 @@ def test_a_finished_run_is_not_retrained(tmp_path):
     assert_same_state(first.model.state_dict(), again.model.state_dict())
 
 
+def test_a_shorter_run_after_a_longer_one_equals_a_fresh_run_and_keeps_the_longer_one(tmp_path):
+    """A run directory is keyed without its length: asking it for fewer steps than it was trained
+    for gives the fresh run of that length (not an error), and the longer run stays resumable."""
+    fresh = {n: run(tmp_path / f"fresh{n}", n_steps=n) for n in (10, 13, 20)}
+    checkpoints = tmp_path / "run" / "checkpoints"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing here is damage
+        longer, _ = run(tmp_path / "run", n_steps=20)
+        assert [step for step, _ in list_checkpoints(checkpoints)] == [15, 20]
+        seconds = {20: longer.training_seconds}
+        for n in (10, 20, 10, 13, 20):
+            trainer, rows = run(tmp_path / "run", n_steps=n)
+            fresh_trainer, fresh_rows = fresh[n]
+            assert rows == fresh_rows and rows[-1]["step"] == n - n % 2
+            assert_same_state(trainer.model.state_dict(), fresh_trainer.model.state_dict())
+            assert torch.equal(trainer.generator.get_state(), fresh_trainer.generator.get_state())
+            fresh_log = (tmp_path / f"fresh{n}" / "metrics.csv").read_bytes()
+            assert (tmp_path / "run" / "metrics.csv").read_bytes() == fresh_log
+            manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+            assert (manifest["status"], manifest["n_steps"], manifest["steps_completed"]) == ("complete", n, n)
+            if n in seconds:  # a length trained before is reloaded from its checkpoint, not retrained
+                assert trainer.training_seconds == seconds[n]
+            seconds[n] = trainer.training_seconds
+    # every length asked for keeps its checkpoint; the newest ones before each are pruned as usual
+    assert [step for step, _ in list_checkpoints(checkpoints)] == [10, 13, 15, 20]
+    assert manifest["lengths"] == [10, 13, 20]
+
+
+def test_pruning_keeps_the_requested_lengths_and_everything_beyond_the_saved_step(tmp_path):
+    for step in (30, 40, 0, 5, 10, 15):
+        save_checkpoint(tmp_path, step, {"step": step}, keep=2, keep_steps=(5, 40))
+    assert [step for step, _ in list_checkpoints(tmp_path)] == [5, 10, 15, 30, 40]
+
+
 def test_resume_refusals(tmp_path):
     run(tmp_path, n_steps=10)
     with pytest.raises(ValueError, match="already holds checkpoints; pass resume=True"):
         run(tmp_path, resume=False)
-    with pytest.raises(ValueError, match=r"checkpoint .*step_00000010.pt is at step 10, beyond n_steps=5"):
-        run(tmp_path, n_steps=5)
     with pytest.raises(ValueError, match=r"was made with other parameters \(trainer.batch_size differ\)"):
         run(tmp_path, batch_size=4)
     with pytest.raises(ValueError, match=r"was made with other parameters \(model.n_critic differ\)"):
@@ -357,6 +389,14 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
     # the good checkpoint is usable: training resumes from it with clean data and finishes
     trainer, _ = run(tmp_path)
     assert trainer.step == 20
+
+
+def test_divergence_in_a_shorter_run_names_its_own_last_checkpoint_not_the_longer_runs(tmp_path):
+    run(tmp_path, n_steps=20)
+    poisoned = FailingBank(DATA, fail_after=12, failure="nan")
+    with pytest.raises(TrainingDivergedError, match=r"at step 7: .*last good checkpoint kept: .*step_00000005.pt"):
+        run(tmp_path, data=poisoned, n_steps=10)
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [0, 5, 15, 20]
 
 
 def test_a_non_finite_weight_is_never_checkpointed(tmp_path):

@@ -221,11 +221,11 @@ def pt2_bank(spec: Any, circuit_seed: int, bank_seed: int, store: Any = None) ->
         :class:`PT2Source` and the recorded backend.
     """
     from qlatent.qpu import get_or_sample
-    from qlatent.qpu.shots import is_shots_file, read_shots_file, recorded_request
+    from qlatent.qpu.shots import is_shots_file, read_shots_description, recorded_request
 
     path = spec.backend.removeprefix("recorded:")
     if spec.backend.startswith("recorded:") and is_shots_file(path):
-        shots = read_shots_file(path)
+        shots = read_shots_description(path)
         if shots.n_modes != spec.size:
             raise ValueError(f"recorded shots {path} have {shots.n_modes} time bins per shot, but the latent size "
                              f"is {spec.size}")

@@ -300,8 +300,16 @@ class SampleRequest:
         return cls(**data)
 
     def request_id(self) -> str:
-        """SHA-256 hex digest of the request's canonical JSON: the content address in the store."""
-        return hashlib.sha256(canonical_json({"format": FORMAT, **self.to_dict()}).encode()).hexdigest()
+        """SHA-256 hex digest of the request's canonical JSON: the content address in the store.
+
+        Computed once per request (it is frozen): the JSON of a large circuit's matrix takes
+        seconds, and a fetch asks for the id many times.
+        """
+        request_id = self.__dict__.get("_request_id")
+        if request_id is None:
+            request_id = hashlib.sha256(canonical_json({"format": FORMAT, **self.to_dict()}).encode()).hexdigest()
+            object.__setattr__(self, "_request_id", request_id)
+        return request_id
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -438,7 +438,8 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     ValueError
         If ``backend.name`` differs from ``request.backend``, or the backend's ``check(request)``
         refuses the request (the local backend: the sampler's own checks), before anything is
-        written.
+        written; or the stored set of a ``recorded:<shots file>`` request was taken from shots
+        that have changed since (:func:`~qlatent.qpu.backends.recorded.check_replayed_source`).
     SampleSizeError
         If the request is estimated to exceed ``limits`` (before anything is sampled).
     QPUError
@@ -452,7 +453,7 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
         store = SampleStore(store)
     request_id = request.request_id()
     if request_id in store:
-        return store.load(request_id)
+        return _replayed(request, store.load(request_id))
     if backend is None:
         backend = get_backend(request.backend, store=store)
     elif backend.name != request.backend:
@@ -463,19 +464,33 @@ def get_or_sample(request: SampleRequest, store: SampleStore | str | os.PathLike
     estimate = estimate_sampling(request, backend)
     (limits or SamplingLimits()).check(estimate, request)  # a refusal leaves no lock file behind either
     with store.lock(request_id):
-        if request_id in store:  # another process stored it while this one waited
-            return store.load(request_id)
-        if announce is not None:
-            announce(estimate)
-        if isinstance(backend, LocalBackend):
-            from qlatent.qpu.shards import sample_in_shards
+        try:
+            if request_id in store:  # another process stored it while this one waited
+                return _replayed(request, store.load(request_id))
+            if announce is not None:
+                announce(estimate)
+            if isinstance(backend, LocalBackend):
+                from qlatent.qpu.shards import sample_in_shards
 
-            sample_set = sample_in_shards(request, store, executor=executor, progress=progress, backend=backend)
-        else:
+                return sample_in_shards(request, store, executor=executor, progress=progress, backend=backend)
             checkpoint = store.partial(request_id)
             sample_set = backend.sample(request, checkpoint=checkpoint, progress=progress)
             store.save(sample_set)
             checkpoint.discard()
-        # Once the set is stored every process reads it, with or without the lock: the file can go.
-        store.lock_path(request_id).unlink(missing_ok=True)
-        return sample_set
+            return sample_set
+        finally:
+            # No lock file is left behind, whether the set was stored or the fetch failed. It is removed
+            # while still locked: a process waiting on it then holds the lock of a file without a name,
+            # which filelock detects (it re-checks the link count once locked) and locks a new file, so
+            # no two processes ever hold the request at once (removed after the release, a waiter could
+            # hold the old file while a newcomer locks a new one).
+            store.lock_path(request_id).unlink(missing_ok=True)
+
+
+def _replayed(request: SampleRequest, sample_set: SampleSet) -> SampleSet:
+    """A stored set, once its recorded source, if any, is checked to be unchanged."""
+    if request.backend.startswith("recorded:"):
+        from qlatent.qpu.backends.recorded import check_replayed_source
+
+        check_replayed_source(request, sample_set)
+    return sample_set

@@ -16,6 +16,14 @@ class RunnerError(Exception):
     """A problem the user can fix (bad profile, unknown notebook or parameter, failed notebook)."""
 
 
+class ParametersRefused(RunnerError):
+    """A notebook refused the parameters it was given (run by plain papermill, say); one line, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows in place of a traceback (its hook for exceptions that render themselves)."""
+        return [f"{type(self).__name__}: {self}"]
+
+
 class NotebookFailed(RunnerError):
     """A notebook raised while executing; carries the notebook, the failing cell and line, and the error.
 

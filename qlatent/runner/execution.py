@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from qlatent.interrupts import stop_on_interrupt
 from qlatent.io import atomic_path, atomic_write_json
 from qlatent.paths import build_dir, executed_dir, notebooks_dir, project_root, results_dir
 from qlatent.provenance import code_fingerprint
-from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, RunnerError
+from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, ParametersRefused, RunnerError
 
 # papermill's inferred type names → the Python types a value may have (bool is not a number here).
 _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
@@ -66,6 +67,14 @@ _ANNOTATED_TYPES: dict[str, tuple[type, ...]] = {
     "Mapping": (dict,),
 }
 
+#: Parameters of a notebook whose values must be ordered, ``(smaller, larger)``: a training curve
+#: logs a row every ``log_every`` steps, so a run shorter than that has no curve to draw.
+ORDERED_PARAMETERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "03_mixture": (("log_every", "latent_steps"), ("log_every", "depth_steps")),
+    "04_discrete": (("log_every", "n_steps"),),
+    "05_qm9": (("log_every", "n_steps"), ("log_every", "fast_n_steps")),
+    "06_flows_diffusion": (("log_every", "flow_steps"), ("log_every", "ddgan_steps")),
+}
 #: The parameter through which the runner tells a notebook its profile; never set by hand.
 PROFILE_PARAMETER = "profile"
 #: ``errno`` of a write that failed for want of space (or on a read-only disk), not because of the notebook.
@@ -177,19 +186,21 @@ def _has_parameters_cell(name: str, path: Path) -> bool:
 
 
 def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
-    """Refuse parameters the notebook does not declare, or of a type it does not expect.
+    """Refuse parameters the notebook does not declare, of a type it does not expect, or out of order.
 
     A parameter's type is its annotation (``int``, ``float``, ``None | str``, ``Optional[list[int]]``,
     also as a string) or else the type of its default; an int is a float, a bool is not a number,
     and ``None`` is accepted for any parameter ("not set"). A notebook without a ``parameters``
-    cell takes no parameter.
+    cell takes no parameter. The parameters with the notebook's defaults for the others must keep
+    the order :data:`ORDERED_PARAMETERS` names (``log_every`` at most ``n_steps``, say). The
+    notebooks run the same checks themselves (:func:`check_notebook_parameters`).
 
     Raises
     ------
     RunnerError
-        Naming the parameter: undeclared, of the wrong type, or ``profile`` (which only the
-        runner sets, from ``--profile``, so a run's label always matches its parameters); or the
-        notebook cannot be read (:func:`read_notebook`).
+        Naming the parameter: undeclared, of the wrong type, out of order, or ``profile`` (which
+        only the runner sets, from ``--profile``, so a run's label always matches its
+        parameters); or the notebook cannot be read (:func:`read_notebook`).
     """
     declared = declared_parameters(name, path)
     if PROFILE_PARAMETER in parameters and PROFILE_PARAMETER in declared:
@@ -215,6 +226,67 @@ def check_parameters(name: str, path: Path, parameters: dict[str, Any]) -> None:
             raise RunnerError(
                 f"parameter {key!r} of notebook {name!r} expects {expected}, got {type(value).__name__} {value!r}"
             )
+    _check_order(name, declared, parameters)
+
+
+def _check_order(name: str, declared: dict[str, dict[str, Any]], parameters: dict[str, Any]) -> None:
+    """Refuse values out of the order :data:`ORDERED_PARAMETERS` asks, naming the one given."""
+    values = {key: _literal(declaration.get("default", "None")) for key, declaration in declared.items()}
+    values.update(parameters)
+    for smaller, larger in ORDERED_PARAMETERS.get(name, ()):
+        low, high = values.get(smaller), values.get(larger)
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (low, high)) or low <= high:
+            continue
+        if larger in parameters:
+            raise RunnerError(f"parameter {larger!r} of notebook {name!r} is {high}, below {smaller}={low}: "
+                              f"it must be at least {smaller} (raise {larger} or lower {smaller})")
+        raise RunnerError(f"parameter {smaller!r} of notebook {name!r} is {low}, above {larger}={high}: "
+                          f"it must be at most {larger} (lower {smaller} or raise {larger})")
+
+
+def _literal(source: str) -> Any:
+    """The value of a parameter's default literal; ``None`` when it is not a literal."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def check_notebook_parameters(name: str, namespace: dict[str, Any]) -> None:
+    """Check, inside a running notebook, the parameters it was given, as ``qlatent run -p`` does.
+
+    Called from the one cell after a chapter's ``parameters`` cell (tagged ``remove-input``) with
+    ``globals()``, so a notebook executed by plain papermill (``papermill IN OUT -p n_steps 20``)
+    refuses a bad parameter before any work, as :func:`check_parameters` does for the runner: a
+    name the notebook does not declare (papermill only warns), a value of the wrong type, values
+    out of order (:data:`ORDERED_PARAMETERS`). Every public name of ``namespace`` bound to data
+    (not a module, function or class: papermill injects literals) other than the interpreter's
+    own (IPython's ``In``, ``Out`` ...) counts as a parameter, so it must be called before any
+    other cell binds a value. ``profile`` is not checked: the runner sets it.
+
+    Parameters
+    ----------
+    name
+        The chapter's name (``04_discrete``); its declared parameters are read from the book's
+        notebook of that name.
+    namespace
+        The notebook's global names and values.
+
+    Raises
+    ------
+    ParametersRefused
+        One line naming the parameter (IPython shows it without a traceback).
+    """
+    path = notebooks_dir() / f"{name}.ipynb"
+    shell = namespace.get("get_ipython")
+    hidden = set(getattr(shell(), "user_ns_hidden", ())) if callable(shell) else set()
+    parameters = {key: value for key, value in namespace.items()
+                  if not key.startswith("_") and key not in hidden and key != PROFILE_PARAMETER
+                  and not isinstance(value, types.ModuleType) and not callable(value)}
+    try:
+        check_parameters(name, path, parameters)
+    except RunnerError as error:
+        raise ParametersRefused(str(error)) from None
 
 
 def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] | None]:
@@ -226,10 +298,11 @@ def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] |
             return annotated, _annotation_types(ast.parse(annotated, mode="eval").body)
         except SyntaxError:
             return annotated, None
-    try:
-        name = type(ast.literal_eval(declaration.get("default", "None"))).__name__
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    source = declaration.get("default", "None")
+    default = _literal(source)
+    if default is None and source.strip() != "None":
         return "None", None
+    name = type(default).__name__
     return name, _ACCEPTED_TYPES.get(name)
 
 
@@ -617,17 +690,25 @@ def _quiet_papermill() -> None:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ARROW = re.compile(r"^-*>\s*(\d+)\s?(.*)$")
 _IMPORT = re.compile(r"^(import|from)\s")
+#: The lines with which Python (and IPython) joins the tracebacks of chained exceptions.
+_CHAINED = frozenset({"The above exception was the direct cause of the following exception:",
+                      "During handling of the above exception, another exception occurred:"})
 
 
 def failing_line(source: str, traceback: list[str] | None) -> tuple[int | None, str]:
     """The line of a cell that raised, as ``(line number in the cell, its text)``.
 
     Read from the kernel's traceback: the first frame's ``---->`` arrow is the cell's own line (a
-    call into qlatent, or the ``raise``). Without one (a traceback in another format), the cell's
-    first line that is not blank, a comment or an import, with no number.
+    call into qlatent, or the ``raise``). With chained exceptions (``raise ... from``, or an error
+    while handling another) IPython prints the earlier ones first, whose first frame may be a
+    library's: only the last part, the exception the cell raised, is read. Without an arrow (a
+    traceback in another format), the cell's first line that is not blank, a comment or an
+    import, with no number.
     """
-    for line in "\n".join(traceback or []).splitlines():
-        match = _ARROW.match(_ANSI.sub("", line).strip())
+    lines = [_ANSI.sub("", line).strip() for line in "\n".join(traceback or []).splitlines()]
+    chained = [index for index, line in enumerate(lines) if line in _CHAINED]
+    for line in lines[chained[-1] + 1 if chained else 0:]:
+        match = _ARROW.match(line)
         if match:
             number = int(match.group(1))
             lines = source.splitlines()

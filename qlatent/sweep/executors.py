@@ -1,7 +1,7 @@
 """Where runs execute: in this process, in a local process pool, or on a Ray cluster.
 
 ``serial``  one run after another in this process (the default: the quick profile and CI)
-``local``   a pool of ``workers`` spawned processes on this machine
+``local``   a pool of ``workers`` spawned processes on this machine (at most its usable CPUs)
 ``ray``     Ray tasks: a local Ray instance of ``workers`` CPUs, or the cluster at ``address``
 
 Every executor takes *tasks* — a picklable function and its keyword arguments — and answers with
@@ -16,14 +16,13 @@ The default executor comes from the environment, so notebooks need no change to 
 elsewhere (``qlatent book --executor ray --address HOST:PORT`` sets these for the kernels):
 
 ``QLATENT_EXECUTOR``      ``serial`` | ``local`` | ``ray``
-``QLATENT_WORKERS``       number of workers (default: the machine's or the cluster's CPUs)
+``QLATENT_WORKERS``       number of workers (default and most: the machine's or the cluster's CPUs)
 ``QLATENT_RAY_ADDRESS``   a Ray cluster: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``
 ``QLATENT_GPUS_PER_RUN``  GPUs each training run asks for (Ray; fractions allowed)
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import math
@@ -35,6 +34,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -51,8 +51,15 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 #: Most workers an executor starts: far beyond any machine's or cluster's CPUs here, and within what
 #: a process pool's C int holds (3,000,000,000 workers was an OverflowError traceback).
 MAX_WORKERS = 100_000
-#: Seconds allowed to open a TCP connection to a Ray address before it is called unreachable.
+#: Seconds allowed to open a TCP connection to a Ray address, and for its first answer, before it is refused.
 CONNECT_TIMEOUT_S = 5.0
+#: Seconds allowed for Ray to join the cluster at an address (Ray itself retries for minutes).
+JOIN_TIMEOUT_S = 30.0
+#: HTTP/2's client preface and an empty SETTINGS frame (RFC 9113, sections 3.4 and 6.5): a gRPC
+#: server — Ray's GCS at ``HOST:PORT``, Ray Client at ``ray://HOST:PORT`` — answers with a SETTINGS frame.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+#: An HTTP/2 frame header's length: 3 bytes of payload length, then the type (4: SETTINGS).
+_FRAME_HEADER = 9
 _ADDRESS = re.compile(r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 
 
@@ -187,6 +194,26 @@ def _error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
+#: What a run may raise that is reported as its failure: every ``Exception``, ``sys.exit()`` and a
+#: ``KeyboardInterrupt`` the run raised itself (the user's Ctrl-C stops the sweep instead).
+RUN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def failure_line(error: BaseException, subject: str = "run") -> str:
+    """One line for a failure: ``TypeName: message``, or ``run exited with status N`` for ``sys.exit``.
+
+    A ``SystemExit`` exits with its code as the interpreter would: None is 0, an integer itself,
+    anything else 1 (its text follows, as ``sys.exit("why")`` prints it). ``subject`` names what exited.
+    """
+    if not isinstance(error, SystemExit):
+        return _error_line(error)
+    code = error.code
+    if code is None or isinstance(code, int):
+        return f"{subject} exited with status {code or 0}"
+    text = str(code).strip().splitlines()
+    return f"{subject} exited with status 1: {text[0]}" if text else f"{subject} exited with status 1"
+
+
 def limit_threads(threads: int) -> None:
     """Ask torch, Numba and BLAS (through the environment, for libraries not yet loaded) for ``threads`` threads."""
     for name in THREAD_ENV:
@@ -234,19 +261,48 @@ def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
         return "ok", function(**kwargs), "", _worker_name()
-    except Exception as error:  # every failure of a run is reported, not raised
-        return "error", _error_line(error), traceback.format_exc(), _worker_name()
+    except RUN_FAILURES as error:  # every failure of a run is reported, not raised (workers ignore Ctrl-C)
+        return "error", failure_line(error), traceback.format_exc(), _worker_name()
 
 
 def _pool_worker_init(threads: int) -> None:
-    """Pool worker set-up: thread limits, no nested pools, and die with the parent (Linux)."""
+    """Pool worker set-up: thread limits, no nested pools, Ctrl-C left to the parent, die with the parent (Linux).
+
+    The user's Ctrl-C reaches the whole process group; the parent stops the sweep and its workers,
+    so a worker ignores it, and a ``KeyboardInterrupt`` inside a worker is one its run raised. It
+    is ignored by a handler, not ``SIG_IGN``, which the programs a run starts (a notebook's kernel)
+    would inherit.
+    """
     limit_threads(threads)
     os.environ[EXECUTOR_ENV] = "serial"
+    signal.signal(signal.SIGINT, _ignore_signal)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ignore_signal(signum: int, frame: Any) -> None:
+    """A signal handler that does nothing (system calls it interrupts are retried, PEP 475)."""
+
+
+def _pool_worker(connection: Any, threads: int) -> None:
+    """A pool worker's life: take one pickled task at a time from ``connection``, send its outcome back."""
+    _pool_worker_init(threads)
+    while True:
+        try:
+            payload = connection.recv_bytes()
+        except (EOFError, OSError):  # the parent closed the pipe: the pool is closing
+            return
+        outcome = call_payload(payload, threads)
+        try:
+            connection.send(outcome)
+        except (EOFError, OSError):
+            return
+        except Exception as error:  # a value that cannot be pickled: pickling fails before anything is sent
+            connection.send(("error", f"the run's result cannot be sent back ({_error_line(error)})",
+                             traceback.format_exc(), outcome[3]))
 
 
 def pickled_task(function: Any, kwargs: Mapping[str, Any], dumps: Callable[[Any], bytes] = pickle.dumps) -> bytes:
@@ -306,8 +362,39 @@ class Executor:
         return self.kind
 
 
+@contextlib.contextmanager
+def _user_interrupts() -> Iterator[list[int]]:
+    """Note each SIGINT (the user's Ctrl-C) in the yielded list, then handle it as before.
+
+    A ``KeyboardInterrupt`` that arrives with no SIGINT noted was raised by the code itself. Off
+    the main thread (where signal handlers cannot be set) nothing is noted.
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum: int, frame: Any) -> None:
+        noted.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class SerialExecutor(Executor):
-    """Runs each task in this process when it is waited for; the exception itself is kept."""
+    """Runs each task in this process when it is waited for; the exception itself is kept.
+
+    A run that calls ``sys.exit`` or raises ``KeyboardInterrupt`` itself has failed like any other;
+    the user's Ctrl-C (a SIGINT) still stops everything.
+    """
 
     kind = "serial"
     needs_pickling = False
@@ -322,101 +409,277 @@ class SerialExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         token, function, kwargs = self._queue.pop(0)
-        try:
-            return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
-        except Exception as error:  # reported with the run's parameters
-            return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc(),
-                                      exception=error, worker=_worker_name())
+        with _user_interrupts() as pressed:
+            try:
+                return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
+            except RUN_FAILURES as error:  # reported with the run's parameters
+                if isinstance(error, KeyboardInterrupt) and pressed:
+                    raise
+                return token, TaskOutcome("error", error=failure_line(error), traceback=traceback.format_exc(),
+                                          exception=error, worker=_worker_name())
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and ``taskset`` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: Memory a pool worker holds before its run allocates anything (Python, numpy, torch, qlatent
+#: imported), in bytes: 40 idle workers were measured holding 4.2 GB.
+WORKER_MEMORY_BYTES = 105 * 2**20
+
+
+def available_memory_bytes() -> int | None:
+    """Memory not in use on this machine (``MemAvailable``), in bytes, or None where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def capped_workers(requested: int | None, cpus: int, threads_per_worker: int = 1) -> tuple[int, str]:
+    """Workers to start: ``requested`` (default: all) but at most one per ``threads_per_worker`` of ``cpus``.
+
+    Local workers are also capped by the memory not in use, at :data:`WORKER_MEMORY_BYTES` each
+    (what a worker holds before its run allocates anything). Returns the count and, when it is
+    less than requested, a note saying why (empty otherwise).
+    """
+    by_cpus = max(1, cpus // threads_per_worker)
+    memory = available_memory_bytes()
+    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else None
+    wanted = requested or by_cpus
+    count = min(wanted, by_cpus, by_memory or wanted)
+    reasons = []
+    if by_cpus < wanted:
+        reasons.append(f"{cpus} CPU(s) available")
+    if by_memory is not None and by_memory < min(wanted, by_cpus):
+        reasons.append(f"{memory / 2**30:.1f} GiB of memory free at about {WORKER_MEMORY_BYTES / 2**30:.2f} GiB "
+                       "per worker before its run")
+    asked = f"{requested:,} asked for; " if requested is not None and reasons else ""
+    return count, asked + "; ".join(reasons)
+
+
+@dataclasses.dataclass
+class _Worker:
+    """One pool worker process and the parent's end of its pipe."""
+
+    process: Any
+    connection: Any
 
 
 class PoolExecutor(Executor):
-    """A pool of spawned worker processes on this machine (``concurrent.futures``).
+    """A pool of spawned worker processes on this machine, each running one task at a time.
 
-    A worker that dies (killed, out of memory, a crash in native code) breaks the pool: every task
-    in flight comes back as ``crash`` and the next submission starts a fresh pool.
+    Each worker has its own pipe, so a worker that dies (killed, out of memory, ``os._exit``, a
+    crash in native code) is known by the task it held: that task alone comes back as ``crash``
+    (naming the exit code or signal) and the worker is replaced; the tasks beside it go on.
+    Workers start when first needed; there are at most :func:`capped_workers` of them.
     """
 
     kind = "local"
 
     def __init__(self, settings: ExecutorSettings) -> None:
         super().__init__(settings)
-        self.capacity = settings.workers or os.cpu_count() or 1
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._futures: dict[concurrent.futures.Future, int] = {}
+        self.capacity, self._note = capped_workers(settings.workers, available_cpus(), settings.threads_per_worker)
+        self._idle: list[_Worker] = []
+        self._busy: dict[int, tuple[_Worker, int]] = {}  # worker pid -> (worker, token)
+        self._context = multiprocessing.get_context("spawn")
 
-    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.capacity, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_pool_worker_init, initargs=(self.settings.threads_per_worker,))
-
-    def start(self) -> None:
-        self._pool = self._new_pool()
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_pool_worker, args=(child, self.settings.threads_per_worker),
+                                        daemon=True, name="qlatent-worker")
+        process.start()
+        child.close()
+        return _Worker(process, parent)
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
-        assert self._pool is not None, "start() the executor first"
-        if getattr(self._pool, "_broken", False):
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-        future = self._pool.submit(call_payload, payload, self.settings.threads_per_worker)
-        self._futures[future] = token
+        while self._idle and not self._idle[-1].process.is_alive():  # died while idle
+            self._discard(self._idle.pop())
+        worker = self._idle.pop() if self._idle else self._spawn()
+        self._busy[worker.process.pid] = (worker, token)
+        try:
+            worker.connection.send_bytes(payload)
+        except OSError:  # it died between the check and the send; wait() reports it as a crash
+            pass
 
     def wait(self) -> tuple[int, TaskOutcome]:
-        done, _ = concurrent.futures.wait(list(self._futures), return_when=concurrent.futures.FIRST_COMPLETED)
-        future = min(done, key=lambda f: self._futures[f])
-        token = self._futures.pop(future)
-        try:
-            status, value, trace, worker = future.result()
-        except concurrent.futures.process.BrokenProcessPool as error:
-            return token, TaskOutcome("crash", error=f"worker process died ({_error_line(error)})")
-        except Exception as error:  # e.g. a result that cannot be pickled back
-            return token, TaskOutcome("error", error=_error_line(error), traceback=traceback.format_exc())
-        if status == "ok":
-            return token, TaskOutcome("ok", value, worker=worker)
-        return token, TaskOutcome("error", error=value, traceback=trace, worker=worker)
+        from multiprocessing.connection import wait
+
+        from qlatent.runner.errors import describe_exit
+
+        busy = list(self._busy.values())
+        waitables = [worker.connection for worker, _ in busy] + [worker.process.sentinel for worker, _ in busy]
+        ready = wait(waitables)
+        # A result that arrived is taken before a death is looked at: the pipe is read first.
+        for worker, token in busy:
+            if worker.connection in ready:
+                try:
+                    status, value, trace, name = worker.connection.recv()
+                except (EOFError, OSError):  # it died; its pipe closed
+                    continue
+                del self._busy[worker.process.pid]
+                self._idle.append(worker)
+                if status == "ok":
+                    return token, TaskOutcome("ok", value, worker=name)
+                return token, TaskOutcome("error", error=value, traceback=trace, worker=name)
+        worker, token = next((worker, token) for worker, token in busy
+                             if worker.connection in ready or worker.process.sentinel in ready)
+        worker.process.join(timeout=5)  # its pipe may close a moment before it has exited
+        del self._busy[worker.process.pid]
+        self._discard(worker)
+        return token, TaskOutcome("crash", error=f"worker process died ({describe_exit(worker.process.exitcode)})",
+                                  worker=f"{socket.gethostname()}:{worker.process.pid}")
+
+    @staticmethod
+    def _discard(worker: _Worker) -> None:
+        with contextlib.suppress(OSError):
+            worker.connection.close()
+        if worker.process.is_alive():
+            worker.process.terminate()
+        worker.process.join(timeout=5)
 
     def close(self, abort: bool = False) -> None:
-        if self._pool is None:
-            return
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=not abort, cancel_futures=True)
-        if abort:
-            for process in processes:
-                with contextlib.suppress(Exception):
-                    process.terminate()
-        self._pool = None
+        busy = [worker for worker, _ in self._busy.values()]
+        for worker in self._idle + busy:
+            with contextlib.suppress(OSError):
+                worker.connection.close()  # an idle worker reads the end of its pipe and returns
+            if abort or worker in busy:
+                worker.process.terminate()
+        for worker in self._idle + busy:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self._idle.clear()
+        self._busy.clear()
 
     def describe(self) -> str:
-        return f"local pool of {self.capacity} worker(s)"
+        note = f" ({self._note})" if self._note else ""
+        return f"local pool of {self.capacity} worker(s){note}"
 
 
-def import_ray() -> Any:
-    """Import Ray, or raise :class:`SweepError` saying how to install it."""
+def import_ray(address: str | None = None) -> Any:
+    """Import Ray, or raise :class:`SweepError` saying how to install it.
+
+    A ``ray://HOST:PORT`` address also needs Ray Client's gRPC package (``ray[client]``, which
+    the ``cluster`` extra installs); without it Ray fails only when it connects.
+    """
+    install = "install it with: pip install 'qlatent[cluster]' (ray[client]==2.60.0)"
     try:
         import ray
     except ImportError as error:
-        raise SweepError(f"the ray executor needs Ray, which cannot be imported here ({error}); "
-                         "install it with: pip install 'qlatent[cluster]' (ray==2.60.0)") from None
+        raise SweepError(f"the ray executor needs Ray, which cannot be imported here ({error}); {install}") from None
+    if address is not None and address.startswith("ray://"):
+        try:
+            import grpc  # noqa: F401  (Ray Client's transport)
+        except ImportError as error:
+            raise SweepError(f"a ray:// address needs Ray Client, whose gRPC package cannot be imported here "
+                             f"({error}); {install}, or give the cluster's HOST:PORT (port 6379) instead") from None
     return ray
 
 
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Open and close a TCP connection to a ``HOST:PORT`` Ray address (Ray itself waits minutes).
+    """Check that something at a ``HOST:PORT`` Ray address answers and speaks gRPC, as Ray does.
+
+    Ray itself waits minutes, silently, on an address where nothing or another service listens;
+    this opens a TCP connection, sends HTTP/2's preface and waits for the server's SETTINGS frame,
+    each for at most ``timeout`` seconds. A cluster speaking TLS (``RAY_USE_TLS=1``) is only
+    checked for the connection.
 
     Raises
     ------
     SweepError
-        If nothing accepts a connection there within ``timeout`` seconds.
+        If nothing accepts a connection there, or what answers does not speak HTTP/2 (saying what
+        it answered).
     """
     host_port = check_address(address)
     if host_port is None:
         return
+    hint = "check the address (`ray start --head` prints it; Ray Client listens on port 10001)"
     try:
-        with socket.create_connection(host_port, timeout=timeout):
-            pass
+        connection = socket.create_connection(host_port, timeout=timeout)
     except OSError as error:
-        raise SweepError(f"cannot reach a Ray cluster at {address} ({error}); check the address "
-                         "(`ray start --head` prints it) and that the port is open") from None
+        raise SweepError(f"cannot reach a Ray cluster at {address} ({error}); {hint} and that the port is open") \
+            from None
+    answer = b""
+    with connection:
+        if os.environ.get("RAY_USE_TLS", "").strip().lower() in ("1", "true"):
+            return
+        with contextlib.suppress(OSError):  # a reset or a timeout leaves what was read
+            connection.sendall(_HTTP2_PREFACE)
+            while len(answer) < _FRAME_HEADER:
+                chunk = connection.recv(256)
+                if not chunk:
+                    break
+                answer += chunk
+    if len(answer) >= _FRAME_HEADER and answer[3] == 4:
+        return
+    if answer:
+        first = answer.decode("latin-1").strip().splitlines()
+        said = f"answered {first[0][:60]!r}" if first else f"answered {answer[:20]!r}"
+    else:
+        said = f"accepted the connection but answered nothing within {timeout:g} s"
+    raise SweepError(f"nothing at {address} speaks Ray's protocol (gRPC): it {said}; {hint}")
+
+
+def join_bounded(join: Callable[[], Any], timeout: float) -> None:
+    """Call ``join`` in a daemon thread and wait at most ``timeout`` seconds for it; Ctrl-C stops the wait.
+
+    Ray's C++ core does not return to Python while it looks for a cluster, so a call in the main
+    thread ignores Ctrl-C, and SIGTERM (Ray's own handler is installed only from the main thread,
+    so off it SIGTERM ends the process as usual). A call that times out is left to finish or fail
+    in its thread.
+
+    Raises
+    ------
+    TimeoutError
+        If ``join`` has not returned after ``timeout`` seconds.
+    BaseException
+        Whatever ``join`` raised.
+    """
+    import logging
+
+    done = threading.Event()
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            join()
+        except BaseException as error:  # handed to the waiting thread
+            raised.append(error)
+        finally:
+            done.set()
+
+    quiet = _DropRecords("SIGTERM handler is not set")  # Ray's warning that it is off the main thread
+    logger = logging.getLogger("ray._private.worker")
+    logger.addFilter(quiet)
+    try:
+        threading.Thread(target=target, name="qlatent-ray-join", daemon=True).start()
+        if not done.wait(timeout):
+            raise TimeoutError(f"Ray found no cluster there within {timeout:g} s")
+    finally:
+        logger.removeFilter(quiet)
+    if raised:
+        raise raised[0]
+
+
+class _DropRecords:
+    """A logging filter that drops the records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def filter(self, record: Any) -> bool:
+        return not record.getMessage().startswith(self.prefix)
 
 
 #: The prefix of a line of Ray's C++ log: ``[2026-01-01 12:00:00,000 W 123 123] gcs_client.cc:210: ``.
@@ -479,7 +742,7 @@ def preflight(settings: ExecutorSettings) -> None:
     """
     if settings.kind != "ray":
         return
-    ray = import_ray()
+    ray = import_ray(settings.address)
     if settings.address is not None and not ray.is_initialized():
         check_reachable(settings.address)
 
@@ -506,29 +769,31 @@ class RayExecutor(Executor):
         self._ray: Any = None
         self._remote: Any = None
         self._sys_path: list[str] = []
+        self._note = ""
 
     def start(self) -> None:
         import logging
 
-        ray = self._ray = import_ray()
         address = self.settings.address
+        ray = self._ray = import_ray(address)
         if not ray.is_initialized():
-            if address is not None:
-                check_reachable(address)
             options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
             if address is None:
-                options["num_cpus"] = self.settings.workers or os.cpu_count() or 1
-            # Ray logs a line a second to stderr while it retries a cluster for ~20 s; keep that
-            # for a failure's one error line (the last log line names the cause), replay it on success.
-            # A local instance is started without the capture: its processes would inherit the file.
-            if address is None:
-                error, captured = _call(lambda: ray.init(address=address, **options)), ""
+                # "local": a private instance, even where `ray start` registered a cluster or
+                # $RAY_ADDRESS names one (Ray would join it, and refuse num_cpus).
+                options["num_cpus"] = capped_workers(self.settings.workers, available_cpus())[0]
+                error, captured = _call(lambda: ray.init(address="local", **options)), ""
             else:
-                error, captured = call_with_stderr_captured(lambda: ray.init(address=address, **options))
+                check_reachable(address)
+                # Ray logs a line a second to stderr while it retries a cluster; keep that for a
+                # failure's one error line (the last log line names the cause), replay it on success.
+                # A local instance is started without the capture: its processes would inherit the file.
+                error, captured = call_with_stderr_captured(
+                    lambda: join_bounded(lambda: ray.init(address=address, **options), JOIN_TIMEOUT_S))
             if error is None:
                 if captured:
                     sys.stderr.write(captured)
-            elif isinstance(error, (ConnectionError, RuntimeError, ValueError)):
+            elif isinstance(error, (ConnectionError, RuntimeError, ValueError, TimeoutError)):
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
                 last = _last_log_line(captured)
                 cause = f" (Ray's last log line: {last})" if last else ""
@@ -538,15 +803,17 @@ class RayExecutor(Executor):
                 raise error
             self._owns = True
         resources = ray.cluster_resources()
-        capacity = int(resources.get("CPU", 1))
+        cpus = int(resources.get("CPU", 1))
         gpus = self.settings.gpus_per_task
         if gpus > 0:
             available = resources.get("GPU", 0)
             if available < gpus:
                 self.close()
                 raise SweepError(f"each run asks for {gpus} GPU(s) but the Ray cluster has {available:g}")
-            capacity = min(capacity, int(available // gpus))
-        self.capacity = max(1, self.settings.workers or capacity)
+            cpus = min(cpus, int(available // gpus))
+        self.capacity = max(1, min(self.settings.workers or cpus, cpus))
+        self._note = (f"{self.settings.workers:,} asked for; the cluster has room for {cpus}"
+                      if self.settings.workers and self.settings.workers > cpus else "")
         self._remote = ray.remote(call_payload)
         self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
 
@@ -590,7 +857,8 @@ class RayExecutor(Executor):
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.settings.address}" if self.settings.address else "a local Ray instance"
-        return f"Ray ({where}, {self.capacity} run(s) at once)"
+        note = f"; {self._note}" if self._note else ""
+        return f"Ray ({where}, {self.capacity} run(s) at once{note})"
 
 
 _KINDS: dict[str, type[Executor]] = {"serial": SerialExecutor, "local": PoolExecutor, "ray": RayExecutor}

@@ -26,41 +26,43 @@ class NotebookOutcome:
 
 
 def gather_tables(results: Path) -> dict[str, pd.DataFrame]:
-    """Every CSV table under ``results``, named by its path (``chapter/table.csv`` → ``chapter.table``)."""
-    return {".".join(path.relative_to(results).with_suffix("").parts): pd.read_csv(path)
-            for path in sorted(results.rglob("*.csv"))}
+    """The tables the notebook saved under ``results``, named ``chapter.table`` (from ``chapter/table.csv``).
+
+    Only the files :meth:`qlatent.results.ResultStore.save_table` writes, one folder deep: the
+    training runs' own files below (``chapter/runs/<run>/metrics.csv``) are not results.
+    """
+    return {f"{path.parent.name}.{path.stem}": pd.read_csv(path) for path in sorted(results.glob("*/*.csv"))}
 
 
 def execute_notebook_run(notebook: str, parameters: Mapping[str, Any], run_dir: str) -> NotebookOutcome:
     """Execute ``notebook`` with ``parameters``, its results going to ``run_dir/results``.
 
     The executed copy is written to ``run_dir/notebook.ipynb`` (atomically; a failed execution
-    leaves no copy).
+    leaves no copy there, and the runner's failed copy under ``build/failed/``). Failures are
+    reported as ``qlatent run`` reports them (the same execution code): cells numbered from 1 in
+    the notebook as written, the parameters cell papermill injects not counted.
 
     Raises
     ------
     qlatent.runner.errors.NotebookFailed
-        Naming the cell and the error, if a cell raised.
+        Naming the cell, the line and the error, if a cell raised.
+    qlatent.runner.errors.KernelDied
+        Naming the cell and the exit status or signal, if the kernel process ended.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     from qlatent.io import atomic_path
-    from qlatent.paths import project_root
-    from qlatent.runner.errors import NotebookFailed
-    from qlatent.runner.execution import _local_kernel_manager, resolve_notebook
+    from qlatent.runner.execution import _run_papermill, _stop_kernels, resolve_notebook
 
     name, path = resolve_notebook(notebook)
     folder = Path(run_dir)
     results = folder / RESULTS_NAME
     results.mkdir(parents=True, exist_ok=True)
     output = folder / EXECUTED_NAME
+    kernels: list[Any] = []
+    # The notebook's result stores write to ``results`` (as their staging folder, and as the
+    # results folder training runs keep their checkpoints in).
     with environment(QLATENT_RESULTS=str(results)), atomic_path(output) as tmp:
         try:
-            papermill.execute_notebook(str(path), str(tmp), parameters=dict(parameters), cwd=str(project_root()),
-                                       progress_bar=False, log_output=False,
-                                       kernel_manager_class=_local_kernel_manager())
-        except PapermillExecutionError as error:
-            message = str(error.evalue).strip().splitlines()
-            raise NotebookFailed(name, error.cell_index, f"{error.ename}: {message[0] if message else ''}") from None
+            _run_papermill(name, path, Path(tmp), dict(parameters), False, results, kernels, {"index": None})
+        finally:
+            _stop_kernels(kernels)
     return NotebookOutcome(gather_tables(results), str(output))

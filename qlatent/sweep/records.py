@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 FORMAT = "qlatent.sweep-run/1"
 RECORD = "record.json"
+LOCK = ".sweep.lock"
 WORK = "work"
 _UNSAFE = re.compile(r"[^A-Za-z0-9.]+")
 
@@ -99,16 +100,23 @@ class SweepStore:
         Raises
         ------
         SweepError
-            If another process holds the lock.
+            If another process holds the lock, or the folder or its lock file cannot be created
+            (saying why: the two are told apart, so a read-only folder is never "another sweep").
         """
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.root / ".sweep.lock")
+        path = self.root / LOCK
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(path)
             lock.acquire(timeout=0)
         except Timeout:
+            problem = _cannot_open(path)
+            if problem:
+                raise SweepError(f"cannot create the sweep's lock file {path}: {problem}") from None
             raise SweepError(f"another qlatent sweep is working on {self.root}; wait for it to finish") from None
+        except OSError as error:
+            raise SweepError(f"cannot create the sweep's lock file {path}: {error.strerror or error}") from None
         try:
             yield
         finally:
@@ -194,6 +202,17 @@ class SweepStore:
         tables = {Path(name).with_suffix("").as_posix(): pd.read_parquet(run_dir / name)
                   for name in record.get("files", [])}
         return scores, tables
+
+
+def _cannot_open(path: Path) -> str | None:
+    """Why ``path`` cannot be opened for writing (created if missing), or None when it can."""
+    import os
+
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
 
 
 def _now() -> str:

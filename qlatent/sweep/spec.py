@@ -4,7 +4,7 @@
 
     name: table1-paper                 # optional; default: the file's name
     description: Table I, paper protocol
-    experiment: qlatent.experiments.discrete:train_run   # or  notebook: 03_synthetic_gan
+    experiment: qlatent.experiments.discrete:train_run   # or  notebook: 03_synthetic_gan (or a path)
     parameters:                        # passed to every run
       n_steps: 40000
     grid:                              # every combination, the first axis varying slowest
@@ -27,11 +27,14 @@ names to numbers. Values are plain YAML, made into what the function's annotatio
   ``runs_dir``, when the function takes it and the file does not set it, is ``{output}/experiment``
   (the experiment names each run's folder in it).
 
-A notebook is executed once per run with those parameters injected and its results folder
-pointed into the run's folder; its saved tables are gathered. Everything is checked when the
-file is loaded — unknown keys or parameters, a missing required parameter, an empty grid or axis,
-an experiment that cannot be imported, and every run's values through the experiment's
-``validate`` hook when it has one (:func:`check_runs`) — before any run starts.
+A notebook — a chapter's name, or a ``.ipynb`` path relative to the sweep file — is executed
+once per run with those parameters injected and its results folder pointed into the run's
+folder; its saved tables are gathered. Everything is checked when the file is loaded — YAML
+aliases (refused), more runs than :data:`MAX_RUNS` (counted from the axes' lengths, before
+anything is expanded), unknown keys or parameters, a missing required parameter, an empty grid or
+axis, values an axis repeats (``1`` and ``1.0``), seeds beyond 64 bits, an experiment that cannot
+be imported, and every run's values through the experiment's ``validate`` hook when it has one
+(:func:`check_runs`) — before any run starts.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import math
 import re
 import types
 import typing
@@ -60,6 +64,11 @@ RUNS_DIR = "runs_dir"
 #: Parameters a sweep may not set: the tidy tables' ``metric`` and ``value`` columns, and ``run_dir``.
 RESERVED = ("metric", "value", RUN_DIR)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Most runs a sweep may have unless the caller raises it (``qlatent sweep --max-runs N``): the
+#: count is the product of the axes' lengths, checked before any run is expanded.
+MAX_RUNS = 10_000
+#: Seeds are below 2**64, what ``torch.manual_seed`` and numpy's generators take.
+SEED_LIMIT = 2**64
 
 
 def canonical(value: Any) -> str:
@@ -73,7 +82,8 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
     Raises
     ------
     SweepError
-        If the reference is malformed, the module cannot be imported or has no such callable.
+        If the reference is malformed, the module cannot be imported (missing, a syntax error, or
+        it raised while imported: one line naming the module and the error) or has no such callable.
     """
     module_name, colon, attribute = reference.partition(":") if isinstance(reference, str) else ("", "", "")
     if not colon or not module_name or not attribute:
@@ -82,6 +92,15 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
         raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({error})") from None
+    except SyntaxError as error:
+        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
+        raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error ({where}): "
+                         f"{error.msg}") from None
+    except (Exception, SystemExit) as error:  # whatever the module raised while it was imported
+        from qlatent.sweep.executors import failure_line
+
+        raise SweepError(f"experiment {reference!r}: importing {module_name!r} failed: "
+                         f"{failure_line(error, 'the module')}") from None
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise SweepError(f"experiment {reference!r}: {module_name!r} has no {attribute!r}")
@@ -239,55 +258,102 @@ def build_value(hint: Any, value: Any, where: str, path: Callable[[str], Path]) 
     return value
 
 
-def _check_notebook(name: str, fixed: Mapping[str, Any], grid: Mapping[str, list[Any]]) -> str:
+def _check_notebook(reference: str, base_dir: Path, fixed: Mapping[str, Any],
+                    grid: Mapping[str, list[Any]]) -> tuple[str, Path]:
+    """The notebook a sweep names — a book chapter's name, or a path (relative to the sweep file) —
+    as ``(name, source path)``, with its parameters checked.
+
+    Raises
+    ------
+    SweepError
+        If the notebook is unknown or does not declare a parameter of the sweep.
+    """
     from qlatent.runner.errors import RunnerError
     from qlatent.runner.execution import check_parameters, resolve_notebook
 
+    candidate = Path(reference).expanduser()
+    if candidate.suffix == ".ipynb" and not candidate.is_absolute() and (base_dir / candidate).is_file():
+        reference = str(base_dir / candidate)
     try:
-        notebook, path = resolve_notebook(name)
+        notebook, path = resolve_notebook(reference)
         check_parameters(notebook, path, dict(fixed))
         for axis, values in grid.items():
             for value in values:
                 check_parameters(notebook, path, {axis: value})
     except RunnerError as error:
         raise SweepError(str(error)) from None
-    return notebook
+    return notebook, path.resolve()
 
 
-def _axes(grid: Any, seeds: Any) -> dict[str, list[Any]]:
+def _check_axis(name: str, values: list[Any]) -> list[Any]:
+    """An axis's values, checked: plain YAML, no two equal as Python compares them, seeds in range.
+
+    Values YAML types differently but Python takes as equal (``1`` and ``1.0``) would be separate
+    runs of one experiment, so they count as a repeat; ``true``/``false`` beside numbers (``true
+    == 1``) is refused, as is a table column mixing them.
+    """
+    if not values:
+        raise SweepError(f"grid axis {name!r} is empty: give it at least one value")
+    numbers = [value for value in values if isinstance(value, (int, float))]
+    if any(isinstance(value, bool) for value in numbers) and not all(isinstance(value, bool) for value in numbers):
+        raise SweepError(f"grid axis {name!r} mixes true/false with numbers: {values}")
+    floats = any(isinstance(value, float) for value in numbers)  # then 1 and 1.0 are compared as floats
+    try:
+        distinct = {canonical(float(value) if floats and isinstance(value, int) and not isinstance(value, bool)
+                              else value) for value in values}
+    except (TypeError, ValueError, OverflowError) as error:
+        raise SweepError(f"grid axis {name!r} holds a value that is not plain YAML: {error}") from None
+    if len(distinct) != len(values):
+        raise SweepError(f"grid axis {name!r} repeats a value: {values}")
+    if name == "seed":
+        check_seeds(values, "grid axis 'seed'")
+    return values
+
+
+def check_seeds(seeds: list[Any], where: str) -> None:
+    """Refuse seeds that are not integers in ``[0, 2**64)`` (:data:`SEED_LIMIT`), naming ``where``."""
+    bad = [seed for seed in seeds if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT]
+    if bad:
+        raise SweepError(f"{where} must be non-negative integers below 2**64 (what torch and numpy take), "
+                         f"got {bad[0]!r}")
+
+
+def _axes(grid: Any, seeds: Any, max_runs: int) -> dict[str, list[Any]]:
     if grid is None:
         grid = {}
     if not isinstance(grid, Mapping):
         raise SweepError(f"grid must map parameter names to lists of values, got {type(grid).__name__}")
-    axes: dict[str, list[Any]] = {}
+    lengths: dict[str, int] = {}
     for name, values in grid.items():
         if not isinstance(values, list):
             raise SweepError(f"grid axis {name!r} must be a list of values, got {values!r}")
-        if not values:
-            raise SweepError(f"grid axis {name!r} is empty: give it at least one value")
-        try:
-            distinct = {canonical(value) for value in values}
-        except (TypeError, ValueError) as error:
-            raise SweepError(f"grid axis {name!r} holds a value that is not plain YAML: {error}") from None
-        if len(distinct) != len(values):
-            raise SweepError(f"grid axis {name!r} repeats a value: {values}")
-        axes[str(name)] = values
+        lengths[str(name)] = len(values)
     if seeds is not None:
-        if "seed" in axes:
+        if "seed" in lengths:
             raise SweepError("give seeds either as `seeds` or as a grid axis `seed`, not both")
         if isinstance(seeds, int) and not isinstance(seeds, bool):
             if seeds < 1:
                 raise SweepError(f"seeds must be a positive count or a list of seeds, got {seeds}")
-            seeds = list(range(seeds))
-        if not isinstance(seeds, list) or not seeds or any(
-                isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+            lengths["seed"] = seeds
+        elif not isinstance(seeds, list) or not seeds:
             raise SweepError(f"seeds must be a positive count or a non-empty list of non-negative integers, "
                              f"got {seeds!r}")
+        else:
+            lengths["seed"] = len(seeds)
+    if not lengths:
+        raise SweepError("the sweep's grid is empty: give `grid` (parameter: [values, ...]) and/or `seeds`")
+    n_runs = math.prod(lengths.values())  # from the lengths alone: nothing is expanded before this check
+    if n_runs > max_runs:
+        sizes = " x ".join(f"{length:,} {name}" for name, length in lengths.items())
+        raise SweepError(f"the sweep has {n_runs:,} runs ({sizes}), more than the limit of {max_runs:,}; "
+                         "split it, or raise the limit (qlatent sweep --max-runs N)")
+    axes = {str(name): _check_axis(str(name), values) for name, values in grid.items()}
+    if seeds is not None:
+        seeds = list(range(seeds)) if isinstance(seeds, int) else seeds
+        check_seeds(seeds, "seeds")
         if len(set(seeds)) != len(seeds):
             raise SweepError(f"seeds repeat: {seeds}")
         axes["seed"] = seeds
-    if not axes:
-        raise SweepError("the sweep's grid is empty: give `grid` (parameter: [values, ...]) and/or `seeds`")
     return axes
 
 
@@ -307,10 +373,15 @@ class SweepSpec:
     takes_run_dir: bool = False
     takes_runs_dir: bool = False
     base_dir: Path = Path(".")
+    notebook_path: Path | None = None
 
     @classmethod
-    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None) -> SweepSpec:
+    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None,
+                     max_runs: int = MAX_RUNS) -> SweepSpec:
         """Check a parsed sweep file (see the module docstring) and resolve its experiment.
+
+        ``max_runs`` bounds the number of runs (the product of the axes' lengths, computed before
+        anything is expanded).
 
         Raises
         ------
@@ -333,7 +404,9 @@ class SweepSpec:
         if not isinstance(fixed, Mapping):
             raise SweepError(f"parameters must be a mapping of name: value, got {type(fixed).__name__}")
         fixed = {str(key): value for key, value in fixed.items()}
-        axes = _axes(data.get("grid"), data.get("seeds"))
+        axes = _axes(data.get("grid"), data.get("seeds"), max_runs)
+        if "seed" in fixed:
+            check_seeds([fixed["seed"]], "parameter 'seed'")
         both = sorted(set(fixed) & set(axes))
         if both:
             raise SweepError(f"parameter(s) {', '.join(both)} are both fixed and in the grid")
@@ -350,20 +423,23 @@ class SweepSpec:
         if not isinstance(resources, Mapping) or set(resources) - {"gpus"}:
             raise SweepError(f"resources takes only `gpus`, got {resources!r}")
         gpus = resources.get("gpus", 0)
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0:
+        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:
             raise SweepError(f"resources.gpus must be a non-negative number, got {gpus!r}")
         retries = data.get("retries", DEFAULT_RETRIES)
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise SweepError(f"retries must be a non-negative integer, got {retries!r}")
         if output is None:
             if "output" in data:
-                output = base_dir / str(data["output"])
+                if not isinstance(data["output"], str) or not data["output"].strip():
+                    raise SweepError(f"output must be a folder's path (text), got {data['output']!r}; "
+                                     "leave it out for data/results/sweeps/NAME")
+                output = base_dir / data["output"]
             else:
                 from qlatent.paths import results_dir
 
                 output = results_dir() / "sweeps" / name
         takes_run_dir = takes_runs_dir = False
-        experiment = notebook = None
+        experiment = notebook = notebook_path = None
         if "experiment" in data:
             experiment = str(data["experiment"])
             function = resolve_experiment(experiment)
@@ -372,9 +448,10 @@ class SweepSpec:
             dotted = [name for name in [*fixed, *axes] if "." in name]
             if dotted:
                 raise SweepError(f"notebook parameters have no fields: {', '.join(dotted)}")
-            notebook = _check_notebook(str(data["notebook"]), fixed, axes)
+            notebook, notebook_path = _check_notebook(str(data["notebook"]), Path(base_dir), fixed, axes)
         spec = cls(name, experiment, notebook, fixed, axes, Path(output).resolve(), float(gpus), retries,
-                   str(data.get("description", "")), takes_run_dir, takes_runs_dir, Path(base_dir).resolve())
+                   str(data.get("description", "")), takes_run_dir, takes_runs_dir, Path(base_dir).resolve(),
+                   notebook_path)
         if experiment is not None:
             # Every run's arguments are built once here, and checked by the experiment's validate
             # hook, so a bad grid value fails now (also on --dry-run), not after the runs start.
@@ -404,7 +481,7 @@ class SweepSpec:
             return resolve_experiment(self.experiment)
         from qlatent.sweep.notebooks import execute_notebook_run
 
-        return functools.partial(execute_notebook_run, self.notebook)
+        return functools.partial(execute_notebook_run, str(self.notebook_path or self.notebook))
 
     def path(self, text: str) -> Path:
         """A path from the file: ``{results}`` and ``{output}`` expanded, relative to the sweep file."""
@@ -436,11 +513,13 @@ class SweepSpec:
     def to_dict(self) -> dict[str, Any]:
         """The checked sweep as JSON (recorded beside the runs)."""
         return {"name": self.name, "description": self.description, "experiment": self.experiment,
-                "notebook": self.notebook, "parameters": self.parameters, "grid": self.grid,
+                "notebook": self.notebook,
+                "notebook_path": None if self.notebook_path is None else str(self.notebook_path),
+                "parameters": self.parameters, "grid": self.grid,
                 "resources": {"gpus": self.gpus}, "retries": self.retries, "output": str(self.output)}
 
 
-def load_sweep(path: str | Path, *, output: str | Path | None = None) -> SweepSpec:
+def load_sweep(path: str | Path, *, output: str | Path | None = None, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read and check a sweep file (see the module docstring).
 
     Parameters
@@ -450,23 +529,44 @@ def load_sweep(path: str | Path, *, output: str | Path | None = None) -> SweepSp
     output : path, optional
         Where runs and tables go, instead of the file's ``output`` (default
         ``results_dir()/sweeps/<name>``).
+    max_runs : int
+        Most runs the sweep may have (:data:`MAX_RUNS` by default).
 
     Raises
     ------
     SweepError
         If the file is missing, a directory, not UTF-8, not valid YAML or repeats a key in one
-        mapping (:func:`qlatent.readers.load_yaml`, which also reads ``1e-3`` as a float), or on
+        mapping (:func:`qlatent.readers.load_yaml`, which also reads ``1e-3`` as a float), uses
+        a YAML alias (``*name``: a few hundred bytes of aliases can stand for gigabytes), or on
         any problem :meth:`SweepSpec.from_mapping` finds.
     """
     from qlatent.readers import BadFileError, load_yaml
 
     path = Path(path)
     try:
-        data = load_yaml(path, "sweep file")
+        data = load_yaml(path, "sweep file", _sweep_loader())
     except BadFileError as error:
         raise SweepError(str(error)) from None
     try:
         return SweepSpec.from_mapping(data, name=path.stem, base_dir=path.resolve().parent,
-                                      output=Path(output) if output is not None else None)
+                                      output=Path(output) if output is not None else None, max_runs=max_runs)
     except SweepError as error:
         raise SweepError(f"{path}: {error}") from None
+
+
+def _sweep_loader() -> type:
+    """:class:`qlatent.readers.StrictLoader` refusing aliases (``*name``), which a sweep file never needs."""
+    import yaml
+
+    from qlatent.readers import StrictLoader
+
+    class SweepLoader(StrictLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"an alias (*{event.anchor}) is not allowed in a sweep file: write the value out",
+                    event.start_mark)
+            return super().compose_node(parent, index)
+
+    return SweepLoader

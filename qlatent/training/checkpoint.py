@@ -1,4 +1,4 @@
-"""Training checkpoints: one file per saved step, written atomically, the newest ones kept.
+"""Training checkpoints: one file per saved step, written atomically, pruned to the newest and the requested lengths.
 
 A checkpoint is a dictionary of tensors and plain Python values (model and optimiser states,
 the step, the random generator's state, the data order), saved with :func:`torch.save` through
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +58,30 @@ def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], keep: int | None = None) -> Path:
-    """Write ``state`` as the checkpoint of ``step`` atomically, then delete all but the ``keep`` newest."""
+def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], keep: int | None = None,
+                    keep_steps: Collection[int] = ()) -> Path:
+    """Write ``state`` as the checkpoint of ``step`` atomically, then prune the older ones.
+
+    Parameters
+    ----------
+    directory, step, state
+        Where, after how many steps, and what (a dictionary of tensors and plain values).
+    keep
+        How many of the newest checkpoints at or before ``step`` to keep (``None``: all). Checkpoints
+        after ``step`` are never deleted: a run directory holds one deterministic trajectory, so they
+        are where a longer run resumes after a shorter one retrained up to ``step``.
+    keep_steps
+        Steps whose checkpoints are kept however old (the lengths runs were asked for, so that a
+        run of that length reloads rather than retrains).
+    """
     target = checkpoint_path(directory, step)
     with atomic_path(target) as tmp:
         torch.save(state, tmp)
     if keep is not None:
-        for _, old in list_checkpoints(directory)[:-keep]:
-            old.unlink(missing_ok=True)
+        older = [(saved, path) for saved, path in list_checkpoints(directory) if saved <= step][:-keep]
+        for saved, old in older:
+            if saved not in keep_steps:
+                old.unlink(missing_ok=True)
     return target
 
 

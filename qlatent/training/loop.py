@@ -19,12 +19,16 @@ was never interrupted.
 
 Run directory layout::
 
-    manifest.json           parameters, seeds, environment, device, runtime, status
-    metrics.csv             one row every ``log_every`` steps (means over the window)
+    manifest.json           parameters, seeds, environment, device, runtime, status, the lengths asked for
+    metrics.csv             one row every ``log_every`` steps (means over the window) up to the last session's end
     checkpoints/step_NNNNNNNN.pt   at step 0, every ``checkpoint_every`` steps and at the last step
 
 A checkpoint also holds the metrics rows up to its step, so the log a run resumes with is always
-the one of the checkpoint it resumes from. Damaged files are never used and never deleted: a
+the one of the checkpoint it resumes from. The directory is keyed without the run's length, so it
+serves every length: the checkpoint of each length asked for is kept, a longer run resumes from the
+newest checkpoint, and a shorter one is the checkpoint at its length (or the newest before it,
+trained on), never one beyond it — bit-identical to a fresh run of that length, while the longer
+run's checkpoints stay for it. Damaged files are never used and never deleted: a
 checkpoint that cannot be read, or reads back as something else, is renamed ``*.corrupt`` and the
 previous checkpoint is used (a :class:`~qlatent.training.checkpoint.CorruptCheckpointError` naming
 them all when none is left); a metrics log cut off, garbled or disagreeing with the checkpoint,
@@ -58,7 +62,7 @@ from qlatent.training.checkpoint import (
     set_aside,
 )
 from qlatent.training.device import resolve_device
-from qlatent.training.runlog import MetricsLog, manifest_problem, same_rows, write_manifest
+from qlatent.training.runlog import MetricsLog, manifest_problem, previous_session, same_rows, write_manifest
 
 
 class TrainingDivergedError(RuntimeError):
@@ -107,7 +111,8 @@ class TrainerConfig:
         Append a metrics row (means over the last ``log_every`` steps, plus evaluations) every
         this many steps. A run extended to more steps later matches one trained straight through.
     keep_checkpoints
-        How many of the newest checkpoints to keep.
+        How many of the newest checkpoints to keep (besides the checkpoints at every length a run
+        directory was asked for, and those beyond the current step, which belong to a longer run).
     device
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     progress
@@ -287,6 +292,7 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir / "metrics.csv")
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
+        self._lengths = [config.n_steps]  # every n_steps asked of the run directory, from its manifest
         self._sums: dict[str, float] = {}
         self._count = 0
         self._runtime_before = 0.0
@@ -362,22 +368,26 @@ class Trainer:
         seeds = {"train": self.config.seed, **({"init": self.model.seed} if hasattr(self.model, "seed") else {})}
         write_manifest(self.run_dir / "manifest.json", status=status, parameters=self.parameters(), seeds=seeds,
                        device=str(self.device), runtime_s=runtime_s,
-                       step=self.step, n_steps=self.config.n_steps, **extra)
+                       step=self.step, n_steps=self.config.n_steps, lengths=self._lengths, **extra)
 
     def _last_checkpoint(self) -> Path | None:
-        found = list_checkpoints(self.checkpoint_dir)
-        return found[-1][1] if found else None
+        """The newest checkpoint of this run so far (at or before its step; later ones are a longer run's)."""
+        found = [path for step, path in list_checkpoints(self.checkpoint_dir) if step <= self.step]
+        return found[-1] if found else None
 
     def _resume(self) -> tuple[dict[str, Any], Path] | None:
-        """Restore the newest intact checkpoint; damaged newer ones are set aside (``*.corrupt``).
+        """Restore the newest intact checkpoint at or before ``n_steps``; damaged newer ones are set
+        aside (``*.corrupt``). Checkpoints beyond ``n_steps`` (a longer run's) are left alone.
 
-        Returns the state and file restored, or None when the run directory holds no checkpoint.
+        Returns the state and file restored, or None when the run directory holds no checkpoint up to
+        ``n_steps`` (the run then trains from step 0).
         Raises :class:`CorruptCheckpointError` naming every file when none is intact, and
         ``ValueError`` (not a fallback) when a readable checkpoint was made with other parameters.
         """
         damaged: list[str] = []
         paths: list[Path] = []
-        for step, path in reversed(list_checkpoints(self.checkpoint_dir)):
+        usable = [(step, path) for step, path in list_checkpoints(self.checkpoint_dir) if step <= self.config.n_steps]
+        for step, path in reversed(usable):
             try:
                 state = load_checkpoint(path)
                 _check_state(state, path, step)
@@ -396,15 +406,20 @@ class Trainer:
                 + ". The damaged files are kept beside the others; running again trains from step 0.", paths)
         return None
 
-    def _restore_metrics(self, state: dict[str, Any] | None, checkpoint: Path | None) -> None:
+    def _restore_metrics(self, state: dict[str, Any] | None, checkpoint: Path | None, reached: int | None) -> None:
         """Make the metrics log the one of the checkpoint resumed from (rows after its step are
-        dropped); a damaged or disagreeing ``metrics.csv`` is set aside (``*.corrupt``) and rewritten."""
+        dropped); a damaged or disagreeing ``metrics.csv`` is set aside (``*.corrupt``) and rewritten.
+
+        ``reached`` is the step the previous session ended at (from the manifest): a log that is the
+        checkpoint's up to that earlier step is a shorter run's, extended without a warning."""
         path = self.metrics.path
         problem = self.metrics.load(up_to_step=self.step)
         saved = None if state is None else state.get("metrics")
-        rewrite = problem is not None
+        rewrite = problem is not None or self.metrics.rows_beyond > 0
         if saved is not None and not same_rows(saved, self.metrics.rows):
-            if problem is None and path.is_file():
+            shorter_run = (problem is None and reached is not None and reached < self.step
+                           and same_rows([row for row in saved if row["step"] <= reached], self.metrics.rows))
+            if problem is None and path.is_file() and not shorter_run:
                 problem = (f"its rows up to step {self.step} are not those checkpoint {checkpoint} holds "
                            "(rows missing or altered)")
             self.metrics.rows = [dict(row) for row in saved]
@@ -446,7 +461,8 @@ class Trainer:
         bad = _first_nonfinite(state["model"])
         if bad:
             raise TrainingDivergedError(self.step, f"state entry {bad[0]}", bad[1], self._last_checkpoint())
-        save_checkpoint(self.checkpoint_dir, self.step, state, keep=self.config.keep_checkpoints)
+        save_checkpoint(self.checkpoint_dir, self.step, state, keep=self.config.keep_checkpoints,
+                        keep_steps=self._lengths)
         self._checkpointed_runtime = state["runtime_s"]
 
     def fit(self, resume: bool = True) -> list[dict[str, float | int | None]]:
@@ -469,12 +485,17 @@ class Trainer:
             When a loss or a weight is NaN or infinite; the manifest says ``diverged`` and the
             checkpoints written before are untouched.
         ValueError
-            When the newest intact checkpoint was made with other parameters, lies beyond
-            ``n_steps``, or a checkpoint exists while ``resume`` is False.
+            When the newest intact checkpoint was made with other parameters, or a checkpoint
+            exists while ``resume`` is False.
         qlatent.training.checkpoint.CorruptCheckpointError
             When every checkpoint in the run directory is damaged (each is named and kept as
             ``*.corrupt``; running again trains from step 0). A damaged newer checkpoint alone only
             warns (``RuntimeWarning``) and the previous one is used.
+
+        A run directory trained further before (the same parameters, a larger ``n_steps``) gives
+        the run of ``n_steps`` bit-identical to a fresh one: reloaded from the checkpoint at
+        ``n_steps``, trained on from the newest before it, or retrained from step 0; the metrics
+        returned and logged stop at ``n_steps``, and the longer run's checkpoints are kept.
 
         Two processes given the same run directory (two notebooks, a sweep and a recording) never
         train it at once: the second waits on the directory's lock file, then resumes from where
@@ -502,18 +523,18 @@ class Trainer:
             aside = set_aside(manifest)
             warnings.warn(f"run manifest {manifest} is damaged: {problem}; kept aside as {aside} and rewritten",
                           RuntimeWarning, stacklevel=3)
-        if not resume and self._last_checkpoint() is not None:
+        reached, lengths = previous_session(manifest)
+        self._lengths = sorted({*lengths, self.config.n_steps})
+        if not resume and list_checkpoints(self.checkpoint_dir):
             raise ValueError(f"run directory {self.run_dir} already holds checkpoints; pass resume=True "
                              "or use a fresh run directory")
         resumed = self._resume()
         if resumed is not None:
             state, last = resumed
-            if self.step > self.config.n_steps:
-                raise ValueError(f"checkpoint {last} is at step {self.step}, beyond n_steps={self.config.n_steps}")
         else:
             state, last = None, None
             self._checkpoint()
-        self._restore_metrics(state, last)
+        self._restore_metrics(state, last, reached)
         self._manifest("running")
         bar = progress.bar(total=self.config.n_steps, initial=self.step, disable=not self.config.progress,
                            desc=self.run_dir.name, dynamic_ncols=True)

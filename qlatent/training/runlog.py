@@ -112,6 +112,24 @@ def manifest_problem(path: str | Path) -> str | None:
     return None if isinstance(manifest, dict) else f"it holds a JSON {type(manifest).__name__}, not an object"
 
 
+def previous_session(path: str | Path) -> tuple[int | None, list[int]]:
+    """What an intact run manifest says of the sessions before: the step the last one reached and
+    every length (``n_steps``) asked of the run directory; ``(None, [])`` for a missing, damaged
+    or older manifest (entries of the wrong type are ignored)."""
+    path = Path(path)
+    if manifest_problem(path) is not None or not path.is_file():
+        return None, []
+    manifest = json.loads(path.read_bytes().decode("utf-8"))
+
+    def is_count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    reached = manifest.get("steps_completed")
+    lengths = manifest.get("lengths")
+    return (reached if is_count(reached) else None,
+            sorted({value for value in lengths if is_count(value)}) if isinstance(lengths, list) else [])
+
+
 class MetricsLog:
     """Rows of numbers keyed by ``step``, kept in memory and rewritten to a CSV file atomically.
 
@@ -122,6 +140,8 @@ class MetricsLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.rows: list[Row] = []
+        #: How many intact rows of the file :meth:`load` left out (logged after ``up_to_step``).
+        self.rows_beyond = 0
 
     def load(self, up_to_step: int) -> str | None:
         """Read the file (if any), keeping only intact rows with ``step <= up_to_step`` (rows logged
@@ -134,6 +154,7 @@ class MetricsLog:
         """
         rows, problem = read_metrics(self.path)
         self.rows = [row for row in rows if row["step"] <= up_to_step]
+        self.rows_beyond = len(rows) - len(self.rows)
         return problem
 
     def append(self, row: dict[str, float | int]) -> None:

@@ -15,6 +15,7 @@ from qlatent.qpu.store import SampleStore, read_sample_files
 
 if TYPE_CHECKING:
     from qlatent.qpu.limits import SamplingEstimate
+    from qlatent.qpu.shots import ShotsDescription
     from qlatent.qpu.store import PartialRun
 
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
@@ -47,13 +48,15 @@ class RecordedBackend:
     """
 
     def __init__(self, source: str, *, store: SampleStore | None = None) -> None:
-        from qlatent.qpu.shots import is_shots_file, read_shots_file
+        from qlatent.qpu.shots import is_shots_file, read_shots_description
 
         self.name = f"recorded:{source}"
         path = Path(source)
+        #: A shots description whose counts are read by :meth:`sample`, as far as the request needs.
+        self.shots: ShotsDescription | None = None
+        self.counts: np.ndarray | None = None
         if is_shots_file(path):
-            shots = read_shots_file(path)
-            self.counts = shots.counts
+            shots = self.shots = read_shots_description(path)
             self.location = str(path)
             self.recorded_request = SampleRequest("recorded", shots.circuit, shots.input_state, 1,
                                                   detection=shots.detection).to_dict()
@@ -61,6 +64,8 @@ class RecordedBackend:
             self.origin: dict[str, Any] = {"format": "qlatent.shots/1", "device": shots.device, **shots.notes}
             return
         if path.suffix.lower() in (".json", ".npz") and path.exists():
+            if not path.is_file():  # a FIFO would block the read below
+                raise ValueError(f"recorded:{source} is not a regular file")
             json_path = path if path.suffix.lower() == ".json" else path.with_suffix(".json")
             _check_is_provenance(json_path, source)
             recorded = read_sample_files(path.with_suffix(".npz"), json_path)
@@ -80,9 +85,13 @@ class RecordedBackend:
                        "recorded_at": recorded.provenance.get("finished_at")}
 
     def estimate(self, request: SampleRequest) -> SamplingEstimate:
-        """Memory of the replayed counts (already read) and their copies; no sampling time."""
+        """Memory of the replayed counts and their copies (for a shots file, the shots the request
+        keeps plus one block being parsed: it is read only as far as needed); no sampling time."""
         from qlatent.qpu.limits import COUNTS_COPIES, SamplingEstimate, counts_bytes
+        from qlatent.qpu.shots import PARSE_MEMORY_BYTES
 
+        if self.counts is None:
+            return SamplingEstimate((1 + COUNTS_COPIES) * counts_bytes(request) + PARSE_MEMORY_BYTES)
         return SamplingEstimate(int(self.counts.nbytes) + COUNTS_COPIES * counts_bytes(request))
 
     def sample(self, request: SampleRequest, *, checkpoint: PartialRun | None = None,
@@ -98,8 +107,9 @@ class RecordedBackend:
             ``request.n_samples`` shots pass the post-selection.
         """
         started_at = utc_now()
-        if self.counts.shape[1] != request.n_modes:
-            raise ValueError(f"recording {self.location} holds shots of {self.counts.shape[1]} modes, but the "
+        n_modes = self.shots.n_modes if self.shots is not None else self.counts.shape[1]
+        if n_modes != request.n_modes:
+            raise ValueError(f"recording {self.location} holds shots of {n_modes} modes, but the "
                              f"request has {request.n_modes} modes")
         mismatched = [name for name in _MATCHED_FIELDS if self.recorded_request[name] != request.to_dict()[name]]
         if self.recorded_request["circuit"]["sha256"] != request.circuit["sha256"]:
@@ -110,16 +120,63 @@ class RecordedBackend:
         if self.recorded_min_detected > request.min_detected:
             raise ValueError(f"recording {self.location} kept only shots with at least {self.recorded_min_detected} "
                              f"detected photons; the request asks for min_detected={request.min_detected}")
-        passed = postselect(self.counts, request.min_detected)
+        details: dict[str, Any] = {"name": self.name, "file": self.location, **self.origin}
+        if self.shots is not None:
+            passed, n_shots, details["sha256"] = self._read_shots(request)
+        else:
+            passed, n_shots = postselect(self.counts, request.min_detected), len(self.counts)
         if len(passed) < request.n_samples:
             kept = f" of which {len(passed)} pass min_detected={request.min_detected}" if request.min_detected else ""
-            raise ValueError(f"recording {self.location} holds {len(self.counts)} shots{kept}, fewer than the "
+            raise ValueError(f"recording {self.location} holds {n_shots} shots{kept}, fewer than the "
                              f"{request.n_samples} requested")
-        details: dict[str, Any] = {"name": self.name, "file": self.location, **self.origin}
         if request.min_detected:
-            details["postselection"] = postselection_report(request.min_detected, len(self.counts), len(passed))
+            details["postselection"] = postselection_report(request.min_detected, n_shots, len(passed))
         return SampleSet.create(request, np.asarray(passed[: request.n_samples]), backend_details=details,
                                 started_at=started_at)
+
+
+    def _read_shots(self, request: SampleRequest) -> tuple[np.ndarray, int, dict[str, str]]:
+        """The first ``request.n_samples`` shots of the shots file passing its post-selection, the
+        shots read to find them, and the pair's checksums (kept in the provenance, checked on
+        replay by :func:`check_replayed_source`)."""
+        from qlatent.qpu.shots import read_shots_file
+
+        shots = read_shots_file(self.location, max_shots=request.n_samples, min_detected=request.min_detected)
+        if shots.sha256 != self.shots.sha256:
+            raise ValueError(f"recording {self.location} changed since it was opened; ask again")
+        return shots.counts, shots.n_read, shots.checksums
+
+
+def check_replayed_source(request: SampleRequest, sample_set: SampleSet) -> None:
+    """Refuse a stored set replayed from a ``qlatent.shots/1`` file whose shots have changed since.
+
+    A ``recorded:<file>`` request is keyed by the file's path, so a file rewritten under the same
+    name would otherwise be answered with the old shots. The set's provenance keeps the pair's
+    checksums (``backend.sha256``); a file that no longer exists leaves the set as it is.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the stored set, if the description or the counts differ from those
+        the set was taken from, or the set was stored without their checksums.
+    """
+    from qlatent.qpu.shots import is_shots_file, shots_checksums
+
+    source = request.backend.removeprefix("recorded:")
+    if not request.backend.startswith("recorded:") or not is_shots_file(source):
+        return
+    recorded = sample_set.provenance.get("backend", {}).get("sha256")
+    current = shots_checksums(source)
+    if recorded == current:
+        return
+    if not isinstance(recorded, dict):
+        why = "was stored without the shots' checksums, so it cannot be told from them"
+    else:
+        changed = [part for part in ("description", "counts") if recorded.get(part) != current[part]]
+        why = f"was taken from other shots: the {' and the '.join(changed)} changed since"
+    raise ValueError(f"recorded:{source}: stored sample set {sample_set.request_id} {why}; delete its two files "
+                     f"({sample_set.request_id}.npz and .json in the sample store) to replay the file as it is now, "
+                     "or restore the file")
 
 
 def _check_is_provenance(json_path: Path, source: str) -> None:

@@ -1,0 +1,120 @@
+"""Every chapter checks its own parameters right after its parameters cell, as ``qlatent run -p`` does,
+so plain papermill refuses a bad parameter in seconds, naming it, before any work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from qlatent.runner.errors import ParametersRefused, RunnerError
+from qlatent.runner.execution import (
+    ORDERED_PARAMETERS,
+    check_notebook_parameters,
+    check_parameters,
+    declared_parameters,
+)
+from qlatent.runner.profiles import load_profiles
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _parameters_index(cells: list[dict]) -> int:
+    (index,) = [i for i, cell in enumerate(cells) if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    return index
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_cell_after_the_parameters_cell_checks_them_hidden_from_readers(path):
+    cells = _cells(path)
+    check = cells[_parameters_index(cells) + 1]
+    assert check["cell_type"] == "code" and check["metadata"].get("tags") == ["remove-input"]
+    assert f'check_notebook_parameters("{path.stem}", globals())' in _source(check)
+    assert sum("check_notebook_parameters(" in _source(cell) for cell in cells) == 1
+
+
+def _run_check_cells(path: Path, overrides: dict) -> None:
+    """Execute the parameters cell, the overrides (as papermill injects them) and the check cell."""
+    cells = _cells(path)
+    index = _parameters_index(cells)
+    namespace: dict = {}
+    exec(_source(cells[index]), namespace)
+    namespace.update(overrides)
+    exec(_source(cells[index + 1]), namespace)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_defaults_and_every_profile_pass_the_check(path):
+    _run_check_cells(path, {})
+    for profile in load_profiles(REPO / "notebooks" / "profiles.yml").values():
+        _run_check_cells(path, profile.notebooks.get(path.stem, {}))
+
+
+@pytest.mark.parametrize(("notebook", "overrides", "message"), [
+    ("04_discrete", {"n_steps": 20}, r"parameter 'n_steps' of notebook '04_discrete' is 20, below log_every=50"),
+    ("04_discrete", {"log_every": 500}, r"parameter 'n_steps' of notebook '04_discrete' is 200, below log_every=500"),
+    ("04_discrete", {"bogus": 1}, r"declares no parameter 'bogus'"),
+    ("05_qm9", {"latents": "gaussian"}, r"parameter 'latents' of notebook '05_qm9' expects list, got str"),
+    ("01_interference", {"n_photons": "abc"}, r"parameter 'n_photons' .* expects int, got str 'abc'"),
+    ("02_boson_sampling", {"transmissions": 0.5}, r"parameter 'transmissions' .* expects list, got float 0.5"),
+])
+def test_a_bad_parameter_is_refused_by_the_notebook_naming_it(notebook, overrides, message):
+    with pytest.raises(ParametersRefused, match=message):
+        _run_check_cells(REPO / "notebooks" / f"{notebook}.ipynb", overrides)
+
+
+def test_the_runner_refuses_parameters_out_of_order_with_the_same_check():
+    path = REPO / "notebooks" / "06_flows_diffusion.ipynb"
+    with pytest.raises(RunnerError, match=r"parameter 'ddgan_steps' of notebook '06_flows_diffusion' is 10, "
+                                          r"below log_every=100"):
+        check_parameters("06_flows_diffusion", path, {"ddgan_steps": 10})
+    with pytest.raises(RunnerError, match=r"parameter 'log_every' of notebook '06_flows_diffusion' is 500, "
+                                          r"above flow_steps=400"):
+        check_parameters("06_flows_diffusion", path, {"log_every": 500})
+    check_parameters("06_flows_diffusion", path, {"ddgan_steps": 10, "log_every": 10})
+
+
+def test_ordered_parameters_name_declared_parameters():
+    for notebook, pairs in ORDERED_PARAMETERS.items():
+        declared = declared_parameters(notebook, REPO / "notebooks" / f"{notebook}.ipynb")
+        assert {name for pair in pairs for name in pair} <= set(declared), notebook
+
+
+def test_modules_functions_and_the_interpreters_names_are_not_parameters():
+    import math
+
+    class Shell:
+        user_ns_hidden = {"In": [], "Out": {}}
+
+    check_notebook_parameters("07_photonic_backends", {"In": [""], "Out": {}, "get_ipython": Shell, "math": math,
+                                                       "floor": math.floor, "_": 1, "n_photons": 2})
+    with pytest.raises(ParametersRefused, match="declares no parameter 'In'"):
+        check_notebook_parameters("07_photonic_backends", {"In": [""]})
+
+
+def test_plain_papermill_fails_at_the_check_cell_with_one_line(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    source = REPO / "notebooks" / "04_discrete.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError) as raised:
+        papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"n_steps": 20},
+                                   cwd=str(tmp_path), progress_bar=False)
+    error = raised.value
+    assert error.ename == "ParametersRefused"
+    assert error.traceback == [f"ParametersRefused: {error.evalue}"]
+    assert "parameter 'n_steps'" in error.evalue
+    # The failing cell is the check, right after the parameters and papermill's injected cell: nothing ran.
+    executed = [cell for cell in json.loads((tmp_path / "out.ipynb").read_text())["cells"]
+                if cell["cell_type"] == "code"]
+    (failed,) = [cell for cell in executed if cell["execution_count"] == error.exec_count]
+    assert "check_notebook_parameters(" in _source(failed)
+    assert [cell["execution_count"] for cell in executed if cell["execution_count"]] == [1, 2, 3]
