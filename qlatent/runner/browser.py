@@ -52,11 +52,9 @@ _BROKEN_IMAGES = """() => Array.from(document.images)
   .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'))"""
 
 
-def toc_pages(toc: str | Path, part: str | None = None) -> list[str]:
-    """The pages of a Jupyter Book ``_toc.yml`` in book order, as paths without suffix (``book/intro``).
-
-    With ``part``, only the pages of the part with that caption (none when there is no such part);
-    without, the root page and every chapter and section.
+def toc_pages(toc: str | Path) -> list[str]:
+    """The pages of a Jupyter Book ``_toc.yml`` in book order (the root page, then every chapter and
+    section), as paths without suffix (``book/intro``).
 
     Raises
     ------
@@ -69,11 +67,8 @@ def toc_pages(toc: str | Path, part: str | None = None) -> list[str]:
         raise RunnerError(f"cannot read the table of contents {toc}: {error}") from None
     if not isinstance(content, dict) or not content.get("root"):
         raise RunnerError(f"the table of contents {toc} names no root page")
-    parts = content.get("parts") or [content]
-    if part is not None:
-        parts = [entry for entry in parts if entry.get("caption") == part]
-    files = ([] if part is not None else [str(content["root"])]) + [
-        page for entry in parts for page in _files(entry.get("chapters") or [])]
+    files = [str(content["root"])] + [page for part in content.get("parts") or [content]
+                                      for page in _files(part.get("chapters") or [])]
     return [page.removesuffix(".md").removesuffix(".ipynb") for page in files]
 
 
