@@ -322,31 +322,41 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
                                  "a committed recording may hold; record a smaller summary of it")
         files[path.name] = path
     cpu = os.times()
-    target = recording_path(name, profile)
+    return store_recording(recording_path(name, profile), files, {
+        "chapter": name,
+        "profile": profile,
+        "parameters": parameters,
+        "environment": environment,
+        "code_files": code_files,
+        "code_changed_during_recording": _changed_files(code_files, code_file_hashes()),
+        MANIFEST_KEY: canary,
+        "machine": machine_info(),
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "notebook_status": result.status,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "cpu_time_s": round((cpu.children_user + cpu.children_system)
+                            - (cpu_started.children_user + cpu_started.children_system), 1),
+        "training_compute_s": _training_seconds(source),
+    })
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine a recording was made on, as its manifest names it."""
+    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(), "node": platform.node()}
+
+
+def store_recording(target: Path, files: dict[str, Path], manifest: dict[str, Any]) -> Path:
+    """Copy ``files`` (name in the recording → source path) to ``target`` with ``manifest.json``
+    (``manifest`` plus ``files``: each file's SHA-256), staged beside ``target`` and swapped in
+    whole, so a reader sees the old recording or the new one; returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{profile}.staging-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     try:
         for file_name, path in files.items():
             shutil.copyfile(path, staging / file_name)
         atomic_write_json(staging / "manifest.json", {
-            "chapter": name,
-            "profile": profile,
-            "parameters": parameters,
-            "files": {file_name: sha256_file(staging / file_name) for file_name in files},
-            "environment": environment,
-            "code_files": code_files,
-            "code_changed_during_recording": _changed_files(code_files, code_file_hashes()),
-            MANIFEST_KEY: canary,
-            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                        "node": platform.node()},
-            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "notebook_status": result.status,
-            "wall_time_s": round(time.perf_counter() - started, 1),
-            "cpu_time_s": round((cpu.children_user + cpu.children_system)
-                                - (cpu_started.children_user + cpu_started.children_system), 1),
-            "training_compute_s": _training_seconds(source),
-        })
-        previous = target.with_name(f".{profile}.previous")
+            **manifest, "files": {file_name: sha256_file(staging / file_name) for file_name in files}})
+        previous = target.with_name(f".{target.name}.previous")
         if target.exists():
             shutil.rmtree(previous, ignore_errors=True)
             target.rename(previous)
@@ -405,6 +415,10 @@ class Recording:
         text = (f"Recorded with the `{self.profile}` profile on {manifest['recorded_at'][:10]} at commit `{commit}` "
                 f"on a {manifest['machine']['cpus']}-CPU {manifest['machine']['processor']} machine "
                 f"({manifest['environment']['platform']}){spent}.")
+        if manifest.get("partial"):
+            reached = ", ".join(f"{job} {step}" for job, step in manifest.get("progress", {}).items())
+            text += (f" **A partial recording**: training is still under way; steps reached so far: {reached}. "
+                     "Its numbers are those of the runs as far as they went, not of the profile's budget.")
         from qlatent.runner.errors import RunnerError
 
         try:

@@ -8,6 +8,9 @@ from conftest import REPO
 from qlatent.runner.errors import RunnerError
 from qlatent.runner.profiles import get_profile, load_profiles
 
+#: Profiles of some chapters only, recorded by a command of their own (``long``: qlatent.experiments.qm9_long).
+RECORDING_ONLY = {"long"}
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "profiles.yml"
@@ -25,6 +28,9 @@ def test_project_profiles_are_valid_and_make_the_same_book_as_the_toc():
     pages = [chapter["file"].split("/")[-1] for part in toc["parts"] for chapter in part["chapters"]
              if chapter["file"].startswith("book/executed/")]
     for profile in profiles.values():
+        if profile.name in RECORDING_ONLY:  # recorded by its own command, never built as a book
+            assert [page for page in pages if page in profile.notebooks] == list(profile.notebooks)
+            continue
         assert list(profile.notebooks) == pages, f"profile {profile.name} must run the book's chapters in its order"
     for profile in profiles.values():
         for name in profile.notebooks:
@@ -32,10 +38,13 @@ def test_project_profiles_are_valid_and_make_the_same_book_as_the_toc():
 
 
 def test_project_profiles_only_set_declared_parameters_of_the_right_type():
+    from qlatent.experiments.qm9_long import RECORDING_PARAMETERS
     from qlatent.runner.execution import check_parameters
 
     for profile in load_profiles(REPO / "notebooks" / "profiles.yml").values():
         for name, parameters in profile.notebooks.items():
+            if profile.name in RECORDING_ONLY:  # its command's own parameters are not the notebook's
+                parameters = {key: value for key, value in parameters.items() if key not in RECORDING_PARAMETERS}
             check_parameters(name, REPO / "notebooks" / f"{name}.ipynb", parameters)  # raises naming the culprit
 
 

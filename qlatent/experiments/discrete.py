@@ -106,10 +106,25 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
     unknown dataset or latent, or a bad seed (:func:`check_run`).
     """
     check_run(dataset, latent, seed)
+    from qlatent.latent.photonic import build_latent
+
+    latent_distribution = build_latent(latent, config.latent_spec(), seed, store)
+    return train_with_latent(dataset, latent, latent_distribution, seed, config=config, runs_dir=runs_dir,
+                             store=store, progress=progress)
+
+
+def train_with_latent(dataset: str, label: str, latent_distribution: Any, seed: int, *, config: DiscreteConfig,
+                      runs_dir: Path, store: Any = None, progress: bool = False) -> RunOutcome:
+    """Train (or resume, or reload) one Table I run with a latent built by the caller, labelled ``label``.
+
+    The protocol of :func:`train_run` for any :class:`~qlatent.latent.base.LatentDistribution` of
+    dimension ``config.size`` (the challengers of :mod:`qlatent.experiments.mechanism`); the run
+    folder is named after ``label`` and keyed by the latent's description, so two latents never
+    share a run.
+    """
     import torch
 
     from qlatent.data.discrete import discrete_dataset
-    from qlatent.latent.photonic import build_latent
     from qlatent.metrics.discrete import discrete_scores, integer_l1, marginal_tvd
     from qlatent.models.gan import WGANGP
     from qlatent.training.bank import TensorBank
@@ -117,7 +132,6 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
 
     train, _ = discrete_dataset(dataset, config.size, config.n_train, seed, "train", store)
     reference, _ = discrete_dataset(dataset, config.size, config.n_reference, seed, "reference", store)
-    latent_distribution = build_latent(latent, config.latent_spec(), seed, store)
     model = WGANGP(config.model_config(), seed=seed)
     curve_reference = reference[: config.curve_samples]
 
@@ -129,7 +143,7 @@ def train_run(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, r
     settings = TrainerConfig(n_steps=config.n_steps, batch_size=config.batch_size, seed=seed,
                              log_every=config.log_every, checkpoint_every=config.log_every, device=config.device,
                              progress=progress)
-    run_dir = keyed_run_dir(runs_dir, f"{dataset}-{latent}-seed{seed}", model, latent_distribution, data, settings)
+    run_dir = keyed_run_dir(runs_dir, f"{dataset}-{label}-seed{seed}", model, latent_distribution, data, settings)
     trainer = Trainer(model, latent_distribution, data, settings, run_dir, evaluate=evaluate)
     curve = pd.DataFrame(trainer.fit(resume=True))
     generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))

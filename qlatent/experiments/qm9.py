@@ -470,14 +470,27 @@ def score_molecules(mols: list, training: set[str], reference: Any, *, fcd_conne
     return scores
 
 
-def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config, runs_dir: Path,
-              store: Any = None, progress: bool = False) -> RunOutcome:
-    """Train (or resume, or reload) one run and score ``eval_samples`` generated molecules.
+@dataclass
+class PreparedRun:
+    """One run of the chapter, built and ready to train: the :class:`~qlatent.training.loop.Trainer`
+    (its run directory keyed by everything that shapes training, not by its length), the model, its
+    latent distribution, the training SMILES (novelty) and the FCD reference statistics."""
 
-    Returns the scores (see the module notes), the training curve and up to ``molecule_rows``
-    valid generated molecules with their properties. Raises ``ValueError`` before any work as
-    :func:`check_run`.
-    """
+    trainer: Any
+    model: Any
+    distribution: Any
+    training: set[str]
+    reference: Any
+    seed: int
+
+
+def prepare_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config,
+                runs_dir: Path, store: Any = None, progress: bool = False, n_steps: int | None = None,
+                checkpoint_every: int | None = None) -> PreparedRun:
+    """Build one run (nothing is trained): ``n_steps`` (default: the schedule's) is how far the
+    trainer goes, ``checkpoint_every`` (default ``log_every``) how often it checkpoints; neither
+    enters the run's key, so a run trained in stretches is one run. Raises ``ValueError`` before
+    any work as :func:`check_run`."""
     check_run(schedule, size, circuit, latent, seed, config=config)
     import torch
 
@@ -501,20 +514,50 @@ def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
                 "eval_valid_unique": valid_unique_count(mols), "eval_novel": novel_count(mols, training),
                 "eval_valid_unique_connected": valid_unique_count(mols, connected_only=True)}
 
-    _, n_steps = config.schedule(schedule)
+    if n_steps is None:
+        _, n_steps = config.schedule(schedule)
     data = GraphBank.from_dataset(dataset, "train")
     settings = TrainerConfig(n_steps=n_steps, batch_size=config.batch_size, seed=seed, log_every=config.log_every,
-                             checkpoint_every=config.log_every, device=config.device, progress=progress)
+                             checkpoint_every=checkpoint_every or config.log_every, device=config.device,
+                             progress=progress)
     run_dir = keyed_run_dir(runs_dir, f"{schedule}-{size}-{circuit}-{latent}-seed{seed}", model, distribution, data,
                             settings)
     trainer = Trainer(model, distribution, data, settings, run_dir, evaluate=evaluate)
-    curve = pd.DataFrame(trainer.fit(resume=True))
-    generator = torch.Generator().manual_seed(derived_seed(seed, "evaluation"))
-    mols = model.sample_molecules(config.eval_samples, distribution, generator, mode=config.decode)
-    scores = score_molecules(mols, training, reference, fcd_connected_only=config.fcd_connected_only, seed=seed)
-    keep = ["step", *[column for column in curve.columns if column in _CURVE_COLUMNS]]
-    return RunOutcome(scores, curve[keep], molecule_table(mols, config.molecule_rows),
-                      training_seconds=trainer.training_seconds)
+    return PreparedRun(trainer, model, distribution, training, reference, seed)
+
+
+def score_run(run: PreparedRun, config: QM9Config) -> tuple[dict[str, float], list]:
+    """Scores of ``eval_samples`` molecules of the run's model as it is now (see the module notes),
+    drawn from a generator seeded by the run's seed alone, and the molecules."""
+    import torch
+
+    generator = torch.Generator().manual_seed(derived_seed(run.seed, "evaluation"))
+    mols = run.model.sample_molecules(config.eval_samples, run.distribution, generator, mode=config.decode)
+    scores = score_molecules(mols, run.training, run.reference, fcd_connected_only=config.fcd_connected_only,
+                             seed=run.seed)
+    return scores, mols
+
+
+def curve_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The training curve's columns of a trainer's metrics rows (``step`` and the ``eval_*`` counts)."""
+    curve = pd.DataFrame(rows)
+    return curve[["step", *[column for column in curve.columns if column in _CURVE_COLUMNS]]]
+
+
+def train_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config, runs_dir: Path,
+              store: Any = None, progress: bool = False) -> RunOutcome:
+    """Train (or resume, or reload) one run and score ``eval_samples`` generated molecules.
+
+    Returns the scores (see the module notes), the training curve and up to ``molecule_rows``
+    valid generated molecules with their properties. Raises ``ValueError`` before any work as
+    :func:`check_run`.
+    """
+    run = prepare_run(schedule, size, circuit, latent, seed, config=config, runs_dir=runs_dir, store=store,
+                      progress=progress)
+    curve = curve_table(run.trainer.fit(resume=True))
+    scores, mols = score_run(run, config)
+    return RunOutcome(scores, curve, molecule_table(mols, config.molecule_rows),
+                      training_seconds=run.trainer.training_seconds)
 
 
 def run_table2(config: QM9Config, jobs: Sequence[Mapping[str, Any]], runs_dir: Path, store: Any = None,

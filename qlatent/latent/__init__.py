@@ -7,12 +7,15 @@
 - Classical baselines: :class:`GaussianLatent`, :class:`UniformLatent`, :class:`BernoulliLatent`,
   :class:`IndependentCountsLatent` (matched to photon-count marginals),
   :class:`ShuffledCountsLatent` (each mode's counts permuted independently).
+- Challengers of the boson latent (:mod:`qlatent.latent.challengers`):
+  :class:`DirichletMultinomialLatent` and :class:`GaussianCopulaLatent`.
 
 Importing this subpackage imports torch; ``import qlatent`` does not import it.
 """
 
 from qlatent.latent.bank import BankLatent, bank_sha256
 from qlatent.latent.base import LatentDistribution, check_latent_dim
+from qlatent.latent.challengers import DirichletMultinomialLatent, GaussianCopulaLatent
 from qlatent.latent.classical import (
     BernoulliLatent,
     GaussianLatent,
@@ -26,6 +29,8 @@ __all__ = [
     "BankLatent",
     "BernoulliLatent",
     "CountPostprocess",
+    "DirichletMultinomialLatent",
+    "GaussianCopulaLatent",
     "GaussianLatent",
     "IndependentCountsLatent",
     "LatentDistribution",

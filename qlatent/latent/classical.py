@@ -6,7 +6,8 @@
   threshold detection (``P(c_i > 0)`` per mode).
 - :class:`IndependentCountsLatent` — independent counts per mode with given count marginals;
   ``from_counts`` matches the empirical photon-count marginals of a sample, so only the
-  correlations between modes differ from the quantum latent.
+  correlations between modes differ from the quantum latent; ``negative_binomial`` matches each
+  mode's mean and variance with an overdispersed negative binomial instead.
 - :class:`ShuffledCountsLatent` — a bank made by permuting each column of a count sample
   independently: the exact same values per mode (same bank size, same post-processing
   statistics) with the cross-mode correlations destroyed.
@@ -31,6 +32,8 @@ from qlatent.latent.postprocess import CountPostprocess, FittedPostprocess
 
 #: Tolerance on the sum of each probability vector.
 PROBABILITY_SUM_TOLERANCE = 1e-9
+#: Tail mass of a negative binomial marginal cut off (then renormalised) to make it a finite table.
+NEGATIVE_BINOMIAL_TAIL = 1e-12
 
 
 class GaussianLatent(LatentDistribution):
@@ -257,6 +260,40 @@ class IndependentCountsLatent(LatentDistribution):
         width = int(array.max()) + 1
         table = np.stack([np.bincount(column, minlength=width) for column in array.T]) / array.shape[0]
         return cls(table, name=name, postprocess=postprocess)
+
+    @classmethod
+    def negative_binomial(
+        cls,
+        counts: np.ndarray | torch.Tensor,
+        *,
+        name: str = "negative-binomial",
+        postprocess: CountPostprocess | None = None,
+    ) -> IndependentCountsLatent:
+        """Independent negative binomial modes with each column's mean and variance of ``counts`` (n_samples, n_modes).
+
+        Mode ``i`` with mean ``μ`` and variance ``σ² > μ`` gets ``NB(r, q)``, ``r = μ² / (σ² - μ)``,
+        ``q = μ / σ²`` (number of failures before the ``r``-th success, success probability
+        ``q``), its tail beyond :data:`NEGATIVE_BINOMIAL_TAIL` cut off and the rest renormalised: an
+        overdispersed count law with the boson latent's per-mode bunching and no correlations.
+
+        Raises
+        ------
+        ValueError
+            If ``counts`` is not a non-empty 2-D array of non-negative whole numbers, or a mode is
+            not overdispersed (variance at most its mean, which no negative binomial has).
+        """
+        from scipy.stats import nbinom
+
+        array = as_counts(counts).astype(np.float64)
+        mean, variance = array.mean(axis=0), array.var(axis=0)
+        flat = np.flatnonzero((variance <= mean) | (mean == 0))
+        if flat.size:
+            raise ValueError(f"modes {flat.tolist()} are not overdispersed (variance {variance[flat].round(4).tolist()}"
+                             f" <= mean {mean[flat].round(4).tolist()}): no negative binomial matches them")
+        size, success = mean**2 / (variance - mean), mean / variance
+        width = int(np.max(nbinom.isf(NEGATIVE_BINOMIAL_TAIL, size, success))) + 1
+        table = nbinom.pmf(np.arange(width)[None, :], size[:, None], success[:, None])
+        return cls(table / table.sum(axis=1, keepdims=True), name=name, postprocess=postprocess)
 
     def _draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
         uniforms = torch.rand((self.dim, n), generator=generator, dtype=torch.float64)

@@ -25,7 +25,9 @@ Where we differ from the released MolGAN code (``nicola-decao/MolGAN``), and why
   critic's scalar output, at interpolates between real graphs and the relaxed graphs the critic
   scored (MolGAN's code interpolates with the plain softmax whatever the relaxation).
 - **Schedule.** One :meth:`MolGAN.train_step` is ``n_critic`` critic updates then one generator
-  update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations).
+  update (MolGAN alternates 1 generator and ``n_critic − 1`` critic iterations). The generator is
+  fixed during the critic updates, so the graphs of all of them are made in one batched pass, from
+  latents drawn in the order of one update after another (:data:`ARITHMETIC_VERSION` 2).
 - **Omitted**: mini-batch discrimination (it couples the samples of a batch, so the per-sample
   gradient penalty no longer constrains a per-sample function; MolGAN's example script turns it
   off too) and MolGAN's non-adjacency decoders.
@@ -77,6 +79,13 @@ DECODE_MODES = ("argmax", "categorical")
 GENERATORS = ("molgan", "reinjection")
 #: Hidden widths of the paper's modified generator (Appendix E): never shrinking, steps of 112.
 PAPER_GENERATOR_HIDDEN = (64, 176, 288, 400, 512)
+#: Version of the floating-point arithmetic of a training step, part of :meth:`MolGAN.describe` and
+#: so of every run's key: a run is never resumed from a checkpoint made by other arithmetic.
+#: 1: one generator pass and separate critic passes on real and generated graphs per critic update.
+#: 2: one generator pass for all the critic updates of a step, real and generated graphs scored in
+#: one critic pass, R-GCN products by weight blocks (same draws, same mathematics; results differ
+#: by rounding only, ``tests/test_molgan_arithmetic.py``).
+ARITHMETIC_VERSION = 2
 
 RewardFn = Callable[[list], np.ndarray]
 Graph = tuple[torch.Tensor, torch.Tensor]
@@ -625,13 +634,17 @@ class MolGAN(LatentInput):
         Gumbel noise (if the relaxation uses it) comes from ``generator``; the edge diagonal is the
         one-hot "no bond".
         """
-        node_logits, edge_logits = self.generator(z)
+        noise = self._relaxation_noise(z.shape[0], generator)
+        return self._relax(self.generator(z), noise)
+
+    def _relaxation_noise(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor | None, ...]:
+        """The relaxation's Gumbel noise for ``batch`` graphs (none for the plain softmax)."""
+        return (None, None) if self.config.sampling == "softmax" else self._noise(batch, generator)
+
+    def _relax(self, logits: tuple[torch.Tensor, torch.Tensor], noise: tuple[torch.Tensor | None, ...]) -> Graph:
         c = self.config
-        noise: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
-        if c.sampling != "softmax":
-            noise = self._noise(z.shape[0], generator)
-        nodes = relax(node_logits, c.sampling, c.temperature, noise[0])
-        edges = relax(edge_logits, c.sampling, c.temperature, noise[1])
+        nodes = relax(logits[0], c.sampling, c.temperature, noise[0])
+        edges = relax(logits[1], c.sampling, c.temperature, noise[1])
         return nodes, _no_self_bonds(edges)
 
     def one_hot(self, nodes: torch.Tensor, adjacency: torch.Tensor) -> Graph:
@@ -693,13 +706,27 @@ class MolGAN(LatentInput):
             network.train()
         self.critic.requires_grad_(True)
         critic_losses, distances, penalties = [], [], []
+        # Every random draw of the critic updates first, in the order of one update after another
+        # (real batch, latents, relaxation noise, interpolation weights), so the stream is the
+        # one-at-a-time schedule's; the generator, fixed during them, then makes all their graphs
+        # in one batched forward pass (ARITHMETIC_VERSION 2).
+        draws = []
         for _ in range(c.n_critic):
             (real_nodes, real_adjacency), real = self._real_batch(draw_batch)
             batch = real[0].shape[0]
-            with torch.no_grad():
-                fake = self.relaxed_graphs(self._latents(batch, latent, generator), generator)
-            distance = self.critic(*real).mean() - self.critic(*fake).mean()
+            z = self._latents(batch, latent, generator)
+            noise = self._relaxation_noise(batch, generator)
             eps = torch.rand(batch, generator=generator).to(self.device)
+            draws.append((real, z, noise, eps))
+        with torch.no_grad():
+            logits = self.generator(torch.cat([z for _, z, _, _ in draws]))
+        sizes = [z.shape[0] for _, z, _, _ in draws]
+        for (real, _, noise, eps), node_logits, edge_logits in zip(draws, logits[0].split(sizes),
+                                                                  logits[1].split(sizes)):
+            fake = self._relax((node_logits, edge_logits), noise)
+            # real and generated graphs scored in one pass of the critic
+            scores = self.critic(torch.cat((real[0], fake[0])), torch.cat((real[1], fake[1])))
+            distance = scores[:eps.shape[0]].mean() - scores[eps.shape[0]:].mean()
             penalty = gradient_penalty(self.critic, real, fake, eps, c.gradient_penalty)
             critic_losses.append(critic_update(self.opt_critic, distance, penalty, c.gp_weight))
             distances.append(distance.detach())
@@ -834,7 +861,8 @@ class MolGAN(LatentInput):
 
     def describe(self) -> dict[str, Any]:
         """Everything that defines the model, for the run manifest."""
-        described: dict[str, Any] = {"model": "molgan", "init_seed": self.seed, **asdict(self.config)}
+        described: dict[str, Any] = {"model": "molgan", "init_seed": self.seed, "arithmetic": ARITHMETIC_VERSION,
+                                     **asdict(self.config)}
         if self.reward_fn is not None:
             described["reward"] = _reward_name(self.reward_fn)
         if self.encoder is not None:

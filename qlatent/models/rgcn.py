@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from qlatent.models.mlp import ACTIVATIONS, build_mlp, check_activation, check_hidden
@@ -57,10 +58,30 @@ class RelationalGraphConv(nn.Module):
 
     def forward(self, annotations: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         """Annotations ``(B, V, in_dim)`` and edges ``(B, V, V, Y)`` to ``(B, V, out_dim)``."""
+        return self.propagate(annotations, relation_matrix(edges))
+
+    def propagate(self, annotations: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
+        """Annotations ``(B, V, in_dim)`` and :func:`relation_matrix` ``(B, V, V·(Y−1))`` to ``(B, V, out_dim)``.
+
+        The self-connection and the bond types are two products with row blocks of the one weight
+        matrix, and the sum over neighbours and bond types is one batched product, so no
+        activation tensor is sliced (a slice's backward fills a zero tensor of the whole width).
+        """
         batch, n_nodes, _ = annotations.shape
-        transformed = self.linear(annotations).view(batch, n_nodes, self.n_relations + 1, self.out_dim)
-        messages = torch.einsum("bijr,bjru->biu", edges[..., 1:], transformed[:, :, 1:, :])
-        return self.dropout(self.activation(messages + transformed[:, :, 0, :]))
+        weight, bias = self.linear.weight, self.linear.bias
+        width = self.out_dim
+        own = F.linear(annotations, weight[:width], bias[:width])
+        transformed = F.linear(annotations, weight[width:], bias[width:])
+        messages = torch.bmm(relations, transformed.reshape(batch, n_nodes * self.n_relations, width))
+        return self.dropout(self.activation(messages + own))
+
+
+def relation_matrix(edges: torch.Tensor) -> torch.Tensor:
+    """Edges ``(B, V, V, Y)`` to the bond-type adjacency ``(B, V, V·(Y−1))``: row ``i``, column
+    ``j·(Y−1) + r − 1`` holds ``A_r[i, j]`` (the "no bond" channel 0 dropped), the layout
+    :meth:`RelationalGraphConv.propagate` multiplies by, built once per graph for every layer."""
+    batch, n_nodes, _, n_types = edges.shape
+    return edges[..., 1:].reshape(batch, n_nodes, n_nodes * (n_types - 1))
 
 
 class GatedGraphAggregation(nn.Module):
@@ -79,7 +100,11 @@ class GatedGraphAggregation(nn.Module):
 
     def forward(self, annotations: torch.Tensor) -> torch.Tensor:
         """Annotations ``(B, V, in_dim)`` to ``(B, out_dim)``."""
-        gated = torch.sigmoid(self.gate(annotations)) * torch.tanh(self.value(annotations))
+        # gate and value in one product; split's backward concatenates (no zero fill)
+        both = F.linear(annotations, torch.cat((self.gate.weight, self.value.weight)),
+                        torch.cat((self.gate.bias, self.value.bias)))
+        gate, value = both.split(self.gate.out_features, dim=-1)
+        gated = torch.sigmoid(gate) * torch.tanh(value)
         return self.dropout(self.activation(gated.sum(dim=1)))
 
 
@@ -146,9 +171,11 @@ class GraphCritic(nn.Module):
         With ``return_features`` also return the head's last hidden layer ``(B, dense_hidden[-1])``
         (MolGAN's feature-matching features).
         """
+        relations = relation_matrix(edges)
         hidden = nodes
         for convolution in self.convolutions:
-            hidden = convolution(hidden if hidden is nodes else torch.cat((hidden, nodes), dim=-1), edges)
+            hidden = convolution.propagate(hidden if hidden is nodes else torch.cat((hidden, nodes), dim=-1),
+                                           relations)
         features = self.features(self.aggregation(torch.cat((hidden, nodes), dim=-1)))
         score = self.last(features).squeeze(-1)
         if self.output == "sigmoid":
