@@ -35,13 +35,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
 from qlatent.io import atomic_write_json, sha256_file
 from qlatent.paths import project_root, results_dir
 from qlatent.readers import BadFileError, load_json
+
+if TYPE_CHECKING:
+    from qlatent.experiments.canary import Staleness
 
 #: The largest table a recording may hold: recordings are committed, so they stay small.
 MAX_TABLE_BYTES = 2_000_000
@@ -196,6 +199,9 @@ _MANIFEST_FIELDS: tuple[tuple[str, Any, str, bool], ...] = (
     ("training_compute_s", lambda value: value is None or (_is_number(value) and math.isfinite(value)
                                                            and value >= 0),
      "a finite number of seconds or null", False),
+    ("canary", lambda value: value is None or (isinstance(value, dict) and all(
+        isinstance(key, str) and _is_number(number) for key, number in value.items())),
+     "an object mapping canary metrics to numbers, or null", False),
 )
 
 
@@ -332,6 +338,14 @@ def _changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
+def record_canary(chapter: str) -> dict[str, float] | None:
+    """The chapter's canary metrics with the code being recorded (:mod:`qlatent.experiments.canary`),
+    stored in the manifest as ``canary``; ``None`` for a chapter without a canary."""
+    from qlatent.experiments.canary import CANARIES, run_canary
+
+    return run_canary(chapter) if chapter in CANARIES else None
+
+
 def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     """Execute (or resume) ``chapter`` with ``profile`` and store its recorded tables; returns the folder.
 
@@ -346,6 +360,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     NotebookFailed
         If the notebook fails (the previous recording is kept).
     """
+    from qlatent.experiments.canary import MANIFEST_KEY
     from qlatent.paths import profiles_file
     from qlatent.provenance import environment_info
     from qlatent.runner.execution import execute
@@ -356,6 +371,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
     cpu_started = os.times()
     # What made the results is read before they are made: the checkout may change during a long run.
     environment, code_files = environment_info(), code_file_hashes()
+    canary = record_canary(name)
     result = execute(name, get_profile(profiles_file(), profile).notebooks[name], force=force, profile=profile,
                      origin="record")
     source = results_dir() / name
@@ -393,6 +409,7 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
         "environment": environment,
         "code_files": code_files,
         "code_changed_during_recording": _changed_files(code_files, code_file_hashes()),
+        MANIFEST_KEY: canary,
         "machine": machine_info(),
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "notebook_status": result.status,
@@ -446,6 +463,7 @@ class Recording:
     profile: str
     manifest: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _staleness: Staleness | None = field(default=None, init=False, repr=False, compare=False)
 
     def changed_code_files(self) -> list[str]:
         """qlatent source files added, removed or changed since the recording was made."""
@@ -491,14 +509,16 @@ class Recording:
             if stale:
                 text += (f" **Its parameters are no longer the `{self.profile}` profile's** "
                          f"({', '.join(f'`{key}`' for key in stale)} differ from `notebooks/profiles.yml`).")
-        changed = self.changed_code_files()
-        if changed:
-            shown = ", ".join(f"`{path}`" for path in changed[:8]) + (" and more" if len(changed) > 8 else "")
-            text += (f" **qlatent's code has changed since this recording** ({len(changed)} file(s): {shown}); "
-                     "its numbers may differ from what the current code would give.")
-        else:
-            text += " qlatent's code is unchanged since."
-        return text
+        return f"{text} {self.staleness().summary()}"
+
+    def staleness(self) -> Staleness:
+        """Whether the current code still computes this recording's numbers, by its canary
+        (:func:`qlatent.experiments.canary.staleness`; re-run at most once per recording object)."""
+        if self._staleness is None:
+            from qlatent.experiments.canary import staleness
+
+            self._staleness = staleness(self)
+        return self._staleness
 
 
 def _refuse_links(*paths: Path) -> None:

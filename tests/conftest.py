@@ -49,6 +49,24 @@ def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """A copy of the project with the quick-profile book built by `qlatent book`: (root, the completed run).
+
+    Built once per session: test_runner_pipeline.py checks the run, test_browser.py opens the pages.
+    """
+    root = copy_project(tmp_path_factory.mktemp("project"))
+    # Decoys a real checkout has beside the book (an environment, caches, stray pages): never scanned.
+    decoy = root / ".venv" / "lib" / "site-packages" / "pkg"
+    decoy.mkdir(parents=True)
+    (decoy / "demo.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (root / ".pytest_cache").mkdir()
+    (root / ".pytest_cache" / "README.md").write_text("# cache\n")
+    first = run_cli(root, "book", "--profile", "quick")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root, first
+
+
 @pytest.fixture(scope="module")
 def torch_one_thread():
     """Small networks (and ChemNet's LSTM) run fastest on one torch thread on a 2-core machine."""

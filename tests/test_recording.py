@@ -78,7 +78,8 @@ def test_recording_reads_back_verified_and_reports_problems(tiny_project, monkey
     manifest["code_files"]["stats.py"] = "0" * 64
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert load_recording("98_tiny", "standard").changed_code_files() == ["stats.py"]
-    assert "qlatent's code has changed since this recording" in load_recording("98_tiny", "standard").describe()
+    assert ("**Not checked against the current code**: this recording predates the canary check, and 1 qlatent "
+            "file(s) changed since") in load_recording("98_tiny", "standard").describe()
 
     (folder / "scores.csv").write_text("latent,value\nboson,0.0\n")
     with pytest.raises(RecordingError, match=r"scores\.csv does not match the checksum"):
@@ -287,6 +288,7 @@ def _set(path, value):
     ("training_compute_s", float("inf"), "is Infinity, not a finite number of seconds or null"),
     ("recorded_at", "\u0662\u0660\u0662\u0666-12-01T00:00:00+0000", "is .*, not a time as text"),
     ("machine.cpus", 10 ** 12, "is 1000000000000, not a whole number of CPUs from 1 to 100,000 or null"),
+    ("canary", {"boson.mmd": "0.5"}, r"is \{\"boson\.mmd\": \"0\.5\"\}, not an object mapping canary metrics"),
 ])
 def test_a_malformed_manifest_field_is_a_problem_naming_it(tiny_project, monkeypatch, field, value, problem):
     _write_recording(tiny_project, _set(field, value))

@@ -1,32 +1,16 @@
 """End to end on a copy of the project: profile → papermill → saved results → figures → book.
 
-This is also CI's check that every notebook executes with the quick profile.
+This is also CI's check that every notebook executes with the quick profile. The book is built once
+per session (`built_book` in conftest.py) and also opened in a browser (test_browser.py).
 """
 
 import json
 
 import nbformat
 import pandas as pd
-import pytest
 from conftest import run_cli
 
 from qlatent.runner.profiles import load_profiles
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    from conftest import copy_project
-
-    root = copy_project(tmp_path_factory.mktemp("project"))
-    # Decoys a real checkout has beside the book (an environment, caches, stray pages): never scanned.
-    decoy = root / ".venv" / "lib" / "site-packages" / "pkg"
-    decoy.mkdir(parents=True)
-    (decoy / "demo.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
-    (root / ".pytest_cache").mkdir()
-    (root / ".pytest_cache" / "README.md").write_text("# cache\n")
-    first = run_cli(root, "book", "--profile", "quick")
-    assert first.returncode == 0, first.stdout + first.stderr
-    return root, first
 
 
 def test_book_builds_with_every_quick_notebook(built_book):
