@@ -80,6 +80,7 @@ PARAMETER_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
                    ("compare_step", AT_MOST, "latent_steps"), ("latent_steps", MULTIPLE_OF, "log_every"),
                    ("depth_steps", MULTIPLE_OF, "log_every"), ("compare_step", MULTIPLE_OF, "log_every")),
     "04_discrete": (("log_every", AT_MOST, "n_steps"),),
+    "04b_mechanism": (("log_every", AT_MOST, "n_steps"),),
     "05_qm9": (("log_every", AT_MOST, "n_steps"), ("log_every", AT_MOST, "fast_n_steps")),
     "06_flows_diffusion": (("log_every", AT_MOST, "flow_steps"), ("log_every", AT_MOST, "ddgan_steps")),
 }
