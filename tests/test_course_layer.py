@@ -55,3 +55,26 @@ def test_every_chapter_has_two_exercises_with_hidden_solutions_executed_with_it(
 def test_exercise_labels_are_unique_across_the_book():
     labels = [label for name in PAGES for source in markdown(name) for label in EXERCISE.findall(source)]
     assert len(labels) == len(set(labels))
+
+
+CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+BIB_KEY = re.compile(r"^@\w+\{([^,\s]+),", re.MULTILINE)
+
+
+def cited_keys(text: str) -> set[str]:
+    """Keys of the ``{cite}`a,b` `` roles in MyST text, leaving out double-backtick code (an example)."""
+    text = re.sub(r"``.+?``", "", text, flags=re.DOTALL)
+    return {key.strip() for keys in CITE.findall(text) for key in keys.split(",")}
+
+
+def test_cited_keys_are_found_only_outside_code():
+    assert cited_keys("as {cite}`a2000x,b2001y` and {cite:p}`c2002z`; write ``{cite}`key` `` to cite") == {
+        "a2000x", "b2001y", "c2002z"}
+
+
+def test_every_cited_work_is_in_the_bibliography():
+    entries = set(BIB_KEY.findall((REPO / "book" / "references.bib").read_text()))
+    texts = [source for path in sorted((REPO / "notebooks").glob("*.ipynb")) for source in markdown(path.stem)]
+    texts += [path.read_text() for path in sorted((REPO / "book").glob("*.md"))]
+    cited = set().union(*map(cited_keys, texts))
+    assert cited and not cited - entries, f"cited but not in book/references.bib: {sorted(cited - entries)}"
