@@ -231,7 +231,9 @@ def _draw_and_merge(request: SampleRequest, store: SampleStore, executor: str | 
         task = draw_shard if request.min_detected else sample_shard
         try:
             with open_executor(settings) as running:
-                tasks = [{"request": request, "index": index, "entropy": entropy} for index in missing]
+                setup = backend.setup(request)  # validated once, sent with every shard
+                tasks = [{"request": request, "index": index, "entropy": entropy, "setup": setup}
+                         for index in missing]
                 results = run_tasks(task, tasks, running, progress=progress, on_result=keep, unit="shard",
                                     desc=f"shards of {folder.request_id[:12]}",
                                     already_done=len(folder.rows) - len(missing))
