@@ -255,3 +255,11 @@ def test_a_bank_validates_its_matrix_once_however_many_shards(request_, tmp_path
         bank = get_or_sample(request_, SampleStore(tmp_path / str(executor)), progress=False, executor=executor)
         assert checked == [(6, 6)], executor  # five shards, one validation
         np.testing.assert_array_equal(bank.counts, LocalBackend().sample(request_).counts)
+
+
+@pytest.mark.parametrize(("n", "p"), [(0, 0.5), (1, 0.3), (32, 0.5), (24, 0.9), (20, 1.0), (20, 0.0), (65_535, 0.7)])
+def test_the_estimates_binomial_law_is_scipys(n, p):
+    """The time estimate's survivors law, computed without importing scipy.stats (seconds before the estimate)."""
+    from scipy.stats import binom
+
+    np.testing.assert_allclose(shards.binomial_pmf(n, p), binom.pmf(np.arange(n + 1), n, p), rtol=1e-9, atol=1e-15)
