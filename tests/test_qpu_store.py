@@ -385,7 +385,9 @@ def test_a_request_past_the_memory_limit_is_refused_before_sampling(tmp_path, in
     assert estimate.memory_bytes == 3 * 10 ** 9 * 4  # uint8 counts, three copies while merging
     with pytest.raises(SampleSizeError, match=r"refusing to sample 1,000,000,000 shots of 2 photon\(s\) in 4 modes "
                                               r"on local: it needs about 11\.2 GiB of memory, past the limit of "
-                                              r"1 GiB \(--max-memory GB, max_memory_gb=\)") as caught:
+                                              r"1 GiB \(--max-memory GB of qlatent samples fetch or qlatent "
+                                              r"sweep, \$QLATENT_MAX_MEMORY_GB for any run, max_memory_gb= in "
+                                              r"Python\)") as caught:
         get_or_sample(huge, store, backend=NoCall(), limits=SamplingLimits(max_memory_gb=1))
     assert caught.value.estimate.memory_bytes == estimate.memory_bytes
     assert list(tmp_path.iterdir()) in ([], [store.lock_path(huge.request_id())])  # no shard was drawn
@@ -425,6 +427,27 @@ def test_remote_requests_are_sized_in_jobs():
 def test_limits_must_be_positive(limits):
     with pytest.raises(ValueError, match="must be a positive"):
         SamplingLimits(**limits)
+
+
+def test_the_limits_defaults_come_from_the_environment(monkeypatch):
+    """How ``qlatent sweep --max-memory`` reaches its runs' banks (and anyone's notebook run): one place."""
+    from qlatent.qpu.limits import LIMIT_ENV, default_max_memory_gb
+
+    for name in LIMIT_ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    assert SamplingLimits() == SamplingLimits(default_max_memory_gb(), 168.0, 1000)
+    monkeypatch.setenv("QLATENT_MAX_MEMORY_GB", "0.5")
+    monkeypatch.setenv("QLATENT_MAX_HOURS", "0")
+    monkeypatch.setenv("QLATENT_MAX_JOBS", "7")
+    assert SamplingLimits() == SamplingLimits(0.5, None, 7)
+    assert SamplingLimits(max_memory_gb=2).max_memory_gb == 2  # an explicit limit wins
+    monkeypatch.setenv("QLATENT_MAX_JOBS", "1.5")
+    with pytest.raises(ValueError, match=r"\$QLATENT_MAX_JOBS must be a non-negative whole number \(0: no limit\), "
+                                         r"got '1.5'"):
+        SamplingLimits()
+    monkeypatch.setenv("QLATENT_MAX_MEMORY_GB", "lots")
+    with pytest.raises(ValueError, match=r"\$QLATENT_MAX_MEMORY_GB must be a non-negative number"):
+        SamplingLimits()
 
 
 def test_minus_zero_is_the_same_request_as_zero(interferometer):
