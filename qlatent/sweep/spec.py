@@ -218,6 +218,7 @@ def check_banks(reference: str, function: Callable[..., Any],
         return
     limits = SamplingLimits()
     refusals: dict[str, str | None] = {}  # request id -> the refusal (None: within the limits or stored)
+    backends: dict[str, Any] = {}  # backends that run here estimate time too; others are sized by their counts
     for job, arguments in tasks:
         store = arguments.get("store")
         store = store if isinstance(store, SampleStore) else SampleStore(store)
@@ -228,11 +229,11 @@ def check_banks(reference: str, function: Callable[..., Any],
             if request_id not in refusals:
                 refusals[request_id] = None
                 if request_id not in store:
-                    # backends that run here estimate time too; others are sized by their counts
-                    backend = get_backend(request.backend) if backend_kind(request.backend)[0] in (
-                        "local", "perceval") else None
+                    if request.backend not in backends:
+                        backends[request.backend] = get_backend(request.backend) if backend_kind(
+                            request.backend)[0] in ("local", "perceval") else None
                     try:
-                        limits.check(estimate_sampling(request, backend), request)
+                        limits.check(estimate_sampling(request, backends[request.backend]), request)
                     except SampleSizeError as error:
                         refusals[request_id] = str(error)
             if refusals[request_id] is not None:
