@@ -7,9 +7,11 @@
     chapter last executed by ``qlatent run`` keeps that run's parameters unless ``--profile`` is
     given explicitly.
 ``qlatent sweep SWEEP.yml [--executor local|ray|serial] [--workers N] [--address ADDR] [--output DIR]
-[--max-runs N] [--dry-run]``
+[--max-runs N] [--max-memory GB] [--max-hours H] [--dry-run]``
     Run a declarative sweep (see :mod:`qlatent.sweep.spec`): only the runs not complete before,
-    then one tidy table (parquet and CSV) over all runs.
+    then one tidy table (parquet and CSV) over all runs. Every run is checked first, its
+    photon-count banks against the sampling limits (:mod:`qlatent.qpu.limits`), which the two
+    options raise.
 ``qlatent run NOTEBOOK [-p KEY VALUE ...] [--profile NAME] [--force]``
     Execute one notebook with explicit parameters (values are read as papermill and YAML read them: 3,
     1e-3, inf, true, None, [1, 2]; see :func:`qlatent.readers.parse_value`).
@@ -197,6 +199,18 @@ def cmd_book(args: argparse.Namespace) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from qlatent.qpu.limits import LIMIT_ENV
+    from qlatent.sweep.executors import environment
+
+    # The runs' banks are sized against SamplingLimits, whose defaults read these variables: set for
+    # the loading (which checks every run's banks) and the runs, in this process and its workers.
+    limits = {LIMIT_ENV[field]: str(value) for field, value in (("max_memory_gb", args.max_memory),
+                                                                 ("max_hours", args.max_hours)) if value is not None}
+    with environment(**limits):
+        return _sweep(args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
     from qlatent.sweep.run import run_sweep
     from qlatent.sweep.spec import load_sweep
 
@@ -372,7 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="further attempts of a run whose worker died (default: the file's)")
     sweep.add_argument("--max-runs", type=whole_number(1), default=MAX_RUNS, metavar="N",
                        help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,})")
-    sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
+    sweep.add_argument("--max-memory", type=real_number(0), metavar="GB",
+                       help="refuse a run whose photon-count bank is estimated to need more memory (default: half "
+                            "this machine's; 0: no limit)")
+    sweep.add_argument("--max-hours", type=real_number(0), metavar="H",
+                       help="refuse a run whose bank is estimated to take longer on one core (default 168; 0: no "
+                            "limit)")
+    sweep.add_argument("--dry-run", action="store_true",
+                       help="say what would run, run nothing (every run is checked, its banks against the limits)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)
 

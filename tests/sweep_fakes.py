@@ -128,6 +128,25 @@ def picky(x: float, seed: int, limit: float = 10.0) -> dict[str, float]:
 picky.validate = _check_picky  # type: ignore[attr-defined]
 
 
+def _bank(shots: int, seed: int, store: str) -> list:
+    from qlatent.photonics.interferometers import haar_interferometer
+    from qlatent.qpu import SampleRequest
+
+    return [SampleRequest("local", haar_interferometer(4, seed=1), (1, 1, 0, 0), shots, seed=seed)]
+
+
+def banked(shots: int, seed: int, store: str) -> dict[str, float]:
+    """Samples a bank of ``shots`` shots (its ``bank_requests`` hook lists it); scores the memory limit it ran under."""
+    from qlatent.qpu import get_or_sample
+    from qlatent.qpu.limits import SamplingLimits
+
+    get_or_sample(_bank(shots, seed, store)[0], store, progress=False)
+    return {"max_memory_gb": SamplingLimits().max_memory_gb or 0.0}
+
+
+banked.bank_requests = _bank  # type: ignore[attr-defined]
+
+
 @contextlib.contextmanager
 def http2_server() -> Iterator[tuple[str, list[int]]]:
     """A loopback server that answers HTTP/2's preface with a SETTINGS frame, as gRPC servers (Ray's) do.

@@ -130,10 +130,10 @@ def test_a_postselected_bank_is_drawn_in_shards_that_resume_with_their_acceptanc
     assert post["n_passed"] == sum(draw.n_passed for draw in draws) >= request.n_samples
     np.testing.assert_array_equal(sample_shard(request, 1, 7), draws[1].counts)
 
-    def failing(request, index, entropy):
+    def failing(request, index, entropy, setup):
         if index == 2:
             raise RuntimeError("the node went away")
-        return draw_shard(request, index, entropy)
+        return draw_shard(request, index, entropy, setup)
 
     monkeypatch.setattr(shards, "draw_shard", failing)
     store = SampleStore(tmp_path)

@@ -188,3 +188,18 @@ def test_sampling_leaves_torchs_thread_count_alone():
                             env={key: value for key, value in __import__("os").environ.items()
                                  if key != "NUMBA_THREADING_LAYER"})
     assert result.stdout.strip() == "1"
+
+
+def test_a_matrix_accepted_as_unitary_is_accepted_as_sub_unitary_too():
+    """Within the tolerance of unitary (entrywise ``|A†A − I|``) is unitary with or without ``allow_subunitary``:
+    its singular values may still exceed ``1 + tolerance`` (here ``sqrt(1 + m ε)``), which the sub-unitary check
+    refused, so a request (which allows sub-unitaries) refused what the sampler projects onto a unitary."""
+    from qlatent.photonics.validation import UNITARITY_TOLERANCE, validate_transfer_matrix
+
+    m, eps = 8, 0.9 * UNITARITY_TOLERANCE
+    values, vectors = np.linalg.eigh(np.eye(m) + eps * np.ones((m, m)))
+    matrix = (vectors * np.sqrt(values)) @ vectors.T  # A†A = I + ε (all ones): largest singular value 1 + 4ε
+    assert np.linalg.norm(matrix, ord=2) > 1 + UNITARITY_TOLERANCE
+    for allow_subunitary in (False, True):
+        projected = validate_transfer_matrix(matrix, allow_subunitary=allow_subunitary, project=True)
+        np.testing.assert_allclose(projected.conj().T @ projected, np.eye(m), atol=1e-14)

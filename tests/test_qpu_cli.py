@@ -483,3 +483,29 @@ def test_a_line_break_in_a_name_keeps_the_error_on_one_line(tmp_path, capsys):
     status, err = status_and_error(capsys, "samples", "--store", str(tmp_path), "fetch", "--backend", "local",
                                    "--haar", "3", "--n", "5", "--seed", "1\n2")
     assert status == 2 and err.count("\n") == 1 and "got '1\\n2'" in err
+
+
+def test_a_fetch_prints_its_estimate_before_the_long_work(tmp_path, capsys, monkeypatch):
+    """A --haar 512 fetch was silent for ~8 s before its estimate: its matrix hashed as JSON, decomposed
+    three times (the request's and the sampler's checks, the projection), SciPy's statistics imported for
+    the estimate. Before the line now: the checks, one decomposition (the projection the sampler needs);
+    after it, the shards."""
+    import qlatent.qpu.shards as shards
+
+    svd, norm, draw = np.linalg.svd, np.linalg.norm, shards.sample_shard
+
+    def logged(name, function):
+        def call(*args, **kwargs):
+            print(f"<{name}>", file=sys.stderr)
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(np.linalg, "svd", logged("decomposition", svd))
+    monkeypatch.setattr(np.linalg, "norm", logged("decomposition", norm))
+    monkeypatch.setattr(shards, "sample_shard", logged("drawing a shard", draw))
+    monkeypatch.setattr(shards, "binomial_pmf", logged("estimate", shards.binomial_pmf))
+    assert run("samples", "--store", str(tmp_path), "fetch", "--backend", "local", "--haar", "4", "--photons", "2",
+               "--transmission", "0.5", "--n", "100", "--seed", "1") == 0
+    err = capsys.readouterr().err
+    before, line, after = err.partition("sampling 100 shots on local: about")
+    assert line and before.split() == ["<decomposition>", "<estimate>"] and "<drawing a shard>" in after

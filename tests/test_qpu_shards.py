@@ -64,11 +64,11 @@ def test_the_bank_is_byte_identical_for_one_two_and_three_workers(request_, tmp_
 def _counting(monkeypatch, fail_at: int | None = None) -> list[int]:
     calls: list[int] = []
 
-    def counted(request, index, entropy):
+    def counted(request, index, entropy, setup):
         calls.append(index)
         if index == fail_at:
             raise RuntimeError("the worker's node went away")
-        return sample_shard(request, index, entropy)
+        return sample_shard(request, index, entropy, setup)
 
     monkeypatch.setattr(shards, "sample_shard", counted)
     return calls
@@ -94,7 +94,7 @@ def test_a_bank_whose_every_shard_failed_leaves_no_shard_folder(tmp_path, monkey
     request = SampleRequest("local", haar_interferometer(3, seed=1), (1, 1, 0), 2 * SHARD_SIZE, seed=4)
     store = SampleStore(tmp_path)
 
-    def failing(request, index, entropy):
+    def failing(request, index, entropy, setup):
         raise RuntimeError("the worker's node went away")
 
     monkeypatch.setattr(shards, "sample_shard", failing)
@@ -235,3 +235,31 @@ def test_a_lossy_post_selected_bank_is_costed_by_the_photons_that_survive():
     assert shards.estimated_seconds(lossy) < shards.estimated_seconds(lossless) / 1000
     # Without loss every shot interferes all 32 photons: n 2^n operations each.
     assert shards.estimated_seconds(lossless) > 1000 * 32 * 2.0 ** 32 / shards._OPERATIONS_PER_SECOND
+
+
+def test_a_bank_validates_its_matrix_once_however_many_shards(request_, tmp_path, monkeypatch):
+    """The sampler's setup (matrix checked and projected) is built once per fetch and sent to every shard:
+    an SVD per shard made a --haar 512 fetch validate its matrix four times."""
+    import qlatent.photonics.sampling as sampling
+
+    checked: list[tuple[int, ...]] = []
+    validate = sampling.validate_transfer_matrix
+
+    def counted(matrix, **options):
+        checked.append(np.shape(matrix))
+        return validate(matrix, **options)
+
+    monkeypatch.setattr(sampling, "validate_transfer_matrix", counted)
+    for executor in ("serial", ExecutorSettings("local", workers=2)):
+        checked.clear()
+        bank = get_or_sample(request_, SampleStore(tmp_path / str(executor)), progress=False, executor=executor)
+        assert checked == [(6, 6)], executor  # five shards, one validation
+        np.testing.assert_array_equal(bank.counts, LocalBackend().sample(request_).counts)
+
+
+@pytest.mark.parametrize(("n", "p"), [(0, 0.5), (1, 0.3), (32, 0.5), (24, 0.9), (20, 1.0), (20, 0.0), (65_535, 0.7)])
+def test_the_estimates_binomial_law_is_scipys(n, p):
+    """The time estimate's survivors law, computed without importing scipy.stats (seconds before the estimate)."""
+    from scipy.stats import binom
+
+    np.testing.assert_allclose(shards.binomial_pmf(n, p), binom.pmf(np.arange(n + 1), n, p), rtol=1e-9, atol=1e-15)

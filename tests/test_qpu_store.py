@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -384,7 +385,9 @@ def test_a_request_past_the_memory_limit_is_refused_before_sampling(tmp_path, in
     assert estimate.memory_bytes == 3 * 10 ** 9 * 4  # uint8 counts, three copies while merging
     with pytest.raises(SampleSizeError, match=r"refusing to sample 1,000,000,000 shots of 2 photon\(s\) in 4 modes "
                                               r"on local: it needs about 11\.2 GiB of memory, past the limit of "
-                                              r"1 GiB \(--max-memory GB, max_memory_gb=\)") as caught:
+                                              r"1 GiB \(--max-memory GB of qlatent samples fetch or qlatent "
+                                              r"sweep, \$QLATENT_MAX_MEMORY_GB for any run, max_memory_gb= in "
+                                              r"Python\)") as caught:
         get_or_sample(huge, store, backend=NoCall(), limits=SamplingLimits(max_memory_gb=1))
     assert caught.value.estimate.memory_bytes == estimate.memory_bytes
     assert list(tmp_path.iterdir()) in ([], [store.lock_path(huge.request_id())])  # no shard was drawn
@@ -424,6 +427,27 @@ def test_remote_requests_are_sized_in_jobs():
 def test_limits_must_be_positive(limits):
     with pytest.raises(ValueError, match="must be a positive"):
         SamplingLimits(**limits)
+
+
+def test_the_limits_defaults_come_from_the_environment(monkeypatch):
+    """How ``qlatent sweep --max-memory`` reaches its runs' banks (and anyone's notebook run): one place."""
+    from qlatent.qpu.limits import LIMIT_ENV, default_max_memory_gb
+
+    for name in LIMIT_ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    assert SamplingLimits() == SamplingLimits(default_max_memory_gb(), 168.0, 1000)
+    monkeypatch.setenv("QLATENT_MAX_MEMORY_GB", "0.5")
+    monkeypatch.setenv("QLATENT_MAX_HOURS", "0")
+    monkeypatch.setenv("QLATENT_MAX_JOBS", "7")
+    assert SamplingLimits() == SamplingLimits(0.5, None, 7)
+    assert SamplingLimits(max_memory_gb=2).max_memory_gb == 2  # an explicit limit wins
+    monkeypatch.setenv("QLATENT_MAX_JOBS", "1.5")
+    with pytest.raises(ValueError, match=r"\$QLATENT_MAX_JOBS must be a non-negative whole number \(0: no limit\), "
+                                         r"got '1.5'"):
+        SamplingLimits()
+    monkeypatch.setenv("QLATENT_MAX_MEMORY_GB", "lots")
+    with pytest.raises(ValueError, match=r"\$QLATENT_MAX_MEMORY_GB must be a non-negative number"):
+        SamplingLimits()
 
 
 def test_minus_zero_is_the_same_request_as_zero(interferometer):
@@ -494,3 +518,74 @@ def test_a_requests_id_is_hashed_once(request_, monkeypatch):
     assert request.request_id() == request.request_id() == expected
     assert len(calls) == 1
     assert request.with_backend("perceval:SLOS").request_id() != request.request_id()
+
+
+def test_requests_of_the_books_sizes_keep_their_ids():
+    """Ids key stored banks and training runs: computed at the commit before large matrices went binary."""
+    fourier = np.fft.fft(np.eye(3)) / np.sqrt(3)
+    assert SampleRequest("local", haar_interferometer(4, seed=0), (1, 1, 0, 0), 100, seed=1).request_id() == \
+        "81f88ad2629413a6ed32155dfea38af3b13bd28610ad546e4781a5c33ea8e149"
+    assert SampleRequest("local", haar_interferometer(64, seed=3), (1,) * 8 + (0,) * 56, 1000, seed=2,
+                         transmission=0.5).request_id() == \
+        "7fc94a9172046e48db0e79da807bf99c4ae2ba6011b803d7064cc94b10867def"  # JSON_MATRIX_MAX_MODES: still JSON
+    assert SampleRequest("perceval:SLOS", fourier, (1, 1, 0), 10).request_id() == \
+        "d6edb09ee269e7b25c0bc60a8d10dbed07af10e894297c6f3dd5eb71246c2ac4"
+
+
+def test_a_large_circuits_matrix_is_stored_in_binary_and_hashed(tmp_path):
+    """M = 512 as JSON numbers made an 18 MB sidecar beside a 778-byte counts file; the matrix goes
+    in the .npz, the request records its SHA-256, and every read checks it."""
+    from qlatent.qpu.sampleset import JSON_MATRIX_MAX_MODES, array_sha256, is_binary_circuit
+
+    n_modes = 256
+    assert n_modes > JSON_MATRIX_MAX_MODES
+    circuit = haar_interferometer(n_modes, seed=1)
+    request = SampleRequest("local", circuit, (1, 1) + (0,) * (n_modes - 2), 20, seed=5)
+    assert is_binary_circuit(request.circuit) and request.circuit["sha256"] == array_sha256(circuit.unitary)
+    np.testing.assert_array_equal(request.unitary, circuit.unitary)
+    store = SampleStore(tmp_path)
+    sample_set = get_or_sample(request, store, progress=False)
+    npz_path, json_path = store.paths(request.request_id())
+    assert json_path.stat().st_size < 4096  # the matrix alone is 1 MiB in binary, 4.5 MB as JSON
+    loaded = store.load(request.request_id())
+    np.testing.assert_array_equal(loaded.unitary, circuit.unitary)
+    assert loaded.request == request and loaded.request.request_id() == request.request_id()
+    assert store.verify() == {}
+    np.testing.assert_array_equal(get_or_sample(request, store, backend=NoCall()).counts, sample_set.counts)
+    moved = request.with_backend("perceval:SLOS")
+    np.testing.assert_array_equal(moved.unitary, circuit.unitary)
+    assert moved.circuit == request.circuit and moved.request_id() != request.request_id()
+    with pytest.raises(ValueError, match="keeps its .* matrix in binary: pass the matrix"):
+        SampleRequest.from_dict(request.to_dict())
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        SampleRequest.from_dict(request.to_dict(), unitary=circuit.unitary[::-1])
+
+    other = haar_interferometer(n_modes, seed=2).unitary  # a unitary, but not the recorded one
+    np.savez(npz_path, counts=sample_set.counts, unitary=other)
+    with pytest.raises(CorruptSampleError, match="circuit's matrix does not match the SHA-256"):
+        store.load(request.request_id())
+    np.savez(npz_path, counts=sample_set.counts)
+    with pytest.raises(CorruptSampleError, match="unreadable counts file .*unitary"):
+        store.load(request.request_id())
+
+
+def test_a_set_whose_large_matrix_was_stored_as_json_is_named_by_verify(tmp_path):
+    """Sets written before large matrices went binary still read, but no request addresses them any more."""
+    from qlatent.qpu.sampleset import _matrix_to_json, canonical_json
+    from qlatent.qpu.store import write_sample_files
+
+    n_modes = 80
+    request = SampleRequest("local", haar_interferometer(n_modes, seed=1), (1,) + (0,) * (n_modes - 1), 5, seed=5)
+    fresh = get_backend("local").sample(request)
+    recorded = json.loads(json.dumps(fresh.provenance))
+    unitary = _matrix_to_json(request.unitary)  # as the earlier version kept it
+    recorded["request"]["circuit"]["unitary"] = unitary
+    recorded["request"]["circuit"]["sha256"] = hashlib.sha256(canonical_json(unitary).encode()).hexdigest()
+    recorded["request_id"] = recorded_request_id(recorded)
+    recorded["provenance_sha256"] = provenance_sha256(recorded)
+    store = SampleStore(tmp_path)
+    write_sample_files(SampleSet(fresh.counts, recorded), *store.paths(recorded["request_id"]))
+    assert store.load(recorded["request_id"]).n_modes == n_modes
+    assert store.verify() == {f"{recorded['request_id']}.json": [
+        "its 80-mode matrix is kept as JSON, as before matrices of more than 64 modes went binary: no request of "
+        "this version addresses it (its id hashes the matrix); delete both files"]}

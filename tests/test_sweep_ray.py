@@ -81,3 +81,17 @@ def test_workers_beyond_the_clusters_cpus_are_capped():
         assert executor.capacity == 2
         assert executor.describe() == ("Ray (a local Ray instance, 2 run(s) at once; 50 asked for; "
                                        "the cluster has room for 2)")
+
+
+def test_the_sweeps_sampling_limits_reach_ray_workers(tmp_path):
+    """qlatent sweep --max-memory sets $QLATENT_MAX_MEMORY_GB; Ray workers (started before, or on other
+    machines) do not inherit it, so it travels with each run."""
+    from qlatent.sweep.executors import environment
+
+    body = {"experiment": "sweep_fakes:banked", "parameters": {"store": str(tmp_path / "samples")},
+            "grid": {"shots": [10]}, "seeds": 1}
+    with environment(QLATENT_MAX_MEMORY_GB="0.5"):
+        spec = SweepSpec.from_mapping(body, name="limits", base_dir=tmp_path, output=tmp_path / "out")
+        summary = run_sweep(spec, RAY, progress=False, say=lambda _: None)
+    assert summary.failures == []
+    assert pd.read_parquet(summary.tables["results"])["value"].tolist() == [0.5]

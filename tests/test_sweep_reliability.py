@@ -398,3 +398,52 @@ def test_a_ray_client_address_without_ray_client_is_one_clear_error(monkeypatch)
     with pytest.raises(SweepError, match=r"a ray:// address needs Ray Client, whose gRPC package cannot be imported "
                                          r"here .*pip install 'qlatent\[cluster\]' \(ray\[client\]==2\.60\.0\)"):
         executors.preflight(ExecutorSettings("ray", address="ray://127.0.0.1:10001"))
+
+
+# ------------------------------------------------------------------- banks past the sampling limits
+
+
+def test_a_dry_run_refuses_a_run_whose_bank_is_past_the_limits_naming_the_sweeps_option(tmp_path, capsys):
+    """A sweep whose runs would each be refused by the memory limit passed --dry-run, and the run's advice
+    named a --max-memory option qlatent sweep did not have."""
+    store = tmp_path / "samples"
+    path = write_sweep(tmp_path, experiment="sweep_fakes:banked", parameters={"store": str(store)},
+                       grid={"shots": [100, 10**13]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"qlatent: error: {path}: the run shots=10000000000000, seed=0 is refused by experiment "
+                          "sweep_fakes:banked: its photon-count bank is too large: refusing to sample "
+                          "10,000,000,000,000 shots") and err.count("\n") == 1
+    assert "(--max-memory GB of qlatent samples fetch or qlatent sweep, $QLATENT_MAX_MEMORY_GB for any run" in err
+    assert "--max-hours H of qlatent samples fetch or qlatent sweep" in err  # the time limit too
+    assert main(["sweep", str(path), "--dry-run", "--max-memory", "2e5", "--max-hours", "0"]) == 0  # 109 TiB < 195
+    assert main(["sweep", str(path), "--dry-run", "--max-memory", "100"]) == 2
+    assert "QLATENT_MAX_MEMORY_GB" not in os.environ and not store.exists()  # nothing sampled, nothing left set
+
+
+@pytest.mark.parametrize("executor", [["--executor", "serial"], ["--executor", "local", "--workers", "2"]])
+def test_the_sweeps_limits_reach_its_runs(tmp_path, capsys, executor):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:banked", parameters={"store": str(tmp_path / "samples")},
+                       grid={"shots": [10, 20]}, seeds=1)
+    output = tmp_path / "out"
+    assert main(["sweep", str(path), "--max-memory", "0.5", "--max-hours", "2", "--output", str(output), "--quiet",
+                 *executor]) == 0
+    spec = load_sweep(path, output=output)
+    store = SweepStore(spec.output)
+    for job in spec.jobs():
+        record = json.loads((store.run_dir(spec, job) / "record.json").read_text())
+        assert record["scores"] == {"max_memory_gb": 0.5}, record
+    assert "QLATENT_MAX_MEMORY_GB" not in os.environ and "QLATENT_MAX_HOURS" not in os.environ
+
+
+@pytest.mark.parametrize("sweep", ["table1_quick.yml", "fig2_mixture.yml"])
+def test_the_shipped_experiments_list_their_banks_for_the_check(sweep, tmp_path, monkeypatch):
+    """The chapters' experiments expose bank_requests, so a run whose photon bank is too large is refused at load."""
+    from qlatent.paths import project_root
+
+    monkeypatch.setenv("QLATENT_SAMPLES", str(tmp_path))  # no bank stored: every one is sized
+    load_sweep(project_root() / "sweeps" / sweep, output=tmp_path / "out")  # within the default limits
+    monkeypatch.setenv("QLATENT_MAX_MEMORY_GB", "1e-6")
+    with pytest.raises(SweepError, match=r"the run .*latent='distinguishable'.* is refused by experiment "
+                                         r"qlatent\.experiments\.\w+:train_run: its photon-count bank is too large"):
+        load_sweep(project_root() / "sweeps" / sweep, output=tmp_path / "out")

@@ -197,4 +197,12 @@ def check_run(dataset: str, latent: str, seed: int, **_: Any) -> None:
         require_seed(seed)
 
 
+def run_banks(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, **_: Any) -> list[Any]:
+    """The sample request of the latent bank one run asks the store for (None: a latent without one)."""
+    from qlatent.latent.photonic import bank_request
+
+    return [bank_request(latent, config.latent_spec(), seed)]
+
+
 train_run.validate = check_run  # type: ignore[attr-defined]
+train_run.bank_requests = run_banks  # type: ignore[attr-defined]

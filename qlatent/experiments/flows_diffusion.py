@@ -600,7 +600,31 @@ def check_variant_run(variant: str, latent: str, seed: int, *, config: FlowConfi
     return changed
 
 
+def latent_banks(latent: str, seed: int, *, config: FlowConfig | DiffusionConfig, **_: Any) -> list[Any]:
+    """The sample request of the latent bank one run asks the store for (None: a latent without one)."""
+    from qlatent.latent.photonic import bank_request
+
+    return [bank_request(latent, config.latent_spec(), seed)]
+
+
+def run_banks(family: str, latent: str, seed: int, *, flow: FlowConfig, diffusion: DiffusionConfig,
+              **_: Any) -> list[Any]:
+    """:func:`latent_banks` of :func:`train_run`'s run (its family's configuration)."""
+    return latent_banks(latent, seed, config=diffusion if family == "ddgan" else flow)
+
+
+def variant_banks(variant: str, latent: str, seed: int, *, config: FlowConfig,
+                  variants: Mapping[str, Mapping[str, Any]], **_: Any) -> list[Any]:
+    """:func:`latent_banks` of :func:`train_flow_variant`'s run (the variant's configuration)."""
+    return latent_banks(latent, seed, config=check_variant_run(variant, latent, seed, config=config,
+                                                                variants=variants))
+
+
 train_flow.validate = check_latent_run  # type: ignore[attr-defined]
 train_ddgan.validate = check_latent_run  # type: ignore[attr-defined]
 train_run.validate = check_run  # type: ignore[attr-defined]
 train_flow_variant.validate = check_variant_run  # type: ignore[attr-defined]
+train_flow.bank_requests = latent_banks  # type: ignore[attr-defined]
+train_ddgan.bank_requests = latent_banks  # type: ignore[attr-defined]
+train_run.bank_requests = run_banks  # type: ignore[attr-defined]
+train_flow_variant.bank_requests = variant_banks  # type: ignore[attr-defined]

@@ -203,4 +203,12 @@ def check_run(latent: str, depth: int, n_steps: int, seed: int, *, config: Mixtu
         require_seed(seed)
 
 
+def run_banks(latent: str, depth: int, n_steps: int, seed: int, *, config: MixtureConfig, **_: Any) -> list[Any]:
+    """The sample request of the latent bank one run asks the store for (None: a latent without one)."""
+    from qlatent.latent.photonic import bank_request
+
+    return [bank_request(latent, config.latent_spec(), seed)]
+
+
 train_run.validate = check_run  # type: ignore[attr-defined]
+train_run.bank_requests = run_banks  # type: ignore[attr-defined]

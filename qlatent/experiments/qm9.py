@@ -934,4 +934,13 @@ def check_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *,
         require_seed(seed)
 
 
+def run_banks(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config,
+              **_: Any) -> list[Any]:
+    """The sample request of the latent bank one run asks the store for (None: a latent without one)."""
+    from qlatent.latent.photonic import bank_request
+
+    return [bank_request(latent, config.latent_spec(size, circuit, latent), seed)]
+
+
 train_run.validate = check_run  # type: ignore[attr-defined]
+train_run.bank_requests = run_banks  # type: ignore[attr-defined]

@@ -538,6 +538,47 @@ class SamplerSetup:
             np.minimum(out, 1, out=out)
         return out, redone
 
+    def sample(self, n_samples: int, rng: np.random.Generator, batch_size: int = 10_000) -> np.ndarray:
+        """:func:`sample`'s shots from this setup, drawn from ``rng`` (every shot kept, whatever ``min_detected``).
+
+        Build the setup once and call this for each part of a bank (the local backend's shards):
+        the matrix is validated and projected once, not once per part. ``n_samples`` and
+        ``batch_size`` are positive integers (checked by :func:`sample`); returns ``(n_samples, m)``
+        counts, the same as :func:`sample` with the same arguments and generator.
+        """
+        # the shots do not depend on the batch size, so batches shrink to bound the random numbers held
+        batch_size = max(1, min(batch_size, MAX_DRAW_BYTES // (8 * self.n_streams * self.n)))
+        out = np.zeros((n_samples, self.n_modes), dtype=self.dtype)
+        for start in range(0, n_samples, batch_size):
+            rows = min(batch_size, n_samples - start)
+            out[start:start + rows] = self.run(*self.draw(rows, rng), first=start)[0]
+        return out
+
+    def sample_postselected(self, n_samples: int, rng: np.random.Generator, batch_size: int = 10_000,
+                            max_shots: int | None = None) -> tuple[np.ndarray, int, int]:
+        """:func:`sample_postselected` from this setup (post-selected on its ``min_detected``), drawn from ``rng``.
+
+        Returns ``(counts, n_shots, n_passed)`` as :func:`sample_postselected`, and raises its
+        ``ValueError`` for a ``batch_size`` whose random numbers exceed four times
+        :data:`MAX_DRAW_BYTES` or a post-selection too rare within ``max_shots``.
+        """
+        if batch_size * 8 * self.n_streams * self.n > 4 * MAX_DRAW_BYTES:
+            raise ValueError(f"batch_size={batch_size} with {self.n} photons needs "
+                             f"{batch_size * 8 * self.n_streams * self.n / 2**30:.3g} GiB of random numbers per "
+                             "round; lower batch_size")
+        max_shots = 1000 * n_samples + batch_size if max_shots is None else max_shots
+        parts: list[np.ndarray] = []
+        accepted = examined = passed = 0
+        for counts, n_examined, n_passed in postselected_rounds(self, rng, n_samples, batch_size):
+            parts.append(counts)
+            accepted += len(counts)
+            examined += n_examined
+            passed += n_passed
+            if accepted < n_samples and examined >= max_shots:
+                raise ValueError(f"post-selection on at least {self.min_detected} detected photons accepted {passed} "
+                                 f"of {examined} shots (max_shots={max_shots}): too rare to collect {n_samples}")
+        return np.concatenate(parts), examined, passed
+
 
 def sample(
     unitary: np.ndarray,
@@ -621,14 +662,7 @@ def sample(
     validate_seed(seed)
     setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection,
                          allow_subunitary, 0)
-    # the shots do not depend on the batch size, so batches shrink to bound the random numbers held
-    batch_size = max(1, min(batch_size, MAX_DRAW_BYTES // (8 * setup.n_streams * setup.n)))
-    rng = np.random.default_rng(seed)
-    out = np.zeros((n_samples, setup.n_modes), dtype=setup.dtype)
-    for start in range(0, n_samples, batch_size):
-        rows = min(batch_size, n_samples - start)
-        out[start:start + rows] = setup.run(*setup.draw(rows, rng), first=start)[0]
-    return out
+    return setup.sample(n_samples, np.random.default_rng(seed), batch_size)
 
 
 def sample_postselected(
@@ -698,24 +732,9 @@ def sample_postselected(
     batch_size = _positive_int("batch_size", batch_size)
     validate_seed(seed)
     setup = SamplerSetup(unitary, input_state, model, indistinguishability, transmission, detection, allow_subunitary,
-                   min_detected)
-    if batch_size * 8 * setup.n_streams * setup.n > 4 * MAX_DRAW_BYTES:
-        raise ValueError(f"batch_size={batch_size} with {setup.n} photons needs "
-                         f"{batch_size * 8 * setup.n_streams * setup.n / 2**30:.3g} GiB of random numbers per round; "
-                         "lower batch_size")
-    max_shots = 1000 * n_samples + batch_size if max_shots is None else _positive_int("max_shots", max_shots)
-    rng = np.random.default_rng(seed)
-    parts: list[np.ndarray] = []
-    accepted = examined = passed = 0
-    for counts, n_examined, n_passed in postselected_rounds(setup, rng, n_samples, batch_size):
-        parts.append(counts)
-        accepted += len(counts)
-        examined += n_examined
-        passed += n_passed
-        if accepted < n_samples and examined >= max_shots:
-            raise ValueError(f"post-selection on at least {setup.min_detected} detected photons accepted {passed} of "
-                             f"{examined} shots (max_shots={max_shots}): too rare to collect {n_samples}")
-    return np.concatenate(parts), examined, passed
+                         min_detected)
+    return setup.sample_postselected(n_samples, np.random.default_rng(seed), batch_size,
+                                     None if max_shots is None else _positive_int("max_shots", max_shots))
 
 
 def postselection_round_size(remaining: int, passed: int, examined: int, batch_size: int, min_detected: int) -> int:

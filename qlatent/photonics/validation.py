@@ -45,6 +45,9 @@ def validate_transfer_matrix(
 
     A lossless interferometer is a unitary ``U`` (``U†U = I``). With ``allow_subunitary=True`` a
     lossy one is accepted too: ``T†T ≤ I``, i.e. every singular value of ``T`` is at most one.
+    A matrix within ``tolerance`` of unitary is accepted as unitary either way, after one matrix
+    product; only a lossy one is decomposed (one SVD, shared with the projection), so checking a
+    large unitary is cheap.
 
     With ``project=True`` (what the sampler, the exact probabilities and the mesh decomposition
     use) the matrix returned is the one they compute with: a matrix within ``tolerance`` of
@@ -69,23 +72,22 @@ def validate_transfer_matrix(
     array = np.ascontiguousarray(array, dtype=np.complex128)
     if not np.all(np.isfinite(array)):
         raise ValueError("transfer matrix contains NaN or infinite entries")
-    if allow_subunitary:
-        largest = float(np.linalg.norm(array, ord=2))
-        if largest > 1.0 + tolerance:
-            raise ValueError(
-                f"transfer matrix is not sub-unitary: largest singular value {largest:.12g} > 1 "
-                f"(tolerance {tolerance:g})"
-            )
-    else:
-        deviation = unitarity_deviation(array)
-        if deviation > tolerance:
-            raise ValueError(
-                f"transfer matrix is not unitary: max |U†U - I| = {deviation:.3g} > {tolerance:g} "
-                "(pass allow_subunitary=True for a lossy interferometer)"
-            )
-    if project:
-        return project_transfer_matrix(array, tolerance=tolerance)
-    return array
+    deviation = unitarity_deviation(array)  # one product: a unitary needs no decomposition to be accepted
+    if deviation <= tolerance:
+        return _projected(array, deviation, tolerance) if project else array
+    if not allow_subunitary:
+        raise ValueError(
+            f"transfer matrix is not unitary: max |U†U - I| = {deviation:.3g} > {tolerance:g} "
+            "(pass allow_subunitary=True for a lossy interferometer)"
+        )
+    decomposition = np.linalg.svd(array) if project else None  # the projection's SVD also gives the check
+    largest = float(decomposition[1][0]) if decomposition else float(np.linalg.norm(array, ord=2))
+    if largest > 1.0 + tolerance:
+        raise ValueError(
+            f"transfer matrix is not sub-unitary: largest singular value {largest:.12g} > 1 "
+            f"(tolerance {tolerance:g})"
+        )
+    return _projected(array, deviation, tolerance, decomposition) if project else array
 
 
 def unitarity_deviation(matrix: np.ndarray) -> float:
@@ -100,8 +102,14 @@ def project_transfer_matrix(matrix: np.ndarray, *, tolerance: float = UNITARITY_
     ``matrix`` must be square and validated (see :func:`validate_transfer_matrix`). Returns a new
     C-contiguous ``complex128`` array of the same shape.
     """
-    left, singular, right = np.linalg.svd(matrix)
-    if unitarity_deviation(matrix) <= tolerance:
+    return _projected(matrix, unitarity_deviation(matrix), tolerance)
+
+
+def _projected(matrix: np.ndarray, deviation: float, tolerance: float,
+               decomposition: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """:func:`project_transfer_matrix` given the matrix's ``deviation`` and, if already computed, its SVD."""
+    left, singular, right = decomposition if decomposition is not None else np.linalg.svd(matrix)
+    if deviation <= tolerance:
         return np.ascontiguousarray(left @ right)
     return np.ascontiguousarray((left * np.minimum(singular, 1.0)) @ right)
 

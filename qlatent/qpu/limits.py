@@ -4,8 +4,10 @@ Each backend estimates what a request needs (its ``estimate(request)`` method, r
 :class:`SamplingEstimate`); :func:`~qlatent.qpu.store.get_or_sample` checks the estimate against
 :class:`SamplingLimits` before anything is sampled, so a request for a billion shots is refused
 with the numbers at once instead of dying of a ``MemoryError`` or queueing a hundred thousand
-cloud jobs. The limits are raised with ``get_or_sample(..., limits=SamplingLimits(...))`` or,
-on the command line, ``qlatent samples fetch --max-memory GB --max-hours H --max-jobs N``.
+cloud jobs. The limits are raised with ``get_or_sample(..., limits=SamplingLimits(...))``, on the
+command line with ``qlatent samples fetch --max-memory GB --max-hours H --max-jobs N`` or
+``qlatent sweep --max-memory GB --max-hours H`` (for its runs' banks), or for any run with the
+environment variables of :data:`LIMIT_ENV`.
 
 The estimates are rough on purpose (a factor of two either way): memory is the counts array
 (``n_samples × n_modes`` unsigned integers) times the copies alive at once while a set is
@@ -100,6 +102,45 @@ class SamplingEstimate:
         return ", ".join(parts)
 
 
+#: Environment variables giving :class:`SamplingLimits`' defaults to every request of a process and
+#: its children: ``qlatent sweep --max-memory GB --max-hours H`` sets the first two for its runs,
+#: and anyone may set them for a notebook or ``qlatent book``; 0 lifts a limit.
+LIMIT_ENV = {"max_memory_gb": "QLATENT_MAX_MEMORY_GB", "max_hours": "QLATENT_MAX_HOURS", "max_jobs": "QLATENT_MAX_JOBS"}
+
+
+def limit_from_env(field: str, default: float | int | None) -> float | int | None:
+    """The default of limit ``field`` (a key of :data:`LIMIT_ENV`): its environment variable if set
+    (0: no limit), else ``default``.
+
+    Raises
+    ------
+    ValueError
+        Naming the variable, if it is not a non-negative number (a whole one for ``max_jobs``).
+    """
+    name = LIMIT_ENV[field]
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    kind = int if field == "max_jobs" else float
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"${name} must be a non-negative {'whole ' if kind is int else ''}number (0: no limit), "
+                         f"got {text!r:.40}")
+    return value or None
+
+
+#: How to raise each limit, wherever the request comes from (what :meth:`SamplingLimits.check` advises).
+_RAISE = {"max_memory_gb": "--max-memory GB", "max_hours": "--max-hours H", "max_jobs": "--max-jobs N"}
+
+
+def _advice(field: str) -> str:
+    commands = "qlatent samples fetch" if field == "max_jobs" else "qlatent samples fetch or qlatent sweep"
+    return f"{_RAISE[field]} of {commands}, ${LIMIT_ENV[field]} for any run, {field}= in Python"
+
+
 def _positive(name: str, value: Any, kind: type) -> None:
     if value is None:
         return
@@ -124,15 +165,19 @@ class SamplingLimits:
         Cloud jobs one request may submit (default 1,000: ten million shots in the remote
         backend's default jobs of 10,000).
 
+    Each default is first read from its environment variable (:data:`LIMIT_ENV`, 0: no limit), so
+    ``qlatent sweep --max-memory`` reaches the runs' banks.
+
     Raises
     ------
     ValueError
-        If a limit is not positive.
+        If a limit is not positive, or an environment variable is not a number.
     """
 
-    max_memory_gb: float | None = dataclasses.field(default_factory=lambda: default_max_memory_gb())
-    max_hours: float | None = 168.0
-    max_jobs: int | None = 1000
+    max_memory_gb: float | None = dataclasses.field(
+        default_factory=lambda: limit_from_env("max_memory_gb", default_max_memory_gb()))
+    max_hours: float | None = dataclasses.field(default_factory=lambda: limit_from_env("max_hours", 168.0))
+    max_jobs: int | None = dataclasses.field(default_factory=lambda: limit_from_env("max_jobs", 1000))
 
     def __post_init__(self) -> None:
         _positive("max_memory_gb", self.max_memory_gb, float)
@@ -151,19 +196,18 @@ class SamplingLimits:
         memory_limit = None if self.max_memory_gb is None else self.max_memory_gb * _GIB
         if memory_limit is not None and estimate.memory_bytes > memory_limit:
             exceeded.append(f"about {format_bytes(estimate.memory_bytes)} of memory, past the limit of "
-                            f"{format_bytes(memory_limit)} (--max-memory GB, max_memory_gb=)")
+                            f"{format_bytes(memory_limit)} ({_advice('max_memory_gb')})")
         if self.max_hours is not None and estimate.seconds is not None and estimate.seconds > self.max_hours * 3600:
             exceeded.append(f"about {format_seconds(estimate.seconds)} on one core, past the limit of "
-                            f"{format_seconds(self.max_hours * 3600)} (--max-hours H, max_hours=)")
+                            f"{format_seconds(self.max_hours * 3600)} ({_advice('max_hours')})")
         if self.max_jobs is not None and estimate.n_jobs is not None and estimate.n_jobs > self.max_jobs:
             exceeded.append(f"{estimate.n_jobs:,} cloud jobs, past the limit of {self.max_jobs:,} "
-                            "(--max-jobs N, max_jobs=)")
+                            f"({_advice('max_jobs')})")
         if exceeded:
             raise SampleSizeError(
                 f"refusing to sample {request.n_samples:,} shots of {request.n_photons} photon(s) in "
                 f"{request.n_modes} modes on {request.backend}: it needs {'; and '.join(exceeded)}. Ask for fewer "
-                "shots, or raise the limit (qlatent samples fetch options, or "
-                "get_or_sample(..., limits=SamplingLimits(...)))", estimate=estimate)
+                "shots, or raise the limit (0 lifts it)", estimate=estimate)
 
 
 def estimate_sampling(request: SampleRequest, backend: Any = None) -> SamplingEstimate:

@@ -4,9 +4,11 @@ The open format of a sample set is two files side by side:
 
 ``<id>.npz``
     One array ``counts`` (``n_samples × n_modes``, unsigned integers: photons detected per mode per
-    shot), written with :func:`numpy.savez` and readable without pickle.
+    shot), written with :func:`numpy.savez` and readable without pickle; for a circuit of more than
+    :data:`JSON_MATRIX_MAX_MODES` modes also ``unitary``, its ``complex128`` matrix.
 ``<id>.json``
-    The provenance: the request (backend, circuit as a unitary plus its description, input state,
+    The provenance: the request (backend, circuit as a unitary -- JSON numbers, or for a large
+    circuit the SHA-256 of the matrix in the ``.npz`` -- plus its description, input state,
     photon model and noise, detection, post-selection, seed), backend details (platform, job ids,
     the post-selection's acceptance), timestamps, software versions, ``counts.sha256``, the
     checksum of the counts array, and ``provenance_sha256``, the checksum of everything else in
@@ -76,12 +78,17 @@ def recorded_request_id(provenance: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json({"format": provenance.get("format"), **request}).encode()).hexdigest()
 
 
-def counts_sha256(counts: np.ndarray) -> str:
-    """SHA-256 of a counts array: its dtype, shape and C-order bytes."""
-    array = np.ascontiguousarray(counts)
+def array_sha256(array: np.ndarray) -> str:
+    """SHA-256 of an array: its dtype, shape and C-order bytes (the canonical bytes of counts and large matrices)."""
+    array = np.ascontiguousarray(array)
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
     digest.update(array.reshape(-1).view(np.uint8))  # the same bytes as tobytes(), without a copy
     return digest.hexdigest()
+
+
+def counts_sha256(counts: np.ndarray) -> str:
+    """SHA-256 of a counts array (:func:`array_sha256`)."""
+    return array_sha256(counts)
 
 
 def counts_dtype(n_photons: int) -> np.dtype:
@@ -130,12 +137,36 @@ def _matrix_from_json(data: Mapping[str, Any]) -> np.ndarray:
     return complex_from_parts(real, imag)
 
 
-def _normalise_circuit(circuit: Any) -> dict[str, Any]:
-    """Turn an interferometer, a matrix or a stored circuit dict into the request's circuit dict."""
+#: Largest circuit (in modes) whose matrix a request keeps as JSON numbers, hashed into its id; a
+#: larger one is kept in binary beside the counts and the request records its SHA-256
+#: (:func:`array_sha256`) instead: M = 512 as JSON took an 18 MB sidecar and seconds to hash. The
+#: book's circuits have at most 48 modes, so their requests keep the ids they always had.
+JSON_MATRIX_MAX_MODES = 64
+_BINARY_MATRIX = {"dtype": np.dtype(np.complex128).str, "layout": "C"}
+
+
+def is_binary_circuit(circuit: Mapping[str, Any]) -> bool:
+    """Whether a request's circuit dict keeps its matrix in binary (more than :data:`JSON_MATRIX_MAX_MODES` modes)."""
+    unitary = circuit.get("unitary")
+    return isinstance(unitary, Mapping) and "shape" in unitary and "real" not in unitary
+
+
+def _normalise_circuit(circuit: Any) -> tuple[dict[str, Any], np.ndarray]:
+    """The request's circuit dict for an interferometer, a matrix or a circuit dict, and its checked matrix.
+
+    A circuit dict holds its matrix as JSON (``{"real": ..., "imag": ...}``) or, for one of more
+    than :data:`JSON_MATRIX_MAX_MODES` modes, as an array in place of the binary form's summary.
+    """
     if isinstance(circuit, Mapping):
         if "unitary" not in circuit:
             raise ValueError("a circuit given as a dict needs a 'unitary' entry ({'real': ..., 'imag': ...})")
-        matrix = _matrix_from_json(circuit["unitary"])
+        if isinstance(circuit["unitary"], np.ndarray):
+            matrix = circuit["unitary"]
+        elif is_binary_circuit(circuit):
+            raise ValueError(f"the circuit keeps its {circuit['unitary']['shape']} matrix in binary: pass the matrix "
+                             "as its 'unitary' (a stored set's comes with its counts)")
+        else:
+            matrix = _matrix_from_json(circuit["unitary"])
         description = dict(circuit.get("description", {"kind": "matrix"}))
     elif hasattr(circuit, "unitary") and hasattr(circuit, "to_dict"):
         matrix = np.asarray(circuit.unitary)
@@ -145,14 +176,18 @@ def _normalise_circuit(circuit: Any) -> dict[str, Any]:
     else:
         matrix = np.asarray(circuit)
         description = {"kind": "matrix"}
-    matrix = validate_transfer_matrix(matrix, allow_subunitary=True)
+    matrix = validate_transfer_matrix(matrix, allow_subunitary=True).copy()
+    matrix.setflags(write=False)
     try:
         description = json.loads(canonical_json(description))
     except (TypeError, ValueError) as error:
         raise TypeError(f"the circuit description must be JSON-serialisable: {error}") from None
+    if matrix.shape[0] > JSON_MATRIX_MAX_MODES:
+        return {"unitary": {**_BINARY_MATRIX, "shape": list(matrix.shape)}, "description": description,
+                "sha256": array_sha256(matrix)}, matrix
     unitary = _matrix_to_json(matrix)
     return {"unitary": unitary, "description": description,
-            "sha256": hashlib.sha256(canonical_json(unitary).encode()).hexdigest()}
+            "sha256": hashlib.sha256(canonical_json(unitary).encode()).hexdigest()}, matrix
 
 
 def _check_fraction(name: str, value: Any) -> float:
@@ -214,8 +249,8 @@ class SampleRequest:
     def __post_init__(self) -> None:
         if not isinstance(self.backend, str) or not self.backend:
             raise TypeError(f"backend must be a non-empty string, got {self.backend!r}")
-        circuit = _normalise_circuit(self.circuit)
-        n_modes = len(circuit["unitary"]["real"])
+        circuit, matrix = _normalise_circuit(self.circuit)
+        n_modes = matrix.shape[0]
         state = tuple(int(k) for k in validate_input_state(self.input_state, n_modes))
         if isinstance(self.n_samples, bool) or not isinstance(self.n_samples, (int, np.integer)):
             raise TypeError(f"n_samples must be an integer, got {self.n_samples!r}")
@@ -248,6 +283,7 @@ class SampleRequest:
         set_field = object.__setattr__
         set_field(self, "min_detected", int(self.min_detected))
         set_field(self, "circuit", circuit)
+        set_field(self, "_matrix", matrix)  # read-only; not a field: the circuit dict (hashed) identifies it
         set_field(self, "input_state", state)
         set_field(self, "n_samples", int(self.n_samples))
         set_field(self, "indistinguishability", indistinguishability)
@@ -260,8 +296,8 @@ class SampleRequest:
 
     @property
     def unitary(self) -> np.ndarray:
-        """The transfer matrix as a ``complex128`` array (rows: output modes, columns: input modes)."""
-        return _matrix_from_json(self.circuit["unitary"])
+        """The transfer matrix as a ``complex128`` array (rows: output modes, columns: input modes; a copy)."""
+        return self._matrix.copy()
 
     @property
     def n_modes(self) -> int:
@@ -275,7 +311,7 @@ class SampleRequest:
 
     def with_backend(self, backend: str) -> SampleRequest:
         """The same experiment on another backend (its content address differs)."""
-        return dataclasses.replace(self, backend=backend)
+        return dataclasses.replace(self, backend=backend, circuit={**self.circuit, "unitary": self._matrix})
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict from which :meth:`from_dict` rebuilds an equal request.
@@ -291,12 +327,26 @@ class SampleRequest:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SampleRequest:
-        """Rebuild a request from :meth:`to_dict`'s output."""
+    def from_dict(cls, data: Mapping[str, Any], unitary: np.ndarray | None = None) -> SampleRequest:
+        """Rebuild a request from :meth:`to_dict`'s output.
+
+        ``unitary``: the matrix of a circuit kept in binary (:func:`is_binary_circuit`; a stored
+        set's comes with its counts), checked against the SHA-256 the dict records.
+
+        Raises
+        ------
+        ValueError
+            On unknown fields, or a binary circuit without its matrix or with another matrix.
+        """
         fields = {field.name for field in dataclasses.fields(cls)}
         unknown = set(data) - fields
         if unknown:
             raise ValueError(f"unknown request fields: {', '.join(sorted(unknown))}")
+        circuit = data.get("circuit")
+        if unitary is not None and isinstance(circuit, Mapping) and is_binary_circuit(circuit):
+            if array_sha256(np.asarray(unitary)) != circuit.get("sha256"):
+                raise ValueError("the matrix does not match the SHA-256 its circuit records")
+            data = {**data, "circuit": {**circuit, "unitary": np.asarray(unitary)}}
         return cls(**data)
 
     def request_id(self) -> str:
@@ -316,19 +366,25 @@ class SampleRequest:
 class SampleSet:
     """Photon counts (``n_samples × n_modes``) with the provenance that produced them.
 
-    ``counts`` is read-only: a stored set is shared, never modified in place.
+    ``counts`` is read-only: a stored set is shared, never modified in place. ``unitary`` is the
+    circuit's matrix where the request keeps it in binary (more than
+    :data:`JSON_MATRIX_MAX_MODES` modes, :func:`is_binary_circuit`; stored beside the counts),
+    else None (the provenance holds it).
     """
 
     counts: np.ndarray
     provenance: dict[str, Any]
+    unitary: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         counts = np.asarray(self.counts)
         if counts.ndim != 2 or counts.dtype.kind != "u":
             raise ValueError(f"counts must be a 2-d unsigned integer array, got {counts.dtype} {counts.shape}")
-        counts = counts.copy() if counts.flags.writeable else counts
-        counts.setflags(write=False)
-        object.__setattr__(self, "counts", counts)
+        for name, array in (("counts", counts), ("unitary", self.unitary)):
+            if array is not None:
+                array = array.copy() if array.flags.writeable else array
+                array.setflags(write=False)
+                object.__setattr__(self, name, array)
 
     @classmethod
     def create(cls, request: SampleRequest, counts: np.ndarray, *, backend_details: Mapping[str, Any],
@@ -364,7 +420,7 @@ class SampleSet:
         # As the sidecar will hold it (tuples as lists, odd objects as text), so the checksum reads back equal.
         provenance = json.loads(json.dumps(provenance, default=str))
         provenance[PROVENANCE_CHECKSUM] = provenance_sha256(provenance)
-        return cls(counts, provenance)
+        return cls(counts, provenance, request._matrix if is_binary_circuit(request.circuit) else None)
 
     @property
     def request_id(self) -> str:
@@ -374,7 +430,7 @@ class SampleSet:
     @property
     def request(self) -> SampleRequest:
         """The request, rebuilt from the provenance."""
-        return SampleRequest.from_dict(self.provenance["request"])
+        return SampleRequest.from_dict(self.provenance["request"], unitary=self.unitary)
 
     @property
     def n_samples(self) -> int:

@@ -50,6 +50,19 @@ _SECONDS_PER_PHOTON_MODE = 1.0e-8
 _SECONDS_PER_SHARD = 0.01
 
 
+def binomial_pmf(n: int, p: float) -> np.ndarray:
+    """``P(K = k)`` for ``k = 0 .. n`` of ``K ~ Binomial(n, p)``, shape ``(n + 1,)``.
+
+    From the log-binomial coefficients' running sums, in NumPy: the estimate is printed before
+    anything long happens, and importing ``scipy.stats`` for it took seconds.
+    """
+    k = np.arange(n + 1)
+    if p <= 0.0 or p >= 1.0:
+        return (k == (n if p >= 1.0 else 0)).astype(np.float64)
+    log_choose = np.concatenate([[0.0], np.cumsum(np.log(n - k[1:] + 1.0) - np.log(k[1:]))])
+    return np.exp(log_choose + k * np.log(p) + (n - k) * np.log1p(-p))
+
+
 def estimated_seconds(request: SampleRequest) -> float:
     """Rough single-core time to sample ``request`` locally, in seconds.
 
@@ -61,11 +74,9 @@ def estimated_seconds(request: SampleRequest) -> float:
     mean over ``k >= min_detected``. Plus a fixed cost per shard; the rates are measured (see the
     module's constants).
     """
-    from scipy.stats import binom
-
     n, m = request.n_photons, request.n_modes
     survivors = np.arange(n + 1)
-    weights = binom.pmf(survivors, n, request.transmission * request.brightness)
+    weights = binomial_pmf(n, request.transmission * request.brightness)
     if request.model != "distinguishable":
         cost = survivors * 2.0 ** survivors / _OPERATIONS_PER_SECOND + survivors ** 2 * m * _SECONDS_PER_PHOTON_MODE
     else:
@@ -231,7 +242,9 @@ def _draw_and_merge(request: SampleRequest, store: SampleStore, executor: str | 
         task = draw_shard if request.min_detected else sample_shard
         try:
             with open_executor(settings) as running:
-                tasks = [{"request": request, "index": index, "entropy": entropy} for index in missing]
+                setup = backend.setup(request)  # validated once, sent with every shard
+                tasks = [{"request": request, "index": index, "entropy": entropy, "setup": setup}
+                         for index in missing]
                 results = run_tasks(task, tasks, running, progress=progress, on_result=keep, unit="shard",
                                     desc=f"shards of {folder.request_id[:12]}",
                                     already_done=len(folder.rows) - len(missing))

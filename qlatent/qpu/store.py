@@ -26,10 +26,13 @@ from qlatent.io import atomic_path, atomic_write_json
 from qlatent.qpu.errors import CorruptSampleError, UnknownSampleSetError
 from qlatent.qpu.sampleset import (
     FORMAT,
+    JSON_MATRIX_MAX_MODES,
     PROVENANCE_CHECKSUM,
     SampleRequest,
     SampleSet,
+    array_sha256,
     counts_sha256,
+    is_binary_circuit,
     provenance_sha256,
     recorded_request_id,
 )
@@ -57,15 +60,23 @@ def default_store_root() -> Path:
 
 def write_sample_files(sample_set: SampleSet, npz_path: Path, json_path: Path) -> None:
     """Write a sample set in the open format: counts first, then the provenance sidecar (atomically)."""
+    matrix = {} if sample_set.unitary is None else {"unitary": sample_set.unitary}  # a large circuit's, in binary
     with atomic_path(npz_path) as tmp:
-        np.savez(tmp, counts=sample_set.counts)
+        np.savez(tmp, counts=sample_set.counts, **matrix)
     atomic_write_json(json_path, sample_set.provenance)
 
 
-def _load_counts(npz_path: Path) -> np.ndarray:
+def _json_matrix_modes(provenance: dict[str, Any]) -> int:
+    """Modes of a recorded circuit whose matrix is kept as JSON numbers (0 for one kept in binary)."""
+    circuit = provenance["request"].get("circuit") or {}
+    return 0 if is_binary_circuit(circuit) else len(circuit.get("unitary", {}).get("real", []))
+
+
+def _load_arrays(npz_path: Path, with_unitary: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The counts of a set's ``.npz`` and, ``with_unitary``, its circuit's matrix (a large circuit's)."""
     try:
         with np.load(npz_path, allow_pickle=False) as archive:
-            return archive["counts"]
+            return archive["counts"], archive["unitary"] if with_unitary else None
     except FileNotFoundError:
         raise CorruptSampleError(f"{npz_path}: counts file is missing") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
@@ -130,7 +141,8 @@ def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.Path
     """Read and verify a sample set in the open format.
 
     The sidecar is checked first (:func:`read_sidecar`: its request against the content address,
-    the rest against ``provenance_sha256``), then the counts against their recorded checksum.
+    the rest against ``provenance_sha256``), then the counts (and a large circuit's matrix) against their
+    recorded checksums.
 
     Parameters
     ----------
@@ -144,11 +156,15 @@ def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.Path
     CorruptSampleError
         Naming the file, if either file is missing, truncated or unreadable, if the provenance lacks
         the checksum, was edited (see :func:`read_sidecar`), or if the counts do not match their
-        recorded shape, dtype or SHA-256.
+        recorded shape, dtype or SHA-256, or a large circuit's matrix is missing or not the one its SHA-256 names.
     """
     npz_path, json_path = Path(npz_path), Path(json_path)
     provenance = read_sidecar(json_path, request_id)
-    counts = _load_counts(npz_path)
+    binary = is_binary_circuit(provenance["request"].get("circuit") or {})
+    counts, unitary = _load_arrays(npz_path, binary)
+    if binary and array_sha256(unitary) != provenance["request"]["circuit"].get("sha256"):
+        raise CorruptSampleError(f"{npz_path}: the circuit's matrix does not match the SHA-256 recorded in "
+                                 f"{json_path.name}")
     recorded = provenance["counts"]
     if list(counts.shape) != recorded.get("shape") or counts.dtype.str != recorded.get("dtype"):
         raise CorruptSampleError(f"{npz_path}: counts are {counts.dtype.str} {list(counts.shape)} but "
@@ -156,7 +172,7 @@ def read_sample_files(npz_path: str | os.PathLike[str], json_path: str | os.Path
     if counts_sha256(counts) != recorded["sha256"]:
         raise CorruptSampleError(f"{npz_path}: counts do not match the SHA-256 recorded in {json_path.name}")
     try:
-        return SampleSet(counts, provenance)
+        return SampleSet(counts, provenance, unitary)
     except ValueError as error:
         raise CorruptSampleError(f"{npz_path}: {error}") from None
 
@@ -359,6 +375,11 @@ class SampleStore:
                     problems.setdefault(name, []).append(
                         f"format {written!r}, not this qlatent's {FORMAT!r}: written by another version, and no "
                         "request of this version addresses it (ids hash the format); delete both files")
+                elif _json_matrix_modes(sample_set.provenance) > JSON_MATRIX_MAX_MODES:
+                    problems.setdefault(name, []).append(
+                        f"its {_json_matrix_modes(sample_set.provenance)}-mode matrix is kept as JSON, as before "
+                        f"matrices of more than {JSON_MATRIX_MAX_MODES} modes went binary: no request of this "
+                        "version addresses it (its id hashes the matrix); delete both files")
                 elif (rehashed := sample_set.request.request_id()) != request_id:
                     problems.setdefault(name, []).append(
                         f"the rebuilt request does not hash to the file name (it hashes to {rehashed[:12]}...): "

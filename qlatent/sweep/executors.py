@@ -246,12 +246,23 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None) -> tuple[str, Any, str, str]:
+def forwarded_environment() -> dict[str, str]:
+    """The variables of this process a worker on another machine must see too: the sampling limits
+    (:data:`qlatent.qpu.limits.LIMIT_ENV`, set by ``qlatent sweep --max-memory``), where set."""
+    from qlatent.qpu.limits import LIMIT_ENV
+
+    return {name: os.environ[name] for name in LIMIT_ENV.values() if name in os.environ}
+
+
+def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None,
+                 environ: Mapping[str, str] | None = None) -> tuple[str, Any, str, str]:
     """Run one pickled ``(function, kwargs)`` in a worker; exceptions come back as text, never raised.
 
     ``sys_path``: the driver's import path, appended where missing (as spawned processes inherit
-    it), so functions importable by the driver are importable here.
+    it), so functions importable by the driver are importable here. ``environ``: variables set
+    in the worker first (:func:`forwarded_environment`: a Ray worker does not inherit the driver's).
     """
+    os.environ.update(environ or {})
     limit_threads(threads)
     os.environ[EXECUTOR_ENV] = "serial"  # a run inside a worker never starts workers of its own
     for entry in sys_path or ():
@@ -769,6 +780,7 @@ class RayExecutor(Executor):
         self._ray: Any = None
         self._remote: Any = None
         self._sys_path: list[str] = []
+        self._environ: dict[str, str] = {}
         self._note = ""
 
     def start(self) -> None:
@@ -816,11 +828,12 @@ class RayExecutor(Executor):
                       if self.settings.workers and self.settings.workers > cpus else "")
         self._remote = ray.remote(call_payload)
         self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
+        self._environ = forwarded_environment()
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
         ref = self._remote.options(num_cpus=1, num_gpus=gpus, max_retries=0).remote(
-            payload, self.settings.threads_per_worker, self._sys_path)
+            payload, self.settings.threads_per_worker, self._sys_path, self._environ)
         self._refs[ref] = token
 
     def wait(self) -> tuple[int, TaskOutcome]:

@@ -33,8 +33,9 @@ folder; its saved tables are gathered. Everything is checked when the file is lo
 aliases (refused), more runs than :data:`MAX_RUNS` (counted from the axes' lengths, before
 anything is expanded), unknown keys or parameters, a missing required parameter, an empty grid or
 axis, values an axis repeats (``1`` and ``1.0``), seeds beyond 64 bits, an experiment that cannot
-be imported, and every run's values through the experiment's ``validate`` hook when it has one
-(:func:`check_runs`) — before any run starts.
+be imported, every run's values through the experiment's ``validate`` hook when it has one
+(:func:`check_runs`), and every run's photon-count banks against the sampling limits through its
+``bank_requests`` hook (:func:`check_banks`) — before any run starts (``--dry-run`` included).
 """
 
 from __future__ import annotations
@@ -185,6 +186,59 @@ def check_runs(reference: str, function: Callable[..., Any],
             raise SweepError(f"{where} {error.parameter}={error.value!r} is refused by experiment {reference}: "
                              f"{error}")
         raise SweepError(f"the run {describe_job(job)} is refused by experiment {reference}: {error}")
+
+
+def check_banks(reference: str, function: Callable[..., Any],
+                tasks: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Size every run's photon-count banks against the sampling limits; sample nothing.
+
+    An experiment whose runs draw banks exposes ``function.bank_requests``: a callable taking the
+    same keyword arguments as ``function`` and returning the
+    :class:`~qlatent.qpu.SampleRequest` of each bank the run asks the sample store for (None for
+    a latent without one). A bank already in the run's store (its ``store`` argument, else the
+    default) is read whatever its size; each other one is estimated by its backend
+    (:func:`~qlatent.qpu.limits.estimate_sampling`) and checked against
+    :class:`~qlatent.qpu.limits.SamplingLimits` with its defaults, which ``qlatent sweep
+    --max-memory GB --max-hours H`` sets through the environment, as the run itself would.
+
+    Raises
+    ------
+    SweepError
+        For the first run with a bank past a limit: its grid values and the estimate, with the
+        options that raise the limit.
+    """
+    from qlatent.qpu.backends import backend_kind, get_backend
+    from qlatent.qpu.errors import SampleSizeError
+    from qlatent.qpu.limits import SamplingLimits, estimate_sampling
+    from qlatent.qpu.store import SampleStore
+    from qlatent.sweep.errors import describe_job
+
+    list_banks = getattr(function, "bank_requests", None)
+    if list_banks is None:
+        return
+    limits = SamplingLimits()
+    refusals: dict[str, str | None] = {}  # request id -> the refusal (None: within the limits or stored)
+    backends: dict[str, Any] = {}  # backends that run here estimate time too; others are sized by their counts
+    for job, arguments in tasks:
+        store = arguments.get("store")
+        store = store if isinstance(store, SampleStore) else SampleStore(store)
+        for request in list_banks(**arguments):
+            if request is None:
+                continue
+            request_id = request.request_id()
+            if request_id not in refusals:
+                refusals[request_id] = None
+                if request_id not in store:
+                    if request.backend not in backends:
+                        backends[request.backend] = get_backend(request.backend) if backend_kind(
+                            request.backend)[0] in ("local", "perceval") else None
+                    try:
+                        limits.check(estimate_sampling(request, backends[request.backend]), request)
+                    except SampleSizeError as error:
+                        refusals[request_id] = str(error)
+            if refusals[request_id] is not None:
+                raise SweepError(f"the run {describe_job(job)} is refused by experiment {reference}: its photon-count "
+                                 f"bank is too large: {refusals[request_id]}")
 
 
 def type_hints(target: Any) -> dict[str, Any]:
@@ -457,6 +511,7 @@ class SweepSpec:
             # hook, so a bad grid value fails now (also on --dry-run), not after the runs start.
             tasks = [(job, spec.task(job, spec.output)) for job in spec.jobs()]
             check_runs(experiment, function, tasks)
+            check_banks(experiment, function, tasks)
         return spec
 
     @property

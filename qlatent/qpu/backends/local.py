@@ -23,6 +23,7 @@ import numpy as np
 from qlatent.qpu.sampleset import SampleRequest, SampleSet, postselection_report, utc_now
 
 if TYPE_CHECKING:
+    from qlatent.photonics.sampling import SamplerSetup
     from qlatent.qpu.limits import SamplingEstimate
     from qlatent.qpu.store import PartialRun
 
@@ -55,9 +56,28 @@ class ShardDraw:
     n_passed: int
 
 
-def draw_shard(request: SampleRequest, index: int, entropy: int) -> ShardDraw:
+def sampler_setup(request: SampleRequest) -> SamplerSetup:
+    """The sampler's setup for ``request`` (:class:`qlatent.photonics.sampling.SamplerSetup`): its
+    matrix validated and projected, its options checked, once for all the request's shards.
+
+    Raises
+    ------
+    ValueError
+        As :class:`~qlatent.photonics.sampling.SamplerSetup`: more photons than
+        :data:`~qlatent.photonics.sampling.MAX_PHOTONS`, a shot cost above the sampler's limit.
+    """
+    from qlatent.photonics.sampling import SamplerSetup
+
+    indistinguishability = request.indistinguishability if request.model == "partial" else 1.0
+    return SamplerSetup(request.unitary, request.input_state, request.model, indistinguishability,
+                        effective_transmission(request), request.detection, True, request.min_detected)
+
+
+def draw_shard(request: SampleRequest, index: int, entropy: int, setup: SamplerSetup | None = None) -> ShardDraw:
     """Shard ``index`` of ``request`` (``shard_rows(request.n_samples)[index]`` accepted rows) with its
     post-selection counts (every shot passes without post-selection).
+
+    ``setup``: :func:`sampler_setup` of ``request``, built once for all shards (by default, here).
 
     Raises
     ------
@@ -66,32 +86,27 @@ def draw_shard(request: SampleRequest, index: int, entropy: int) -> ShardDraw:
     ValueError
         If the post-selection accepts too few shots (see :func:`qlatent.photonics.sample_postselected`).
     """
-    from qlatent.photonics import sample, sample_postselected
-
     rows = shard_rows(request.n_samples)
     if not 0 <= index < len(rows):
         raise IndexError(f"shard {index} of a request with {len(rows)} shard(s)")
+    setup = setup if setup is not None else sampler_setup(request)
     generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(index,))))
-    options = {"indistinguishability": request.indistinguishability} if request.model == "partial" else {}
-    settings = dict(model=request.model, transmission=effective_transmission(request), detection=request.detection,
-                    allow_subunitary=True, seed=generator, **options)
     if not request.min_detected:
-        counts = sample(request.unitary, request.input_state, rows[index], **settings)
-        return ShardDraw(counts, rows[index], rows[index])
-    counts, n_shots, n_passed = sample_postselected(request.unitary, request.input_state, rows[index],
-                                                    min_detected=request.min_detected, **settings)
+        return ShardDraw(setup.sample(rows[index], generator), rows[index], rows[index])
+    counts, n_shots, n_passed = setup.sample_postselected(rows[index], generator)
     return ShardDraw(counts, n_shots, n_passed)
 
 
-def sample_shard(request: SampleRequest, index: int, entropy: int) -> np.ndarray:
-    """Counts of shard ``index`` of ``request`` (``shard_rows(request.n_samples)[index]`` rows).
+def sample_shard(request: SampleRequest, index: int, entropy: int, setup: SamplerSetup | None = None) -> np.ndarray:
+    """Counts of shard ``index`` of ``request`` (``shard_rows(request.n_samples)[index]`` rows; ``setup``
+    as :func:`draw_shard`).
 
     Raises
     ------
     IndexError
         If the request has no shard ``index``.
     """
-    return draw_shard(request, index, entropy).counts
+    return draw_shard(request, index, entropy, setup).counts
 
 
 def effective_transmission(request: SampleRequest) -> float:
@@ -125,24 +140,35 @@ class LocalBackend:
             details["postselection"] = postselection_report(request.min_detected, n_shots, n_passed)
         return details
 
+    def __init__(self) -> None:
+        self._setup: tuple[str, SamplerSetup] | None = None  # the last request's, kept for its shards
+
+    def setup(self, request: SampleRequest) -> SamplerSetup:
+        """:func:`sampler_setup` of ``request``, built once: :meth:`check` builds it, the shards reuse it.
+
+        Raises
+        ------
+        ValueError
+            As :func:`sampler_setup`.
+        """
+        if self._setup is None or self._setup[0] != request.request_id():
+            self._setup = (request.request_id(), sampler_setup(request))
+        return self._setup[1]
+
     def check(self, request: SampleRequest) -> None:
         """Raise, before anything is drawn or written, the errors every shard's sampler would raise.
 
-        Builds the sampler's setup (:class:`qlatent.photonics.sampling.SamplerSetup`) with the
-        options :func:`draw_shard` passes, so a request the sampler refuses (more photons than
-        :data:`~qlatent.photonics.sampling.MAX_PHOTONS`, a shot cost above the sampler's limit) is
-        refused here, not by every shard after a shard folder and a progress bar appeared.
+        Builds the sampler's setup (:meth:`setup`, kept for the shards), so a request the sampler
+        refuses (more photons than :data:`~qlatent.photonics.sampling.MAX_PHOTONS`, a shot cost above
+        the sampler's limit) is refused here, not by every shard after a shard folder and a progress
+        bar appeared.
 
         Raises
         ------
         ValueError
             As :class:`~qlatent.photonics.sampling.SamplerSetup`.
         """
-        from qlatent.photonics.sampling import SamplerSetup
-
-        indistinguishability = request.indistinguishability if request.model == "partial" else 1.0
-        SamplerSetup(request.unitary, request.input_state, request.model, indistinguishability,
-                     effective_transmission(request), request.detection, True, request.min_detected)
+        self.setup(request)
 
     def estimate(self, request: SampleRequest) -> SamplingEstimate:
         """Memory (the counts' copies while shards are merged) and single-core time of ``request``
@@ -157,7 +183,8 @@ class LocalBackend:
         """Draw every shard of ``request`` here, one after another (the store draws them in parallel)."""
         started_at = utc_now()
         entropy = request_entropy(request)
-        draws = [draw_shard(request, index, entropy) for index in range(n_shards(request.n_samples))]
+        setup = self.setup(request)
+        draws = [draw_shard(request, index, entropy, setup) for index in range(n_shards(request.n_samples))]
         counts = np.concatenate([draw.counts for draw in draws])
         details = self.details(request, entropy, [(draw.n_shots, draw.n_passed) for draw in draws])
         return SampleSet.create(request, counts, backend_details=details, started_at=started_at)
