@@ -177,9 +177,11 @@ def verdict_markdown(verdicts: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-_VERDICT_COLUMNS = {"metric", "better", "worse", "kind", "paper_difference", "verdict", "sentence", "part", "n",
+_VERDICT_COLUMNS = {"metric", "better", "worse", "kind", "paper_difference", "verdict", "evidence", "sentence", "part",
+                    "n",
                     "mean", "sd", "p_t", "p_wilcoxon", "d_z", "favourable", "mdd", "expected_difference", "margin",
-                    "better_level", "n_seeds", "unscored_better", "unscored_worse", "p_rank"}
+                    "better_level", "n_seeds", "unscored_better", "unscored_worse", "p_rank", "paper_reference",
+                    "paper_margin"}
 
 
 def _plain(value: Any) -> Any:
