@@ -566,7 +566,8 @@ def _number_or_nan(value: Any) -> float:
 
 def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: dict[str, bool],
                   group: str = "latent", alpha: float = 0.05) -> pd.DataFrame:
-    """One row per claim: its context, the two sides, the claim's kind, the verdict, the sentence and
+    """One row per claim: its context, the two sides (and ``axis``: ``group``), the claim's kind, the
+    verdict, the sentence and
     the statistics (:func:`claim_verdict`), with ``evidence`` (the short line behind the verdict). A
     claim one of whose sides has no runs here gets the verdict ``"not run"`` and a sentence naming the
     side, instead of an error."""
@@ -580,7 +581,8 @@ def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: di
             result = Verdict(NOT_RUN, f"**{NOT_RUN}** ({sides}{where}) — {claim.statement}. Not tested: {error}.",
                              {"n": 0}, str(error))
         rows.append({**claim.context, "metric": claim.metric, "better": claim.better, "worse": claim.worse,
-                     "kind": getattr(claim, "kind", "ordering"), "paper_difference": claim.paper_difference,
+                     "axis": group, "kind": getattr(claim, "kind", "ordering"),
+                     "paper_difference": claim.paper_difference,
                      "verdict": result.verdict, "evidence": result.evidence, "sentence": result.sentence,
                      **result.statistics})
     return pd.DataFrame(rows)

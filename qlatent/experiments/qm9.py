@@ -806,7 +806,8 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         out.append({**base, "verdict": verdict, "evidence": evidence, "sentence": " ".join(parts),
                     "n": tests["n_first"] + tests["n_second"],
                     "mean": tests["mean"], "p_t": tests["p_t"], "df": tests["df"], "d": tests["d"],
-                    "mdd": tests["mdd"], "n_first": tests["n_first"], "n_second": tests["n_second"],
+                    "mdd": tests["mdd"], "se": tests["se"], "n_first": tests["n_first"], "n_second": tests["n_second"],
+                    "paper_reference": trend.paper_reference, "paper_margin": trend.margin,
                     "expected_difference": expected, "better_level": level,
                     "unscored_better": unscored[small], "unscored_worse": unscored[large], "p_rank": rank["p_rank"]})
     return pd.DataFrame(out)
@@ -837,17 +838,18 @@ def _ranked_size_trend(small: pd.DataFrame, large: pd.DataFrame, lower_is_better
     return {"u": u, "n_pairs": float(len(first) * len(second)), "p_rank": p_rank, "smallest_p": smallest_p}
 
 
-def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+def fast_schedule_verdicts(paired: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Appendix H's claim — no significant difference between latents with a higher learning rate
-    and a shorter schedule — checked on our fast-schedule pairs, one sentence per paper metric, led by
-    its verdict (:data:`qlatent.stats.VERDICTS`): **contradicts** when boson differs significantly
-    from a latent, **reproduces** when none does over at least
-    :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` paired seeds, **too few seeds to tell** with fewer
-    seeds or with unscored runs, **not run** without pairs."""
+    and a shorter schedule — checked on our fast-schedule pairs (``part == "fast"`` of
+    :func:`paired_tables`), one row per paper metric: ``metric``, ``verdict``
+    (:data:`qlatent.stats.VERDICTS`: **contradicts** when boson differs significantly from a latent,
+    **reproduces** when none does over at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` paired
+    seeds, **too few seeds to tell** with fewer seeds or with unscored runs, **not run** without
+    pairs), ``evidence`` (a dozen words) and ``sentence``."""
     from qlatent.stats import CONTRADICTS, MIN_SEEDS_FOR_POWER, NOT_RUN, REPRODUCES, TOO_FEW_SEEDS
 
     rows = paired[paired["part"] == "fast"] if "part" in paired else paired.iloc[0:0]
-    sentences = []
+    out = []
     for metric in PAPER_METRICS:
         tests = rows[rows["metric"] == metric]
         if tests.empty:
@@ -858,24 +860,32 @@ def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[s
         if "unscored_reference" in tests:
             unscored = int(tests["unscored_reference"].max() + tests["unscored_baseline"].sum())
         if unscored:
-            sentences.append(f"**{TOO_FEW_SEEDS}** on {metric}: {unscored} fast-schedule run(s) produced no score, so "
-                             f"tests over the {n_pairs} seed(s) scored on both sides cannot stand for every run.")
+            verdict, evidence = TOO_FEW_SEEDS, f"{unscored} run(s) without a score"
+            detail = (f"{unscored} fast-schedule run(s) produced no score, so tests over the {n_pairs} seed(s) "
+                      "scored on both sides cannot stand for every run.")
         elif n_pairs == 0:
-            sentences.append(f"**{NOT_RUN}** on {metric}: no seed has fast-schedule runs of boson and of "
-                             f"{', '.join(tests['baseline'].astype(str))}.")
+            verdict, evidence = NOT_RUN, "no seed ran boson and another latent"
+            detail = f"no seed has fast-schedule runs of boson and of {', '.join(tests['baseline'].astype(str))}."
         elif not significant.empty:
             named = ", ".join(f"{row.baseline} (p = {row.p_value:.2g})" for row in significant.itertuples())
-            sentences.append(f"**{CONTRADICTS}** on {metric}: boson differs significantly from {named} "
-                             f"over {n_pairs} paired seeds.")
+            verdict, evidence = CONTRADICTS, f"boson differs from {named}, {n_pairs} paired seeds"
+            detail = f"boson differs significantly from {named} over {n_pairs} paired seeds."
         elif n_pairs < MIN_SEEDS_FOR_POWER:
-            sentences.append(f"**{TOO_FEW_SEEDS}** on {metric}: no significant difference, but {n_pairs} "
-                             "paired seed(s) "
-                             f"are too few to tell (fewer than {MIN_SEEDS_FOR_POWER}).")
+            verdict, evidence = TOO_FEW_SEEDS, f"no significant difference, {n_pairs} paired seed(s)"
+            detail = (f"no significant difference, but {n_pairs} paired seed(s) are too few to tell (fewer than "
+                      f"{MIN_SEEDS_FOR_POWER}).")
         else:
-            sentences.append(f"**{REPRODUCES}** on {metric}: no latent differs from boson at p < {alpha} "
-                             f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
-                             "detectable with 80 % power).")
-    return sentences
+            verdict, evidence = REPRODUCES, f"no significant difference, {n_pairs} paired seeds"
+            detail = (f"no latent differs from boson at p < {alpha} ({n_pairs} paired seeds; differences below "
+                      f"{tests['mdd'].max():.3g} were not detectable with 80 % power).")
+        out.append({"metric": metric, "verdict": verdict, "evidence": evidence,
+                    "sentence": f"**{verdict}** on {metric}: {detail}"})
+    return pd.DataFrame(out, columns=["metric", "verdict", "evidence", "sentence"])
+
+
+def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """The sentences of :func:`fast_schedule_verdicts`, one per paper metric."""
+    return list(fast_schedule_verdicts(paired, alpha)["sentence"])
 
 
 def check_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config,
