@@ -283,14 +283,33 @@ def recorded_files(name: str) -> dict[str, str]:
     return files
 
 
+def recordings_read(path: Path) -> list[str]:
+    """The chapters whose recordings a notebook reads besides its own: its metadata's
+    ``qlatent.reads_recordings`` (the claims page reads every chapter's); ``[]`` when unset.
+
+    Raises
+    ------
+    RunnerError
+        If that metadata is not a list of names.
+    """
+    metadata = (json.loads(path.read_text()).get("metadata") or {}).get("qlatent") or {}
+    names = metadata.get("reads_recordings", [])
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise RunnerError(f"{path.name}: metadata qlatent.reads_recordings must be a list of chapter names, "
+                          f"got {names!r}")
+    return names
+
+
 def execution_fingerprint(path: Path, parameters: dict[str, Any]) -> str:
     """Hash of everything that shapes an executed notebook: source, parameters, qlatent's code and
-    the files of the notebook's recordings (a chapter shows them beside its own numbers)."""
+    the files of the notebook's recordings (a chapter shows them beside its own numbers) and of the
+    recordings it reads (:func:`recordings_read`)."""
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
     digest.update(code_fingerprint().encode())
-    digest.update(json.dumps(recorded_files(path.stem), sort_keys=True).encode())
+    for name in [path.stem, *recordings_read(path)]:
+        digest.update(json.dumps(recorded_files(name), sort_keys=True).encode())
     return digest.hexdigest()
 
 

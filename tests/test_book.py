@@ -1,0 +1,200 @@
+"""The chapter layer (qlatent.book): pure functions on small tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qlatent.book import claims, evidence, verdicts
+from qlatent.book.evidence import Evidence
+
+
+def _source(tables, parameters=None, chapter="04_discrete", recorded=True):
+    return Evidence(chapter, "recorded standard" if recorded else "this run (quick)", "standard", recorded,
+                    parameters or {}, tables)
+
+
+def _runs(values):
+    """Tidy Table I runs: {(dataset, latent): [per-seed l1_integer]}."""
+    return pd.DataFrame([{"dataset": dataset, "latent": latent, "seed": seed, "metric": "l1_integer", "value": v}
+                         for (dataset, latent), series in values.items() for seed, v in enumerate(series)])
+
+
+# --- evidence ---------------------------------------------------------------------------------------
+
+def test_evidence_without_a_recording_is_this_run(monkeypatch):
+    import qlatent.recording
+
+    class Store:
+        def load_table(self, name):
+            return pd.DataFrame({"name": [name]})
+
+    monkeypatch.setattr(qlatent.recording, "largest_recording", lambda chapter: None)
+    source = evidence.evidence("04_discrete", {"profile": "quick", "n_steps": 5}, Store(), tables=["runs"])
+    assert (source.label, source.recorded, source.note) == ("this run (quick)", False, "")
+    assert list(source.tables["runs"]["name"]) == ["runs"] and source.parameters["n_steps"] == 5
+
+
+def test_a_missing_sample_table_is_named_in_one_line():
+    source = _source({"points": pd.DataFrame({"x": [1.0]}), "empty": pd.DataFrame()})
+    table, note = evidence.sample_table(source, "points", "generated points")
+    assert len(table) == 1 and note == ""
+    for name in ("smiles", "empty"):
+        table, note = evidence.sample_table(source, name, "generated molecules")
+        assert table is None and "\n" not in note
+        assert note.startswith("The recorded standard run keeps no generated molecules")
+
+
+def test_budget_is_a_share_of_the_papers():
+    assert evidence.budget("Table II", {"n_steps": 1000, "seeds": [0, 1, 2, 3, 4]}) == \
+        "1,000 of 20,000 iterations (5 %), 5 of 20 seeds (25 %)"
+    # a seeds mapping counts its smallest list; a section without a published budget says nothing
+    assert evidence.budget("Table I", {"n_steps": 2000, "seeds": {"quantum": [0, 1], "bernoulli": [0]}}) == \
+        "2,000 of 40,000 iterations (5 %), 1 of 12 seeds (8 %)"
+    assert evidence.budget("App. G", {"flow_steps": 6000}) == ""
+
+
+# --- verdicts ---------------------------------------------------------------------------------------
+
+def test_comparison_reads_like_the_claim():
+    assert verdicts.comparison({"better": "boson", "worse": "bernoulli", "metric": "fcd", "size": 16.0,
+                                "axis": "latent"}) == "boson vs bernoulli, fcd, size 16"
+    assert verdicts.comparison({"better": 7, "worse": 1, "metric": "between_modes", "axis": "depth"}) == \
+        "depth 7 vs depth 1, between_modes"
+    assert verdicts.comparison({"better": "size 16", "worse": "size 32", "metric": "fcd", "control": "gaussian",
+                                "axis": float("nan")}) == "size 16 vs size 32, fcd, boson against gaussian"
+    assert verdicts.comparison({"better": "boson", "worse": "g", "metric": "l1", "kind": "no difference"}) == \
+        "boson vs g (the paper: no difference), l1"
+    assert verdicts.comparison({"section": "hardware"}) == "the paper's hardware"
+
+
+def test_verdict_lines_are_short_with_the_details_collapsed():
+    table = pd.DataFrame([{"better": "boson", "worse": "bernoulli", "metric": "fcd", "size": 16,
+                           "verdict": "too few seeds to tell", "evidence": "5 of 5 seeds favour boson, p = 0.055",
+                           "sentence": "**too few seeds to tell** (boson vs bernoulli) — a long account <b>."}])
+    text = verdicts.verdict_lines(table)
+    first = text.splitlines()[0]
+    assert first == ("* **too few seeds to tell** — boson vs bernoulli, fcd, size 16: "
+                     "5 of 5 seeds favour boson, p = 0.055")
+    assert len(first.split()) <= 25
+    assert "<details><summary>How each verdict was reached</summary>" in text and "a long account" in text
+    assert verdicts.verdict_lines(table.iloc[0:0]) == ""
+
+
+def test_discrete_verdicts_mark_their_section():
+    rng = np.random.default_rng(0)
+    runs = _runs({("quantum", "boson"): 0.03 + rng.normal(0, 0.001, 6),
+                  ("quantum", "gaussian"): 0.06 + rng.normal(0, 0.001, 6)})
+    table = verdicts.discrete_verdicts(_source({"runs": runs}))
+    assert set(table["section"]) == {"Table I"}
+    quantum = table[(table["dataset"] == "quantum") & (table["worse"] == "gaussian")].iloc[0]
+    assert quantum["verdict"] == "reproduces" and quantum["evidence"].startswith("6 of 6 seeds favour boson")
+    # comparisons with a latent these runs lack are listed, not lost
+    assert set(table.loc[table["worse"] == "bernoulli", "verdict"]) == {"not run"}
+
+
+def test_flows_verdicts_need_runs_of_each_family():
+    curves = pd.DataFrame({"family": "ddgan", "latent": "boson", "seed": [0, 0, 1, 1], "step": [0, 10, 0, 10],
+                           "eval_classifier_fd": [5.0, 1.0, 5.0, 1.0]})
+    from qlatent.experiments import flows_diffusion as fd
+
+    curves = curves.rename(columns={"eval_classifier_fd": fd.CURVE_METRIC["ddgan"]})
+    table = verdicts.flows_verdicts(_source({"curves": curves}, chapter="06_flows_diffusion")).set_index("section")
+    assert table.loc["App. F", "verdict"] == "reproduces"
+    assert table.loc["App. F", "evidence"] == "training improved on the untrained model in 2 of 2 runs"
+    assert table.loc["App. G", "verdict"] == "not run" and table.loc["App. G", "evidence"] == "no flow_matching runs"
+
+
+def test_chapter_verdicts_label_the_source_and_refuse_an_unknown_chapter():
+    runs = _runs({("quantum", "boson"): [0.03, 0.031], ("quantum", "gaussian"): [0.06, 0.062]})
+    assert set(verdicts.chapter_verdicts(_source({"runs": runs}))["source"]) == {"recorded standard"}
+    with pytest.raises(KeyError):
+        verdicts.chapter_verdicts(_source({}, chapter="01_interference"))
+
+
+# --- claims -----------------------------------------------------------------------------------------
+
+def _table_ii_row(**overrides):
+    row = {"section": "Table II", "better": "boson", "worse": "bernoulli", "metric": "fcd", "size": 16,
+           "axis": "latent", "verdict": "too few seeds to tell", "evidence": "5 of 5 seeds favour boson, p = 0.055",
+           "sentence": "s", "mean": 0.5, "sd": 0.4, "n": 5, "better_level": 1.0, "paper_difference": 0.662,
+           "paper_reference": 1.16, "paper_margin": 0.2}
+    return {**row, **overrides}
+
+
+def test_claims_without_a_verdict_table_are_not_run():
+    table = claims.claims_table({"05_qm9": pd.DataFrame([_table_ii_row()])},
+                                {"05_qm9": {"n_steps": 1000, "seeds": [0, 1, 2, 3, 4]}})
+    assert list(table["section"]) == [section for section, _ in verdicts.SECTIONS]  # one row each here
+    by_section = table.set_index("section")
+    assert by_section.loc["Table II", "verdict"] == "too few seeds to tell"
+    assert by_section.loc["Table II", "budget"] == "1,000 of 20,000 iterations (5 %), 5 of 20 seeds (25 %)"
+    assert by_section.loc["Fig. 2", "verdict"] == "not run"
+    assert by_section.loc["Fig. 2", "evidence"] == "no recording of this chapter"
+    assert by_section.loc["size trend", "evidence"] == "not in this chapter's recording"
+    assert by_section.loc["Fig. 2", "budget"] == ""
+    assert "ORCA PT-2" in by_section.loc["hardware", "sentence"]  # the paper's statement, from the file
+
+
+def test_relative_effects_scale_by_each_sides_level():
+    table = pd.DataFrame([_table_ii_row(), _table_ii_row(mean=float("nan"), paper_difference=None)])
+    effects = claims.relative_effects(table)
+    first = effects.iloc[0]
+    from scipy.stats import t
+
+    half = t.ppf(0.975, 4) * 0.4 / np.sqrt(5)
+    assert first["ours"] == pytest.approx(0.5)
+    assert (first["ours_low"], first["ours_high"]) == pytest.approx((0.5 - half, 0.5 + half))
+    assert first["paper"] == pytest.approx(0.662 / 1.16)
+    assert first["paper_high"] - first["paper"] == pytest.approx(1.959964 * 0.1 / 1.16, rel=1e-5)
+    assert effects.iloc[1].isna().all()
+    # a two-sample row (the size trend) uses its own standard error and degrees of freedom
+    trend = claims.relative_effects(pd.DataFrame([_table_ii_row(se=0.1, df=6.0)])).iloc[0]
+    assert trend["ours_high"] - trend["ours"] == pytest.approx(t.ppf(0.975, 6) * 0.1)
+
+
+def test_claims_html_links_each_section_and_escapes_text():
+    table = claims.claims_table({"05_qm9": pd.DataFrame([_table_ii_row(evidence="a <b> & c")])}, {})
+    page = claims.claims_html(table[table["section"] == "Table II"])
+    assert '<a href="05_qm9.html">Table II</a>' in page
+    assert "a &lt;b&gt; &amp; c" in page and "+57 %" in page and "+50 % (" in page
+    assert "<strong>too few seeds to tell</strong>" in page
+
+
+def test_vocabulary_lists_every_verdict_once():
+    from qlatent.stats import VERDICTS
+
+    text = claims.vocabulary_markdown()
+    assert [line.split("**")[1] for line in text.splitlines()] == list(VERDICTS)
+
+
+def test_forest_plot_needs_an_effect_on_both_sides():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    table = pd.DataFrame([_table_ii_row(), _table_ii_row(paper_difference=None)]).assign(claim="c")
+    figure = claims.forest_plot(table)
+    assert len(figure.axes[0].get_yticklabels()) == 1
+    with pytest.raises(ValueError, match="no comparison has both"):
+        claims.forest_plot(table.iloc[1:])
+
+
+def test_a_notebook_reading_other_recordings_is_fingerprinted_on_them(tmp_path, monkeypatch):
+    from qlatent.runner import execution
+    from qlatent.runner.errors import RunnerError
+
+    notebook = tmp_path / "00_page.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {"qlatent": {"reads_recordings": ["03_x"]}}}))
+    files = {"03_x": {"standard/runs.csv": "a"}}
+    monkeypatch.setattr(execution, "recorded_files", lambda name: files.get(name, {}))
+    monkeypatch.setattr(execution, "code_fingerprint", lambda: "code")
+    assert execution.recordings_read(notebook) == ["03_x"]
+    before = execution.execution_fingerprint(notebook, {})
+    files["03_x"] = {"standard/runs.csv": "b"}
+    assert execution.execution_fingerprint(notebook, {}) != before
+    notebook.write_text(json.dumps({"cells": [], "metadata": {"qlatent": {"reads_recordings": "03_x"}}}))
+    with pytest.raises(RunnerError, match="reads_recordings must be a list"):
+        execution.recordings_read(notebook)
