@@ -32,7 +32,7 @@ def test_evidence_without_a_recording_is_this_run(monkeypatch):
         def load_table(self, name):
             return pd.DataFrame({"name": [name]})
 
-    monkeypatch.setattr(qlatent.recording, "largest_recording", lambda chapter: None)
+    monkeypatch.setattr(qlatent.recording, "largest_recording", lambda chapter, profiles=(): None)
     source = evidence.evidence("04_discrete", {"profile": "quick", "n_steps": 5}, Store(), tables=["runs"])
     assert (source.label, source.recorded, source.note) == ("this run (quick)", False, "")
     assert list(source.tables["runs"]["name"]) == ["runs"] and source.parameters["n_steps"] == 5

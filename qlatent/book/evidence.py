@@ -29,6 +29,10 @@ BUDGETS: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 
+#: Recorded profiles, largest first (:func:`qlatent.recording.largest_recording`'s order).
+RECORDED_PROFILES = ("paper", "standard")
+
+
 @dataclass(frozen=True)
 class Evidence:
     """The run a chapter's verdicts come from.
@@ -52,7 +56,9 @@ def evidence(chapter: str, parameters: Mapping[str, Any], store: Any = None,
              tables: Sequence[str] = ()) -> Evidence:
     """The largest recording of ``chapter``, or else this execution: ``parameters`` and the
     ``tables`` read from ``store`` (a :class:`qlatent.results.ResultStore`; with ``store`` None and
-    no recording, an empty source named after the profile).
+    no recording, an empty source named after the profile). An execution under a recorded profile
+    (:data:`RECORDED_PROFILES`) at least as large as the recording's is the evidence itself: that is
+    how ``qlatent record`` makes the recording's own verdict table.
 
     Raises
     ------
@@ -62,11 +68,15 @@ def evidence(chapter: str, parameters: Mapping[str, Any], store: Any = None,
     from qlatent.recording import largest_recording
     from qlatent.report import source_label
 
-    recording = largest_recording(chapter)
-    if recording is not None:
+    recording = largest_recording(chapter, RECORDED_PROFILES)
+    profile = str(parameters.get("profile", "custom"))
+    # An execution of a recorded profile at least as large as the recording's is itself the evidence
+    # (it is the run being recorded): never the older recording.
+    ranked = RECORDED_PROFILES
+    at_least = recording is not None and profile in ranked and ranked.index(profile) <= ranked.index(recording.profile)
+    if recording is not None and not at_least:
         return Evidence(chapter, source_label(recording.profile, recorded=True), recording.profile, True,
                         recording.manifest["parameters"], recording.tables, recording.describe())
-    profile = str(parameters.get("profile", "custom"))
     saved = {name: store.load_table(name) for name in tables} if store is not None else {}
     return Evidence(chapter, source_label(profile), profile, False, dict(parameters), saved)
 

@@ -126,6 +126,31 @@ def mixture_verdicts(source: Evidence) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def longer_training(source: Evidence, latents: tuple[str, ...] = ("gaussian", "bernoulli")) -> pd.DataFrame:
+    """App. C's second remark, that further training does not improve the Gaussian and Bernoulli
+    latents: per latent at depth 2, the change of ``between_modes`` from ``compare_step`` to the last
+    step (``change``: mean over seeds, negative is an improvement), the paired t-test's ``p``, the
+    ``seeds`` and the smallest change they detect with 80 % power (``mdd``). Empty when the runs
+    stop at ``compare_step``."""
+    from qlatent.experiments import mixture
+    from qlatent.stats import paired_statistics
+
+    runs, curves = source.tables["runs"], source.tables["curves"]
+    early, late = int(source.parameters["compare_step"]), int(runs.loc[runs["depth"] == 2, "n_steps"].max())
+    rows = []
+    if late > early:
+        scores = {step: mixture.scores_at_step(curves, step).query("metric == 'between_modes' and depth == 2")
+                  for step in (early, late)}
+        for latent in [name for name in latents if name in set(scores[late]["latent"])]:
+            before, after = (scores[step][scores[step]["latent"] == latent].set_index("seed")["value"]
+                             for step in (early, late))
+            change = (after - before).dropna()
+            tests = paired_statistics(change.to_numpy())
+            rows.append({"latent": latent, "from step": early, "to step": late, "change": tests["mean"],
+                         "p": tests["p_t"], "seeds": tests["n"], "mdd": tests["mdd"]})
+    return pd.DataFrame(rows, columns=["latent", "from step", "to step", "change", "p", "seeds", "mdd"])
+
+
 def discrete_verdicts(source: Evidence) -> pd.DataFrame:
     """Table I: boson against each latent per dataset, on the paper's metric."""
     from qlatent.experiments import discrete
