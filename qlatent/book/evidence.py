@@ -112,3 +112,19 @@ def budget(section: str, parameters: Mapping[str, Any]) -> str:
     ours = {name: _count(parameters[parameter]) if name == "seeds" else parameters[parameter]
             for name, parameter in names.items() if parameter in parameters and name in paper}
     return budget_share(ours, paper)
+
+
+def sample_rows(table: pd.DataFrame, keys: Sequence[str], n: int) -> pd.DataFrame:
+    """The first ``n`` rows of each ``keys`` group of ``table``, in order: a small sample table a
+    recording can keep (generated molecules, points) within its size budget.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not positive.
+    """
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    if table.empty:
+        return table
+    return table.groupby(list(keys), sort=False, dropna=False).head(n).reset_index(drop=True)

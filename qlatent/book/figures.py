@@ -76,3 +76,104 @@ def training_curves(curves: pd.DataFrame, column: str, order: Sequence[str], yla
                  errorbar="se", ax=ax)
     ax.set(title=title, xlabel="generator step", ylabel=ylabel)
     return fig
+
+
+def curves_grid(curves: pd.DataFrame, columns: Sequence[str], order: Sequence[str], row: str, title: str = "") -> Any:
+    """Training curves: one panel per ``columns`` entry (columns of the grid) and value of ``row``
+    (rows), per latent (mean, band: standard error over seeds)."""
+    import seaborn as sns
+
+    from qlatent.plotting import latent_palette
+
+    long = curves.melt(id_vars=["step", row, "latent", "seed"], value_vars=list(columns), var_name="metric",
+                       value_name="value")
+    shown = _present(order, long["latent"])
+    grid = sns.relplot(data=long, x="step", y="value", hue="latent", hue_order=shown, palette=latent_palette(shown),
+                       col="metric", row=row, kind="line", errorbar="se", height=2.8, aspect=1.3,
+                       facet_kws={"sharey": False})
+    grid.set_axis_labels("generator iteration", "")
+    grid.set_titles("{col_name}, " + row + " {row_name}")
+    if title:
+        grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def by_size(summary: pd.DataFrame, paper: pd.DataFrame, lower_is_better: dict[str, bool], title: str = "") -> Any:
+    """Each metric of ``lower_is_better`` against the latent size, per latent: ours (circles, mean ±
+    standard error over seeds, from :func:`qlatent.stats.summarize_runs` with ``size`` and
+    ``latent``) and the paper's rows (crosses, value ± its s.e.)."""
+    import matplotlib.pyplot as plt
+
+    from qlatent.plotting import latent_palette
+
+    palette = latent_palette(list(dict.fromkeys([*summary["latent"], *paper["latent"]])))
+    fig, axes = plt.subplots(1, len(lower_is_better), figsize=(4.4 * len(lower_is_better), 3.6), squeeze=False)
+    for ax, (metric, lower) in zip(axes[0], lower_is_better.items()):
+        for rows, column, style, source in ((summary, "mean", dict(marker="o"), "ours"),
+                                            (paper, "value", dict(marker="x", linestyle="--", markersize=8), "paper")):
+            part = rows[rows["metric"] == metric]
+            for latent, group in part.groupby("latent", sort=False):
+                group = group.sort_values("size")
+                ax.errorbar(group["size"], group[column], yerr=group["se"], capsize=3, color=palette.get(latent),
+                            label=f"{latent} ({source})", **style)
+        ax.set(xlabel="latent size", title=f"{metric} ({'lower' if lower else 'higher'} is better)")
+        ax.set_xticks(sorted(set(summary["size"]) | set(paper["size"])))
+    handles, labels = axes[0, -1].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, fontsize=8, bbox_to_anchor=(1.0, 0.5), loc="center left")
+    if title:
+        fig.suptitle(title, y=1.03)
+    return fig
+
+
+def molecule_grid(molecules: pd.DataFrame, order: Sequence[str], slots: int = 12, title: str = "") -> Any:
+    """Up to ``slots`` distinct molecules per latent (column ``smiles``), most frequent first, each
+    with its count; one row per latent.
+
+    Raises
+    ------
+    ValueError
+        If ``molecules`` is empty.
+    """
+    import matplotlib.pyplot as plt
+
+    from qlatent.plotting import molecule_strip
+
+    if molecules.empty:
+        raise ValueError("no molecules to draw")
+    present = _present(order, molecules["latent"])
+    fig, axes = plt.subplots(len(present), 1, figsize=(12, 2.3 * len(present)), squeeze=False)
+    for ax, latent in zip(axes[:, 0], present):
+        smiles = molecules.loc[molecules["latent"] == latent, "smiles"]
+        counts = smiles.value_counts().head(slots)
+        ax.imshow(molecule_strip(list(counts.index), size=(160, 130), slots=slots))
+        ax.set_yticks([])
+        ax.set_xticks([(i + 0.5) * 160 for i in range(len(counts))], [f"x{n}" for n in counts.values])
+        ax.set_title(f"{latent}: {smiles.nunique()} distinct among {len(smiles)} valid molecules", fontsize=10,
+                     loc="left")
+    if title:
+        fig.suptitle(title, y=1.0)
+    return fig
+
+
+def property_histograms(reference: pd.DataFrame, generated: pd.DataFrame, order: Sequence[str],
+                        columns: Sequence[str] = ("qed", "logp", "sa")) -> Any:
+    """Densities of molecular properties (``columns``): the training set's (grey bars) and the
+    generated molecules' per latent (step lines)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from qlatent.plotting import latent_palette
+
+    present = _present(order, generated["latent"]) if len(generated) else []
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.4 * len(columns), 3.6), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        ax.hist(reference[column], bins=30, density=True, color="0.85", label="QM9 training set")
+        if present:
+            sns.histplot(data=generated, x=column, hue="latent", hue_order=present, palette=latent_palette(present),
+                         stat="density", common_norm=False, element="step", fill=False, bins=30, ax=ax,
+                         legend=column == columns[-1])
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    if axes[0, -1].get_legend() is not None:
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
+    return fig
