@@ -177,3 +177,33 @@ def property_histograms(reference: pd.DataFrame, generated: pd.DataFrame, order:
     if axes[0, -1].get_legend() is not None:
         sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
     return fig
+
+
+def curves_by(curves: pd.DataFrame, column: str, order: Sequence[str], col: str, ylabel: str, title: str = "") -> Any:
+    """``column`` along training per latent, one panel per value of ``col`` (e.g. dataset; mean, band:
+    standard error over seeds)."""
+    import seaborn as sns
+
+    from qlatent.plotting import latent_palette
+
+    shown = _present(order, curves["latent"])
+    grid = sns.relplot(data=curves, x="step", y=column, hue="latent", hue_order=shown, col=col,
+                       palette=latent_palette(shown), kind="line", errorbar="se", height=3.3, aspect=1.2,
+                       facet_kws={"sharey": False})
+    grid.set_axis_labels("generator iteration", ylabel)
+    if title:
+        grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def paired_gap(gaps: pd.DataFrame, hue: str, ylabel: str, title: str = "") -> Any:
+    """A paired per-seed gap along training (tidy ``step``, ``seed``, ``value`` and ``hue``, as
+    :func:`qlatent.stats.paired_gap_along_training` gives it): mean ± standard error, zero marked."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    sns.lineplot(data=gaps, x="step", y="value", hue=hue, errorbar="se", marker="o", ax=ax)
+    ax.axhline(0, color="0.6", lw=1)
+    ax.set(title=title, xlabel="generator iteration", ylabel=ylabel)
+    return fig
