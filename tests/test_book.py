@@ -198,3 +198,21 @@ def test_a_notebook_reading_other_recordings_is_fingerprinted_on_them(tmp_path, 
     notebook.write_text(json.dumps({"cells": [], "metadata": {"qlatent": {"reads_recordings": "03_x"}}}))
     with pytest.raises(RunnerError, match="reads_recordings must be a list"):
         execution.recordings_read(notebook)
+
+
+def test_a_glue_name_no_output_defines_fails_the_build_with_its_name(tmp_path):
+    from qlatent.runner.book import check_glue, undefined_glue
+    from qlatent.runner.errors import RunnerError
+
+    glued = {"output_type": "display_data", "data": {}, "metadata": {"scrapbook": {"name": "finding"}}}
+    notebook = {"cells": [
+        {"cell_type": "markdown", "source": "We find {glue:md}`finding` and {glue:text}`budget`.\n"
+                                            "```{glue:md} details\n:format: myst\n```\n{glue:}`other.ipynb::x`"},
+        {"cell_type": "code", "source": "", "outputs": [glued]}]}
+    assert undefined_glue(notebook) == ["budget", "details"]
+    (tmp_path / "05_page.ipynb").write_text(json.dumps(notebook))
+    with pytest.raises(RunnerError, match=r"05_page: budget, details"):
+        check_glue(tmp_path)
+    notebook["cells"][0]["source"] = "We find {glue:md}`finding`."
+    (tmp_path / "05_page.ipynb").write_text(json.dumps(notebook))
+    check_glue(tmp_path)
