@@ -216,3 +216,167 @@ def test_a_glue_name_no_output_defines_fails_the_build_with_its_name(tmp_path):
     notebook["cells"][0]["source"] = "We find {glue:md}`finding`."
     (tmp_path / "05_page.ipynb").write_text(json.dumps(notebook))
     check_glue(tmp_path)
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+def _verdict_rows():
+    return pd.DataFrame([
+        {"better": "boson", "worse": "distinguishable", "metric": "valid_unique", "size": 16,
+         "verdict": "opposite direction, not significant",
+         "evidence": "5 of 5 seeds favour distinguishable, p = 0.052"},
+        {"better": "boson", "worse": "bernoulli", "metric": "fcd", "size": 16, "verdict": "reproduces",
+         "evidence": "5 of 5 seeds favour boson, p = 0.01"},
+        {"better": "boson", "worse": "gaussian", "metric": "fcd", "size": 16, "verdict": "reproduces", "evidence": "e"},
+    ])
+
+
+def test_verdict_counts_and_what_points_against_the_paper():
+    from qlatent.book import pages
+
+    rows = _verdict_rows()
+    assert pages.verdict_counts(rows) == "2 reproduce and 1 opposite direction, not significant, of 3"
+    assert pages.verdict_counts(rows.iloc[1:2]) == "1 reproduces, of 1"
+    assert pages.against_the_paper(rows) == ("boson vs distinguishable, valid_unique, size 16 "
+                                             "(5 of 5 seeds favour distinguishable, p = 0.052)")
+    assert pages.against_the_paper(rows.iloc[1:]) == ""
+
+
+def test_agreement_with_an_independent_reproduction():
+    from qlatent.book import pages
+
+    ours = pd.DataFrame({"latent": ["a", "b", "c"], "metric": "m", "mean": [0.36, 0.24, 0.5], "se": [0.01, 0.01, 0.1]})
+    theirs = pd.DataFrame({"latent": ["a", "b"], "metric": "m", "value": [0.383, 0.123], "se": [0.007, 0.029]})
+    table = pages.agreement(ours, theirs, "m")
+    assert list(table["latent"]) == ["a", "b"] and list(table["agrees"]) == [True, False]
+    assert table["difference"].tolist() == pytest.approx([-0.023, 0.117])
+    assert pages.agreement_sentence(table, "m", "R") == ("agrees with R on m for 1 of 2 latents (within 2 combined "
+                                                         "standard errors; ours − theirs: a -0.023, b +0.12)")
+
+
+def test_choices_show_the_parameters_of_the_evidence():
+    from qlatent.book import pages
+
+    source = _source({}, {"n_critic": 5, "betas": [0.9, 0.999]})
+    table = pages.choices_table(source, {"critic updates": "n_critic", "Adam": ["betas", "eps"]})
+    assert list(table.columns) == ["recorded standard"]
+    assert table.loc["critic updates", "recorded standard"] == "n_critic = 5"
+    assert table.loc["Adam", "recorded standard"] == "betas = [0.9, 0.999], eps: not recorded"
+
+
+def test_how_this_page_was_made_gives_commands_and_parameters():
+    from qlatent.book import pages
+
+    recorded = pages.how_made(_source({}, {"n_steps": 1000}, chapter="05_qm9"), {"profile": "quick", "n_steps": 60})
+    assert recorded.startswith("<details><summary>How this page was made</summary>")
+    assert "`qlatent record 05_qm9 --profile standard`" in recorded and '{"n_steps": 1000}' in recorded
+    assert "pipeline runs" in recorded and '{"n_steps": 60, "profile": "quick"}' in recorded
+    own = pages.how_made(_source({}, {}, chapter="05_qm9", recorded=False), {"profile": "quick"})
+    assert "No recording of this chapter exists" in own and "`qlatent run 05_qm9`" in own
+
+
+def test_parameters_are_read_from_the_parameters_cell_and_make_configs():
+    from dataclasses import dataclass
+
+    from qlatent.book import pages
+    from qlatent.runner.execution import declared_parameters, resolve_notebook
+
+    declared = declared_parameters(*resolve_notebook("04_discrete"))
+    namespace = {key: index for index, key in enumerate(declared)} | {"unrelated": 1}
+    assert pages.parameters_of("04_discrete", namespace) == {key: index for index, key in enumerate(declared)}
+    with pytest.raises(KeyError):
+        pages.parameters_of("04_discrete", {})
+
+    @dataclass(frozen=True)
+    class Config:
+        hidden: tuple[int, ...] = (1,)
+        rate: float = 0.1
+
+    assert pages.config_from(Config, {"hidden": [4, 4], "rate": 0.5, "other": 1}) == Config((4, 4), 0.5)
+
+
+def test_a_run_of_the_recorded_profile_is_its_own_evidence(monkeypatch):
+    import qlatent.recording
+    from qlatent.recording import Recording
+
+    recording = Recording("04_discrete", "standard", {"parameters": {"n_steps": 2000}, "recorded_at": "2026",
+                                                     "environment": {}, "machine": {"cpus": 2, "processor": "x"}})
+    monkeypatch.setattr(qlatent.recording, "largest_recording", lambda chapter, profiles=(): recording)
+    monkeypatch.setattr(Recording, "describe", lambda self: "described")
+
+    class Store:
+        def load_table(self, name):
+            return pd.DataFrame()
+
+    assert evidence.evidence("04_discrete", {"profile": "quick"}).label == "recorded standard"
+    assert evidence.evidence("04_discrete", {"profile": "standard"}, Store(), ["runs"]).label == "this run (standard)"
+    assert evidence.evidence("04_discrete", {"profile": "paper"}, Store(), ["runs"]).recorded is False
+
+
+def test_sample_rows_keep_the_first_rows_of_each_run():
+    table = pd.DataFrame({"latent": ["a"] * 3 + ["b"] * 2, "seed": 0, "smiles": list("vwxyz")})
+    assert list(evidence.sample_rows(table, ["latent", "seed"], 2)["smiles"]) == ["v", "w", "y", "z"]
+    with pytest.raises(ValueError, match="n must be positive"):
+        evidence.sample_rows(table, ["latent"], 0)
+
+
+# --- the mixture chapter's verdicts, and figures ------------------------------------------------------
+
+def _mixture_source(distinguishable_gap):
+    """Curves at depth 2 for boson and distinguishable (and Gaussian at depths 1 and 7), two steps."""
+    rows = []
+    for seed in range(5):
+        for step, boson in ((5000, 0.10), (10000, 0.10)):
+            rows.append({"latent": "boson", "depth": 2, "seed": seed, "step": step, "eval_between_modes": boson})
+            rows.append({"latent": "distinguishable", "depth": 2, "seed": seed, "step": step,
+                         "eval_between_modes": boson + distinguishable_gap + 0.001 * seed})
+            for depth, value, spread in ((1, 0.9, 0.01), (7, 0.2, 0.013)):
+                rows.append({"latent": "gaussian", "depth": depth, "seed": seed, "step": step,
+                             "eval_between_modes": value + spread * seed ** 2})
+    curves = pd.DataFrame(rows)
+    for metric in ("modes_covered", "mmd"):
+        curves[f"eval_{metric}"] = 0.0
+    runs = curves.groupby(["latent", "depth"], as_index=False)["step"].max().rename(columns={"step": "n_steps"})
+    return _source({"runs": runs, "curves": curves}, {"compare_step": 5000}, chapter="03_mixture")
+
+
+def test_mixture_verdicts_cover_fig1_fig2_and_app_c():
+    table = verdicts.mixture_verdicts(_mixture_source(-0.02)).set_index("section")
+    assert table.loc["Fig. 1", "verdict"] == "reproduces"
+    assert table.loc["App. C", "verdict"] == "premise not met"
+    fig2 = table.loc[["Fig. 2"]]
+    assert set(fig2.loc[fig2["worse"] == "gaussian", "verdict"]) == {"not run"}  # no Gaussian at depth 2
+    assert verdicts.longer_training(_mixture_source(-0.02))["latent"].tolist() == []  # no Gaussian at depth 2
+    opened = verdicts.mixture_verdicts(_mixture_source(0.05)).set_index("section")
+    assert opened.loc["App. C", "verdict"] != "premise not met"
+
+
+def test_figures_draw_from_saved_tables():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from qlatent.book import figures
+
+    panel = pd.DataFrame({"latent": ["a", "b"] * 4, "seed": [0, 0, 1, 1] * 2, "x": 0.0, "y": 0.0})
+    density = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})
+    assert figures.points_panel(panel, density, "latent", [0, 1], ["b", "a"]).axes[0].get_title() == "b, seed 0"
+    assert len(figures.points_panel(panel, density, "latent", [9]).axes) == 2  # an absent seed falls back
+    with pytest.raises(ValueError, match="no generated points"):
+        figures.points_panel(panel.iloc[0:0], density, "latent", [0])
+    curves = pd.DataFrame({"latent": "a", "seed": [0, 0, 1, 1], "step": [0, 1, 0, 1], "score": [2.0, 1.0, 2.0, 1.0],
+                           "dataset": "q"})
+    assert figures.training_curves(curves, "score", ["a"], "score").axes[0].get_ylabel() == "score"
+    assert len(figures.curves_by(curves, "score", ["a"], "dataset", "score").axes) == 1
+    gaps = curves.rename(columns={"score": "value"})
+    assert figures.paired_gap(gaps, "dataset", "gap").axes[0].get_ylabel() == "gap"
+    scores = pd.DataFrame({"depth": [1, 7], "seed": 0, "metric": "m", "value": [1.0, 0.5]})
+    assert [ax.get_title() for ax in figures.metric_by(scores, "depth", ["m"], "depth").axes] == ["m"]
+    summary = pd.DataFrame({"size": [16, 32], "latent": "boson", "metric": "fcd", "mean": [1.0, 1.2], "se": 0.1})
+    paper = pd.DataFrame({"size": [16], "latent": "boson", "metric": "fcd", "value": [1.16], "se": [0.06]})
+    assert figures.by_size(summary, paper, {"fcd": True}).axes[0].get_title() == "fcd (lower is better)"
+    with pytest.raises(ValueError, match="no molecules"):
+        figures.molecule_grid(pd.DataFrame({"latent": [], "smiles": []}), ["boson"])
+    molecules = pd.DataFrame({"latent": ["boson"] * 3, "smiles": ["C", "C", "CO"], "qed": 0.5, "logp": 0.1, "sa": 2.0})
+    assert "2 distinct among 3" in figures.molecule_grid(molecules, ["boson"]).axes[0].get_title(loc="left")
+    reference = pd.DataFrame({"qed": [0.4, 0.6], "logp": [0.0, 0.2], "sa": [2.0, 3.0]})
+    assert len(figures.property_histograms(reference, molecules, ["boson"]).axes) == 3
