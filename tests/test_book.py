@@ -55,6 +55,8 @@ def test_budget_is_a_share_of_the_papers():
     assert evidence.budget("Table I", {"n_steps": 2000, "seeds": {"quantum": [0, 1], "bernoulli": [0]}}) == \
         "2,000 of 40,000 iterations (5 %), 1 of 12 seeds (8 %)"
     assert evidence.budget("App. G", {"flow_steps": 6000}) == ""
+    assert evidence.budget("Table II", {"n_steps": 1000, "seeds": [0, 1, 2, 3, 4]}, compact=True) == \
+        "5 % of the iterations, 25 % of the seeds"
 
 
 # --- verdicts ---------------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def test_claims_without_a_verdict_table_are_not_run():
     assert list(table["section"]) == [section for section, _ in verdicts.SECTIONS]  # one row each here
     by_section = table.set_index("section")
     assert by_section.loc["Table II", "verdict"] == "too few seeds to tell"
-    assert by_section.loc["Table II", "budget"] == "1,000 of 20,000 iterations (5 %), 5 of 20 seeds (25 %)"
+    assert by_section.loc["Table II", "budget"] == "5 % of the iterations, 25 % of the seeds"
     assert by_section.loc["Fig. 2", "verdict"] == "not run"
     assert by_section.loc["Fig. 2", "evidence"] == "no recording of this chapter"
     assert by_section.loc["size trend", "evidence"] == "not in this chapter's recording"
@@ -234,6 +236,7 @@ def _verdict_rows():
 def test_verdict_counts_and_what_points_against_the_paper():
     from qlatent.book import pages
 
+    assert pages.collapsed("* a", "All") == "<details><summary>All</summary>\n\n* a\n\n</details>\n"
     rows = _verdict_rows()
     assert pages.verdict_counts(rows) == "2 reproduce and 1 opposite direction, not significant, of 3"
     assert pages.verdict_counts(rows.iloc[1:2]) == "1 reproduces, of 1"

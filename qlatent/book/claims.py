@@ -61,7 +61,7 @@ def claims_table(verdicts: dict[str, pd.DataFrame | None] | None = None,
                  parameters: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """One row per claim of the paper, in the paper's order (:data:`qlatent.book.verdicts.SECTIONS`):
     ``section``, ``chapter``, ``claim`` (:func:`qlatent.book.verdicts.comparison`), ``verdict``,
-    ``evidence``, ``source``, ``budget`` (:func:`qlatent.book.evidence.budget`) and the statistics
+    ``evidence``, ``source``, ``budget`` (:func:`qlatent.book.evidence.budget`, compact) and the statistics
     behind the verdict.
 
     ``verdicts`` maps a chapter to its verdict table and ``parameters`` to the parameters of the run
@@ -83,7 +83,8 @@ def claims_table(verdicts: dict[str, pd.DataFrame | None] | None = None,
         if part is None or part.empty:
             reason = "no recording of this chapter" if table is None else "not in this chapter's recording"
             part = pd.DataFrame([not_run(section, reason, _statement(section))])
-        spent = budget(section, parameters[chapter]) if table is not None and chapter in parameters else ""
+        ran = table is not None and chapter in parameters
+        spent = budget(section, parameters[chapter], compact=True) if ran else ""
         rows.append(part.assign(chapter=chapter, budget=spent))
     table = pd.concat(rows, ignore_index=True)
     table["claim"] = [comparison(row) for _, row in table.iterrows()]

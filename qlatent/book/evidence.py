@@ -98,10 +98,10 @@ def _count(value: Any) -> int:
     return len(value) if isinstance(value, (list, tuple)) else int(value)
 
 
-def budget(section: str, parameters: Mapping[str, Any]) -> str:
+def budget(section: str, parameters: Mapping[str, Any], compact: bool = False) -> str:
     """Our budget for ``section`` (a key of :data:`BUDGETS`) as a share of the paper's, e.g.
-    ``"1,000 of 20,000 iterations (5 %), 5 of 20 seeds (25 %)"``; ``""`` where the paper publishes
-    none."""
+    ``"1,000 of 20,000 iterations (5 %), 5 of 20 seeds (25 %)"`` (``compact``: ``"5 % of the
+    iterations, 25 % of the seeds"``); ``""`` where the paper publishes none."""
     from qlatent.paper import budgets
     from qlatent.report import budget_share
 
@@ -111,6 +111,9 @@ def budget(section: str, parameters: Mapping[str, Any]) -> str:
     paper = {name: value for name, value in budgets(experiment).get(key, {}).items() if name != "source"}
     ours = {name: _count(parameters[parameter]) if name == "seeds" else parameters[parameter]
             for name, parameter in names.items() if parameter in parameters and name in paper}
+    if compact:
+        return ", ".join(f"{100 * ours[name] / paper[name]:.2g} % of the {name}" for name in paper
+                         if name in ours and paper[name])
     return budget_share(ours, paper)
 
 

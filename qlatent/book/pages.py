@@ -18,6 +18,11 @@ from qlatent.book.evidence import Evidence
 from qlatent.book.verdicts import comparison
 
 
+def collapsed(text: str, summary: str) -> str:
+    """Markdown ``text`` in a collapsed ``<details>`` block titled ``summary``."""
+    return f"<details><summary>{html.escape(summary)}</summary>\n\n{text}\n\n</details>\n"
+
+
 def verdict_counts(verdicts: pd.DataFrame) -> str:
     """``"2 reproduce, 4 opposite direction, not significant and 9 too few seeds to tell, of 15"``:
     how many comparisons got each verdict, in :data:`qlatent.stats.VERDICTS` order."""
@@ -105,7 +110,7 @@ def how_made(source: Evidence, parameters: Mapping[str, Any]) -> str:
                 f"`qlatent run {chapter}` (profile `{parameters.get('profile', 'custom')}`), with these "
                 f"parameters:\n\n```json\n{own}\n```\n\n`qlatent record {chapter} --profile standard` makes the "
                 "long run this page would then use.")
-    return f"<details><summary>{html.escape('How this page was made')}</summary>\n\n{made}\n\n</details>\n"
+    return collapsed(made, "How this page was made")
 
 
 def parameters_of(chapter: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
