@@ -383,3 +383,23 @@ def test_figures_draw_from_saved_tables():
     assert "2 distinct among 3" in figures.molecule_grid(molecules, ["boson"]).axes[0].get_title(loc="left")
     reference = pd.DataFrame({"qed": [0.4, 0.6], "logp": [0.0, 0.2], "sa": [2.0, 3.0]})
     assert len(figures.property_histograms(reference, molecules, ["boson"]).axes) == 3
+
+
+def test_sample_figures_of_the_flows_chapter():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from qlatent.book import figures
+
+    points = pd.DataFrame({"latent": ["a", "a", "b"], "seed": [1, 0, 0], "x": [5.0, 0.0, 1.0], "y": 0.0})
+    fig = figures.points_by(points, "latent", ["b", "a", "z"], np.zeros((2, 2)), lambda value: "red")
+    assert [ax.get_title() for ax in fig.axes] == ["b", "a"]
+    assert fig.axes[1].collections[1].get_offsets()[:, 0].tolist() == [0.0]  # the smallest seed only
+    images = pd.DataFrame({"latent": "a", "seed": 0, "index": [1, 0], "channels": 1, "height": 1, "width": 2,
+                           "p0": [-1.0, 1.0], "p1": [1.0, -1.0]})
+    canvas = figures.image_rows(images, ["a"], rows=1).axes[0].images[0].get_array()
+    assert canvas.shape == (2, 6) and canvas[0, :2].tolist() == [1.0, 0.0]  # index 0 first, rescaled to [0, 1]
+    runs = pd.DataFrame({"latent": ["a", "a", "b"], "seed": 0, "metric": ["share_0", "share_1", "share_0"],
+                         "value": [0.4, 0.6, 1.0]})
+    heat = figures.class_shares(runs, ["b", "a"])
+    assert [label.get_text() for label in heat.axes[0].get_yticklabels()] == ["b", "a"]

@@ -207,3 +207,68 @@ def paired_gap(gaps: pd.DataFrame, hue: str, ylabel: str, title: str = "") -> An
     ax.axhline(0, color="0.6", lw=1)
     ax.set(title=title, xlabel="generator iteration", ylabel=ylabel)
     return fig
+
+
+def points_by(points: pd.DataFrame, column: str, values: Sequence[Any], reference: Any, colour: Any,
+              title: str = "") -> Any:
+    """Generated 2-D points (``x``, ``y``; the smallest seed of each) over ``reference`` points (grey,
+    an ``(n, 2)`` array), one panel per value of ``column`` in ``values`` that ``points`` holds;
+    ``colour(value)`` gives each panel's colour."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    shown = [value for value in values if value in set(points[column])]
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.1 * len(shown), 3.1), sharex=True, sharey=True, squeeze=False)
+    for ax, value in zip(axes[0], shown):
+        subset = points[points[column] == value]
+        subset = subset[subset["seed"] == subset["seed"].min()]
+        ax.scatter(np.asarray(reference)[:, 0], np.asarray(reference)[:, 1], s=3, color="0.8")
+        ax.scatter(subset["x"], subset["y"], s=3, color=colour(value))
+        ax.set(title=str(value), xticks=[], yticks=[])
+    if title:
+        fig.suptitle(title, y=1.02)
+    return fig
+
+
+def image_rows(images: pd.DataFrame, order: Sequence[str], rows: int = 2, title: str = "") -> Any:
+    """Generated images per latent (the smallest seed), tiled in ``rows`` rows: ``images`` has
+    ``latent``, ``seed``, ``index``, ``channels``, ``height``, ``width`` and pixel columns
+    ``p0``, ``p1``, ... in [−1, 1]."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    pixels = [name for name in images.columns if name.startswith("p") and name[1:].isdigit()]
+    shown = _present(order, images["latent"])
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 1.9), squeeze=False)
+    for ax, latent in zip(axes[0], shown):
+        subset = images[images["latent"] == latent]
+        subset = subset[subset["seed"] == subset["seed"].min()].sort_values("index")
+        channels, height, width = (int(subset[axis].iloc[0]) for axis in ("channels", "height", "width"))
+        grid = np.clip((subset[pixels].to_numpy().reshape(-1, channels, height, width).transpose(0, 2, 3, 1) + 1) / 2,
+                       0, 1)
+        per_row = int(np.ceil(len(grid) / rows))
+        canvas = np.ones((rows * (height + 1), per_row * (width + 1), channels))
+        for i, image in enumerate(grid):
+            r, c = divmod(i, per_row)
+            canvas[r * (height + 1):r * (height + 1) + height, c * (width + 1):c * (width + 1) + width] = image
+        ax.imshow(canvas.squeeze(), cmap="gray_r" if channels == 1 else None, vmin=0, vmax=1)
+        ax.set(title=latent, xticks=[], yticks=[])
+    if title:
+        fig.suptitle(title, y=1.04)
+    return fig
+
+
+def class_shares(runs: pd.DataFrame, order: Sequence[str], prefix: str = "share_") -> Any:
+    """Heat map of the share of generated images per predicted class (metrics ``share_<class>``), mean
+    over seeds, one row per latent."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    shares = runs[runs["metric"].str.startswith(prefix)].assign(
+        **{"class": lambda table: table["metric"].str.removeprefix(prefix)})
+    heat = shares.pivot_table(index="latent", columns="class", values="value")
+    heat = heat.reindex(_present(order, pd.Series(heat.index)))
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    sns.heatmap(heat, annot=True, fmt=".2f", cmap="viridis", vmin=0, ax=ax, cbar_kws={"label": "share"})
+    ax.set(xlabel="class predicted by the feature classifier", ylabel="")
+    return fig
