@@ -403,3 +403,14 @@ def test_sample_figures_of_the_flows_chapter():
                          "value": [0.4, 0.6, 1.0]})
     heat = figures.class_shares(runs, ["b", "a"])
     assert [label.get_text() for label in heat.axes[0].get_yticklabels()] == ["b", "a"]
+
+
+def test_the_qm9_choices_name_declared_parameters_and_pt2_postselection_needs_pt2_jobs():
+    from qlatent.experiments import qm9
+    from qlatent.runner.execution import declared_parameters, resolve_notebook
+
+    declared = set(declared_parameters(*resolve_notebook("05_qm9")))
+    named = {name for names in qm9.CHOICES.values() for name in ([names] if isinstance(names, str) else names)}
+    assert named <= declared, named - declared
+    table = qm9.pt2_postselection(qm9.QM9Config(), [{"latent": "boson", "size": 16, "circuit": "haar", "seed": 0}])
+    assert table.empty and "acceptance" in table.columns

@@ -340,6 +340,41 @@ def pt2_transmission_note(config: QM9Config, size: int, circuit: str) -> str:
             "(`qlatent.latent.pt2`).")
 
 
+#: The chapter's own choices where the paper is silent: a description and the parameter(s) that hold it.
+CHOICES: dict[str, str | tuple[str, ...]] = {
+    "critic updates per generator update": "n_critic", "gradient-penalty weight (one norm per graph)": "gp_weight",
+    "Adam betas": "betas", "relaxation of the generator's logits": ("sampling", "temperature"),
+    "RL term (λ of λ·L_WGAN + (1−λ)·L_RL; 1 = off)": "rl_lambda", "LeakyReLU slope": "leaky_slope",
+    "critic: R-GCN widths, aggregation, head": ("conv_hidden", "aggregation_dim", "dense_hidden"),
+    "photon counts before the generator": ("centring", "standardize", "noise_scale"),
+    "bank rows per latent size": ("bank_size", "bank_sizes"), "PT-2 bank (accepted shots)": "hardware_bank_size",
+    "FCD reference": ("n_reference", "reference_seed", "fcd_connected_only"),
+    "Appendix H (fast schedule)": ("fast_learning_rate", "fast_n_steps"),
+    "PT-2 latent": ("pt2_transmission", "pt2_detection", "pt2_min_detected", "hardware_circuit"),
+    "decoding generated graphs": "decode", "training": ("learning_rate", "batch_size", "n_steps"),
+}
+
+
+def pt2_postselection(config: QM9Config, jobs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Post-selection of the ``pt2`` latent's bank for each ``pt2`` job: ``seed``, ``bins``, ``shots
+    examined``, ``acceptance`` (the fraction kept), ``expected (PNR)``
+    (:meth:`qlatent.latent.pt2.PT2Source.expected_acceptance`) and the mean, smallest and largest
+    number of detected photons in the bank. Empty without ``pt2`` jobs."""
+    from qlatent.latent.photonic import build_latent
+
+    rows = []
+    for job in [job for job in jobs if job["latent"] == "pt2"]:
+        latent = build_latent("pt2", config.latent_spec(job["size"], job["circuit"], "pt2"), job["seed"])
+        origin = latent.describe()["source"]
+        post = origin.get("postselection") or {}
+        counts = latent.bank.sum(axis=1)
+        rows.append({"seed": job["seed"], "bins": job["size"], "shots examined": post.get("n_shots"),
+                     "acceptance": post.get("acceptance"), "expected (PNR)": origin.get("expected_acceptance"),
+                     "mean detected": counts.mean(), "min detected": counts.min(), "max detected": counts.max()})
+    return pd.DataFrame(rows, columns=["seed", "bins", "shots examined", "acceptance", "expected (PNR)",
+                                       "mean detected", "min detected", "max detected"])
+
+
 def protocol_markdown(parameters: Mapping[str, Any], n_molecules: int | None = None) -> str:
     """The paper's Table II protocol beside this execution's, as Markdown: the paper's budget and
     metric count from ``data/paper/reported.yml``, its latent sizes (those of its reported rows)
