@@ -11,6 +11,7 @@ ordering becomes a claim only where the paper's own standard errors support it
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -26,6 +27,34 @@ _REQUIRED = ("latent", "metric", "value")
 #: An ordering of two reported values is a claim of the paper only when their difference exceeds this
 #: many combined standard errors, ``sqrt(se_a² + se_b²)`` (about a two-sided 5 % z-test).
 SIGNIFICANT_SES = 2.0
+
+
+#: What each provenance tag of ``data/paper/reported.yml`` stands for, as a reader reads it.
+PROVENANCE_TAGS = {
+    "[S]": "(as summarised in the papernotes digest of the paper)",
+    "[Q]": "(as quoted from the paper in the independent MerLin reproduction)",
+    "[R]": "(from the authors' released code)",
+}
+_TAG = re.compile(r"\s*(\[[A-Z]\])+")
+
+
+def spell_out(text: str) -> str:
+    """``text`` with its provenance tags (``[Q]``, ``[S]``, ``[R]``, also run together as ``[Q][S]``)
+    spelled out in words (:data:`PROVENANCE_TAGS`), so no page shows an undefined tag.
+
+    Raises
+    ------
+    ValueError
+        On a tag :data:`PROVENANCE_TAGS` does not define.
+    """
+    def words(match: re.Match) -> str:
+        tags = re.findall(r"\[[A-Z]\]", match.group(0))
+        unknown = [tag for tag in tags if tag not in PROVENANCE_TAGS]
+        if unknown:
+            raise ValueError(f"undefined provenance tag(s) {', '.join(unknown)} in {text!r}")
+        return " " + " and ".join(PROVENANCE_TAGS[tag].strip("()") for tag in tags).join("()")
+
+    return _TAG.sub(words, text)
 
 
 class _Printed:
@@ -110,7 +139,7 @@ def _experiment(experiment: str) -> dict[str, Any]:
 def source(experiment: str) -> str:
     """Where the reported numbers of ``experiment`` come from, with their provenance, as one line."""
     entry = _experiment(experiment)
-    return f"{entry['source']}; provenance: {entry['provenance']}"
+    return spell_out(f"{entry['source']}; provenance: {entry['provenance']}")
 
 
 def n_runs(experiment: str) -> int | None:
@@ -252,7 +281,7 @@ def reported_comparisons(experiment: str, reference: str, lower_is_better: dict[
         if stated.get("axis", "latent") != "latent" or stated["metric"] not in lower_is_better:
             continue
         where = {key: stated[key] for key in context if key in stated}
-        stated_ones += [Claim(where, stated["metric"], stated["better"], worse, stated["statement"])
+        stated_ones += [Claim(where, stated["metric"], stated["better"], worse, spell_out(stated["statement"]))
                         for worse in stated["worse"]]
     # What the paper says in words about a comparison supersedes what its numbers alone would say.
     said = {_comparison_key(claim) for claim in stated_ones}
@@ -264,14 +293,15 @@ def _comparison_key(claim: Claim) -> tuple:
 
 
 def statements(experiment: str) -> dict[str, str]:
-    """What the paper states without numbers for ``experiment`` (e.g. per model family), keyed by subject.
+    """What the paper states without numbers for ``experiment`` (e.g. per model family), keyed by subject,
+    provenance tags spelled out (:func:`spell_out`).
 
     Raises
     ------
     KeyError
         If the file has no entry for ``experiment``.
     """
-    return dict(_experiment(experiment).get("statements") or {})
+    return {key: spell_out(text) for key, text in (_experiment(experiment).get("statements") or {}).items()}
 
 
 def budgets(experiment: str) -> dict[str, dict[str, Any]]:
@@ -285,13 +315,15 @@ def budgets(experiment: str) -> dict[str, dict[str, Any]]:
     KeyError
         If the file has no entry for ``experiment``.
     """
-    return {key: dict(value) for key, value in _plain(_experiment(experiment).get("budgets") or {}).items()}
+    return {key: {name: spell_out(item) if name == "source" else item for name, item in value.items()}
+            for key, value in _plain(_experiment(experiment).get("budgets") or {}).items()}
 
 
 def stated_claims(experiment: str, axis: str) -> list[dict[str, Any]]:
-    """The claims of ``experiment`` stated without numbers along ``axis`` (e.g. ``"depth"``)."""
-    return [claim for claim in _plain(_experiment(experiment).get("claims") or [])
-            if claim.get("axis", "latent") == axis]
+    """The claims of ``experiment`` stated without numbers along ``axis`` (e.g. ``"depth"``), provenance
+    tags spelled out (:func:`spell_out`)."""
+    return [{**claim, "statement": spell_out(claim["statement"])}
+            for claim in _plain(_experiment(experiment).get("claims") or []) if claim.get("axis", "latent") == axis]
 
 
 def beside_reported(ours: pd.DataFrame, experiment: str, label: str = "paper",

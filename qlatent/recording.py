@@ -104,6 +104,20 @@ CHAPTER_READS: dict[str, RecordingSchema] = {
 }
 
 
+#: Profiles whose recordings hold other tables than their chapter's (``long``: chapter 05's
+#: snapshots, written by :mod:`qlatent.experiments.qm9_long`, not by the notebook).
+PROFILE_READS: dict[tuple[str, str], RecordingSchema] = {
+    ("05_qm9", "long"): RecordingSchema(
+        {"snapshots": ("schedule", "size", "circuit", "latent", "seed", "step", "metric", "value")}),
+}
+
+
+def chapter_reads(chapter: str, profile: str) -> RecordingSchema | None:
+    """What ``chapter`` reads from its recording under ``profile`` (:data:`PROFILE_READS`, else
+    :data:`CHAPTER_READS`), or None where nothing is declared."""
+    return PROFILE_READS.get((chapter, profile), CHAPTER_READS.get(chapter))
+
+
 def check_schema(schema: RecordingSchema, columns: Mapping[str, Any], parameters: Mapping[str, Any],
                  where: str, chapter: str) -> None:
     """Raise :class:`RecordingError` naming ``where`` (the recording) and the first table, column or
@@ -397,9 +411,9 @@ def record(chapter: str, profile: str, *, force: bool = False) -> Path:
             raise RecordingError(f"table {path} is {path.stat().st_size} bytes, more than the {MAX_TABLE_BYTES} "
                                  "a committed recording may hold; record a smaller summary of it")
         files[path.name] = path
-    if name in CHAPTER_READS:
-        check_schema(CHAPTER_READS[name], {Path(file).stem: pd.read_csv(path, nrows=0).columns
-                                           for file, path in files.items()},
+    schema = chapter_reads(name, profile)
+    if schema is not None:
+        check_schema(schema, {Path(file).stem: pd.read_csv(path, nrows=0).columns for file, path in files.items()},
                      parameters, f"of {name} made from {source}", name)
     cpu = os.times()
     return store_recording(recording_path(name, profile), files, {
@@ -585,7 +599,7 @@ def load_recording(chapter: str, profile: str, schema: RecordingSchema | None = 
         except ValueError as error:  # pandas' parser errors, an empty file, bytes that are not text
             raise RecordingError(f"recording file {path} cannot be read as a table ({type(error).__name__}: "
                                  f"{' '.join(str(error).split())[:200]}); re-record it") from None
-    schema = schema if schema is not None else CHAPTER_READS.get(chapter)
+    schema = schema if schema is not None else chapter_reads(chapter, profile)
     if schema is not None:
         check_schema(schema, {name: table.columns for name, table in tables.items()}, manifest["parameters"],
                      str(folder), chapter)

@@ -143,8 +143,8 @@ def figure_name(prefix: str, label: str) -> str:
     raise ValueError(f"not a source label (recorded <profile> or this run (<profile>)): {label!r}")
 
 
-def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float]) -> str:
-    """``"standard: 2,000 of 40,000 iterations (5 %), 8 of 12 seeds (67 %)"`` for the shared keys."""
+def budget_share(ours: Mapping[str, float], paper: Mapping[str, float]) -> str:
+    """``"2,000 of 40,000 iterations (5 %), 8 of 12 seeds (67 %)"`` for the keys both give (``""`` if none)."""
     parts = []
     for key, theirs in paper.items():
         if key in ours and theirs:
@@ -153,7 +153,12 @@ def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float
             parts.append(f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} "
                          f"({share:.0f} %)" if share >= 1 or share == 0 else
                          f"{mine:,.0f} of {theirs:,.0f} {key.replace('_', ' ')} ({share:.1g} %)")
-    return f"{label}: " + ", ".join(parts)
+    return ", ".join(parts)
+
+
+def budget_note(label: str, ours: Mapping[str, float], paper: Mapping[str, float]) -> str:
+    """``"standard: 2,000 of 40,000 iterations (5 %), 8 of 12 seeds (67 %)"`` for the shared keys."""
+    return f"{label}: " + budget_share(ours, paper)
 
 
 def verdict_markdown(verdicts: pd.DataFrame) -> str:
@@ -177,9 +182,11 @@ def verdict_markdown(verdicts: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-_VERDICT_COLUMNS = {"metric", "better", "worse", "kind", "paper_difference", "verdict", "sentence", "part", "n",
-                    "mean", "sd", "p_t", "p_wilcoxon", "d_z", "favourable", "mdd", "expected_difference", "margin",
-                    "better_level", "n_seeds", "unscored_better", "unscored_worse", "p_rank"}
+_VERDICT_COLUMNS = {"metric", "better", "worse", "axis", "kind", "paper_difference", "verdict", "evidence",
+                    "sentence", "part", "section", "n", "mean", "sd", "se", "df", "p_t", "p_wilcoxon", "d_z",
+                    "favourable", "mdd", "expected_difference", "margin", "better_level", "n_seeds",
+                    "unscored_better", "unscored_worse", "p_rank", "paper_reference", "paper_margin", "d",
+                    "n_first", "n_second"}
 
 
 def _plain(value: Any) -> Any:

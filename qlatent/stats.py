@@ -203,13 +203,43 @@ def paired_comparison(runs: pd.DataFrame, reference: str, lower_is_better: dict[
     return pd.DataFrame(rows)
 
 
+#: The book's verdicts, one vocabulary for every chapter, each with what it means (shown once, on the
+#: claims page). From the direction of our difference against the paper's, whether it is significant,
+#: and whether our seeds had the power to see the paper's effect.
+REPRODUCES = "reproduces"
+SAME_DIRECTION = "same direction, not significant"
+OPPOSITE_DIRECTION = "opposite direction, not significant"
+CONTRADICTS = "contradicts"
+TOO_FEW_SEEDS = "too few seeds to tell"
+PREMISE_NOT_MET = "premise not met"
+NOT_RUN = "not run"
+NO_CLAIM = "paper makes no claim"
+VERDICTS: dict[str, str] = {
+    REPRODUCES: "our seeds show the paper's difference, significant at the 5 % level (for a claim of no "
+                "difference: our interval lies inside the smallest difference the paper could see)",
+    SAME_DIRECTION: "our difference points the paper's way but is not significant, and our interval rules out "
+                    "a difference as large as the paper's",
+    OPPOSITE_DIRECTION: "our difference points against the paper's but is not significant, and our interval "
+                        "rules out the paper's difference",
+    CONTRADICTS: "our seeds show a significant difference against the paper's claim",
+    TOO_FEW_SEEDS: "not significant, and our seeds cannot tell the paper's effect from none (our interval "
+                   "holds both; too few or too noisy seeds, or a test that cannot reach 5 % at this number)",
+    PREMISE_NOT_MET: "the claim presupposes something our runs do not show (a gap that closes must first exist)",
+    NOT_RUN: "this build has no runs of a side, size or setting the claim needs",
+    NO_CLAIM: "the paper's own numbers support no claim (no standard error): nothing to test",
+}
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The computed verdict on one claim: ``reproduces``, ``does not reproduce`` or ``inconclusive``."""
+    """The computed verdict on one claim: ``verdict`` (a key of :data:`VERDICTS`), ``evidence`` (at most
+    a dozen words: ``"5 of 5 seeds favour boson, p = 0.055"``), ``sentence`` (the full account) and
+    ``statistics``."""
 
     verdict: str
     sentence: str
     statistics: dict[str, Any]
+    evidence: str = ""
 
 
 class MissingSide(ValueError):
@@ -256,22 +286,103 @@ def ranked_advantage(pairs: pd.DataFrame, lower_is_better: bool) -> np.ndarray:
     return ranked
 
 
-def ordering_verdict(tests: Mapping[str, float], expected: float, powered: bool, alpha: float = 0.05) -> str:
-    """The verdict on "the claimed side is ahead" from our test of its mean advantage.
+def smallest_signed_rank_p(n: int) -> float:
+    """The smallest two-sided p-value the exact Wilcoxon signed-rank (or sign) test can give on ``n``
+    non-zero paired differences: every difference on one side, ``2 / 2**n`` (0.0625 for 5 seeds)."""
+    return 1.0 if n < 1 else min(1.0, 2.0 / 2.0 ** n)
 
-    ``tests`` holds ``mean`` (positive: the claimed side ahead), ``p_t`` and ``mdd`` (the smallest
-    difference detectable with 80 % power), as :func:`paired_statistics` and
-    :func:`two_sample_statistics` give them; ``expected`` is the paper's difference scaled to our
-    level (NaN: none); ``powered``: enough seeds for the power rule. **reproduces** when ahead at
-    ``p < alpha``; **does not reproduce** when significantly behind, or when not significant although
-    the seeds could detect ``expected`` (``powered`` and ``mdd < expected``); **inconclusive** otherwise.
+
+def _direction(mean: float) -> str:
+    """The not-significant verdict for a mean advantage of the claimed side (positive: ahead)."""
+    if not math.isfinite(mean) or mean == 0:
+        return TOO_FEW_SEEDS
+    return SAME_DIRECTION if mean > 0 else OPPOSITE_DIRECTION
+
+
+def interval(tests: Mapping[str, float], alpha: float = 0.05) -> tuple[float, float]:
+    """The two-sided (1 − ``alpha``) t-interval of ``tests["mean"]``: from ``se`` and ``df`` where
+    :func:`two_sample_statistics` gives them, else from ``sd`` and ``n`` of :func:`paired_statistics`
+    (``df = n − 1``). ``(nan, nan)`` where the spread is undefined."""
+    from scipy.stats import t as student
+
+    if "se" in tests and "df" in tests:
+        se, df = tests["se"], tests["df"]
+    else:
+        n = tests.get("n", 0)
+        se = tests["sd"] / math.sqrt(n) if n >= 2 else math.nan
+        df = n - 1
+    if not (math.isfinite(se) and math.isfinite(df) and df > 0):
+        return math.nan, math.nan
+    half = float(student.ppf(1 - alpha / 2, df)) * se
+    return tests["mean"] - half, tests["mean"] + half
+
+
+def ordering_verdict(tests: Mapping[str, float], expected: float, powered: bool, alpha: float = 0.05) -> str:
+    """The verdict (:data:`VERDICTS`) on "the claimed side is ahead" from our test of its mean advantage.
+
+    ``tests`` holds ``mean`` (positive: the claimed side ahead), ``p_t`` and the spread (``sd`` and
+    ``n``, or ``se`` and ``df``), as :func:`paired_statistics` and :func:`two_sample_statistics` give
+    them; ``expected`` is the paper's difference scaled to our level (NaN: the paper gives none);
+    ``powered``: enough seeds to trust their spread (:data:`MIN_SEEDS_FOR_POWER`).
+
+    Significant at ``alpha``: **reproduces** when ahead, **contradicts** when behind. Not
+    significant, our (1 − ``alpha``) interval (:func:`interval`) holds no difference; it then tells
+    the paper's effect apart from none only when it excludes ``expected`` too: then the direction
+    (**same direction, not significant**: pointing the paper's way, smaller than its effect;
+    **opposite direction, not significant**), and **too few seeds to tell** when the interval holds
+    both, or with too few seeds. A claim stated without a size (``expected`` NaN) names the direction
+    whenever ``powered``. So 5 of 5 seeds ahead at p = 0.055 is never a failure to reproduce.
     """
-    significant = tests["p_t"] < alpha
-    if significant and tests["mean"] > 0:
-        return "reproduces"
-    if (significant and tests["mean"] < 0) or (powered and math.isfinite(expected) and tests["mdd"] < expected):
-        return "does not reproduce"
-    return "inconclusive"
+    p_value = tests["p_t"]
+    if not math.isfinite(p_value):
+        return TOO_FEW_SEEDS
+    if p_value < alpha:
+        return REPRODUCES if tests["mean"] > 0 else CONTRADICTS
+    if not powered:
+        return TOO_FEW_SEEDS
+    if math.isfinite(expected):
+        low, high = interval(tests, alpha)
+        if not (math.isfinite(low) and not low <= expected <= high):
+            return TOO_FEW_SEEDS
+    return _direction(tests["mean"])
+
+
+def ranked_verdict(p_rank: float, advantage: float, smallest_p: float, kind: str = "ordering",
+                   alpha: float = 0.05) -> str:
+    """The verdict (:data:`VERDICTS`) from a rank test alone, used where a run has no score so the size of
+    a difference is undefined.
+
+    ``p_rank`` is the two-sided p-value, ``advantage`` the sign of the claimed side's ranked
+    advantage (positive: ahead), ``smallest_p`` the smallest p-value the test can give with these
+    seeds (:func:`smallest_signed_rank_p`). Significant: **reproduces** / **contradicts** by direction
+    (for a ``"no difference"`` claim any significant difference **contradicts**). Not significant:
+    **too few seeds to tell** when the test could not reach ``alpha`` at all (``smallest_p >=
+    alpha``) or for a ``"no difference"`` claim (ranks give no interval to set against the paper's
+    margin); the direction otherwise.
+    """
+    if math.isfinite(p_rank) and p_rank < alpha:
+        return REPRODUCES if advantage > 0 and kind == "ordering" else CONTRADICTS
+    if kind != "ordering" or smallest_p >= alpha:
+        return TOO_FEW_SEEDS
+    return _direction(advantage)
+
+
+def favour_phrase(n_better: int, n_worse: int, better: str, worse: str) -> str:
+    """``"5 of 5 seeds favour boson"``: how many seeds favour the side most of them favour (ties
+    counted in the total); ``"seeds split 2–2 between a and b"`` on a tie."""
+    n = n_better + n_worse
+    if n_better == n_worse:
+        return f"seeds split {n_better}–{n_worse} between {better} and {worse}" if n else "no paired seeds"
+    side, count = (better, n_better) if n_better > n_worse else (worse, n_worse)
+    return f"{count} of {n} seed{'s' if n != 1 else ''} favour{'s' if n == 1 else ''} {side}"
+
+
+def evidence_line(n_better: int, n_worse: int, better: str, worse: str, p_value: float,
+                  test: str = "") -> str:
+    """The short evidence behind a verdict: ``"5 of 5 seeds favour boson, p = 0.055"`` (``test`` names a
+    test other than the paired t-test, e.g. ``"Wilcoxon "``); no p-value where none is defined."""
+    text = favour_phrase(n_better, n_worse, better, worse)
+    return text + (f", {test}p = {p_value:.2g}" if math.isfinite(p_value) else "")
 
 
 def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: str = "latent",
@@ -282,15 +393,15 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     e.g. an FCD without valid molecules). Seeds are paired when both sides have a run. With the
     per-seed advantage of ``claim.better`` (positive when it is ahead):
 
-    An ``"ordering"`` claim (``better`` beats ``worse``):
-
-    - **reproduces**: the mean advantage is positive and the paired t-test gives ``p < alpha``;
-    - **does not reproduce**: the advantage is significantly negative, or it is not significant
-      although at least :data:`MIN_SEEDS_FOR_POWER` seeds had 80 % power to detect the paper's
-      difference scaled to our level (the paper's difference as a fraction of its value of
-      ``better``, times our mean of ``better``: budgets differ, so absolute levels differ while
-      relative gaps are steadier), i.e. ``mdd`` is smaller;
-    - **inconclusive**: otherwise.
+    The verdict is one of :data:`VERDICTS`. An ``"ordering"`` claim (``better`` beats ``worse``) is
+    judged by :func:`ordering_verdict` on the paired t-test: **reproduces** / **contradicts** when
+    significant at ``alpha`` in the claimed / opposite direction; otherwise **same direction, not
+    significant** or **opposite direction, not significant** when at least
+    :data:`MIN_SEEDS_FOR_POWER` seeds give an interval that excludes the paper's difference scaled
+    to our level (the paper's difference as a fraction of its value of ``better``, times our mean
+    of ``better``: budgets differ, so absolute levels differ while relative gaps are steadier);
+    **too few seeds to tell** when it does not. ``mdd`` (the smallest difference these seeds detect
+    with 80 % power) is reported beside it.
 
     A ``"no difference"`` claim (the paper's numbers show none larger than ``claim.paper_margin``),
     with that margin scaled to our level the same way and the (1 − 2·alpha) t-interval of our mean
@@ -298,16 +409,18 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
 
     - **reproduces**: the interval lies inside ± the margin and at least :data:`MIN_SEEDS_FOR_POWER`
       seeds were paired (we also find no difference the paper could have seen);
-    - **does not reproduce**: the interval lies wholly beyond the margin (we find a larger one);
-    - **inconclusive**: otherwise.
+    - **contradicts**: the interval lies wholly beyond the margin (we find a larger one);
+    - **too few seeds to tell**: otherwise.
 
     A ``"no claim"`` claim gets **paper makes no claim**, untested. Where a seed has a score on one
     side only, the unscored run counts as that seed's worst outcome: the size of the difference is
     then undefined, so the t-test and power rule are replaced by the two-sided Wilcoxon signed-rank
-    test on the ranked advantages (:func:`ranked_advantage`): **reproduces** / **does not reproduce**
-    when it is significant in the claimed / opposite direction (any significant difference for a
-    ``"no difference"`` claim does not reproduce), **inconclusive** otherwise. A side can never
-    win by losing its unscored runs. No seed with runs of both sides: **not run**.
+    test on the ranked advantages (:func:`ranked_advantage`), judged by :func:`ranked_verdict`. A side
+    can never win by losing its unscored runs. No seed with runs of both sides: **not run**.
+
+    Besides the verdict, ``evidence`` says in a dozen words how many seeds favour which side and the
+    p-value (:func:`evidence_line`), and the statistics hold ``paper_reference`` and ``paper_margin``
+    (the claim's, for setting our relative effect beside the paper's).
 
     Raises
     ------
@@ -338,11 +451,13 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     better_level = float(both["better"].mean()) if len(both) else math.nan
     statistics = {**tests, "expected_difference": math.nan, "margin": math.nan, "better_level": better_level,
                   "n_seeds": n_seeds, "unscored_better": unscored[better], "unscored_worse": unscored[worse],
-                  "p_rank": math.nan}
+                  "p_rank": math.nan, "paper_reference": _number_or_nan(claim.paper_reference),
+                  "paper_margin": _number_or_nan(claim.paper_margin)}
     if kind == "no claim":
-        return Verdict("paper makes no claim", f"**paper makes no claim** {head} Not tested.", statistics)
+        return Verdict(NO_CLAIM, f"**{NO_CLAIM}** {head} Not tested.", statistics, "the paper gives no spread")
     if n_seeds == 0:
-        return Verdict("not run", f"**not run** {head} No seed has runs of both {better} and {worse}.", statistics)
+        return Verdict(NOT_RUN, f"**{NOT_RUN}** {head} No seed has runs of both {better} and {worse}.", statistics,
+                       f"no seed ran both {better} and {worse}")
     n = tests["n"]
     parts: list[str] = []
     missing_note = ""
@@ -355,16 +470,13 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
         p_rank = float(wilcoxon(ranked).pvalue) if np.any(ranked != 0) else math.nan
         statistics["p_rank"] = p_rank
         wins, losses = int((ranked > 0).sum()), int((ranked < 0).sum())
-        if p_rank < alpha:
-            favourable = ranked.sum() > 0
-            verdict = "reproduces" if favourable and kind == "ordering" else "does not reproduce"
-        else:
-            verdict = "inconclusive"
+        verdict = ranked_verdict(p_rank, float(ranked.sum()), smallest_signed_rank_p(wins + losses), kind, alpha)
+        evidence = evidence_line(wins, losses, better, worse, p_rank, "Wilcoxon ")
         parts.append(missing_note)
         parts.append(f"Ours, ranking an unscored run last: {better} ahead on {wins}, {worse} on {losses} of "
                      f"{n_seeds} paired seeds; Wilcoxon signed-rank p = {p_rank:.2g}. The size of the difference "
                      "is undefined where a run has no score, so the t-test and the power rule are not used.")
-        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
+        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics, evidence)
     if missing_note:
         parts.append(missing_note + " Seeds where neither has a score are ties, left out of the tests.")
     if n >= 2:
@@ -377,6 +489,8 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
     else:
         parts.append(f"Ours: {n} paired seed(s) with scores, too few for a test.")
     significant = tests["p_t"] < alpha
+    n_better = int(round(tests["favourable"] * n)) if n else 0
+    evidence = evidence_line(n_better, int((difference != 0).sum()) - n_better, better, worse, tests["p_t"])
     scale = abs(better_level / claim.paper_reference) if claim.paper_reference else math.nan
     if kind == "no difference":
         margin = float(claim.paper_margin) * scale if claim.paper_margin is not None else math.nan
@@ -386,11 +500,11 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
             half = float(student.ppf(1 - alpha, n - 1)) * tests["sd"] / math.sqrt(n)
         low, high = abs(tests["mean"]) - half, abs(tests["mean"]) + half
         if math.isfinite(margin) and math.isfinite(half) and high < margin and n >= MIN_SEEDS_FOR_POWER:
-            verdict = "reproduces"
+            verdict = REPRODUCES
         elif math.isfinite(margin) and math.isfinite(half) and low > margin and significant:
-            verdict = "does not reproduce"
+            verdict = CONTRADICTS
         else:
-            verdict = "inconclusive"
+            verdict = TOO_FEW_SEEDS
         if math.isfinite(margin):
             interval = (f" Our {100 * (1 - 2 * alpha):.0f} % interval of the absolute difference is "
                         f"{max(low, 0):.3g} to {high:.3g}" if math.isfinite(half) else
@@ -400,7 +514,7 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
                          f"our {better} level ({better_level:.3g}) that is {margin:.3g}." + interval
                          + (f" (no difference needs at least {MIN_SEEDS_FOR_POWER} paired seeds)."
                             if n < MIN_SEEDS_FOR_POWER else "."))
-        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
+        return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics, evidence)
     expected = math.nan
     if claim.paper_difference is not None and claim.paper_reference:
         expected = abs(claim.paper_difference) * scale
@@ -411,14 +525,52 @@ def claim_verdict(runs: pd.DataFrame, claim: Any, lower_is_better: bool, group: 
                      f"{100 * abs(claim.paper_difference / claim.paper_reference):.0f} % of its {better} value; at "
                      f"our {better} level ({better_level:.3g}) that is {expected:.3g}, the difference the power "
                      "rule asks these seeds to detect.")
-    return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics)
+    return Verdict(verdict, " ".join([f"**{verdict}** {head}", *parts]), statistics, evidence)
+
+
+def gap_closing_verdict(gaps: pd.DataFrame, claim: Any, ahead: str, behind: str, alpha: float = 0.05) -> Verdict:
+    """The verdict on a claim that a gap closes with longer training: ``claim`` (a
+    :class:`qlatent.paper.Claim` on metric ``"gap"`` along ``axis="step"``) says the gap is smaller at
+    step ``claim.better`` than at the earlier step ``claim.worse``.
+
+    ``gaps`` is tidy (``step``, ``seed``, ``metric="gap"``, ``value``: ``behind``'s score minus
+    ``ahead``'s, positive where ``ahead`` leads on a lower-is-better score), as
+    :func:`paired_gap_along_training` gives it. A gap that closes must first exist: when ``ahead``
+    is not ahead on average at the earlier step, the verdict is **premise not met** and its evidence
+    counts the seeds where ``behind`` already leads; otherwise :func:`claim_verdict` judges the
+    narrowing, paired by seed.
+
+    Raises
+    ------
+    MissingSide
+        (a ``ValueError``) If ``gaps`` has no value at one of the two steps.
+    """
+    early = gaps[(gaps["step"] == claim.worse) & (gaps["metric"] == claim.metric)]["value"].astype(float)
+    early = early[np.isfinite(early)]
+    if early.empty:
+        raise MissingSide(f"no {claim.metric!r} results for step {claim.worse!r}")
+    if early.mean() > 0:
+        return claim_verdict(gaps, claim, lower_is_better=True, group="step", alpha=alpha)
+    leads = int((early < 0).sum())
+    evidence = f"{behind} already ahead at step {claim.worse} in {leads} of {len(early)} seeds"
+    sentence = (f"**{PREMISE_NOT_MET}** (step {claim.better} vs step {claim.worse}) — {claim.statement}. "
+                f"The claim presupposes that {ahead} leads at step {claim.worse}; in our runs {behind} is ahead "
+                f"there by {-early.mean():.3g} on average, in {leads} of {len(early)} seeds, so there is no gap "
+                "to close.")
+    return Verdict(PREMISE_NOT_MET, sentence, {"n": len(early), "mean": float(early.mean())}, evidence)
+
+
+def _number_or_nan(value: Any) -> float:
+    return float(value) if value is not None else math.nan
 
 
 def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: dict[str, bool],
                   group: str = "latent", alpha: float = 0.05) -> pd.DataFrame:
-    """One row per claim: its context, the two sides, the claim's kind, the verdict, the sentence and
-    the statistics (:func:`claim_verdict`). A claim one of whose sides has no runs here gets the
-    verdict ``"not run"`` and a sentence naming the side, instead of an error."""
+    """One row per claim: its context, the two sides (and ``axis``: ``group``), the claim's kind, the
+    verdict, the sentence and
+    the statistics (:func:`claim_verdict`), with ``evidence`` (the short line behind the verdict). A
+    claim one of whose sides has no runs here gets the verdict ``"not run"`` and a sentence naming the
+    side, instead of an error."""
     rows = []
     for claim in claims:
         try:
@@ -426,11 +578,13 @@ def verdict_table(runs: pd.DataFrame, claims: Sequence[Any], lower_is_better: di
         except MissingSide as error:
             sides = f"{name_of(group, claim.better)} vs {name_of(group, claim.worse)}"
             where = f", {', '.join(f'{k} {v}' for k, v in claim.context.items())}" if claim.context else ""
-            result = Verdict("not run", f"**not run** ({sides}{where}) — {claim.statement}. Not tested: {error}.",
-                             {"n": 0})
+            result = Verdict(NOT_RUN, f"**{NOT_RUN}** ({sides}{where}) — {claim.statement}. Not tested: {error}.",
+                             {"n": 0}, str(error))
         rows.append({**claim.context, "metric": claim.metric, "better": claim.better, "worse": claim.worse,
-                     "kind": getattr(claim, "kind", "ordering"), "paper_difference": claim.paper_difference,
-                     "verdict": result.verdict, "sentence": result.sentence, **result.statistics})
+                     "axis": group, "kind": getattr(claim, "kind", "ordering"),
+                     "paper_difference": claim.paper_difference,
+                     "verdict": result.verdict, "evidence": result.evidence, "sentence": result.sentence,
+                     **result.statistics})
     return pd.DataFrame(rows)
 
 

@@ -156,8 +156,9 @@ def book_in_browser(built_book, chromium):
     shots = REPO / "_build" / "screenshots"
     shutil.rmtree(shots, ignore_errors=True)  # no screenshot of a page the book no longer has
     pages = toc_pages(root / "_toc.yml")
-    # The experiment chapters (those with a canary): their code is plumbing; exercise pages show code on purpose.
-    experiments = [f"book/executed/{chapter}" for chapter in CANARIES]
+    # The claims page and the experiment chapters (those with a canary, and chapter 04b): their code is
+    # collapsed or hidden; exercise pages and the foundations show code on purpose.
+    experiments = [f"book/executed/{chapter}" for chapter in ("00_claims", *CANARIES, "04b_mechanism")]
     assert set(experiments) <= set(pages)
     findings = browse_site(root / "_build" / "html", pages, screenshots=shots, code_free=experiments,
                            chromium=chromium)
@@ -170,8 +171,6 @@ def test_every_page_of_the_book_reads_in_a_browser(book_in_browser):
     assert {path.name for path in shots.iterdir()} == {screenshot_name(page) for page in pages}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20 item 5: the experiment chapters still show their code; "
-                                       "remove this mark once they hide it (cell tags remove-input/hide-input)")
 def test_experiment_pages_show_no_code_by_default(book_in_browser):
     _, _, findings = book_in_browser
     assert [str(finding) for finding in findings if finding.kind == "code input"] == []
@@ -213,8 +212,6 @@ def test_every_page_links_the_paper_and_the_repository_from_one_setting():
 # What only the machine that built a page knows, or names only its code knows: never in a page's prose.
 BUILD_REMARKS = ("cannot be downloaded here", "not run here", "submitted from here", "not readable from where",
                  "where this book is built", "SIGNIFICANT_SES")
-# Chapters whose prose still has such remarks (issue 20, item 5 rewrites them): remove each mark once it passes.
-PROSE_TO_REWRITE = {"04_discrete.ipynb", "05_qm9.ipynb", "06_flows_diffusion.ipynb"}
 
 
 def prose(path: Path) -> str:
@@ -226,10 +223,8 @@ def prose(path: Path) -> str:
     return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
 
 
-@pytest.mark.parametrize("page", [
-    pytest.param(path, id=path.name, marks=[pytest.mark.xfail(strict=True, reason="prose rewritten in issue 20 item 5")]
-                 if path.name in PROSE_TO_REWRITE else [])
-    for path in sorted((REPO / "book").glob("*.md")) + sorted((REPO / "notebooks").glob("*.ipynb"))])
+@pytest.mark.parametrize("page", [pytest.param(path, id=path.name) for path in
+                                  sorted((REPO / "book").glob("*.md")) + sorted((REPO / "notebooks").glob("*.ipynb"))])
 def test_book_prose_has_no_build_machine_remarks(page):
     assert [remark for remark in BUILD_REMARKS if remark in prose(page)] == []
 

@@ -163,7 +163,7 @@ def test_verdicts_and_paired_tables_on_known_results():
     paired = qm9.paired_tables(runs)
     assert set(paired["part"]) == {"table2", "loops", "fast"}
     fast = qm9.fast_schedule_sentences(paired)
-    assert len(fast) == 1 and fast[0].startswith("**consistent with the paper** on fcd")
+    assert len(fast) == 1 and fast[0].startswith("**reproduces** on fcd")
 
 
 def test_table_cells_read_like_the_papers():
@@ -174,10 +174,10 @@ def test_table_cells_read_like_the_papers():
     assert mean_se(0.036, 0.001) == "0.036 ± 0.001"
 
 
-def test_fast_schedule_with_too_few_seeds_is_inconclusive():
+def test_fast_schedule_with_too_few_seeds_cannot_tell():
     runs = synthetic_runs()
     few = qm9.paired_tables(runs[runs["seed"] < 3])
-    assert qm9.fast_schedule_sentences(few)[0].startswith("**inconclusive** on fcd")
+    assert qm9.fast_schedule_sentences(few)[0].startswith("**too few seeds to tell** on fcd")
 
 
 def test_fast_schedule_without_pairs_is_not_run_and_unscored_runs_are_named():
@@ -190,7 +190,8 @@ def test_fast_schedule_without_pairs_is_not_run_and_unscored_runs_are_named():
     unscored = fast.copy()
     unscored.loc[(unscored["latent"] == "gaussian") & (unscored["seed"] < 2), "value"] = np.nan
     sentence = qm9.fast_schedule_sentences(qm9.paired_tables(unscored))[0]
-    assert sentence.startswith("**inconclusive** on fcd") and "2 fast-schedule run(s) produced no score" in sentence
+    assert sentence.startswith("**too few seeds to tell** on fcd")
+    assert "2 fast-schedule run(s) produced no score" in sentence
 
 
 def test_table2_verdicts_count_a_latent_without_molecules_as_worst():
@@ -286,15 +287,18 @@ def test_size_trend_verdicts_on_known_results():
     assert "Welch t-test" in row["sentence"] and "The paper's numbers" in row["sentence"]
     # The gap grows with size: the opposite of the paper's trend.
     widening = fcd_trend(trend_runs({16: 0.1, 32: 0.4, 48: 0.4}))
-    assert set(widening["verdict"]) == {"does not reproduce"}
+    assert set(widening["verdict"]) == {"contradicts"}
     # No change, and enough seeds to see the paper's narrowing scaled to our level (0.082 and 0.156 of 1.16):
-    # the power rule says the trend does not reproduce.
+    # the power rule lets the verdict name the (not significant) direction of the change.
     flat = fcd_trend(trend_runs({16: 0.3, 32: 0.3, 48: 0.3}))
-    assert (flat["mdd"] < flat["expected_difference"]).all() and set(flat["verdict"]) == {"does not reproduce"}
+    assert (flat["mdd"] < flat["expected_difference"]).all()
+    assert set(flat["verdict"]) <= {"same direction, not significant", "opposite direction, not significant"}
+    assert all(("narrows" in e) == (v.startswith("same")) for e, v in zip(flat["evidence"], flat["verdict"]))
     # Few seeds: fewer than 4 degrees of freedom cannot rule the paper's narrowing out.
     few = fcd_trend(trend_runs({16: 0.3, 32: 0.3, 48: 0.3}, seeds={16: 3, 32: 2, 48: 2}))
     assert (few["df"] < 4).all() and (few["p_t"] > 0.05).all()
-    assert set(few["verdict"]) == {"inconclusive"} and "degrees of freedom to rule it out" in few["sentence"].iloc[0]
+    assert set(few["verdict"]) == {"too few seeds to tell"}
+    assert "degrees of freedom to rule it out" in few["sentence"].iloc[0]
 
 
 def test_size_trend_counts_and_what_was_not_run():
@@ -314,7 +318,7 @@ def test_size_trend_counts_and_what_was_not_run():
 
 
 def test_size_trend_with_unscored_runs_ranks_them_last():
-    # an unscored run made every trend "inconclusive", whatever the other seeds showed
+    # an unscored run once made every trend undecided, whatever the other seeds showed
     def fcd_row(runs, size=32):
         return qm9.size_trend_verdicts(runs).set_index(["metric", "worse"]).loc[("fcd", f"size {size}")]
 
@@ -328,21 +332,23 @@ def test_size_trend_with_unscored_runs_ranks_them_last():
     assert "larger in 25 of the 25 pairs" in row["sentence"] and "Welch" in row["sentence"]
     # the control unscored at size 32: that seed's gap is the largest of all, so the ranks no longer show it
     row = fcd_row(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "gaussian", 0))
-    assert row["verdict"] == "inconclusive" and row["p_rank"] > 0.05 and "larger in 20 of the 25" in row["sentence"]
+    # (5 against 5 seeds can reach p = 2/252, so a miss names the direction)
+    assert row["verdict"] == "same direction, not significant" and row["p_rank"] > 0.05
+    assert "larger in 20 of the 25" in row["sentence"] and "20 of 25 seed pairs" in row["evidence"]
     # the opposite trend, seen through the ranks
     row = fcd_row(unscored(trend_runs({16: 0.1, 32: 0.4, 48: 0.4}), 16, "boson", 0))
-    assert row["verdict"] == "does not reproduce" and row["p_rank"] < 0.05
+    assert row["verdict"] == "contradicts" and row["p_rank"] < 0.05
     # seeds unscored on both sides say nothing: they once counted as zero gaps, i.e. as a narrowing, so one control
     # unscored at size 32 (evidence against the narrowing) turned a flat trend into "reproduces" (p = 0.014)
     runs = trend_runs({16: 0.4, 32: 0.4, 48: 0.4}, seeds={16: 10, 32: 10, 48: 5})
     for seed in range(2, 10):
         runs = unscored(unscored(runs, 32, "boson", seed), 32, "gaussian", seed)
     row = fcd_row(unscored(runs, 32, "gaussian", 0))
-    assert row["verdict"] == "inconclusive" and "no score on either side (left out): 0 at size 16, 8 at size 32" \
-        in row["sentence"] and "of the 20 pairs" in row["sentence"]
+    assert row["verdict"].endswith("not significant") and "of the 20 pairs" in row["sentence"]
+    assert "no score on either side (left out): 0 at size 16, 8 at size 32" in row["sentence"]
     # the control unscored on the only two seeds left at size 32: boson's largest advantage is there, a widening
     row = fcd_row(unscored(runs, 32, "gaussian", 1))
-    assert row["verdict"] == "does not reproduce" and "larger in 0 of the 20 pairs" in row["sentence"]
+    assert row["verdict"] == "contradicts" and "larger in 0 of the 20 pairs" in row["sentence"]
     # both unscored: left out of Welch's test, which still decides
     runs = unscored(unscored(trend_runs({16: 0.4, 32: 0.1, 48: 0.1}), 32, "boson", 0), 32, "gaussian", 0)
     row = fcd_row(runs)

@@ -125,14 +125,29 @@ def test_the_papers_training_budgets_come_from_the_file():
 def test_the_size_trend_appendix_h_and_the_hardware_runs_have_sourced_entries():
     trend = stated_claims("table2", "size")
     assert {claim["metric"] for claim in trend} == {"fcd", "valid_unique", "novel"}
-    assert all(claim["better"] == 16 and claim["worse"] == [32, 48] and claim["statement"].endswith("[S]")
+    assert all(claim["better"] == 16 and claim["worse"] == [32, 48]
+               and claim["statement"].endswith("(as summarised in the papernotes digest of the paper)")
                for claim in trend)
     # The size claims are not latent comparisons: reported_comparisons leaves them out.
     claims = reported_comparisons("table2", "boson", {"fcd": True, "valid_unique": False, "novel": False},
                                   context=("size", "circuit"))
     assert all(isinstance(claim.better, str) for claim in claims)
     said = statements("table2")
-    assert "[Q]" in said["appendix_h"] and "no statistically significant difference" in said["appendix_h"]
-    assert "[Q]" in said["hardware"]
+    assert "MerLin reproduction" in said["appendix_h"]
+    assert "no statistically significant difference" in said["appendix_h"]
+    assert "MerLin reproduction" in said["hardware"]
     # Appendix H gives no learning rate or length: the file records that, with no number.
     assert budgets("table2")["fast"].keys() == {"source"} and "not stated" in budgets("table2")["fast"]["source"]
+
+
+def test_provenance_tags_are_spelled_out_for_readers():
+    from qlatent.paper import spell_out, stated_claims, statements
+
+    assert spell_out("closes the gap (App. C) [Q].") == \
+        "closes the gap (App. C) (as quoted from the paper in the independent MerLin reproduction)."
+    assert spell_out("protocol [Q][S]") == ("protocol (as quoted from the paper in the independent MerLin "
+                                            "reproduction and as summarised in the papernotes digest of the paper)")
+    with pytest.raises(ValueError, match=r"undefined provenance tag\(s\) \[X\]"):
+        spell_out("a claim [X]")
+    said = [*statements("table2").values(), *(claim["statement"] for claim in stated_claims("mixture", "step"))]
+    assert said and not any("[Q]" in text or "[S]" in text for text in said)

@@ -276,3 +276,15 @@ def test_budget_markdown_reads_a_partial_recording_as_partial(tmp_path, monkeypa
     assert text.startswith("A partial recording.")
     assert "**flips** (valid_unique, boson − distinguishable): -10.3 at 1000 iterations (favours control)" in text
     assert "boson valid_unique: ours 32 at 5000 iterations, the paper's 2522 ± 65 at its 20,000." in text
+
+
+def test_the_long_recording_is_checked_for_the_tables_chapter_05_reads_from_it():
+    from qlatent.recording import CHAPTER_READS, RecordingError, RecordingSchema, chapter_reads, check_schema
+
+    assert chapter_reads("05_qm9", "standard") is CHAPTER_READS["05_qm9"]
+    schema = chapter_reads("05_qm9", "long")
+    assert isinstance(schema, RecordingSchema) and schema is not CHAPTER_READS["05_qm9"]
+    columns = {"snapshots": [*qm9_long.SNAPSHOT_COLUMNS, "metric", "value"]}
+    check_schema(schema, columns, {}, "long", "05_qm9")
+    with pytest.raises(RecordingError, match=r"table 'snapshots' lacks the column\(s\) 'value'"):
+        check_schema(schema, {"snapshots": columns["snapshots"][:-1]}, {}, "long", "05_qm9")

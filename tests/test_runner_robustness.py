@@ -285,6 +285,15 @@ def test_an_executed_copy_names_no_path_of_the_machine_that_ran_it(project_copy)
     assert str(root) not in executed.read_text()
 
 
+
+def test_the_cell_papermill_injects_with_the_parameters_is_collapsed_for_readers(project_copy):
+    root = project_copy
+    add_notebook(root, "91_plain", "x = 1", ["print(x)"])
+    assert run_cli(root, "run", "91_plain", "-p", "x", "2").returncode == 0
+    cells = json.loads((root / "book" / "executed" / "91_plain.ipynb").read_text())["cells"]
+    injected = [cell for cell in cells if "injected-parameters" in cell["metadata"].get("tags", [])]
+    assert len(injected) == 1 and "hide-input" in injected[0]["metadata"]["tags"]
+
 def test_a_notebook_named_like_a_chapter_but_elsewhere_is_refused(project_copy, tmp_path):
     root = project_copy
     add_notebook(root, "91_plain", "x = 1", ["print(x)"])

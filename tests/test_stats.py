@@ -145,11 +145,12 @@ def test_verdict_reproduces_on_a_consistent_significant_advantage():
     assert "5 of 5 favour q" in result.sentence and result.statistics["mean"] == pytest.approx(0.48)
 
 
-def test_verdict_does_not_reproduce_on_a_significant_reversal():
+def test_verdict_contradicts_on_a_significant_reversal():
     from qlatent.stats import claim_verdict
 
     runs = _two_latents([1.5, 1.4, 1.45, 1.6, 1.5], [1.0, 1.1, 0.9, 1.0, 1.05])
-    assert claim_verdict(runs, _claim(), lower_is_better=True).verdict == "does not reproduce"
+    result = claim_verdict(runs, _claim(), lower_is_better=True)
+    assert result.verdict == "contradicts" and result.evidence.startswith("5 of 5 seeds favour g, p = ")
 
 
 def test_verdict_uses_power_against_the_papers_scaled_difference():
@@ -161,15 +162,16 @@ def test_verdict_uses_power_against_the_papers_scaled_difference():
     g = [1.005, 1.0, 0.995, 1.01, 0.99, 1.02]
     runs = _two_latents(q, g)
     powered = claim_verdict(runs, _claim(difference=0.2, reference=1.0), lower_is_better=True)
-    assert powered.verdict == "does not reproduce"
+    assert powered.verdict in {"same direction, not significant", "opposite direction, not significant"}
     assert powered.statistics["expected_difference"] == pytest.approx(0.2 * np.mean(q))
     assert powered.statistics["mdd"] < powered.statistics["expected_difference"]
     # Too few seeds to trust their spread leave it open, however small the detectable difference.
     assert claim_verdict(runs[runs["seed"] < 4], _claim(difference=0.2, reference=1.0),
-                         lower_is_better=True).verdict == "inconclusive"
-    # A paper difference far below what the seeds can see leaves it open; so does a claim without numbers.
-    assert claim_verdict(runs, _claim(difference=1e-5, reference=1.0), lower_is_better=True).verdict == "inconclusive"
-    assert claim_verdict(runs, _claim(), lower_is_better=True).verdict == "inconclusive"
+                         lower_is_better=True).verdict == "too few seeds to tell"
+    # A paper difference inside our interval leaves it open; a claim without numbers names the direction.
+    assert claim_verdict(runs, _claim(difference=1e-5, reference=1.0),
+                         lower_is_better=True).verdict == "too few seeds to tell"
+    assert claim_verdict(runs, _claim(), lower_is_better=True).verdict == powered.verdict
 
 
 def test_verdict_higher_is_better_and_context():
@@ -179,7 +181,7 @@ def test_verdict_higher_is_better_and_context():
                       _two_latents([1, 2, 1, 2], [5, 6, 7, 6]).assign(dataset="y")])
     assert claim_verdict(runs, _claim(context={"dataset": "x"}), lower_is_better=False).verdict == "reproduces"
     table = verdict_table(runs, [_claim(context={"dataset": "x"}), _claim(context={"dataset": "y"})], {"l1": False})
-    assert list(table["verdict"]) == ["reproduces", "does not reproduce"] and list(table["dataset"]) == ["x", "y"]
+    assert list(table["verdict"]) == ["reproduces", "contradicts"] and list(table["dataset"]) == ["x", "y"]
 
 
 def test_verdict_names_a_missing_side():
@@ -222,10 +224,10 @@ def test_no_difference_claim_reproduces_only_with_a_tight_interval_inside_the_ma
     tight = claim_verdict(_two_latents(q, g), _no_difference(), lower_is_better=True)
     assert tight.verdict == "reproduces" and tight.statistics["margin"] == pytest.approx(0.2 * np.mean(q))
     # Too few seeds to count as "no difference", however tight.
-    assert claim_verdict(_two_latents(q[:3], g[:3]), _no_difference(), True).verdict == "inconclusive"
+    assert claim_verdict(_two_latents(q[:3], g[:3]), _no_difference(), True).verdict == "too few seeds to tell"
     # A clear difference much larger than the paper's margin does not reproduce the claim of none...
     far = claim_verdict(_two_latents(q, [v + 1.0 for v in g]), _no_difference(), True)
-    assert far.verdict == "does not reproduce"
+    assert far.verdict == "contradicts"
     # ...while a significant one smaller than that margin is no contradiction: the paper could not see it.
     noise = [0.001, -0.002, 0.0, 0.002, -0.001, 0.001]
     small = claim_verdict(_two_latents(q, [v + 0.05 + e for v, e in zip(q, noise)]), _no_difference(), True)
@@ -255,13 +257,13 @@ def test_an_unscored_run_counts_as_the_worst_and_cannot_win_by_being_dropped():
     result = claim_verdict(_two_latents(q, g), _claim(difference=0.2, reference=1.0), lower_is_better=True)
     assert result.statistics["unscored_better"] == 5 and result.statistics["unscored_worse"] == 0
     assert "q 5 of 6 seeds" in result.sentence and "g on 5 of 6" in result.sentence
-    assert result.verdict in {"does not reproduce", "inconclusive"}
-    # Wilcoxon on 6 seeds, 5 against and 1 for: not significant at 0.05, so inconclusive; with more seeds
-    # it turns against q.
-    assert result.verdict == "inconclusive"
+    # Wilcoxon on 6 seeds, 5 against and 1 for: not significant at 0.05, though 6 seeds could reach it (2/64),
+    # so the direction is named; with more seeds it turns against q.
+    assert result.verdict == "opposite direction, not significant"
+    assert result.evidence == f"5 of 6 seeds favour g, Wilcoxon p = {result.statistics['p_rank']:.2g}"
     q12 = [1.0] + [np.nan] * 11
     g12 = [1.5] + [1.4] * 11
-    assert claim_verdict(_two_latents(q12, g12), _claim(), True).verdict == "does not reproduce"
+    assert claim_verdict(_two_latents(q12, g12), _claim(), True).verdict == "contradicts"
     # The other way round: the claimed-worse side never scores, the claimed-better always does.
     assert claim_verdict(_two_latents([1.0] * 12, [np.nan] * 12), _claim(), True).verdict == "reproduces"
 
@@ -281,7 +283,7 @@ def test_verdict_table_lists_a_claim_with_an_absent_side_as_not_run():
 
     runs = _two_latents([1.0, 1.1], [1.5, 1.4])
     table = verdict_table(runs, [_claim(), _claim(worse="z")], {"l1": True})
-    assert list(table["verdict"]) == ["inconclusive", "not run"]
+    assert list(table["verdict"]) == ["too few seeds to tell", "not run"]
     assert "latent 'z'" in table["sentence"].iloc[1] and "**not run**" in table["sentence"].iloc[1]
 
 
@@ -312,7 +314,7 @@ def test_no_difference_sentence_without_an_interval_says_so():
     from qlatent.stats import claim_verdict
 
     result = claim_verdict(_two_latents([1.0, np.nan], [1.1, np.nan]), _no_difference(), True)
-    assert result.verdict == "inconclusive" and "nan" not in result.sentence
+    assert result.verdict == "too few seeds to tell" and "nan" not in result.sentence
     assert "no interval" in result.sentence and "no l1 score" in result.sentence
 
 
@@ -382,3 +384,69 @@ def test_two_sample_statistics_with_too_few_values_is_undefined_not_an_error():
     assert stats["n_first"] == 1 and stats["mean"] == pytest.approx(0.3 - np.mean([0.1, 0.2, 0.4]))
     assert math.isnan(stats["p_t"]) and math.isnan(stats["mdd"]) and math.isnan(stats["d"])
     assert math.isnan(two_sample_statistics([1.0, 1.0], [2.0, 2.0])["p_t"])  # no spread on either side
+
+
+# --- the book's verdict vocabulary, on the cases a reader met (issue 20) ----------------------------
+
+def test_five_of_five_seeds_ahead_at_p_0055_is_never_a_failure():
+    """Chapter 05, FCD at size 16, boson vs Bernoulli: boson ahead in 5 of 5 seeds, p = 0.055, and an
+    interval holding both no difference and the paper's (scaled) one: too few seeds to tell."""
+    from qlatent.stats import claim_verdict
+
+    boson = [1.0, 1.0, 1.0, 1.0, 1.0]
+    bernoulli = [1.1, 1.2, 1.3, 2.01, 1.6]
+    result = claim_verdict(_two_latents(boson, bernoulli), _claim(difference=0.662, reference=1.16), True)
+    assert result.statistics["p_t"] == pytest.approx(0.055, abs=0.005)
+    assert result.verdict == "too few seeds to tell"
+    assert result.evidence == "5 of 5 seeds favour q, p = 0.055"
+    # The same seeds against a paper effect far beyond our interval: the direction, not significant.
+    far = claim_verdict(_two_latents(boson, bernoulli), _claim(difference=5.0, reference=1.16), True)
+    assert far.verdict == "same direction, not significant"
+
+
+def test_a_reversal_in_every_seed_is_named_as_the_opposite_direction():
+    """Chapter 05, valid-and-unique at size 16, boson vs distinguishable: distinguishable ahead in 5 of 5
+    seeds, p = 0.05, well beyond the paper's difference the other way."""
+    from qlatent.stats import claim_verdict
+
+    boson = [900.0, 1000.0, 1100.0, 950.0, 1050.0]
+    distinguishable = [910.0, 1020.0, 1130.0, 1051.0, 1110.0]
+    result = claim_verdict(_two_latents(boson, distinguishable), _claim(difference=568, reference=2522),
+                           lower_is_better=False)
+    assert 0.05 < result.statistics["p_t"] < 0.07
+    assert result.verdict == "opposite direction, not significant"
+    assert result.evidence.startswith("5 of 5 seeds favour g, p = 0.0")
+
+
+def test_a_gap_that_never_opened_cannot_close():
+    """Chapter 03, App. C: 'the distinguishable latent closes the gap with boson at 10,000 steps' while
+    distinguishable is already ahead at 5,000: premise not met, never an unreadable ordering of steps."""
+    from qlatent.paper import Claim
+    from qlatent.stats import gap_closing_verdict
+
+    gaps = pd.DataFrame({"step": [5000] * 5 + [10000] * 5, "seed": list(range(5)) * 2, "metric": "gap",
+                         "value": [-0.01, -0.02, 0.005, -0.015, -0.01, 0.0, 0.01, -0.01, 0.0, 0.005]})
+    claim = Claim({}, "gap", 10000, 5000, "distinguishable closes the gap", axis="step")
+    result = gap_closing_verdict(gaps, claim, ahead="boson", behind="distinguishable")
+    assert result.verdict == "premise not met"
+    assert result.evidence == "distinguishable already ahead at step 5000 in 4 of 5 seeds"
+    assert "no gap to close" in result.sentence
+    # With boson ahead at 5,000 steps the narrowing itself is tested.
+    opened = gaps.assign(value=lambda t: np.where(t["step"] == 5000, t["value"] + 0.05, t["value"]))
+    assert gap_closing_verdict(opened, claim, "boson", "distinguishable").verdict == "reproduces"
+    with pytest.raises(ValueError, match="no 'gap' results for step 5000"):
+        gap_closing_verdict(gaps[gaps["step"] == 10000], claim, "boson", "distinguishable")
+
+
+def test_verdict_helpers_read_as_stated():
+    from qlatent.stats import VERDICTS, evidence_line, favour_phrase, ranked_verdict, smallest_signed_rank_p
+
+    assert smallest_signed_rank_p(5) == 0.0625 and smallest_signed_rank_p(0) == 1.0
+    assert favour_phrase(2, 2, "a", "b") == "seeds split 2–2 between a and b"
+    assert favour_phrase(0, 1, "a", "b") == "1 of 1 seed favours b"
+    assert evidence_line(3, 1, "a", "b", float("nan")) == "3 of 4 seeds favour a"
+    # A rank test that cannot reach 5 % at 5 seeds never names a direction.
+    assert ranked_verdict(0.0625, 1.0, smallest_signed_rank_p(5)) == "too few seeds to tell"
+    assert ranked_verdict(0.2, -1.0, smallest_signed_rank_p(8)) == "opposite direction, not significant"
+    assert ranked_verdict(0.01, 1.0, 0.01, kind="no difference") == "contradicts"
+    assert len(VERDICTS) == 8 and all(len(meaning.split()) <= 40 for meaning in VERDICTS.values())

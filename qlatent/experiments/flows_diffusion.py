@@ -485,6 +485,31 @@ def training_works(curves: pd.DataFrame, family: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def compatibility_verdict(curves: pd.DataFrame, family: str) -> dict[str, str]:
+    """The verdict (:data:`qlatent.stats.VERDICTS`) on the paper's claim that ``family`` trains with
+    photon-count latents (App. F, App. G: compatible, no advantage claimed), from
+    :func:`training_works`: **reproduces** when the primary score improved on the untrained model in
+    every run of every latent, **contradicts** when some latent improved in fewer than half of its
+    seeds, **too few seeds to tell** otherwise. Returns ``verdict``, ``evidence`` and ``sentence``.
+
+    Raises
+    ------
+    ValueError
+        If the curves hold no runs of ``family``.
+    """
+    from qlatent.stats import CONTRADICTS, REPRODUCES, TOO_FEW_SEEDS
+
+    works = training_works(curves, family)
+    improved, total = int(works["improved"].sum()), int(works["n_seeds"].sum())
+    failing = works[2 * works["improved"] < works["n_seeds"]]
+    verdict = REPRODUCES if improved == total else CONTRADICTS if len(failing) else TOO_FEW_SEEDS
+    evidence = f"training improved on the untrained model in {improved} of {total} runs"
+    per_latent = "; ".join(f"{row.latent} {row.improved} of {row.n_seeds}" for row in works.itertuples())
+    sentence = (f"**{verdict}** ({family}) — {evidence} ({per_latent}), judged by "
+                f"{PRIMARY_METRIC[family].replace('_', ' ')} between the first and last evaluation.")
+    return {"verdict": verdict, "evidence": evidence, "sentence": sentence}
+
+
 def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha: float = 0.05) -> str:
     """Plain sentences on one family, computed from saved tables: does training work with each latent,
     and how does each latent compare with the Gaussian on the primary metric (paired by seed)?
@@ -550,7 +575,8 @@ def family_verdict(runs: pd.DataFrame, curves: pd.DataFrame, family: str, alpha:
 
 
 __all__ = ["ABLATION_VARIANTS", "CURVE_METRIC", "DiffusionConfig", "ExperimentTables", "FAMILIES", "FlowConfig",
-           "METRICS", "PRIMARY_METRIC", "REFERENCE_LATENT", "family_verdict", "image_setup", "run_experiment",
+           "METRICS", "PRIMARY_METRIC", "REFERENCE_LATENT", "compatibility_verdict", "family_verdict",
+           "image_setup", "run_experiment",
            "run_flow_ablation", "train_ddgan", "train_flow", "train_flow_variant", "train_run", "training_works"]
 
 

@@ -340,6 +340,41 @@ def pt2_transmission_note(config: QM9Config, size: int, circuit: str) -> str:
             "(`qlatent.latent.pt2`).")
 
 
+#: The chapter's own choices where the paper is silent: a description and the parameter(s) that hold it.
+CHOICES: dict[str, str | tuple[str, ...]] = {
+    "critic updates per generator update": "n_critic", "gradient-penalty weight (one norm per graph)": "gp_weight",
+    "Adam betas": "betas", "relaxation of the generator's logits": ("sampling", "temperature"),
+    "RL term (λ of λ·L_WGAN + (1−λ)·L_RL; 1 = off)": "rl_lambda", "LeakyReLU slope": "leaky_slope",
+    "critic: R-GCN widths, aggregation, head": ("conv_hidden", "aggregation_dim", "dense_hidden"),
+    "photon counts before the generator": ("centring", "standardize", "noise_scale"),
+    "bank rows per latent size": ("bank_size", "bank_sizes"), "PT-2 bank (accepted shots)": "hardware_bank_size",
+    "FCD reference": ("n_reference", "reference_seed", "fcd_connected_only"),
+    "Appendix H (fast schedule)": ("fast_learning_rate", "fast_n_steps"),
+    "PT-2 latent": ("pt2_transmission", "pt2_detection", "pt2_min_detected", "hardware_circuit"),
+    "decoding generated graphs": "decode", "training": ("learning_rate", "batch_size", "n_steps"),
+}
+
+
+def pt2_postselection(config: QM9Config, jobs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Post-selection of the ``pt2`` latent's bank for each ``pt2`` job: ``seed``, ``bins``, ``shots
+    examined``, ``acceptance`` (the fraction kept), ``expected (PNR)``
+    (:meth:`qlatent.latent.pt2.PT2Source.expected_acceptance`) and the mean, smallest and largest
+    number of detected photons in the bank. Empty without ``pt2`` jobs."""
+    from qlatent.latent.photonic import build_latent
+
+    rows = []
+    for job in [job for job in jobs if job["latent"] == "pt2"]:
+        latent = build_latent("pt2", config.latent_spec(job["size"], job["circuit"], "pt2"), job["seed"])
+        origin = latent.describe()["source"]
+        post = origin.get("postselection") or {}
+        counts = latent.bank.sum(axis=1)
+        rows.append({"seed": job["seed"], "bins": job["size"], "shots examined": post.get("n_shots"),
+                     "acceptance": post.get("acceptance"), "expected (PNR)": origin.get("expected_acceptance"),
+                     "mean detected": counts.mean(), "min detected": counts.min(), "max detected": counts.max()})
+    return pd.DataFrame(rows, columns=["seed", "bins", "shots examined", "acceptance", "expected (PNR)",
+                                       "mean detected", "min detected", "max detected"])
+
+
 def protocol_markdown(parameters: Mapping[str, Any], n_molecules: int | None = None) -> str:
     """The paper's Table II protocol beside this execution's, as Markdown: the paper's budget and
     metric count from ``data/paper/reported.yml``, its latent sizes (those of its reported rows)
@@ -752,19 +787,16 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
     so they are compared by Welch's t-test (:func:`qlatent.stats.two_sample_statistics`: mean
     narrowing, p, effect size ``d``, the smallest change detectable with 80 % power):
 
-    - **reproduces**: the gap is significantly smaller at the larger size (``p < alpha``);
-    - **does not reproduce**: it is significantly larger, or no significant change although the
-      test had at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` − 1 degrees of freedom and 80 %
-      power to detect the paper's narrowing scaled to our level (times our ``reference`` mean at
-      the small size over the paper's, as :func:`qlatent.stats.claim_verdict` scales);
-    - **inconclusive**: otherwise;
-    - **not run**: a size or latent of the comparison is absent from ``runs``.
+    the verdict (:data:`qlatent.stats.VERDICTS`) is :func:`qlatent.stats.ordering_verdict`'s, the test
+    counting as powered with at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` − 1 degrees of
+    freedom and 80 % power to detect the paper's narrowing scaled to our level (times our
+    ``reference`` mean at the small size over the paper's, as :func:`qlatent.stats.claim_verdict`
+    scales); **not run** when a size or latent of the comparison is absent from ``runs``.
 
     Where a seed has a score for one latent only, its gap is undefined: the gaps are then ranked on
     one scale with that seed's unscored run as its worst outcome (as :func:`qlatent.stats.claim_verdict`
     does for pairs), and a two-sided Mann-Whitney U test replaces Welch's and the power rule
-    (**reproduces** / **does not reproduce** when significant with the gap larger / smaller at the
-    small size, **inconclusive** otherwise). A seed where neither latent has a score is left out of
+    (:func:`qlatent.stats.ranked_verdict`). A seed where neither latent has a score is left out of
     both tests (its gap says nothing). The verdict tests the paper's statement;
     whether the paper's own numbers show the narrowing (``paper_numbers``) is said in the
     sentence, not used in the verdict.
@@ -772,12 +804,13 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
     Columns: ``part`` (``"size trend"``), ``metric``, ``better`` / ``worse`` (``"size 16"``, the
     size claimed to have the larger advantage, and the larger size), ``control``, ``kind``
     (``"ordering"``: stated in words), ``paper_difference`` (the paper's narrowing), ``verdict``,
-    ``sentence`` (with the paper's own numbers, :func:`paper_size_trend`) and, where run, the
+    ``evidence`` (a dozen words: seeds at each size, the change of the gap and p), ``sentence`` (with
+    the paper's own numbers, :func:`paper_size_trend`) and, where run, the
     statistics (``mean``: our mean narrowing; ``p_t``, ``df``, ``d``, ``mdd``, ``n_first`` /
     ``n_second``: seeds at each size, ``expected_difference``, ``better_level``, ``unscored_better`` /
     ``unscored_worse``: seeds with an undefined gap at each size, ``p_rank``: the rank test's p).
     """
-    from qlatent.stats import MIN_SEEDS_FOR_POWER, ordering_verdict, two_sample_statistics
+    from qlatent.stats import MIN_SEEDS_FOR_POWER, NOT_RUN, ordering_verdict, ranked_verdict, two_sample_statistics
 
     rows = table_rows(runs)
     rows = rows[(rows["circuit"] == "haar") & (rows["latent"] != "pt2")]
@@ -791,8 +824,8 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         pairs = {size: _seed_pairs(rows, size, metric, reference, control) for size in (small, large)}
         missing = [text for text in pairs.values() if isinstance(text, str)]
         if missing:
-            out.append({**base, "verdict": "not run", "n": 0,
-                        "sentence": f"**not run** {head} Not tested: {'; '.join(missing)}. {trend.sentence}"})
+            out.append({**base, "verdict": NOT_RUN, "n": 0, "evidence": "; ".join(missing),
+                        "sentence": f"**{NOT_RUN}** {head} Not tested: {'; '.join(missing)}. {trend.sentence}"})
             continue
         sign = 1.0 if METRICS[metric] else -1.0
         gaps = {size: sign * (pairs[size]["worse"] - pairs[size]["better"]) for size in (small, large)}
@@ -810,9 +843,9 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         gap = _gap_words(metric, reference, control)
         if one_sided:  # a gap's size is undefined: ranks only, an unscored run last (qlatent.stats.ranked_advantage)
             rank = _ranked_size_trend(pairs[small], pairs[large], METRICS[metric])
-            verdict = "inconclusive"
-            if rank["p_rank"] < alpha:
-                verdict = "reproduces" if rank["u"] > rank["n_pairs"] / 2 else "does not reproduce"
+            verdict = ranked_verdict(rank["p_rank"], rank["u"] - rank["n_pairs"] / 2, rank["smallest_p"], alpha=alpha)
+            evidence = (f"gap larger at size {small} in {rank['u']:g} of {rank['n_pairs']:g} seed pairs, "
+                        f"Mann-Whitney p = {rank['p_rank']:.2g}")
             test = (f"Mann-Whitney U p = {rank['p_rank']:.2g}" if math.isfinite(rank["p_rank"]) else
                     "too few ranked seeds, or all tied, for a test")
             ours = [f"Seeds with a {metric} score on one side only (each unscored run counted as its seed's worst "
@@ -824,12 +857,15 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
         else:
             rank = {"p_rank": math.nan}
             verdict = ordering_verdict(tests, expected, powered, alpha)
+            change = "narrows" if tests["mean"] >= 0 else "widens"
+            evidence = (f"gap {change} from size {small} ({tests['n_first']} seeds) to {large} "
+                        f"({tests['n_second']} seeds)" + (f", p = {tests['p_t']:.2g}" if math.isfinite(tests["p_t"])
+                                                          else ""))
             ours = []
             if any(unscored.values()):
                 ours.append(f"Seeds where neither latent has a {metric} score (ties, left out of the test): "
                             f"{unscored[small]} at size {small}, {unscored[large]} at size {large}.")
             if math.isfinite(tests["p_t"]):
-                change = "narrows" if tests["mean"] >= 0 else "widens"
                 ours.append(f"Ours (gap {gap} per seed, paired by seed within a size): {tests['mean_first']:.3g} at "
                             f"size {small} over {tests['n_first']} seeds, {tests['mean_second']:.3g} at size {large} "
                             f"over {tests['n_second']} seeds; the gap {change} by {abs(tests['mean']):.3g}, Welch "
@@ -845,9 +881,11 @@ def size_trend_verdicts(runs: pd.DataFrame, reference: str = "boson", alpha: flo
                          f"{expected:.3g}, the change the power rule asks these seeds to detect"
                          + ("." if powered else f" (it needs at least {MIN_SEEDS_FOR_POWER - 1} degrees of freedom "
                                                   "to rule it out)."))
-        out.append({**base, "verdict": verdict, "sentence": " ".join(parts), "n": tests["n_first"] + tests["n_second"],
+        out.append({**base, "verdict": verdict, "evidence": evidence, "sentence": " ".join(parts),
+                    "n": tests["n_first"] + tests["n_second"],
                     "mean": tests["mean"], "p_t": tests["p_t"], "df": tests["df"], "d": tests["d"],
-                    "mdd": tests["mdd"], "n_first": tests["n_first"], "n_second": tests["n_second"],
+                    "mdd": tests["mdd"], "se": tests["se"], "n_first": tests["n_first"], "n_second": tests["n_second"],
+                    "paper_reference": trend.paper_reference, "paper_margin": trend.margin,
                     "expected_difference": expected, "better_level": level,
                     "unscored_better": unscored[small], "unscored_worse": unscored[large], "p_rank": rank["p_rank"]})
     return pd.DataFrame(out)
@@ -858,8 +896,9 @@ def _ranked_size_trend(small: pd.DataFrame, large: pd.DataFrame, lower_is_better
     ranked on one scale (:func:`qlatent.stats.ranked_advantage` over both sizes, so an unscored run is
     its seed's worst outcome at either size); seeds with no score on either side are left out.
     Returns ``u`` (pairs of a small-size and a large-size seed where the small size's gap is larger,
-    ties counting a half), ``n_pairs`` and ``p_rank`` (two-sided; NaN when every gap is tied or a
-    size has no seed left)."""
+    ties counting a half), ``n_pairs``, ``p_rank`` (two-sided; NaN when every gap is tied or a
+    size has no seed left) and ``smallest_p`` (the smallest two-sided p the test can give with these
+    sizes, ``2 / C(n₁ + n₂, n₁)``)."""
     from scipy.stats import mannwhitneyu
 
     from qlatent.stats import ranked_advantage
@@ -867,22 +906,28 @@ def _ranked_size_trend(small: pd.DataFrame, large: pd.DataFrame, lower_is_better
     # a seed with no score on either side says nothing about its gap: left out (a zero gap would count as narrowed)
     small, large = (part[part["better"].notna() | part["worse"].notna()] for part in (small, large))
     if small.empty or large.empty:
-        return {"u": math.nan, "n_pairs": 0.0, "p_rank": math.nan}
+        return {"u": math.nan, "n_pairs": 0.0, "p_rank": math.nan, "smallest_p": 1.0}
     ranked = ranked_advantage(pd.concat([small, large]), lower_is_better)
     first, second = ranked[:len(small)], ranked[len(small):]
     u = float(mannwhitneyu(first, second).statistic)
     tied = np.all(ranked == ranked[0])
     p_rank = math.nan if tied else float(mannwhitneyu(first, second, alternative="two-sided").pvalue)
-    return {"u": u, "n_pairs": float(len(first) * len(second)), "p_rank": p_rank}
+    smallest_p = min(1.0, 2.0 / math.comb(len(first) + len(second), len(first)))
+    return {"u": u, "n_pairs": float(len(first) * len(second)), "p_rank": p_rank, "smallest_p": smallest_p}
 
 
-def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+def fast_schedule_verdicts(paired: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Appendix H's claim — no significant difference between latents with a higher learning rate
-    and a shorter schedule — checked on our fast-schedule pairs, one sentence per paper metric."""
-    from qlatent.stats import MIN_SEEDS_FOR_POWER
+    and a shorter schedule — checked on our fast-schedule pairs (``part == "fast"`` of
+    :func:`paired_tables`), one row per paper metric: ``metric``, ``verdict``
+    (:data:`qlatent.stats.VERDICTS`: **contradicts** when boson differs significantly from a latent,
+    **reproduces** when none does over at least :data:`qlatent.stats.MIN_SEEDS_FOR_POWER` paired
+    seeds, **too few seeds to tell** with fewer seeds or with unscored runs, **not run** without
+    pairs), ``evidence`` (a dozen words) and ``sentence``."""
+    from qlatent.stats import CONTRADICTS, MIN_SEEDS_FOR_POWER, NOT_RUN, REPRODUCES, TOO_FEW_SEEDS
 
     rows = paired[paired["part"] == "fast"] if "part" in paired else paired.iloc[0:0]
-    sentences = []
+    out = []
     for metric in PAPER_METRICS:
         tests = rows[rows["metric"] == metric]
         if tests.empty:
@@ -893,23 +938,32 @@ def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[s
         if "unscored_reference" in tests:
             unscored = int(tests["unscored_reference"].max() + tests["unscored_baseline"].sum())
         if unscored:
-            sentences.append(f"**inconclusive** on {metric}: {unscored} fast-schedule run(s) produced no score, so "
-                             f"tests over the {n_pairs} seed(s) scored on both sides cannot stand for every run.")
+            verdict, evidence = TOO_FEW_SEEDS, f"{unscored} run(s) without a score"
+            detail = (f"{unscored} fast-schedule run(s) produced no score, so tests over the {n_pairs} seed(s) "
+                      "scored on both sides cannot stand for every run.")
         elif n_pairs == 0:
-            sentences.append(f"**not run** on {metric}: no seed has fast-schedule runs of boson and of "
-                             f"{', '.join(tests['baseline'].astype(str))}.")
+            verdict, evidence = NOT_RUN, "no seed ran boson and another latent"
+            detail = f"no seed has fast-schedule runs of boson and of {', '.join(tests['baseline'].astype(str))}."
         elif not significant.empty:
             named = ", ".join(f"{row.baseline} (p = {row.p_value:.2g})" for row in significant.itertuples())
-            sentences.append(f"**differs from the paper** on {metric}: boson differs significantly from {named} "
-                             f"over {n_pairs} paired seeds.")
+            verdict, evidence = CONTRADICTS, f"boson differs from {named}, {n_pairs} paired seeds"
+            detail = f"boson differs significantly from {named} over {n_pairs} paired seeds."
         elif n_pairs < MIN_SEEDS_FOR_POWER:
-            sentences.append(f"**inconclusive** on {metric}: no significant difference, but {n_pairs} paired seed(s) "
-                             f"are too few to tell (fewer than {MIN_SEEDS_FOR_POWER}).")
+            verdict, evidence = TOO_FEW_SEEDS, f"no significant difference, {n_pairs} paired seed(s)"
+            detail = (f"no significant difference, but {n_pairs} paired seed(s) are too few to tell (fewer than "
+                      f"{MIN_SEEDS_FOR_POWER}).")
         else:
-            sentences.append(f"**consistent with the paper** on {metric}: no latent differs from boson at p < {alpha} "
-                             f"({n_pairs} paired seeds; differences below {tests['mdd'].max():.3g} were not "
-                             "detectable with 80 % power).")
-    return sentences
+            verdict, evidence = REPRODUCES, f"no significant difference, {n_pairs} paired seeds"
+            detail = (f"no latent differs from boson at p < {alpha} ({n_pairs} paired seeds; differences below "
+                      f"{tests['mdd'].max():.3g} were not detectable with 80 % power).")
+        out.append({"metric": metric, "verdict": verdict, "evidence": evidence,
+                    "sentence": f"**{verdict}** on {metric}: {detail}"})
+    return pd.DataFrame(out, columns=["metric", "verdict", "evidence", "sentence"])
+
+
+def fast_schedule_sentences(paired: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """The sentences of :func:`fast_schedule_verdicts`, one per paper metric."""
+    return list(fast_schedule_verdicts(paired, alpha)["sentence"])
 
 
 def check_run(schedule: str, size: int, circuit: str, latent: str, seed: int, *, config: QM9Config,

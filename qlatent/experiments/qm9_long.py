@@ -547,6 +547,33 @@ def budget_markdown(recording: Any, gaps: pd.DataFrame, first_step: int | None =
     return "\n".join(lines)
 
 
+def show_budget() -> None:
+    """Display chapter 05's section on the paper's budget: the bottom line of the ``long``
+    recording (:func:`budget_markdown`) and its gap figure (:func:`budget_figure`), or one line
+    saying that no ``long`` recording exists yet.
+
+    Raises
+    ------
+    qlatent.recording.RecordingError
+        If the recording exists but fails its checks or lacks the ``snapshots`` table's columns
+        (:data:`qlatent.recording.PROFILE_READS`).
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+
+    from qlatent.recording import load_recording
+
+    recording = load_recording(CHAPTER, PROFILE)
+    if recording is None:
+        display(Markdown("No `long` recording yet: `sweeps/qm9_long.sh` trains it (resumable), and "
+                         "`sweeps/qm9_long.sh collect` stores what it has scored."))
+        return
+    gaps = budget_gaps(recording.tables["snapshots"])
+    display(Markdown(budget_markdown(recording, gaps)))
+    budget_figure(gaps)
+    plt.show()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``run``, ``collect`` or ``status`` of the ``long`` profile (see the module notes)."""
     parser = argparse.ArgumentParser(prog="python -m qlatent.experiments.qm9_long", description=__doc__.splitlines()[0])

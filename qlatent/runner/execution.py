@@ -373,14 +373,33 @@ def recorded_files(name: str) -> dict[str, str]:
     return files
 
 
+def recordings_read(path: Path) -> list[str]:
+    """The chapters whose recordings a notebook reads besides its own: its metadata's
+    ``qlatent.reads_recordings`` (the claims page reads every chapter's); ``[]`` when unset.
+
+    Raises
+    ------
+    RunnerError
+        If that metadata is not a list of names.
+    """
+    metadata = (json.loads(path.read_text()).get("metadata") or {}).get("qlatent") or {}
+    names = metadata.get("reads_recordings", [])
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise RunnerError(f"{path.name}: metadata qlatent.reads_recordings must be a list of chapter names, "
+                          f"got {names!r}")
+    return names
+
+
 def execution_fingerprint(path: Path, parameters: dict[str, Any]) -> str:
     """Hash of everything that shapes an executed notebook: source, parameters, qlatent's code and
-    the files of the notebook's recordings (a chapter shows them beside its own numbers)."""
+    the files of the notebook's recordings (a chapter shows them beside its own numbers) and of the
+    recordings it reads (:func:`recordings_read`)."""
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
     digest.update(code_fingerprint().encode())
-    digest.update(json.dumps(recorded_files(path.stem), sort_keys=True).encode())
+    for name in [path.stem, *recordings_read(path)]:
+        digest.update(json.dumps(recorded_files(name), sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -511,7 +530,7 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
             publishing = True
             _stamp_path(name).unlink(missing_ok=True)
             published = publish_staged(staging)
-            _portable_metadata(partial, path, output)
+            _prepare_for_readers(partial, path, output)
             _move_into_place(partial, output)
             seconds = time.perf_counter() - started
             atomic_write_json(_stamp_path(name), {
@@ -602,17 +621,22 @@ def _project_relative(path: Path) -> str:
         return path.name
 
 
-def _portable_metadata(partial: Path, source: Path, output: Path) -> None:
-    """Replace papermill's absolute ``input_path``/``output_path`` in the executed copy's metadata
-    with project-relative ones: readers download this file from the book's pages."""
+def _prepare_for_readers(partial: Path, source: Path, output: Path) -> None:
+    """Make the executed copy fit for readers, who download it from the book's pages: papermill's
+    absolute ``input_path``/``output_path`` become project-relative, and the input of the cell
+    papermill injected with the parameters is collapsed (``hide-input``), as the ``parameters``
+    cells are: the "How this page was made" block states them in words."""
     import nbformat
 
     notebook = nbformat.read(partial, as_version=4)
     recorded = notebook.metadata.get("papermill")
-    if recorded is None:
-        return
-    recorded["input_path"] = _project_relative(source)
-    recorded["output_path"] = _project_relative(output)
+    if recorded is not None:
+        recorded["input_path"] = _project_relative(source)
+        recorded["output_path"] = _project_relative(output)
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
     nbformat.write(notebook, partial)
 
 
