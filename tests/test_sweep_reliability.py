@@ -55,6 +55,35 @@ def test_a_run_that_exits_or_raises_keyboard_interrupt_fails_alone(tmp_path, cap
     assert (tmp_path / "out" / "results.csv").is_file()
 
 
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_a_child_the_run_forks_never_comes_back_as_the_run(tmp_path, executor):
+    # In a subprocess: before the fix a serial child ran the rest of the sweep (here: the test session).
+    path = write_sweep(tmp_path, experiment="sweep_fakes:forks", grid={"x": [1.0, 2.0, 3.0, 4.0]}, seeds=1,
+                       retries=0)
+    done = subprocess.run([sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output", str(tmp_path / "out"),
+                           "--quiet", "--executor", executor, "--workers", "2"],
+                          capture_output=True, text=True, timeout=120, env=_environment())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("completed now") == 1 and "4 run(s) completed now, 0 before, 0 failed" in done.stdout
+    spec = load_sweep(path, output=tmp_path / "out")
+    scores = {x: (record["scores"]["sum"], record["scores"]["child_status"]) for x, record in records(spec).items()}
+    assert scores == {1.0: (1.0, 0.0), 2.0: (2.0, 0.0), 3.0: (3.0, 1.0), 4.0: (4.0, 0.0)}
+
+
+@pytest.mark.parametrize("executor", [["--executor", "serial"], ["--executor", "local", "--workers", "2"]])
+def test_a_base_exception_a_run_raises_is_that_runs_failure_alone(tmp_path, capsys, executor):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:raises_base", grid={"x": [1.0, 2.0, 3.0, 4.0]}, seeds=1,
+                       retries=0)
+    assert main(["sweep", str(path), "--output", str(tmp_path / "out"), "--quiet", *executor]) == 1
+    out = capsys.readouterr().out
+    assert "2 run(s) completed now, 0 before, 2 failed" in out
+    assert out.count("failed: x=2.0, seed=0: Weird: custom base") == 1
+    assert out.count("failed: x=3.0, seed=0: GeneratorExit: generator closed") == 1
+    spec = load_sweep(path, output=tmp_path / "out")
+    assert {x: (r["status"], r.get("attempts")) for x, r in records(spec).items()} == {
+        1.0: ("complete", 1), 2.0: ("failed", 1), 3.0: ("failed", 1), 4.0: ("complete", 1)}
+
+
 def test_the_users_ctrl_c_still_stops_a_serial_sweep():
     with open_executor(ExecutorSettings("serial")) as executor, pytest.raises(KeyboardInterrupt):
         run_tasks(sweep_fakes.presses_ctrl_c, [{"x": 1.0, "seed": 0}], executor)
@@ -302,6 +331,12 @@ def test_bad_outputs_resources_and_seeds_are_refused_at_load(tmp_path, body, mes
     ("raises", "import os\nraise RuntimeError('needs $SOMETHING set')\n",
      "importing 'broken_raises' failed: RuntimeError: needs $SOMETHING set"),
     ("exits", "import sys\nsys.exit(4)\n", "importing 'broken_exits' failed: the module exited with status 4"),
+    ("base", "class Weird(BaseException):\n    pass\nraise Weird('boom')\n",
+     "importing 'broken_base' failed: Weird: boom"),
+    ("interrupts", "raise KeyboardInterrupt\n", "importing 'broken_interrupts' failed: KeyboardInterrupt"),
+    ("nul", "x = 1\0\n", "module 'broken_nul' has a syntax error: source code"),
+    ("getattr", "def __getattr__(name):\n    raise RuntimeError('no ' + name)\n",
+     "looking up 'run' in 'broken_getattr' failed: RuntimeError: no run"),
 ])
 def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(tmp_path, monkeypatch, capsys,
                                                                                source, code, expected):
@@ -313,6 +348,30 @@ def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(t
     err = capsys.readouterr().err.splitlines()
     start = f"qlatent: error: {path}: experiment 'broken_{source}:run': {expected.format(module=module)}"
     assert len(err) == 1 and err[0].startswith(start)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("def hook(**_):\n    raise RuntimeError('hook broke')\n",
+     "the validate hook of experiment {name}:run failed: RuntimeError: hook broke"),
+    ("def hook(**_):\n    import sys\n    sys.exit(7)\n",
+     "the validate hook of experiment {name}:run failed: the validate hook exited with status 7"),
+    ("hook = 5\n", "experiment {name}:run: its validate hook is not callable (int)"),
+])
+def test_a_broken_validate_hook_is_one_line_naming_it_and_status_2(tmp_path, monkeypatch, capsys, source, expected):
+    name = f"hooked_{len(source)}"
+    (tmp_path / f"{name}.py").write_text(f"def run(x, seed):\n    return {{'v': x}}\n{source}run.validate = hook\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_sweep(tmp_path, experiment=f"{name}:run", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"qlatent: error: {path}: {expected.format(name=name)}"]
+
+
+def test_an_experiment_without_a_readable_signature_is_one_line_and_status_2(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="collections:OrderedDict", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "experiment collections:OrderedDict: its parameters cannot be read" in err[0]
 
 
 def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):
@@ -398,3 +457,8 @@ def test_a_ray_client_address_without_ray_client_is_one_clear_error(monkeypatch)
     with pytest.raises(SweepError, match=r"a ray:// address needs Ray Client, whose gRPC package cannot be imported "
                                          r"here .*pip install 'qlatent\[cluster\]' \(ray\[client\]==2\.60\.0\)"):
         executors.preflight(ExecutorSettings("ray", address="ray://127.0.0.1:10001"))
+
+
+def test_terminal_colour_codes_are_stripped_from_an_error_text():
+    coloured = "\x1b[36mray::call_payload()\x1b[39m (pid=1)\n\x1b[1;31mWeird\x1b[0m: custom base"
+    assert executors.strip_ansi(coloured) == "ray::call_payload() (pid=1)\nWeird: custom base"

@@ -194,9 +194,50 @@ def _error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
-#: What a run may raise that is reported as its failure: every ``Exception``, ``sys.exit()`` and a
-#: ``KeyboardInterrupt`` the run raised itself (the user's Ctrl-C stops the sweep instead).
-RUN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+#: What a run may raise that is reported as its failure: anything, ``sys.exit()``, ``GeneratorExit``
+#: and ``BaseException`` subclasses included, and a ``KeyboardInterrupt`` the run raised itself
+#: (the user's Ctrl-C stops the sweep instead; the serial executor tells the two apart).
+RUN_FAILURES = (BaseException,)
+
+
+def _exit_status(error: BaseException | None) -> int:
+    """The status the interpreter would exit with: 0 after a return, a ``sys.exit`` code, else 1."""
+    if error is None:
+        return 0
+    if isinstance(error, SystemExit):
+        code = error.code
+        if code is None:
+            return 0
+        return code % 256 if isinstance(code, int) else 1
+    return 1
+
+
+def _leave_if_forked(parent_pid: int, error: BaseException | None) -> None:
+    """End a process the run forked (a child returning or raising through the run's caller) at once.
+
+    A child that came back here would otherwise carry on as the run's caller: under the serial
+    executor it would run the rest of the sweep, in a pool worker it would answer on the worker's
+    pipe and shift every later result by one. It exits with the status the interpreter would give
+    (:func:`_exit_status`), without running ``atexit`` handlers or flushing the parent's buffers.
+    """
+    if os.getpid() != parent_pid:
+        os._exit(_exit_status(error))
+
+
+def call_run(function: Callable[..., Any], kwargs: Mapping[str, Any]) -> Any:
+    """``function(**kwargs)``: the one place a run is called, in this process or in a worker.
+
+    A child process the run forked never comes back from here (:func:`_leave_if_forked`),
+    whichever way it leaves the run: a return, an exception or ``sys.exit``.
+    """
+    pid = os.getpid()
+    try:
+        value = function(**kwargs)
+    except BaseException as error:
+        _leave_if_forked(pid, error)
+        raise
+    _leave_if_forked(pid, None)
+    return value
 
 
 def failure_line(error: BaseException, subject: str = "run") -> str:
@@ -260,7 +301,7 @@ def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None
     try:
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
-        return "ok", function(**kwargs), "", _worker_name()
+        return "ok", call_run(function, kwargs), "", _worker_name()
     except RUN_FAILURES as error:  # every failure of a run is reported, not raised (workers ignore Ctrl-C)
         return "error", failure_line(error), traceback.format_exc(), _worker_name()
 
@@ -363,7 +404,7 @@ class Executor:
 
 
 @contextlib.contextmanager
-def _user_interrupts() -> Iterator[list[int]]:
+def user_interrupts() -> Iterator[list[int]]:
     """Note each SIGINT (the user's Ctrl-C) in the yielded list, then handle it as before.
 
     A ``KeyboardInterrupt`` that arrives with no SIGINT noted was raised by the code itself. Off
@@ -409,9 +450,9 @@ class SerialExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         token, function, kwargs = self._queue.pop(0)
-        with _user_interrupts() as pressed:
+        with user_interrupts() as pressed:
             try:
-                return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
+                return token, TaskOutcome("ok", call_run(function, kwargs), worker=_worker_name())
             except RUN_FAILURES as error:  # reported with the run's parameters
                 if isinstance(error, KeyboardInterrupt) and pressed:
                     raise
@@ -682,6 +723,15 @@ class _DropRecords:
         return not record.getMessage().startswith(self.prefix)
 
 
+#: A terminal's colour or cursor code (ECMA-48 CSI), as Ray puts in the text of a task's error.
+_ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    return _ANSI_CODE.sub("", text)
+
+
 #: The prefix of a line of Ray's C++ log: ``[2026-01-01 12:00:00,000 W 123 123] gcs_client.cc:210: ``.
 _RAY_LOG_PREFIX = re.compile(r"^\[[^\]]*\]\s*[\w.-]+:\d+:\s*")
 
@@ -836,8 +886,8 @@ class RayExecutor(Executor):
             status, value, trace, worker = ray.get(ref)
         except crashes as error:
             return token, TaskOutcome("crash", error=f"Ray worker lost ({_error_line(error)})")
-        except exceptions.RayError as error:
-            return token, TaskOutcome("error", error=_error_line(error), traceback=str(error))
+        except exceptions.RayError as error:  # Ray colours its tracebacks for a terminal
+            return token, TaskOutcome("error", error=strip_ansi(_error_line(error)), traceback=strip_ansi(str(error)))
         if status == "ok":
             return token, TaskOutcome("ok", value, worker=worker)
         return token, TaskOutcome("error", error=value, traceback=trace, worker=worker)

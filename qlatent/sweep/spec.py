@@ -39,6 +39,7 @@ be imported, and every run's values through the experiment's ``validate`` hook w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -49,7 +50,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,22 +90,25 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
     if not colon or not module_name or not attribute:
         raise SweepError(f"experiment {reference!r} must be written 'package.module:function'")
     try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({error})") from None
-    except SyntaxError as error:
-        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
-        raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error ({where}): "
-                         f"{error.msg}") from None
-    except (Exception, SystemExit) as error:  # whatever the module raised while it was imported
-        from qlatent.sweep.executors import failure_line
-
-        raise SweepError(f"experiment {reference!r}: importing {module_name!r} failed: "
-                         f"{failure_line(error, 'the module')}") from None
+        with user_code(f"experiment {reference!r}: importing {module_name!r} failed", "the module"):
+            target: Any = importlib.import_module(module_name)
+    except SweepError as error:
+        cause = error.__cause__
+        if isinstance(cause, ImportError):
+            raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({cause})") from None
+        if isinstance(cause, SyntaxError):
+            where = ", ".join(part for part in (cause.filename, cause.lineno and f"line {cause.lineno}") if part)
+            where = f" ({where})" if where else ""
+            raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error{where}: "
+                             f"{cause.msg}") from None
+        raise SweepError(str(error)) from None
     for part in attribute.split("."):
-        if not hasattr(target, part):
+        with user_code(f"experiment {reference!r}: looking up {part!r} in {module_name!r} failed", "the lookup"):
+            found = hasattr(target, part)
+            if found:
+                target = getattr(target, part)
+        if not found:
             raise SweepError(f"experiment {reference!r}: {module_name!r} has no {attribute!r}")
-        target = getattr(target, part)
     if not callable(target):
         raise SweepError(f"experiment {reference!r} is not callable")
     return target
@@ -121,7 +125,11 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
     SweepError
         Naming unknown parameters (and the known ones), or required ones the sweep does not give.
     """
-    signature = inspect.signature(function)
+    try:
+        signature = inspect.signature(function)
+    except (ValueError, TypeError) as error:  # a builtin or class Python cannot describe
+        raise SweepError(f"experiment {reference}: its parameters cannot be read ({error}); "
+                         "name a Python function") from None
     keyword = {name: p for name, p in signature.parameters.items()
                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
@@ -145,11 +153,46 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
     return RUN_DIR in keyword, takes_runs_dir
 
 
-def _refusal(check: Callable[..., Any], arguments: Mapping[str, Any]) -> ValueError | TypeError | None:
+@contextlib.contextmanager
+def user_code(failed: str, subject: str) -> Iterator[None]:
+    """Run a block of the user's code (importing their module, a hook): whatever it raises is one SweepError.
+
+    The error reads ``<failed>: TypeName: message`` (``<subject> exited with status N`` for
+    ``sys.exit``), with the original exception as its ``__cause__``. Anything is caught —
+    ``BaseException`` subclasses and a ``KeyboardInterrupt`` the code raised itself — except the
+    user's own Ctrl-C, which still stops the command.
+
+    Raises
+    ------
+    SweepError
+        If the block raised.
+    """
+    from qlatent.sweep.executors import failure_line, user_interrupts
+
+    with user_interrupts() as pressed:
+        try:
+            yield
+        except BaseException as error:  # the user's code may raise anything
+            if isinstance(error, KeyboardInterrupt) and pressed:
+                raise
+            raise SweepError(f"{failed}: {failure_line(error, subject)}") from error
+
+
+def _refusal(reference: str, check: Callable[..., Any], arguments: Mapping[str, Any]) -> ValueError | TypeError | None:
+    """The ``ValueError``/``TypeError`` with which the hook refuses ``arguments`` (None if it accepts them).
+
+    Raises
+    ------
+    SweepError
+        If the hook itself fails any other way (another exception, ``sys.exit``): a broken hook.
+    """
     try:
-        check(**arguments)
-    except (ValueError, TypeError) as error:
-        return error
+        with user_code(f"the validate hook of experiment {reference} failed", "the validate hook"):
+            check(**arguments)
+    except SweepError as error:
+        if isinstance(error.__cause__, (ValueError, TypeError)):
+            return error.__cause__
+        raise SweepError(str(error)) from None
     return None
 
 
@@ -176,8 +219,10 @@ def check_runs(reference: str, function: Callable[..., Any],
     check = getattr(function, "validate", None)
     if check is None:
         return
+    if not callable(check):
+        raise SweepError(f"experiment {reference}: its validate hook is not callable ({type(check).__name__})")
     for job, arguments in tasks:
-        error = _refusal(check, arguments)
+        error = _refusal(reference, check, arguments)
         if error is None:
             continue
         if isinstance(error, ParameterError):
