@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -372,6 +373,40 @@ def test_an_experiment_without_a_readable_signature_is_one_line_and_status_2(tmp
     assert main(["sweep", str(path), "--dry-run"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "experiment collections:OrderedDict: its parameters cannot be read" in err[0]
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo.yml"
+    os.mkfifo(path)
+    return path
+
+
+def _large(tmp_path: Path) -> Path:
+    path = tmp_path / "large.yml"
+    path.write_text("experiment: sweep_fakes:scores_only\ngrid:\n  x: [" + ", ".join(map(str, range(100_000))) + "]\n")
+    return path
+
+
+def _deep(tmp_path: Path) -> Path:
+    path = tmp_path / "deep.yml"
+    path.write_text("experiment: sweep_fakes:scores_only\nparameters: {a: " + "[" * 20_000 + "]" * 20_000 + "}\n")
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_fifo, r"is a pipe \(FIFO\), not a regular file"),
+    (lambda tmp_path: Path("/dev/zero"), "/dev/zero is a character device, not a regular file"),
+    (_large, "is 688,938 bytes, more than the 524,288 bytes a sweep file may have"),
+    (_deep, "nests lists or mappings too deeply to be read"),
+])
+def test_a_sweep_file_that_is_not_a_small_regular_file_is_refused_at_once_in_one_line(tmp_path, capsys, make,
+                                                                                     message):
+    path = make(tmp_path)
+    started = time.perf_counter()
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert time.perf_counter() - started < 5
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
 
 
 def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):
