@@ -74,7 +74,7 @@ MAX_YAML_BYTES = 512 * 2**10
 
 
 def _kind_of_file(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+    kinds = ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
@@ -101,19 +101,22 @@ def read_text(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_FILE
         raise BadFileError(f"{what} {path} is a directory, not a file") from None
     except OSError as error:
         raise BadFileError(f"cannot read {what} {path}: {error.strerror or error}") from None
-    with os.fdopen(descriptor, "rb") as file:
-        try:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode):
-                raise BadFileError(f"{what} {path} is {_kind_of_file(info.st_mode)}, not a regular file")
-            if info.st_size > max_bytes:
-                raise BadFileError(f"{what} {path} is {info.st_size:,} bytes, more than the {max_bytes:,} bytes "
-                                   f"a {what} may have")
-            if hasattr(os, "set_blocking"):
-                os.set_blocking(descriptor, True)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise BadFileError(f"{what} {path} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise BadFileError(f"{what} {path} is {_kind_of_file(info.st_mode)}, not a regular file")
+        if info.st_size > max_bytes:
+            raise BadFileError(f"{what} {path} is {info.st_size:,} bytes, more than the {max_bytes:,} bytes "
+                               f"a {what} may have")
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
             data = file.read(max_bytes + 1)  # a file still growing stops here
-        except OSError as error:
-            raise BadFileError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    except OSError as error:
+        raise BadFileError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
     if len(data) > max_bytes:
         raise BadFileError(f"{what} {path} grew beyond the {max_bytes:,} bytes a {what} may have while it was read")
     try:
