@@ -43,7 +43,7 @@ from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, err
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
-from qlatent.sweep.spec import MAX_RUNS
+from qlatent.sweep.spec import MAX_RUNS, MAX_RUNS_LIMIT
 
 
 def _parse_value(text: str) -> Any:
@@ -370,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else data/results/sweeps/NAME)")
     sweep.add_argument("--retries", type=whole_number(0),
                        help="further attempts of a run whose worker died (default: the file's)")
-    sweep.add_argument("--max-runs", type=whole_number(1), default=MAX_RUNS, metavar="N",
-                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,})")
+    sweep.add_argument("--max-runs", type=whole_number(1, MAX_RUNS_LIMIT), default=MAX_RUNS, metavar="N",
+                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,}; "
+                       f"at most {MAX_RUNS_LIMIT:,})")
     sweep.add_argument("--dry-run", action="store_true", help="say what would run, run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(handler=cmd_sweep)

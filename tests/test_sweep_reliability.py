@@ -273,16 +273,27 @@ def test_a_huge_sweep_is_refused_from_its_axis_lengths_before_anything_is_expand
     begun = time.monotonic()
     assert main(["sweep", str(path), "--dry-run"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"qlatent: error: {path}: the sweep has 1,000,000,000 runs (1,000,000,000 seed), more than the limit of "
+        f"qlatent: error: {path}: the sweep has 1,000,000,000 runs (the product of its axes' lengths, "
+        "'seed': 1,000,000,000), more than the limit of "
         "10,000; split it, or raise the limit (qlatent sweep --max-runs N)"]
     wide = write_sweep(tmp_path, "wide.yml", experiment="sweep_fakes:widths", grid=axes, seeds=1)
-    with pytest.raises(SweepError, match=r"100,000,000 runs \(10 a0 x 10 a1 .* x 1 seed\), more than the limit"):
+    lengths = r"\(the product of its axes' lengths, 'a0': 10, 'a1': 10, .*, 'seed': 1\)"
+    with pytest.raises(SweepError, match=rf"100,000,000 runs {lengths}, more than the limit"):
         load_sweep(wide)
     assert time.monotonic() - begun < 10
     small = write_sweep(tmp_path, "small.yml", experiment="sweep_fakes:scores_only", grid={"x": [1.0, 2.0]}, seeds=3)
     with pytest.raises(SweepError, match="the sweep has 6 runs"):
         load_sweep(small, max_runs=5)
     assert main(["sweep", str(small), "--dry-run", "--max-runs", "6"]) == 0
+
+
+def test_the_limit_on_runs_cannot_be_raised_without_bound(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    with pytest.raises(SystemExit):
+        main(["sweep", str(path), "--dry-run", "--max-runs", "1e9"])
+    assert "--max-runs: must be a whole number in [1, 1,000,000], got '1e9'" in capsys.readouterr().err
+    with pytest.raises(SweepError, match=r"limit on runs must be a whole number in \[1, 1,000,000\], got 300000000"):
+        load_sweep(path, max_runs=300_000_000)
 
 
 def test_yaml_aliases_are_refused_in_sweep_files(tmp_path, capsys):

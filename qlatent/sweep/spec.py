@@ -68,6 +68,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Most runs a sweep may have unless the caller raises it (``qlatent sweep --max-runs N``): the
 #: count is the product of the axes' lengths, checked before any run is expanded.
 MAX_RUNS = 10_000
+#: The most ``max_runs`` may be raised to: a million runs take half a minute just to list (``--dry-run``),
+#: and their records a million folders.
+MAX_RUNS_LIMIT = 1_000_000
 #: Seeds are below 2**64, what ``torch.manual_seed`` and numpy's generators take.
 SEED_LIMIT = 2**64
 
@@ -364,6 +367,8 @@ def check_seeds(seeds: list[Any], where: str) -> None:
 
 
 def _axes(grid: Any, seeds: Any, max_runs: int) -> dict[str, list[Any]]:
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or not 1 <= max_runs <= MAX_RUNS_LIMIT:
+        raise SweepError(f"the limit on runs must be a whole number in [1, {MAX_RUNS_LIMIT:,}], got {max_runs!r}")
     if grid is None:
         grid = {}
     if not isinstance(grid, Mapping):
@@ -389,8 +394,9 @@ def _axes(grid: Any, seeds: Any, max_runs: int) -> dict[str, list[Any]]:
         raise SweepError("the sweep's grid is empty: give `grid` (parameter: [values, ...]) and/or `seeds`")
     n_runs = math.prod(lengths.values())  # from the lengths alone: nothing is expanded before this check
     if n_runs > max_runs:
-        sizes = " x ".join(f"{length:,} {name}" for name, length in lengths.items())
-        raise SweepError(f"the sweep has {n_runs:,} runs ({sizes}), more than the limit of {max_runs:,}; "
+        sizes = ", ".join(f"{name!r}: {length:,}" for name, length in lengths.items())
+        raise SweepError(f"the sweep has {n_runs:,} runs (the product of its axes' lengths, {sizes}), "
+                         f"more than the limit of {max_runs:,}; "
                          "split it, or raise the limit (qlatent sweep --max-runs N)")
     axes = {str(name): _check_axis(str(name), values) for name, values in grid.items()}
     if seeds is not None:
