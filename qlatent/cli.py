@@ -65,9 +65,9 @@ def _report(index: int, total: int, result: Any) -> None:
 
 
 def _executor_settings(args: argparse.Namespace, default: str) -> Any:
-    from qlatent.sweep.executors import GPUS_ENV, ExecutorSettings
+    from qlatent.sweep.executors import ExecutorSettings, gpus_from_env
 
-    gpus = float(os.environ.get(GPUS_ENV) or 0.0) if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
+    gpus = gpus_from_env() if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
     return ExecutorSettings(args.executor or default, args.workers, args.address, gpus)
 
 

@@ -508,3 +508,13 @@ def test_a_ray_client_address_without_ray_client_is_one_clear_error(monkeypatch)
 def test_terminal_colour_codes_are_stripped_from_an_error_text():
     coloured = "\x1b[36mray::call_payload()\x1b[39m (pid=1)\n\x1b[1;31mWeird\x1b[0m: custom base"
     assert executors.strip_ansi(coloured) == "ray::call_payload() (pid=1)\nWeird: custom base"
+
+
+@pytest.mark.parametrize("value", ["abc", " ", "nan", "-1", "inf"])
+def test_a_bad_gpus_per_run_variable_is_one_line_naming_it(tmp_path, capsys, monkeypatch, value):
+    monkeypatch.setenv("QLATENT_GPUS_PER_RUN", value)
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: $QLATENT_GPUS_PER_RUN must be a non-negative number of GPUs (fractions allowed), "
+        f"got {value!r}"]

@@ -144,9 +144,9 @@ class ExecutorSettings:
         kind = environ.get(EXECUTOR_ENV, "").strip() or "serial"
         try:
             workers = int(environ[WORKERS_ENV]) if environ.get(WORKERS_ENV, "").strip() else None
-            gpus = float(environ[GPUS_ENV]) if environ.get(GPUS_ENV, "").strip() else 0.0
-        except ValueError as error:
-            raise SweepError(f"${WORKERS_ENV} must be an integer and ${GPUS_ENV} a number: {error}") from None
+        except ValueError:
+            raise SweepError(f"${WORKERS_ENV} must be a whole number, got {environ[WORKERS_ENV]!r:.40}") from None
+        gpus = gpus_from_env(environ)
         address = environ.get(ADDRESS_ENV, "").strip() or None
         try:
             return cls(kind, workers, address if kind == "ray" else None, gpus)
@@ -159,6 +159,28 @@ class ExecutorSettings:
         env[WORKERS_ENV] = "" if self.workers is None else str(self.workers)
         env[ADDRESS_ENV] = self.address or ""
         return env
+
+
+def gpus_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """GPUs each run asks for, from ``QLATENT_GPUS_PER_RUN`` (unset or empty: 0).
+
+    Raises
+    ------
+    SweepError
+        Naming the variable, if it holds anything but a finite non-negative number (``abc``,
+        blanks, ``nan``, ``-1``).
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get(GPUS_ENV)
+    if text is None or text == "":
+        return 0.0
+    try:
+        gpus = float(text)
+    except ValueError:
+        gpus = math.nan
+    if not math.isfinite(gpus) or gpus < 0:
+        raise SweepError(f"${GPUS_ENV} must be a non-negative number of GPUs (fractions allowed), got {text!r:.40}")
+    return gpus
 
 
 def resolve_settings(executor: str | ExecutorSettings | None = None, *, workers: int | None = None,
@@ -174,7 +196,7 @@ def resolve_settings(executor: str | ExecutorSettings | None = None, *, workers:
         return ExecutorSettings.from_env()
     if not isinstance(executor, str):
         raise SweepError(f"executor must be one of {', '.join(EXECUTORS)} or ExecutorSettings, got {executor!r}")
-    return ExecutorSettings(executor, workers, address, ExecutorSettings.from_env().gpus_per_task)
+    return ExecutorSettings(executor, workers, address, gpus_from_env())
 
 
 @dataclasses.dataclass
