@@ -77,6 +77,11 @@ def quits(x: float, seed: int) -> dict[str, float]:
     return {"sum": x + seed}
 
 
+def uses_any(x: object, seed: int) -> dict[str, float]:
+    """Takes a grid value of any type (a list, a mapping); scores the seed."""
+    return {"seed": float(seed)}
+
+
 def forks(x: float, seed: int) -> dict[str, float]:
     """Forks a child that leaves the run by returning (``x == 1``), ``sys.exit(0)`` (``x == 2``) or raising.
 

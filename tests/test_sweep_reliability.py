@@ -313,10 +313,20 @@ def test_yaml_aliases_are_refused_in_sweep_files(tmp_path, capsys):
 @pytest.mark.parametrize(("grid", "message"), [
     ({"x": [1, 1.0]}, r"grid axis 'x' repeats a value: \[1, 1.0\]"),
     ({"x": [1, True]}, r"grid axis 'x' mixes true/false with numbers: \[1, True\]"),
+    ({"x": [0.0, -0.0]}, r"grid axis 'x' repeats a value: \[0.0, -0.0\]"),
+    ({"x": [[1, 2], [1.0, 2.0]]}, r"grid axis 'x' repeats a value: \[\[1, 2\], \[1.0, 2.0\]\]"),
+    ({"x": [{"a": 1}, {"a": 1.0}]}, r"grid axis 'x' repeats a value: \[\{'a': 1\}, \{'a': 1.0\}\]"),
+    ({"x": [[1], [True]]}, r"grid axis 'x' repeats a value: \[\[1\], \[True\]\]"),
 ])
 def test_grid_values_python_takes_as_equal_are_one_value(tmp_path, grid, message):
     with pytest.raises(SweepError, match=message):
-        load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid=grid, seeds=1))
+        load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:uses_any", grid=grid, seeds=1))
+
+
+def test_numbers_a_float_comparison_would_confuse_are_distinct_values(tmp_path):
+    grid = {"x": [9007199254740993, 9007199254740992.0]}  # 2**53 + 1 and 2**53: float(2**53 + 1) == 2**53
+    spec = load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:uses_any", grid=grid, seeds=1))
+    assert [job["x"] for job in spec.jobs()] == grid["x"]
 
 
 @pytest.mark.parametrize(("body", "message"), [

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fractions
 import functools
 import hashlib
 import importlib
@@ -73,6 +74,22 @@ MAX_RUNS = 10_000
 MAX_RUNS_LIMIT = 1_000_000
 #: Seeds are below 2**64, what ``torch.manual_seed`` and numpy's generators take.
 SEED_LIMIT = 2**64
+
+
+def equality_key(value: Any) -> Any:
+    """A hashable key of a plain YAML value: equal exactly when Python takes the values as equal.
+
+    Numbers compare by exact value whatever their type (``1``, ``1.0`` and ``true``; ``0.0`` and
+    ``-0.0``; but ``9007199254740993`` is not ``9007199254740992.0``, which a float comparison would
+    call equal), and lists and mappings element by element (``[1, 2]`` and ``[1.0, 2.0]``).
+    """
+    if isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return ("number", fractions.Fraction(value))
+    if isinstance(value, list):
+        return ("list", tuple(equality_key(item) for item in value))
+    if isinstance(value, Mapping):
+        return ("mapping", frozenset((equality_key(key), equality_key(item)) for key, item in value.items()))
+    return (type(value).__name__, value)
 
 
 def canonical(value: Any) -> str:
@@ -345,10 +362,9 @@ def _check_axis(name: str, values: list[Any]) -> list[Any]:
     numbers = [value for value in values if isinstance(value, (int, float))]
     if any(isinstance(value, bool) for value in numbers) and not all(isinstance(value, bool) for value in numbers):
         raise SweepError(f"grid axis {name!r} mixes true/false with numbers: {values}")
-    floats = any(isinstance(value, float) for value in numbers)  # then 1 and 1.0 are compared as floats
     try:
-        distinct = {canonical(float(value) if floats and isinstance(value, int) and not isinstance(value, bool)
-                              else value) for value in values}
+        canonical(values)
+        distinct = {equality_key(value) for value in values}
     except (TypeError, ValueError, OverflowError) as error:
         raise SweepError(f"grid axis {name!r} holds a value that is not plain YAML: {error}") from None
     if len(distinct) != len(values):
