@@ -335,6 +335,8 @@ def test_numbers_a_float_comparison_would_confuse_are_distinct_values(tmp_path):
     ({"output": ["a", "b"]}, r"output must be a folder's path \(text\), got \['a', 'b'\]"),
     ({"resources": {"gpus": float("nan")}}, "resources.gpus must be a non-negative number, got nan"),
     ({"resources": {"gpus": float("inf")}}, "resources.gpus must be a non-negative number, got inf"),
+    ({"resources": {"gpus": 10**310}}, "resources.gpus must be a non-negative number, got 1000000000"),
+    ({"output": "a\0b"}, r"output must be a folder's path \(text\), got 'a\\x00b'"),
     ({"seeds": [2**64]}, r"seeds must be non-negative integers below 2\*\*64 \(what torch and numpy take\), got "
                          "18446744073709551616"),
     ({"seeds": None, "grid": {"x": [1.0], "seed": [0, 2**70]}}, "grid axis 'seed' must be non-negative integers"),
@@ -428,6 +430,21 @@ def test_a_sweep_file_that_is_not_a_small_regular_file_is_refused_at_once_in_one
     assert time.perf_counter() - started < 5
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and re.search(message, err[0]), err
+
+
+def test_an_empty_output_option_or_an_output_that_is_a_file_is_refused_at_load(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run", "--output", ""]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: {path}: the output folder must be a folder's path (text), got ''; "
+        "leave it out for data/results/sweeps/NAME"]
+    (tmp_path / "taken").write_text("a file")
+    on_file = write_sweep(tmp_path, "on_file.yml", experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1,
+                          output="taken")
+    assert main(["sweep", str(on_file), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: {on_file}: output '{tmp_path / 'taken'}' is a file, not a folder: "
+        "name a folder for the runs and tables"]
 
 
 def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):

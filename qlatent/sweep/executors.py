@@ -85,6 +85,24 @@ def check_address(address: str) -> tuple[str, int] | None:
     return match["host"].strip("[]"), int(match["port"])
 
 
+def check_gpus(value: Any, what: str) -> float:
+    """``value`` as a number of GPUs per run: a finite non-negative number (fractions allowed).
+
+    Raises
+    ------
+    SweepError
+        Naming ``what``, for anything else (a bool, text, nan, inf, a negative number, or an integer
+        too large for a float: 310 digits).
+    """
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise SweepError(f"{what} must be a non-negative number, got {value!r:.40}")
+    return number
+
+
 @dataclasses.dataclass(frozen=True)
 class ExecutorSettings:
     """Which executor, how many workers, which Ray cluster, what each run asks for.
@@ -123,9 +141,7 @@ class ExecutorSettings:
         if self.workers is not None and _positive_int("workers", self.workers) > MAX_WORKERS:
             raise SweepError(f"workers must be at most {MAX_WORKERS:,}, got {self.workers:,}")
         _positive_int("threads_per_worker", self.threads_per_worker)
-        gpus = self.gpus_per_task
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:
-            raise SweepError(f"gpus per run must be a non-negative number, got {gpus!r}")
+        check_gpus(self.gpus_per_task, "gpus per run")
         if self.address is not None:
             if self.kind != "ray":
                 raise SweepError(f"a Ray address ({self.address!r}) needs the ray executor, not {self.kind!r}")

@@ -443,7 +443,7 @@ class SweepSpec:
     notebook_path: Path | None = None
 
     @classmethod
-    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None,
+    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: str | Path | None = None,
                      max_runs: int = MAX_RUNS) -> SweepSpec:
         """Check a parsed sweep file (see the module docstring) and resolve its experiment.
 
@@ -489,22 +489,23 @@ class SweepSpec:
         resources = data.get("resources") or {}
         if not isinstance(resources, Mapping) or set(resources) - {"gpus"}:
             raise SweepError(f"resources takes only `gpus`, got {resources!r}")
-        gpus = resources.get("gpus", 0)
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:
-            raise SweepError(f"resources.gpus must be a non-negative number, got {gpus!r}")
+        from qlatent.sweep.executors import check_gpus
+
+        gpus = check_gpus(resources.get("gpus", 0), "resources.gpus")
         retries = data.get("retries", DEFAULT_RETRIES)
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise SweepError(f"retries must be a non-negative integer, got {retries!r}")
         if output is None:
             if "output" in data:
-                if not isinstance(data["output"], str) or not data["output"].strip():
-                    raise SweepError(f"output must be a folder's path (text), got {data['output']!r}; "
-                                     "leave it out for data/results/sweeps/NAME")
-                output = base_dir / data["output"]
+                output = base_dir / check_output(data["output"], "output")
             else:
                 from qlatent.paths import results_dir
 
                 output = results_dir() / "sweeps" / name
+        else:
+            output = Path(check_output(output, "the output folder"))
+        if Path(output).exists() and not Path(output).is_dir():
+            raise SweepError(f"output {str(output)!r} is a file, not a folder: name a folder for the runs and tables")
         takes_run_dir = takes_runs_dir = False
         experiment = notebook = notebook_path = None
         if "experiment" in data:
@@ -586,6 +587,20 @@ class SweepSpec:
                 "resources": {"gpus": self.gpus}, "retries": self.retries, "output": str(self.output)}
 
 
+def check_output(output: Any, what: str) -> str | Path:
+    """A sweep's output folder as given: a path (text), not empty, without NUL bytes.
+
+    Raises
+    ------
+    SweepError
+        Naming ``what``, for anything else (None, a list, ``""``, ``"a\\0b"``).
+    """
+    if not isinstance(output, (str, Path)) or not str(output).strip() or "\0" in str(output):
+        raise SweepError(f"{what} must be a folder's path (text), got {output!r:.80}; "
+                         "leave it out for data/results/sweeps/NAME")
+    return output
+
+
 def load_sweep(path: str | Path, *, output: str | Path | None = None, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read and check a sweep file (see the module docstring).
 
@@ -616,7 +631,7 @@ def load_sweep(path: str | Path, *, output: str | Path | None = None, max_runs: 
         raise SweepError(str(error)) from None
     try:
         return SweepSpec.from_mapping(data, name=path.stem, base_dir=path.resolve().parent,
-                                      output=Path(output) if output is not None else None, max_runs=max_runs)
+                                      output=output, max_runs=max_runs)
     except SweepError as error:
         raise SweepError(f"{path}: {error}") from None
 
