@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from qlatent.argtypes import real_number, whole_number
-from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_TERMINATED, error_line
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
@@ -435,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qlatent.recording import RecordingError  # imports NumPy: only once its BLAS threads are set above
     from qlatent.runner.errors import strip_ansi
     from qlatent.runner.execution import WRITE_ERRNOS
-    from qlatent.sweep.errors import SweepError
+    from qlatent.sweep.errors import SweepError, Terminated
 
     try:
         status = args.handler(args)
@@ -451,6 +451,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qlatent: {exc}" if str(exc) else "qlatent: interrupted; completed notebooks and runs are kept",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(f"qlatent: {exc}", file=sys.stderr)
+        return EXIT_TERMINATED
     return int(status or 0)
 
 

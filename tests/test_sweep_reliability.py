@@ -251,6 +251,30 @@ def test_ctrl_c_and_sigterm_stop_a_sweep_while_ray_looks_for_a_cluster(tmp_path,
 
 
 @pytest.mark.ray
+def test_sigterm_stops_a_sweep_on_local_ray_with_status_143_in_one_line(tmp_path):
+    pytest.importorskip("ray")
+    path = write_sweep(tmp_path, experiment="sweep_fakes:quadratic", parameters={"pause": 60.0},
+                       grid={"x": [1.0, 2.0]}, seeds=1)
+    process = subprocess.Popen([sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output",
+                                str(tmp_path / "out"), "--quiet", "--executor", "ray", "--workers", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**_environment(), "PYTHONUNBUFFERED": "1"})
+    try:
+        started = process.stdout.readline()  # "sweep 'sweep': 2 run(s), ... to run on Ray (...)"
+        assert "to run on Ray" in started, (started, process.stderr.read() if process.poll() is not None else "")
+        time.sleep(3)  # the runs are on their workers now
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "qlatent: terminated (SIGTERM); completed runs are kept"
+    assert "Traceback" not in err and "SIGTERM received" not in err and "***" not in err, err
+
+
+@pytest.mark.ray
 def test_a_private_ray_instance_starts_where_ray_address_names_a_cluster(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # as `ray start` or a user's shell leaves it
@@ -531,10 +555,6 @@ def test_a_ray_client_address_without_ray_client_is_one_clear_error(monkeypatch)
                                          r"here .*pip install 'qlatent\[cluster\]' \(ray\[client\]==2\.60\.0\)"):
         executors.preflight(ExecutorSettings("ray", address="ray://127.0.0.1:10001"))
 
-
-def test_terminal_colour_codes_are_stripped_from_an_error_text():
-    coloured = "\x1b[36mray::call_payload()\x1b[39m (pid=1)\n\x1b[1;31mWeird\x1b[0m: custom base"
-    assert executors.strip_ansi(coloured) == "ray::call_payload() (pid=1)\nWeird: custom base"
 
 
 @pytest.mark.parametrize("value", ["abc", " ", "nan", "-1", "inf"])

@@ -39,7 +39,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from qlatent.sweep.errors import SweepError
+from qlatent.sweep.errors import SweepError, Terminated
 
 EXECUTORS = ("serial", "local", "ray")
 EXECUTOR_ENV = "QLATENT_EXECUTOR"
@@ -53,6 +53,8 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 MAX_WORKERS = 100_000
 #: Seconds allowed to open a TCP connection to a Ray address, and for its first answer, before it is refused.
 CONNECT_TIMEOUT_S = 5.0
+#: Seconds the Ray executor waits for a result before it looks at whether SIGTERM arrived.
+WAIT_SLICE_S = 0.5
 #: Seconds allowed for Ray to join the cluster at an address (Ray itself retries for minutes).
 JOIN_TIMEOUT_S = 30.0
 #: HTTP/2's client preface and an empty SETTINGS frame (RFC 9113, sections 3.4 and 6.5): a gRPC
@@ -761,15 +763,6 @@ class _DropRecords:
         return not record.getMessage().startswith(self.prefix)
 
 
-#: A terminal's colour or cursor code (ECMA-48 CSI), as Ray puts in the text of a task's error.
-_ANSI_CODE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without terminal colour codes."""
-    return _ANSI_CODE.sub("", text)
-
-
 #: The prefix of a line of Ray's C++ log: ``[2026-01-01 12:00:00,000 W 123 123] gcs_client.cc:210: ``.
 _RAY_LOG_PREFIX = re.compile(r"^\[[^\]]*\]\s*[\w.-]+:\d+:\s*")
 
@@ -858,6 +851,8 @@ class RayExecutor(Executor):
         self._remote: Any = None
         self._sys_path: list[str] = []
         self._note = ""
+        self._sigterm: Any = None  # the SIGTERM handler before start(), restored by close()
+        self._terminated = threading.Event()
 
     def start(self) -> None:
         import logging
@@ -904,6 +899,11 @@ class RayExecutor(Executor):
                       if self.settings.workers and self.settings.workers > cpus else "")
         self._remote = ray.remote(call_payload)
         self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
+        if threading.current_thread() is threading.main_thread():
+            # Ray's own handler (set by ray.init) calls sys.exit(15) inside Ray's C++ wait, which
+            # ends the driver with a native stack dump and status 1; an exception raised there
+            # becomes a SystemError. This one notes the signal, and wait() stops the sweep.
+            self._sigterm = signal.signal(signal.SIGTERM, self._note_sigterm)
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
@@ -913,7 +913,11 @@ class RayExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         ray = self._ray
-        ready, _ = ray.wait(list(self._refs), num_returns=1)
+        ready: list[Any] = []
+        while not ready:  # in slices, so a SIGTERM noted meanwhile stops the sweep from Python
+            ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=WAIT_SLICE_S)
+            if self._terminated.is_set():
+                raise Terminated("terminated (SIGTERM); completed runs are kept")
         ref = ready[0]
         token = self._refs.pop(ref)
         exceptions = ray.exceptions
@@ -925,10 +929,15 @@ class RayExecutor(Executor):
         except crashes as error:
             return token, TaskOutcome("crash", error=f"Ray worker lost ({_error_line(error)})")
         except exceptions.RayError as error:  # Ray colours its tracebacks for a terminal
+            from qlatent.runner.errors import strip_ansi
+
             return token, TaskOutcome("error", error=strip_ansi(_error_line(error)), traceback=strip_ansi(str(error)))
         if status == "ok":
             return token, TaskOutcome("ok", value, worker=worker)
         return token, TaskOutcome("error", error=value, traceback=trace, worker=worker)
+
+    def _note_sigterm(self, signum: int, frame: Any) -> None:
+        self._terminated.set()
 
     def close(self, abort: bool = False) -> None:
         ray = self._ray
@@ -942,6 +951,9 @@ class RayExecutor(Executor):
         if self._owns and ray.is_initialized():
             ray.shutdown()
         self._owns = False
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.settings.address}" if self.settings.address else "a local Ray instance"
