@@ -518,10 +518,11 @@ def _study_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent_run_says(tmp_path, monkeypatch):
+def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent_run_says(tmp_path, monkeypatch,
+                                                                                          capfd):
     import pandas as pd
 
-    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))  # the runner's failed copies go to its _build/failed/
+    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))  # the runner's scratch copies go to its _build/
     _study_notebook(tmp_path / "mine" / "my_study.ipynb")
     path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [2, 3, 4]}, seeds=1)  # file-relative
     spec = load_sweep(path, output=tmp_path / "out")
@@ -535,7 +536,23 @@ def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent
     assert failures[3].startswith("NotebookFailed: notebook 'my_study' failed in cell 2 at line 4 "
                                   "(\"assert width != 3, 'width 3 is where this notebook fails'\"): AssertionError")
     assert failures[4].startswith("KernelDied: notebook 'my_study': kernel died in cell 2 (exit status 3)")
-    assert (tmp_path / "_build" / "failed" / "my_study.ipynb").is_file()
+    store = SweepStore(spec.output)
+    for width in (3, 4):  # each run's failed copy in its own folder, named in its error
+        copy = store.work_dir(store.run_dir(spec, {"width": width, "seed": 0})) / "failed.ipynb"
+        assert copy.is_file() and failures[width].endswith(f"(failed copy: {copy})")
+    assert not (tmp_path / "_build" / "failed").exists()
+    assert "Kernel died" not in capfd.readouterr().err
+
+
+def test_a_kernel_death_in_a_pool_worker_is_its_runs_one_line_only(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))
+    _study_notebook(tmp_path / "mine" / "my_study.ipynb")
+    path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [4]}, seeds=1, retries=0)
+    spec = load_sweep(path, output=tmp_path / "out")
+    summary = run_sweep(spec, ExecutorSettings("local", workers=1), progress=False, say=lambda _: None)
+    assert [error.split(" (failed copy")[0] for _, error in summary.failures] == [
+        "KernelDied: notebook 'my_study': kernel died in cell 2 (exit status 3)"]
+    assert "Kernel died" not in capfd.readouterr().err  # papermill's log line, printed by the worker before
 
 
 # ------------------------------------------------------------------------------ Ray Client
