@@ -382,7 +382,7 @@ def test_bad_outputs_resources_and_seeds_are_refused_at_load(tmp_path, body, mes
     ("base", "class Weird(BaseException):\n    pass\nraise Weird('boom')\n",
      "importing 'broken_base' failed: Weird: boom"),
     ("interrupts", "raise KeyboardInterrupt\n", "importing 'broken_interrupts' failed: KeyboardInterrupt"),
-    ("nul", "x = 1\0\n", "module 'broken_nul' has a syntax error: source code"),
+    ("nul", "x = 1\0\n", "module 'broken_nul' has a syntax error ({module}): source code"),
     ("getattr", "def __getattr__(name):\n    raise RuntimeError('no ' + name)\n",
      "looking up 'run' in 'broken_getattr' failed: RuntimeError: no run"),
 ])

@@ -117,7 +117,8 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
         if isinstance(cause, ImportError):
             raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({cause})") from None
         if isinstance(cause, SyntaxError):
-            where = ", ".join(part for part in (cause.filename, cause.lineno and f"line {cause.lineno}") if part)
+            file = cause.filename or _module_file(module_name)  # a NUL byte's error names neither file nor line
+            where = ", ".join(part for part in (file, cause.lineno and f"line {cause.lineno}") if part)
             where = f" ({where})" if where else ""
             raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error{where}: "
                              f"{cause.msg}") from None
@@ -132,6 +133,17 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
     if not callable(target):
         raise SweepError(f"experiment {reference!r} is not callable")
     return target
+
+
+def _module_file(module_name: str) -> str | None:
+    """The file a module is imported from, or None where that cannot be found out."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except Exception:  # a parent package that cannot be imported, a malformed name
+        return None
+    return spec.origin if spec is not None and spec.has_location else None
 
 
 def check_function_parameters(reference: str, function: Callable[..., Any], given: list[str]) -> tuple[bool, bool]:
