@@ -41,11 +41,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from qlatent.argtypes import real_number, whole_number
-from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, error_line
+from qlatent.exit_status import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_TERMINATED, error_line
 from qlatent.paths import cache_dir, profiles_file
 from qlatent.runner.errors import RunnerError
 from qlatent.sweep.executors import MAX_WORKERS
-from qlatent.sweep.spec import MAX_RUNS
+from qlatent.sweep.spec import MAX_RUNS, MAX_RUNS_LIMIT
 
 
 def _parse_value(text: str) -> Any:
@@ -67,9 +67,9 @@ def _report(index: int, total: int, result: Any) -> None:
 
 
 def _executor_settings(args: argparse.Namespace, default: str) -> Any:
-    from qlatent.sweep.executors import GPUS_ENV, ExecutorSettings
+    from qlatent.sweep.executors import ExecutorSettings, gpus_from_env
 
-    gpus = float(os.environ.get(GPUS_ENV) or 0.0) if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
+    gpus = gpus_from_env() if getattr(args, "gpus_per_run", None) is None else args.gpus_per_run
     return ExecutorSettings(args.executor or default, args.workers, args.address, gpus)
 
 
@@ -384,8 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else data/results/sweeps/NAME)")
     sweep.add_argument("--retries", type=whole_number(0),
                        help="further attempts of a run whose worker died (default: the file's)")
-    sweep.add_argument("--max-runs", type=whole_number(1), default=MAX_RUNS, metavar="N",
-                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,})")
+    sweep.add_argument("--max-runs", type=whole_number(1, MAX_RUNS_LIMIT), default=MAX_RUNS, metavar="N",
+                       help=f"refuse a sweep of more runs than this (default: {MAX_RUNS:,}; "
+                       f"at most {MAX_RUNS_LIMIT:,})")
     sweep.add_argument("--max-memory", type=real_number(0), metavar="GB",
                        help="refuse a run whose photon-count bank is estimated to need more memory (default: half "
                             "this machine's; 0: no limit)")
@@ -455,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qlatent.recording import RecordingError  # imports NumPy: only once its BLAS threads are set above
     from qlatent.runner.errors import strip_ansi
     from qlatent.runner.execution import WRITE_ERRNOS
-    from qlatent.sweep.errors import SweepError
+    from qlatent.sweep.errors import SweepError, Terminated
 
     try:
         status = args.handler(args)
@@ -471,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qlatent: {exc}" if str(exc) else "qlatent: interrupted; completed notebooks and runs are kept",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(f"qlatent: {exc}", file=sys.stderr)
+        return EXIT_TERMINATED
     return int(status or 0)
 
 

@@ -13,6 +13,9 @@ EXIT_ERROR = 2
 #: A command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
 
+#: A command stopped by SIGTERM after it cleaned up (128 + SIGTERM, as shells report a process it ended).
+EXIT_TERMINATED = 143
+
 
 def error_line(message: object) -> str:
     """The one line an error prints on stderr, ``qlatent: error: MESSAGE``, with any line break inside

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -65,23 +66,59 @@ class StrictLoader(yaml.SafeLoader):
 StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", _MORE_FLOATS, list("-+0123456789."))
 
 
-def read_text(path: str | os.PathLike[str], what: str) -> str:
+#: Largest file :func:`read_text` reads, in bytes: an executed notebook with its figures stays far below.
+MAX_FILE_BYTES = 256 * 2**20
+#: Largest YAML file :func:`load_yaml` parses, in bytes: PyYAML parses about 80 kB a second on a
+#: loaded machine (a 2.3 MB sweep file took 28 s); qlatent's own YAML files are under 11 kB.
+MAX_YAML_BYTES = 512 * 2**10
+
+
+def _kind_of_file(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_text(path: str | os.PathLike[str], what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The UTF-8 text of ``path`` (``what`` names the kind of file in messages: ``"profiles file"``).
+
+    Only a regular file of at most ``max_bytes`` bytes is read: a pipe, a device (``/dev/zero``)
+    or a directory is refused without waiting on it, and a larger file before it is read.
 
     Raises
     ------
     BadFileError
-        If ``path`` does not exist, is a directory, cannot be read or is not UTF-8 text.
+        If ``path`` does not exist, is not a regular file, is larger than ``max_bytes``, cannot be
+        read or is not UTF-8 text.
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer; a regular file ignores it.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise BadFileError(f"{what} not found: {path}") from None
     except IsADirectoryError:
         raise BadFileError(f"{what} {path} is a directory, not a file") from None
     except OSError as error:
         raise BadFileError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise BadFileError(f"{what} {path} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise BadFileError(f"{what} {path} is {_kind_of_file(info.st_mode)}, not a regular file")
+        if info.st_size > max_bytes:
+            raise BadFileError(f"{what} {path} is {info.st_size:,} bytes, more than the {max_bytes:,} bytes "
+                               f"a {what} may have")
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(max_bytes + 1)  # a file still growing stops here
+    except OSError as error:
+        raise BadFileError(f"cannot read {what} {path}: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > max_bytes:
+        raise BadFileError(f"{what} {path} grew beyond the {max_bytes:,} bytes a {what} may have while it was read")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -96,11 +133,14 @@ def load_yaml(path: str | os.PathLike[str], what: str, loader: type[StrictLoader
     Raises
     ------
     BadFileError
-        As :func:`read_text`, or for invalid YAML or a repeated key, naming the line.
+        As :func:`read_text` (with at most :data:`MAX_YAML_BYTES`), or for invalid YAML, a repeated
+    key (naming the line) or nesting deeper than Python's recursion limit.
     """
-    text = read_text(path, what)
+    text = read_text(path, what, MAX_YAML_BYTES)
     try:
         return yaml.load(text, Loader=loader)  # StrictLoader is a SafeLoader
+    except RecursionError:  # PyYAML composes and constructs nested nodes recursively
+        raise BadFileError(f"{what} {path} nests lists or mappings too deeply to be read") from None
     except DuplicateKeyError as error:
         raise BadFileError(f"{what} {path} {error.problem} at line {error.problem_mark.line + 1}") from None
     except yaml.YAMLError as error:

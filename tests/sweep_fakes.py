@@ -77,6 +77,40 @@ def quits(x: float, seed: int) -> dict[str, float]:
     return {"sum": x + seed}
 
 
+def uses_any(x: object, seed: int) -> dict[str, float]:
+    """Takes a grid value of any type (a list, a mapping); scores the seed."""
+    return {"seed": float(seed)}
+
+
+def forks(x: float, seed: int) -> dict[str, float]:
+    """Forks a child that leaves the run by returning (``x == 1``), ``sys.exit(0)`` (``x == 2``) or raising.
+
+    The parent waits for the child and scores ``x + seed`` and the child's exit status.
+    """
+    pid = os.fork()
+    if pid == 0:
+        if x == 2:
+            sys.exit(0)
+        if x == 3:
+            raise ValueError("the child fails")
+        return {"sum": -1.0, "child_status": -1.0}
+    _, status = os.waitpid(pid, 0)
+    return {"sum": x + seed, "child_status": float(os.waitstatus_to_exitcode(status))}
+
+
+class Weird(BaseException):
+    """An exception outside ``Exception``, as a careless library might define."""
+
+
+def raises_base(x: float, seed: int) -> dict[str, float]:
+    """Scores ``x + seed``, but raises ``Weird`` at ``x == 2`` and ``GeneratorExit`` at ``x == 3``."""
+    if x == 2:
+        raise Weird("custom base")
+    if x == 3:
+        raise GeneratorExit("generator closed")
+    return {"sum": x + seed}
+
+
 def presses_ctrl_c(x: float, seed: int) -> dict[str, float]:
     """Sends SIGINT to its own process, as the user's Ctrl-C would, and waits for it."""
     os.kill(os.getpid(), signal.SIGINT)

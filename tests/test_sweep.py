@@ -78,7 +78,7 @@ def test_settings_refuse_bad_values_naming_them():
         ExecutorSettings("ray", gpus_per_task=-1)
     with pytest.raises(SweepError, match="needs the ray executor, not 'local'"):
         ExecutorSettings("local", address="10.0.0.2:6379")
-    with pytest.raises(SweepError, match=r"QLATENT_WORKERS must be an integer"):
+    with pytest.raises(SweepError, match=r"QLATENT_WORKERS must be a whole number, got .two."):
         ExecutorSettings.from_env({"QLATENT_EXECUTOR": "local", "QLATENT_WORKERS": "two"})
     with pytest.raises(SweepError, match=r"unknown executor 'pool'; choose .* \(from \$QLATENT_EXECUTOR"):
         ExecutorSettings.from_env({"QLATENT_EXECUTOR": "pool"})

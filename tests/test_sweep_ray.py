@@ -95,3 +95,13 @@ def test_the_sweeps_sampling_limits_reach_ray_workers(tmp_path):
         summary = run_sweep(spec, RAY, progress=False, say=lambda _: None)
     assert summary.failures == []
     assert pd.read_parquet(summary.tables["results"])["value"].tolist() == [0.5]
+
+
+def test_a_base_exception_a_ray_run_raises_is_its_failure_in_plain_text():
+    tasks = [{"x": x, "seed": 0} for x in (1.0, 2.0, 3.0)]
+    with open_executor(RAY) as executor:
+        results = run_tasks(sweep_fakes.raises_base, tasks, executor, retries=0)
+    assert results[0].ok and results[0].value == {"sum": 1.0}
+    assert [result.error for result in results[1:]] == [
+        "Weird: custom base", "GeneratorExit: generator closed"]
+    assert all("\x1b" not in result.traceback for result in results)

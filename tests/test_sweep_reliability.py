@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,6 +54,35 @@ def test_a_run_that_exits_or_raises_keyboard_interrupt_fails_alone(tmp_path, cap
     status = {x: record["status"] for x, record in records(spec).items()}
     assert status == {1.0: "complete", 2.0: "failed", 3.0: "failed", 4.0: "complete"}
     assert (tmp_path / "out" / "results.csv").is_file()
+
+
+@pytest.mark.parametrize("executor", ["serial", "local"])
+def test_a_child_the_run_forks_never_comes_back_as_the_run(tmp_path, executor):
+    # In a subprocess: before the fix a serial child ran the rest of the sweep (here: the test session).
+    path = write_sweep(tmp_path, experiment="sweep_fakes:forks", grid={"x": [1.0, 2.0, 3.0, 4.0]}, seeds=1,
+                       retries=0)
+    done = subprocess.run([sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output", str(tmp_path / "out"),
+                           "--quiet", "--executor", executor, "--workers", "2"],
+                          capture_output=True, text=True, timeout=120, env=_environment())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("completed now") == 1 and "4 run(s) completed now, 0 before, 0 failed" in done.stdout
+    spec = load_sweep(path, output=tmp_path / "out")
+    scores = {x: (record["scores"]["sum"], record["scores"]["child_status"]) for x, record in records(spec).items()}
+    assert scores == {1.0: (1.0, 0.0), 2.0: (2.0, 0.0), 3.0: (3.0, 1.0), 4.0: (4.0, 0.0)}
+
+
+@pytest.mark.parametrize("executor", [["--executor", "serial"], ["--executor", "local", "--workers", "2"]])
+def test_a_base_exception_a_run_raises_is_that_runs_failure_alone(tmp_path, capsys, executor):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:raises_base", grid={"x": [1.0, 2.0, 3.0, 4.0]}, seeds=1,
+                       retries=0)
+    assert main(["sweep", str(path), "--output", str(tmp_path / "out"), "--quiet", *executor]) == 1
+    out = capsys.readouterr().out
+    assert "2 run(s) completed now, 0 before, 2 failed" in out
+    assert out.count("failed: x=2.0, seed=0: Weird: custom base") == 1
+    assert out.count("failed: x=3.0, seed=0: GeneratorExit: generator closed") == 1
+    spec = load_sweep(path, output=tmp_path / "out")
+    assert {x: (r["status"], r.get("attempts")) for x, r in records(spec).items()} == {
+        1.0: ("complete", 1), 2.0: ("failed", 1), 3.0: ("failed", 1), 4.0: ("complete", 1)}
 
 
 def test_the_users_ctrl_c_still_stops_a_serial_sweep():
@@ -221,6 +251,30 @@ def test_ctrl_c_and_sigterm_stop_a_sweep_while_ray_looks_for_a_cluster(tmp_path,
 
 
 @pytest.mark.ray
+def test_sigterm_stops_a_sweep_on_local_ray_with_status_143_in_one_line(tmp_path):
+    pytest.importorskip("ray")
+    path = write_sweep(tmp_path, experiment="sweep_fakes:quadratic", parameters={"pause": 60.0},
+                       grid={"x": [1.0, 2.0]}, seeds=1)
+    process = subprocess.Popen([sys.executable, "-m", "qlatent.cli", "sweep", str(path), "--output",
+                                str(tmp_path / "out"), "--quiet", "--executor", "ray", "--workers", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**_environment(), "PYTHONUNBUFFERED": "1"})
+    try:
+        started = process.stdout.readline()  # "sweep 'sweep': 2 run(s), ... to run on Ray (...)"
+        assert "to run on Ray" in started, (started, process.stderr.read() if process.poll() is not None else "")
+        time.sleep(3)  # the runs are on their workers now
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "qlatent: terminated (SIGTERM); completed runs are kept"
+    assert "Traceback" not in err and "SIGTERM received" not in err and "***" not in err, err
+
+
+@pytest.mark.ray
 def test_a_private_ray_instance_starts_where_ray_address_names_a_cluster(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # as `ray start` or a user's shell leaves it
@@ -243,16 +297,27 @@ def test_a_huge_sweep_is_refused_from_its_axis_lengths_before_anything_is_expand
     begun = time.monotonic()
     assert main(["sweep", str(path), "--dry-run"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"qlatent: error: {path}: the sweep has 1,000,000,000 runs (1,000,000,000 seed), more than the limit of "
+        f"qlatent: error: {path}: the sweep has 1,000,000,000 runs (the product of its axes' lengths, "
+        "'seed': 1,000,000,000), more than the limit of "
         "10,000; split it, or raise the limit (qlatent sweep --max-runs N)"]
     wide = write_sweep(tmp_path, "wide.yml", experiment="sweep_fakes:widths", grid=axes, seeds=1)
-    with pytest.raises(SweepError, match=r"100,000,000 runs \(10 a0 x 10 a1 .* x 1 seed\), more than the limit"):
+    lengths = r"\(the product of its axes' lengths, 'a0': 10, 'a1': 10, .*, 'seed': 1\)"
+    with pytest.raises(SweepError, match=rf"100,000,000 runs {lengths}, more than the limit"):
         load_sweep(wide)
     assert time.monotonic() - begun < 10
     small = write_sweep(tmp_path, "small.yml", experiment="sweep_fakes:scores_only", grid={"x": [1.0, 2.0]}, seeds=3)
     with pytest.raises(SweepError, match="the sweep has 6 runs"):
         load_sweep(small, max_runs=5)
     assert main(["sweep", str(small), "--dry-run", "--max-runs", "6"]) == 0
+
+
+def test_the_limit_on_runs_cannot_be_raised_without_bound(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    with pytest.raises(SystemExit):
+        main(["sweep", str(path), "--dry-run", "--max-runs", "1e9"])
+    assert "--max-runs: must be a whole number in [1, 1,000,000], got '1e9'" in capsys.readouterr().err
+    with pytest.raises(SweepError, match=r"limit on runs must be a whole number in \[1, 1,000,000\], got 300000000"):
+        load_sweep(path, max_runs=300_000_000)
 
 
 def test_yaml_aliases_are_refused_in_sweep_files(tmp_path, capsys):
@@ -272,10 +337,20 @@ def test_yaml_aliases_are_refused_in_sweep_files(tmp_path, capsys):
 @pytest.mark.parametrize(("grid", "message"), [
     ({"x": [1, 1.0]}, r"grid axis 'x' repeats a value: \[1, 1.0\]"),
     ({"x": [1, True]}, r"grid axis 'x' mixes true/false with numbers: \[1, True\]"),
+    ({"x": [0.0, -0.0]}, r"grid axis 'x' repeats a value: \[0.0, -0.0\]"),
+    ({"x": [[1, 2], [1.0, 2.0]]}, r"grid axis 'x' repeats a value: \[\[1, 2\], \[1.0, 2.0\]\]"),
+    ({"x": [{"a": 1}, {"a": 1.0}]}, r"grid axis 'x' repeats a value: \[\{'a': 1\}, \{'a': 1.0\}\]"),
+    ({"x": [[1], [True]]}, r"grid axis 'x' repeats a value: \[\[1\], \[True\]\]"),
 ])
 def test_grid_values_python_takes_as_equal_are_one_value(tmp_path, grid, message):
     with pytest.raises(SweepError, match=message):
-        load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid=grid, seeds=1))
+        load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:uses_any", grid=grid, seeds=1))
+
+
+def test_numbers_a_float_comparison_would_confuse_are_distinct_values(tmp_path):
+    grid = {"x": [9007199254740993, 9007199254740992.0]}  # 2**53 + 1 and 2**53: float(2**53 + 1) == 2**53
+    spec = load_sweep(write_sweep(tmp_path, experiment="sweep_fakes:uses_any", grid=grid, seeds=1))
+    assert [job["x"] for job in spec.jobs()] == grid["x"]
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -284,6 +359,8 @@ def test_grid_values_python_takes_as_equal_are_one_value(tmp_path, grid, message
     ({"output": ["a", "b"]}, r"output must be a folder's path \(text\), got \['a', 'b'\]"),
     ({"resources": {"gpus": float("nan")}}, "resources.gpus must be a non-negative number, got nan"),
     ({"resources": {"gpus": float("inf")}}, "resources.gpus must be a non-negative number, got inf"),
+    ({"resources": {"gpus": 10**310}}, "resources.gpus must be a non-negative number, got 1000000000"),
+    ({"output": "a\0b"}, r"output must be a folder's path \(text\), got 'a\\x00b'"),
     ({"seeds": [2**64]}, r"seeds must be non-negative integers below 2\*\*64 \(what torch and numpy take\), got "
                          "18446744073709551616"),
     ({"seeds": None, "grid": {"x": [1.0], "seed": [0, 2**70]}}, "grid axis 'seed' must be non-negative integers"),
@@ -302,6 +379,12 @@ def test_bad_outputs_resources_and_seeds_are_refused_at_load(tmp_path, body, mes
     ("raises", "import os\nraise RuntimeError('needs $SOMETHING set')\n",
      "importing 'broken_raises' failed: RuntimeError: needs $SOMETHING set"),
     ("exits", "import sys\nsys.exit(4)\n", "importing 'broken_exits' failed: the module exited with status 4"),
+    ("base", "class Weird(BaseException):\n    pass\nraise Weird('boom')\n",
+     "importing 'broken_base' failed: Weird: boom"),
+    ("interrupts", "raise KeyboardInterrupt\n", "importing 'broken_interrupts' failed: KeyboardInterrupt"),
+    ("nul", "x = 1\0\n", "module 'broken_nul' has a syntax error ({module}): source code"),
+    ("getattr", "def __getattr__(name):\n    raise RuntimeError('no ' + name)\n",
+     "looking up 'run' in 'broken_getattr' failed: RuntimeError: no run"),
 ])
 def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(tmp_path, monkeypatch, capsys,
                                                                                source, code, expected):
@@ -313,6 +396,79 @@ def test_an_experiment_module_that_cannot_be_imported_is_one_line_and_status_2(t
     err = capsys.readouterr().err.splitlines()
     start = f"qlatent: error: {path}: experiment 'broken_{source}:run': {expected.format(module=module)}"
     assert len(err) == 1 and err[0].startswith(start)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("def hook(**_):\n    raise RuntimeError('hook broke')\n",
+     "the validate hook of experiment {name}:run failed: RuntimeError: hook broke"),
+    ("def hook(**_):\n    import sys\n    sys.exit(7)\n",
+     "the validate hook of experiment {name}:run failed: the validate hook exited with status 7"),
+    ("hook = 5\n", "experiment {name}:run: its validate hook is not callable (int)"),
+])
+def test_a_broken_validate_hook_is_one_line_naming_it_and_status_2(tmp_path, monkeypatch, capsys, source, expected):
+    name = f"hooked_{len(source)}"
+    (tmp_path / f"{name}.py").write_text(f"def run(x, seed):\n    return {{'v': x}}\n{source}run.validate = hook\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_sweep(tmp_path, experiment=f"{name}:run", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"qlatent: error: {path}: {expected.format(name=name)}"]
+
+
+def test_an_experiment_without_a_readable_signature_is_one_line_and_status_2(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="collections:OrderedDict", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "experiment collections:OrderedDict: its parameters cannot be read" in err[0]
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo.yml"
+    os.mkfifo(path)
+    return path
+
+
+def _large(tmp_path: Path) -> Path:
+    path = tmp_path / "large.yml"
+    path.write_text("experiment: sweep_fakes:scores_only\ngrid:\n  x: [" + ", ".join(map(str, range(100_000))) + "]\n")
+    return path
+
+
+def _deep(tmp_path: Path) -> Path:
+    path = tmp_path / "deep.yml"
+    path.write_text("experiment: sweep_fakes:scores_only\nparameters: {a: " + "[" * 20_000 + "]" * 20_000 + "}\n")
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_fifo, r"is a pipe \(FIFO\), not a regular file"),
+    (lambda tmp_path: Path("/dev/zero"), "/dev/zero is a character device, not a regular file"),
+    (_large, "is 688,938 bytes, more than the 524,288 bytes a sweep file may have"),
+    (_deep, "nests lists or mappings too deeply to be read"),
+])
+def test_a_sweep_file_that_is_not_a_small_regular_file_is_refused_at_once_in_one_line(tmp_path, capsys, make,
+                                                                                     message):
+    path = make(tmp_path)
+    started = time.perf_counter()
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert time.perf_counter() - started < 5
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+
+
+def test_an_empty_output_option_or_an_output_that_is_a_file_is_refused_at_load(tmp_path, capsys):
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run", "--output", ""]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: {path}: the output folder must be a folder's path (text), got ''; "
+        "leave it out for data/results/sweeps/NAME"]
+    (tmp_path / "taken").write_text("a file")
+    on_file = write_sweep(tmp_path, "on_file.yml", experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1,
+                          output="taken")
+    assert main(["sweep", str(on_file), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: {on_file}: output '{tmp_path / 'taken'}' is a file, not a folder: "
+        "name a folder for the runs and tables"]
 
 
 def test_a_lock_file_that_cannot_be_created_is_not_another_sweep(tmp_path, monkeypatch):
@@ -362,10 +518,11 @@ def _study_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent_run_says(tmp_path, monkeypatch):
+def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent_run_says(tmp_path, monkeypatch,
+                                                                                          capfd):
     import pandas as pd
 
-    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))  # the runner's failed copies go to its _build/failed/
+    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))  # the runner's scratch copies go to its _build/
     _study_notebook(tmp_path / "mine" / "my_study.ipynb")
     path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [2, 3, 4]}, seeds=1)  # file-relative
     spec = load_sweep(path, output=tmp_path / "out")
@@ -379,7 +536,23 @@ def test_a_notebook_given_by_its_path_is_run_from_that_path_and_fails_as_qlatent
     assert failures[3].startswith("NotebookFailed: notebook 'my_study' failed in cell 2 at line 4 "
                                   "(\"assert width != 3, 'width 3 is where this notebook fails'\"): AssertionError")
     assert failures[4].startswith("KernelDied: notebook 'my_study': kernel died in cell 2 (exit status 3)")
-    assert (tmp_path / "_build" / "failed" / "my_study.ipynb").is_file()
+    store = SweepStore(spec.output)
+    for width in (3, 4):  # each run's failed copy in its own folder, named in its error
+        copy = store.work_dir(store.run_dir(spec, {"width": width, "seed": 0})) / "failed.ipynb"
+        assert copy.is_file() and failures[width].endswith(f"(failed copy: {copy})")
+    assert not (tmp_path / "_build" / "failed").exists()
+    assert "Kernel died" not in capfd.readouterr().err
+
+
+def test_a_kernel_death_in_a_pool_worker_is_its_runs_one_line_only(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("QLATENT_ROOT", str(tmp_path))
+    _study_notebook(tmp_path / "mine" / "my_study.ipynb")
+    path = write_sweep(tmp_path, notebook="mine/my_study.ipynb", grid={"width": [4]}, seeds=1, retries=0)
+    spec = load_sweep(path, output=tmp_path / "out")
+    summary = run_sweep(spec, ExecutorSettings("local", workers=1), progress=False, say=lambda _: None)
+    assert [error.split(" (failed copy")[0] for _, error in summary.failures] == [
+        "KernelDied: notebook 'my_study': kernel died in cell 2 (exit status 3)"]
+    assert "Kernel died" not in capfd.readouterr().err  # papermill's log line, printed by the worker before
 
 
 # ------------------------------------------------------------------------------ Ray Client
@@ -447,3 +620,13 @@ def test_the_shipped_experiments_list_their_banks_for_the_check(sweep, tmp_path,
     with pytest.raises(SweepError, match=r"the run .*latent='distinguishable'.* is refused by experiment "
                                          r"qlatent\.experiments\.\w+:train_run: its photon-count bank is too large"):
         load_sweep(project_root() / "sweeps" / sweep, output=tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["abc", " ", "nan", "-1", "inf"])
+def test_a_bad_gpus_per_run_variable_is_one_line_naming_it(tmp_path, capsys, monkeypatch, value):
+    monkeypatch.setenv("QLATENT_GPUS_PER_RUN", value)
+    path = write_sweep(tmp_path, experiment="sweep_fakes:scores_only", grid={"x": [1.0]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"qlatent: error: $QLATENT_GPUS_PER_RUN must be a non-negative number of GPUs (fractions allowed), "
+        f"got {value!r}"]

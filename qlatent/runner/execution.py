@@ -562,11 +562,14 @@ def execute(name_or_path: str, parameters: dict[str, Any] | None = None, *, forc
 
 
 def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, Any], show_progress: bool,
-                   staging: Path, kernels: list[Any], state: dict[str, int | None]) -> None:
+                   staging: Path, kernels: list[Any], state: dict[str, int | None],
+                   failed_copy: Path | None = None) -> None:
     """Execute ``path`` into ``partial``; turn papermill's and nbclient's failures into runner errors.
 
     ``state["index"]`` follows the running cell, counted in the source notebook (from 0, papermill's
     injected-parameters cell left out), so a cell keeps its number with or without ``-p``.
+    ``failed_copy``: where a failed execution's copy is kept (default ``_build/failed/<name>.ipynb``;
+    a sweep's runs keep theirs in their own folders, as runs of one notebook go in parallel).
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -590,7 +593,7 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
             on_cell_start=on_cell_start,
         )
     except PapermillExecutionError as exc:
-        failed = _keep_failed_copy(name, partial)
+        failed = _keep_failed_copy(name, partial, failed_copy)
         message = str(exc.evalue).strip().splitlines()
         error = f"{exc.ename}: {message[0]}" if message else exc.ename
         line_number, line = failing_line(exc.source, exc.traceback)
@@ -600,7 +603,7 @@ def _run_papermill(name: str, path: Path, partial: Path, parameters: dict[str, A
             raise RunnerError(f"notebook {name!r}: its executed copy could not be written to "
                               f"{exc.filename or partial}: {exc.strerror or exc}; the previous copy "
                               "and results are kept") from None
-        failed = _keep_failed_copy(name, partial)
+        failed = _keep_failed_copy(name, partial, failed_copy)
         dead = [manager for manager in kernels if manager.exit_status() is not None]
         if dead:
             raise KernelDied(name, state["index"], dead[0].exit_status(), str(failed) if failed else None) from None
@@ -875,10 +878,10 @@ def _stop_kernels(kernels: list[Any]) -> None:
         manager.kill_now()
 
 
-def _keep_failed_copy(name: str, partial: Path) -> Path | None:
+def _keep_failed_copy(name: str, partial: Path, target: Path | None = None) -> Path | None:
     if not partial.is_file() or partial.stat().st_size == 0:
         return None
-    target = build_dir() / "failed" / f"{name}.ipynb"
+    target = target or build_dir() / "failed" / f"{name}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(partial, target)
     return target

@@ -15,6 +15,13 @@ def describe_job(job: Mapping[str, Any]) -> str:
     return ", ".join(f"{key}={value!r}" for key, value in job.items()) or "(no parameters)"
 
 
+class Terminated(BaseException):
+    """SIGTERM reached the sweep while it waited on Ray (whose own handler would end it with a native stack dump).
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: it stops the sweep, it is not a run's failure.
+    """
+
+
 class RunsFailed(RuntimeError):
     """Some runs raised while the others completed; each failure is named by its parameters.
 

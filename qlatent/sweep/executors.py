@@ -39,7 +39,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from qlatent.sweep.errors import SweepError
+from qlatent.sweep.errors import SweepError, Terminated
 
 EXECUTORS = ("serial", "local", "ray")
 EXECUTOR_ENV = "QLATENT_EXECUTOR"
@@ -53,6 +53,8 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 MAX_WORKERS = 100_000
 #: Seconds allowed to open a TCP connection to a Ray address, and for its first answer, before it is refused.
 CONNECT_TIMEOUT_S = 5.0
+#: Seconds the Ray executor waits for a result before it looks at whether SIGTERM arrived.
+WAIT_SLICE_S = 0.5
 #: Seconds allowed for Ray to join the cluster at an address (Ray itself retries for minutes).
 JOIN_TIMEOUT_S = 30.0
 #: HTTP/2's client preface and an empty SETTINGS frame (RFC 9113, sections 3.4 and 6.5): a gRPC
@@ -83,6 +85,24 @@ def check_address(address: str) -> tuple[str, int] | None:
     if match is None or not 1 <= int(match["port"]) <= 65535:
         raise SweepError(f"Ray address {address!r} is not 'auto', HOST:PORT or ray://HOST:PORT")
     return match["host"].strip("[]"), int(match["port"])
+
+
+def check_gpus(value: Any, what: str) -> float:
+    """``value`` as a number of GPUs per run: a finite non-negative number (fractions allowed).
+
+    Raises
+    ------
+    SweepError
+        Naming ``what``, for anything else (a bool, text, nan, inf, a negative number, or an integer
+        too large for a float: 310 digits).
+    """
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise SweepError(f"{what} must be a non-negative number, got {value!r:.40}")
+    return number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,9 +143,7 @@ class ExecutorSettings:
         if self.workers is not None and _positive_int("workers", self.workers) > MAX_WORKERS:
             raise SweepError(f"workers must be at most {MAX_WORKERS:,}, got {self.workers:,}")
         _positive_int("threads_per_worker", self.threads_per_worker)
-        gpus = self.gpus_per_task
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:
-            raise SweepError(f"gpus per run must be a non-negative number, got {gpus!r}")
+        check_gpus(self.gpus_per_task, "gpus per run")
         if self.address is not None:
             if self.kind != "ray":
                 raise SweepError(f"a Ray address ({self.address!r}) needs the ray executor, not {self.kind!r}")
@@ -144,9 +162,9 @@ class ExecutorSettings:
         kind = environ.get(EXECUTOR_ENV, "").strip() or "serial"
         try:
             workers = int(environ[WORKERS_ENV]) if environ.get(WORKERS_ENV, "").strip() else None
-            gpus = float(environ[GPUS_ENV]) if environ.get(GPUS_ENV, "").strip() else 0.0
-        except ValueError as error:
-            raise SweepError(f"${WORKERS_ENV} must be an integer and ${GPUS_ENV} a number: {error}") from None
+        except ValueError:
+            raise SweepError(f"${WORKERS_ENV} must be a whole number, got {environ[WORKERS_ENV]!r:.40}") from None
+        gpus = gpus_from_env(environ)
         address = environ.get(ADDRESS_ENV, "").strip() or None
         try:
             return cls(kind, workers, address if kind == "ray" else None, gpus)
@@ -159,6 +177,28 @@ class ExecutorSettings:
         env[WORKERS_ENV] = "" if self.workers is None else str(self.workers)
         env[ADDRESS_ENV] = self.address or ""
         return env
+
+
+def gpus_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """GPUs each run asks for, from ``QLATENT_GPUS_PER_RUN`` (unset or empty: 0).
+
+    Raises
+    ------
+    SweepError
+        Naming the variable, if it holds anything but a finite non-negative number (``abc``,
+        blanks, ``nan``, ``-1``).
+    """
+    environ = os.environ if environ is None else environ
+    text = environ.get(GPUS_ENV)
+    if text is None or text == "":
+        return 0.0
+    try:
+        gpus = float(text)
+    except ValueError:
+        gpus = math.nan
+    if not math.isfinite(gpus) or gpus < 0:
+        raise SweepError(f"${GPUS_ENV} must be a non-negative number of GPUs (fractions allowed), got {text!r:.40}")
+    return gpus
 
 
 def resolve_settings(executor: str | ExecutorSettings | None = None, *, workers: int | None = None,
@@ -174,7 +214,7 @@ def resolve_settings(executor: str | ExecutorSettings | None = None, *, workers:
         return ExecutorSettings.from_env()
     if not isinstance(executor, str):
         raise SweepError(f"executor must be one of {', '.join(EXECUTORS)} or ExecutorSettings, got {executor!r}")
-    return ExecutorSettings(executor, workers, address, ExecutorSettings.from_env().gpus_per_task)
+    return ExecutorSettings(executor, workers, address, gpus_from_env())
 
 
 @dataclasses.dataclass
@@ -194,9 +234,50 @@ def _error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
-#: What a run may raise that is reported as its failure: every ``Exception``, ``sys.exit()`` and a
-#: ``KeyboardInterrupt`` the run raised itself (the user's Ctrl-C stops the sweep instead).
-RUN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+#: What a run may raise that is reported as its failure: anything, ``sys.exit()``, ``GeneratorExit``
+#: and ``BaseException`` subclasses included, and a ``KeyboardInterrupt`` the run raised itself
+#: (the user's Ctrl-C stops the sweep instead; the serial executor tells the two apart).
+RUN_FAILURES = (BaseException,)
+
+
+def _exit_status(error: BaseException | None) -> int:
+    """The status the interpreter would exit with: 0 after a return, a ``sys.exit`` code, else 1."""
+    if error is None:
+        return 0
+    if isinstance(error, SystemExit):
+        code = error.code
+        if code is None:
+            return 0
+        return code % 256 if isinstance(code, int) else 1
+    return 1
+
+
+def _leave_if_forked(parent_pid: int, error: BaseException | None) -> None:
+    """End a process the run forked (a child returning or raising through the run's caller) at once.
+
+    A child that came back here would otherwise carry on as the run's caller: under the serial
+    executor it would run the rest of the sweep, in a pool worker it would answer on the worker's
+    pipe and shift every later result by one. It exits with the status the interpreter would give
+    (:func:`_exit_status`), without running ``atexit`` handlers or flushing the parent's buffers.
+    """
+    if os.getpid() != parent_pid:
+        os._exit(_exit_status(error))
+
+
+def call_run(function: Callable[..., Any], kwargs: Mapping[str, Any]) -> Any:
+    """``function(**kwargs)``: the one place a run is called, in this process or in a worker.
+
+    A child process the run forked never comes back from here (:func:`_leave_if_forked`),
+    whichever way it leaves the run: a return, an exception or ``sys.exit``.
+    """
+    pid = os.getpid()
+    try:
+        value = function(**kwargs)
+    except BaseException as error:
+        _leave_if_forked(pid, error)
+        raise
+    _leave_if_forked(pid, None)
+    return value
 
 
 def failure_line(error: BaseException, subject: str = "run") -> str:
@@ -271,7 +352,7 @@ def call_payload(payload: bytes, threads: int, sys_path: list[str] | None = None
     try:
         function, kwargs = pickle.loads(payload)
         limit_threads(threads)  # again: unpickling may have imported torch or Numba
-        return "ok", function(**kwargs), "", _worker_name()
+        return "ok", call_run(function, kwargs), "", _worker_name()
     except RUN_FAILURES as error:  # every failure of a run is reported, not raised (workers ignore Ctrl-C)
         return "error", failure_line(error), traceback.format_exc(), _worker_name()
 
@@ -374,7 +455,7 @@ class Executor:
 
 
 @contextlib.contextmanager
-def _user_interrupts() -> Iterator[list[int]]:
+def user_interrupts() -> Iterator[list[int]]:
     """Note each SIGINT (the user's Ctrl-C) in the yielded list, then handle it as before.
 
     A ``KeyboardInterrupt`` that arrives with no SIGINT noted was raised by the code itself. Off
@@ -420,9 +501,9 @@ class SerialExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         token, function, kwargs = self._queue.pop(0)
-        with _user_interrupts() as pressed:
+        with user_interrupts() as pressed:
             try:
-                return token, TaskOutcome("ok", function(**kwargs), worker=_worker_name())
+                return token, TaskOutcome("ok", call_run(function, kwargs), worker=_worker_name())
             except RUN_FAILURES as error:  # reported with the run's parameters
                 if isinstance(error, KeyboardInterrupt) and pressed:
                     raise
@@ -782,6 +863,8 @@ class RayExecutor(Executor):
         self._sys_path: list[str] = []
         self._environ: dict[str, str] = {}
         self._note = ""
+        self._sigterm: Any = None  # the SIGTERM handler before start(), restored by close()
+        self._terminated = threading.Event()
 
     def start(self) -> None:
         import logging
@@ -829,6 +912,11 @@ class RayExecutor(Executor):
         self._remote = ray.remote(call_payload)
         self._sys_path = [entry for entry in sys.path if entry and os.path.isdir(entry)]
         self._environ = forwarded_environment()
+        if threading.current_thread() is threading.main_thread():
+            # Ray's own handler (set by ray.init) calls sys.exit(15) inside Ray's C++ wait, which
+            # ends the driver with a native stack dump and status 1; an exception raised there
+            # becomes a SystemError. This one notes the signal, and wait() stops the sweep.
+            self._sigterm = signal.signal(signal.SIGTERM, self._note_sigterm)
 
     def submit(self, token: int, function: Any, kwargs: Mapping[str, Any], payload: bytes | None,
                gpus: float) -> None:
@@ -838,7 +926,11 @@ class RayExecutor(Executor):
 
     def wait(self) -> tuple[int, TaskOutcome]:
         ray = self._ray
-        ready, _ = ray.wait(list(self._refs), num_returns=1)
+        ready: list[Any] = []
+        while not ready:  # in slices, so a SIGTERM noted meanwhile stops the sweep from Python
+            ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=WAIT_SLICE_S)
+            if self._terminated.is_set():
+                raise Terminated("terminated (SIGTERM); completed runs are kept")
         ref = ready[0]
         token = self._refs.pop(ref)
         exceptions = ray.exceptions
@@ -849,11 +941,16 @@ class RayExecutor(Executor):
             status, value, trace, worker = ray.get(ref)
         except crashes as error:
             return token, TaskOutcome("crash", error=f"Ray worker lost ({_error_line(error)})")
-        except exceptions.RayError as error:
-            return token, TaskOutcome("error", error=_error_line(error), traceback=str(error))
+        except exceptions.RayError as error:  # Ray colours its tracebacks for a terminal
+            from qlatent.runner.errors import strip_ansi
+
+            return token, TaskOutcome("error", error=strip_ansi(_error_line(error)), traceback=strip_ansi(str(error)))
         if status == "ok":
             return token, TaskOutcome("ok", value, worker=worker)
         return token, TaskOutcome("error", error=value, traceback=trace, worker=worker)
+
+    def _note_sigterm(self, signum: int, frame: Any) -> None:
+        self._terminated.set()
 
     def close(self, abort: bool = False) -> None:
         ray = self._ray
@@ -867,6 +964,9 @@ class RayExecutor(Executor):
         if self._owns and ray.is_initialized():
             ray.shutdown()
         self._owns = False
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.settings.address}" if self.settings.address else "a local Ray instance"

@@ -15,6 +15,8 @@ from qlatent.sweep.executors import environment
 EXECUTED_NAME = "notebook.ipynb"
 #: The run's own results folder (``$QLATENT_RESULTS`` for its kernel).
 RESULTS_NAME = "results"
+#: A failed execution's copy, inside the run's folder (runs of one notebook fail in parallel).
+FAILED_NAME = "failed.ipynb"
 
 
 @dataclass
@@ -38,7 +40,7 @@ def execute_notebook_run(notebook: str, parameters: Mapping[str, Any], run_dir: 
     """Execute ``notebook`` with ``parameters``, its results going to ``run_dir/results``.
 
     The executed copy is written to ``run_dir/notebook.ipynb`` (atomically; a failed execution
-    leaves no copy there, and the runner's failed copy under ``build/failed/``). Failures are
+    leaves its copy as ``run_dir/failed.ipynb`` instead, named in the error). Failures are
     reported as ``qlatent run`` reports them (the same execution code): cells numbered from 1 in
     the notebook as written, the parameters cell papermill injects not counted.
 
@@ -50,7 +52,7 @@ def execute_notebook_run(notebook: str, parameters: Mapping[str, Any], run_dir: 
         Naming the cell and the exit status or signal, if the kernel process ended.
     """
     from qlatent.io import atomic_path
-    from qlatent.runner.execution import _run_papermill, _stop_kernels, resolve_notebook
+    from qlatent.runner.execution import _quiet_papermill, _run_papermill, _stop_kernels, resolve_notebook
 
     name, path = resolve_notebook(notebook)
     folder = Path(run_dir)
@@ -58,11 +60,14 @@ def execute_notebook_run(notebook: str, parameters: Mapping[str, Any], run_dir: 
     results.mkdir(parents=True, exist_ok=True)
     output = folder / EXECUTED_NAME
     kernels: list[Any] = []
+    (folder / FAILED_NAME).unlink(missing_ok=True)  # an earlier attempt's
+    _quiet_papermill()  # a kernel's death is the error's one line, not also papermill's log line
     # The notebook's result stores write to ``results`` (as their staging folder, and as the
     # results folder training runs keep their checkpoints in).
     with environment(QLATENT_RESULTS=str(results)), atomic_path(output) as tmp:
         try:
-            _run_papermill(name, path, Path(tmp), dict(parameters), False, results, kernels, {"index": None})
+            _run_papermill(name, path, Path(tmp), dict(parameters), False, results, kernels, {"index": None},
+                           folder / FAILED_NAME)
         finally:
             _stop_kernels(kernels)
     return NotebookOutcome(gather_tables(results), str(output))

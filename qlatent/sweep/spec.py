@@ -40,7 +40,9 @@ be imported, every run's values through the experiment's ``validate`` hook when 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fractions
 import functools
 import hashlib
 import importlib
@@ -50,7 +52,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,27 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Most runs a sweep may have unless the caller raises it (``qlatent sweep --max-runs N``): the
 #: count is the product of the axes' lengths, checked before any run is expanded.
 MAX_RUNS = 10_000
+#: The most ``max_runs`` may be raised to: a million runs take half a minute just to list (``--dry-run``),
+#: and their records a million folders.
+MAX_RUNS_LIMIT = 1_000_000
 #: Seeds are below 2**64, what ``torch.manual_seed`` and numpy's generators take.
 SEED_LIMIT = 2**64
+
+
+def equality_key(value: Any) -> Any:
+    """A hashable key of a plain YAML value: equal exactly when Python takes the values as equal.
+
+    Numbers compare by exact value whatever their type (``1``, ``1.0`` and ``true``; ``0.0`` and
+    ``-0.0``; but ``9007199254740993`` is not ``9007199254740992.0``, which a float comparison would
+    call equal), and lists and mappings element by element (``[1, 2]`` and ``[1.0, 2.0]``).
+    """
+    if isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return ("number", fractions.Fraction(value))
+    if isinstance(value, list):
+        return ("list", tuple(equality_key(item) for item in value))
+    if isinstance(value, Mapping):
+        return ("mapping", frozenset((equality_key(key), equality_key(item)) for key, item in value.items()))
+    return (type(value).__name__, value)
 
 
 def canonical(value: Any) -> str:
@@ -90,25 +111,40 @@ def resolve_experiment(reference: str) -> Callable[..., Any]:
     if not colon or not module_name or not attribute:
         raise SweepError(f"experiment {reference!r} must be written 'package.module:function'")
     try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({error})") from None
-    except SyntaxError as error:
-        where = f"{error.filename}, line {error.lineno}" if error.filename else f"line {error.lineno}"
-        raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error ({where}): "
-                         f"{error.msg}") from None
-    except (Exception, SystemExit) as error:  # whatever the module raised while it was imported
-        from qlatent.sweep.executors import failure_line
-
-        raise SweepError(f"experiment {reference!r}: importing {module_name!r} failed: "
-                         f"{failure_line(error, 'the module')}") from None
+        with user_code(f"experiment {reference!r}: importing {module_name!r} failed", "the module"):
+            target: Any = importlib.import_module(module_name)
+    except SweepError as error:
+        cause = error.__cause__
+        if isinstance(cause, ImportError):
+            raise SweepError(f"experiment {reference!r}: cannot import {module_name!r} ({cause})") from None
+        if isinstance(cause, SyntaxError):
+            file = cause.filename or _module_file(module_name)  # a NUL byte's error names neither file nor line
+            where = ", ".join(part for part in (file, cause.lineno and f"line {cause.lineno}") if part)
+            where = f" ({where})" if where else ""
+            raise SweepError(f"experiment {reference!r}: module {module_name!r} has a syntax error{where}: "
+                             f"{cause.msg}") from None
+        raise SweepError(str(error)) from None
     for part in attribute.split("."):
-        if not hasattr(target, part):
+        with user_code(f"experiment {reference!r}: looking up {part!r} in {module_name!r} failed", "the lookup"):
+            found = hasattr(target, part)
+            if found:
+                target = getattr(target, part)
+        if not found:
             raise SweepError(f"experiment {reference!r}: {module_name!r} has no {attribute!r}")
-        target = getattr(target, part)
     if not callable(target):
         raise SweepError(f"experiment {reference!r} is not callable")
     return target
+
+
+def _module_file(module_name: str) -> str | None:
+    """The file a module is imported from, or None where that cannot be found out."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except Exception:  # a parent package that cannot be imported, a malformed name
+        return None
+    return spec.origin if spec is not None and spec.has_location else None
 
 
 def check_function_parameters(reference: str, function: Callable[..., Any], given: list[str]) -> tuple[bool, bool]:
@@ -122,7 +158,11 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
     SweepError
         Naming unknown parameters (and the known ones), or required ones the sweep does not give.
     """
-    signature = inspect.signature(function)
+    try:
+        signature = inspect.signature(function)
+    except (ValueError, TypeError) as error:  # a builtin or class Python cannot describe
+        raise SweepError(f"experiment {reference}: its parameters cannot be read ({error}); "
+                         "name a Python function") from None
     keyword = {name: p for name, p in signature.parameters.items()
                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
@@ -146,11 +186,46 @@ def check_function_parameters(reference: str, function: Callable[..., Any], give
     return RUN_DIR in keyword, takes_runs_dir
 
 
-def _refusal(check: Callable[..., Any], arguments: Mapping[str, Any]) -> ValueError | TypeError | None:
+@contextlib.contextmanager
+def user_code(failed: str, subject: str) -> Iterator[None]:
+    """Run a block of the user's code (importing their module, a hook): whatever it raises is one SweepError.
+
+    The error reads ``<failed>: TypeName: message`` (``<subject> exited with status N`` for
+    ``sys.exit``), with the original exception as its ``__cause__``. Anything is caught —
+    ``BaseException`` subclasses and a ``KeyboardInterrupt`` the code raised itself — except the
+    user's own Ctrl-C, which still stops the command.
+
+    Raises
+    ------
+    SweepError
+        If the block raised.
+    """
+    from qlatent.sweep.executors import failure_line, user_interrupts
+
+    with user_interrupts() as pressed:
+        try:
+            yield
+        except BaseException as error:  # the user's code may raise anything
+            if isinstance(error, KeyboardInterrupt) and pressed:
+                raise
+            raise SweepError(f"{failed}: {failure_line(error, subject)}") from error
+
+
+def _refusal(reference: str, check: Callable[..., Any], arguments: Mapping[str, Any]) -> ValueError | TypeError | None:
+    """The ``ValueError``/``TypeError`` with which the hook refuses ``arguments`` (None if it accepts them).
+
+    Raises
+    ------
+    SweepError
+        If the hook itself fails any other way (another exception, ``sys.exit``): a broken hook.
+    """
     try:
-        check(**arguments)
-    except (ValueError, TypeError) as error:
-        return error
+        with user_code(f"the validate hook of experiment {reference} failed", "the validate hook"):
+            check(**arguments)
+    except SweepError as error:
+        if isinstance(error.__cause__, (ValueError, TypeError)):
+            return error.__cause__
+        raise SweepError(str(error)) from None
     return None
 
 
@@ -177,8 +252,10 @@ def check_runs(reference: str, function: Callable[..., Any],
     check = getattr(function, "validate", None)
     if check is None:
         return
+    if not callable(check):
+        raise SweepError(f"experiment {reference}: its validate hook is not callable ({type(check).__name__})")
     for job, arguments in tasks:
-        error = _refusal(check, arguments)
+        error = _refusal(reference, check, arguments)
         if error is None:
             continue
         if isinstance(error, ParameterError):
@@ -351,10 +428,9 @@ def _check_axis(name: str, values: list[Any]) -> list[Any]:
     numbers = [value for value in values if isinstance(value, (int, float))]
     if any(isinstance(value, bool) for value in numbers) and not all(isinstance(value, bool) for value in numbers):
         raise SweepError(f"grid axis {name!r} mixes true/false with numbers: {values}")
-    floats = any(isinstance(value, float) for value in numbers)  # then 1 and 1.0 are compared as floats
     try:
-        distinct = {canonical(float(value) if floats and isinstance(value, int) and not isinstance(value, bool)
-                              else value) for value in values}
+        canonical(values)
+        distinct = {equality_key(value) for value in values}
     except (TypeError, ValueError, OverflowError) as error:
         raise SweepError(f"grid axis {name!r} holds a value that is not plain YAML: {error}") from None
     if len(distinct) != len(values):
@@ -373,6 +449,8 @@ def check_seeds(seeds: list[Any], where: str) -> None:
 
 
 def _axes(grid: Any, seeds: Any, max_runs: int) -> dict[str, list[Any]]:
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or not 1 <= max_runs <= MAX_RUNS_LIMIT:
+        raise SweepError(f"the limit on runs must be a whole number in [1, {MAX_RUNS_LIMIT:,}], got {max_runs!r}")
     if grid is None:
         grid = {}
     if not isinstance(grid, Mapping):
@@ -398,8 +476,9 @@ def _axes(grid: Any, seeds: Any, max_runs: int) -> dict[str, list[Any]]:
         raise SweepError("the sweep's grid is empty: give `grid` (parameter: [values, ...]) and/or `seeds`")
     n_runs = math.prod(lengths.values())  # from the lengths alone: nothing is expanded before this check
     if n_runs > max_runs:
-        sizes = " x ".join(f"{length:,} {name}" for name, length in lengths.items())
-        raise SweepError(f"the sweep has {n_runs:,} runs ({sizes}), more than the limit of {max_runs:,}; "
+        sizes = ", ".join(f"{name!r}: {length:,}" for name, length in lengths.items())
+        raise SweepError(f"the sweep has {n_runs:,} runs (the product of its axes' lengths, {sizes}), "
+                         f"more than the limit of {max_runs:,}; "
                          "split it, or raise the limit (qlatent sweep --max-runs N)")
     axes = {str(name): _check_axis(str(name), values) for name, values in grid.items()}
     if seeds is not None:
@@ -430,7 +509,7 @@ class SweepSpec:
     notebook_path: Path | None = None
 
     @classmethod
-    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: Path | None = None,
+    def from_mapping(cls, data: Any, *, name: str, base_dir: Path, output: str | Path | None = None,
                      max_runs: int = MAX_RUNS) -> SweepSpec:
         """Check a parsed sweep file (see the module docstring) and resolve its experiment.
 
@@ -476,22 +555,23 @@ class SweepSpec:
         resources = data.get("resources") or {}
         if not isinstance(resources, Mapping) or set(resources) - {"gpus"}:
             raise SweepError(f"resources takes only `gpus`, got {resources!r}")
-        gpus = resources.get("gpus", 0)
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or gpus < 0:
-            raise SweepError(f"resources.gpus must be a non-negative number, got {gpus!r}")
+        from qlatent.sweep.executors import check_gpus
+
+        gpus = check_gpus(resources.get("gpus", 0), "resources.gpus")
         retries = data.get("retries", DEFAULT_RETRIES)
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise SweepError(f"retries must be a non-negative integer, got {retries!r}")
         if output is None:
             if "output" in data:
-                if not isinstance(data["output"], str) or not data["output"].strip():
-                    raise SweepError(f"output must be a folder's path (text), got {data['output']!r}; "
-                                     "leave it out for data/results/sweeps/NAME")
-                output = base_dir / data["output"]
+                output = base_dir / check_output(data["output"], "output")
             else:
                 from qlatent.paths import results_dir
 
                 output = results_dir() / "sweeps" / name
+        else:
+            output = Path(check_output(output, "the output folder"))
+        if Path(output).exists() and not Path(output).is_dir():
+            raise SweepError(f"output {str(output)!r} is a file, not a folder: name a folder for the runs and tables")
         takes_run_dir = takes_runs_dir = False
         experiment = notebook = notebook_path = None
         if "experiment" in data:
@@ -574,6 +654,20 @@ class SweepSpec:
                 "resources": {"gpus": self.gpus}, "retries": self.retries, "output": str(self.output)}
 
 
+def check_output(output: Any, what: str) -> str | Path:
+    """A sweep's output folder as given: a path (text), not empty, without NUL bytes.
+
+    Raises
+    ------
+    SweepError
+        Naming ``what``, for anything else (None, a list, ``""``, ``"a\\0b"``).
+    """
+    if not isinstance(output, (str, Path)) or not str(output).strip() or "\0" in str(output):
+        raise SweepError(f"{what} must be a folder's path (text), got {output!r:.80}; "
+                         "leave it out for data/results/sweeps/NAME")
+    return output
+
+
 def load_sweep(path: str | Path, *, output: str | Path | None = None, max_runs: int = MAX_RUNS) -> SweepSpec:
     """Read and check a sweep file (see the module docstring).
 
@@ -604,7 +698,7 @@ def load_sweep(path: str | Path, *, output: str | Path | None = None, max_runs: 
         raise SweepError(str(error)) from None
     try:
         return SweepSpec.from_mapping(data, name=path.stem, base_dir=path.resolve().parent,
-                                      output=Path(output) if output is not None else None, max_runs=max_runs)
+                                      output=output, max_runs=max_runs)
     except SweepError as error:
         raise SweepError(f"{path}: {error}") from None
 
