@@ -208,12 +208,13 @@ def test_a_glue_name_no_output_defines_fails_the_build_with_its_name(tmp_path):
 
     glued = {"output_type": "display_data", "data": {}, "metadata": {"scrapbook": {"name": "finding"}}}
     notebook = {"cells": [
-        {"cell_type": "markdown", "source": "We find {glue:md}`finding` and {glue:text}`budget`.\n"
+        {"cell_type": "markdown", "source": "We find {glue:md}`finding` and {glue:text}`budget`, "
+                                            "{glue:text}`finding:.2f` and {glue:text}`rate:,.0f`.\n"
                                             "```{glue:md} details\n:format: myst\n```\n{glue:}`other.ipynb::x`"},
         {"cell_type": "code", "source": "", "outputs": [glued]}]}
-    assert undefined_glue(notebook) == ["budget", "details"]
+    assert undefined_glue(notebook) == ["budget", "details", "rate"]
     (tmp_path / "05_page.ipynb").write_text(json.dumps(notebook))
-    with pytest.raises(RunnerError, match=r"05_page: budget, details"):
+    with pytest.raises(RunnerError, match=r"05_page: budget, details, rate"):
         check_glue(tmp_path)
     notebook["cells"][0]["source"] = "We find {glue:md}`finding`."
     (tmp_path / "05_page.ipynb").write_text(json.dumps(notebook))

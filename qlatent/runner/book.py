@@ -31,7 +31,8 @@ _GLUE_REFERENCE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`|^\s*`{3,}\{glue(?::\w+
 def undefined_glue(notebook: dict) -> list[str]:
     """The glue names an executed notebook's Markdown cells use but none of its outputs defines
     (``myst_nb.glue`` records a name in an output's ``scrapbook`` metadata), sorted. References to
-    another page (``page::name``) are left to Sphinx."""
+    another page (``page::name``) are left to Sphinx; a ``{glue:text}`` format (``name:.2f``) is
+    not part of the name."""
     defined = {((output.get("metadata") or {}).get("scrapbook") or {}).get("name")
                for cell in notebook.get("cells", []) for output in cell.get("outputs", [])}
     used = set()
@@ -39,7 +40,9 @@ def undefined_glue(notebook: dict) -> list[str]:
         if cell.get("cell_type") == "markdown":
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             used |= {role or directive for role, directive in _GLUE_REFERENCE.findall(text)}
-    return sorted(name for name in used - defined if "::" not in name)
+    # `{glue:text}`name:.2f`` formats the value: the name is what precedes the format.
+    names = {name if "::" in name else name.split(":", 1)[0] for name in used}
+    return sorted(name for name in names - defined if "::" not in name)
 
 
 def check_glue(folder: Path | None = None) -> None:
