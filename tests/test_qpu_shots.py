@@ -293,6 +293,23 @@ def test_a_request_reads_the_counts_file_only_as_far_as_it_needs(tmp_path, monke
     assert result.counts[:50].tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]] * 50
 
 
+@pytest.mark.parametrize("end", [b"\r", b"\r\n"])
+def test_lines_ending_in_carriage_returns_are_read_only_as_far_as_needed(tmp_path, monkeypatch, end):
+    """Lines may end at "\\r" (old spreadsheets) as at "\\r\\n" or "\\n": a request stops reading
+    after the block of the shots it needs (a "\\r\\n" split between blocks is one line end), and a
+    fault past them is named by its line when the file is read whole."""
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 16)  # a block holds one line and its "\r"
+    path = write_pair(tmp_path)
+    lines = [b"1,1,1,1,0,0,0,0"] * 40 + [b"0,0,0,0,1,1,1,1"] * 40 + [b"x"]
+    (tmp_path / "bad.csv").write_bytes(end.join(lines) + end)
+    shots = read_shots_file(path, max_shots=50)
+    assert shots.counts.tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]] * 40 + [[0, 0, 0, 0, 1, 1, 1, 1]] * 10
+    with pytest.raises(ValueError, match=r"bad.csv, line 81: expected comma-separated integers"):
+        read_shots_file(path)
+
+
 def test_a_fault_after_a_block_of_plain_lines_is_named_by_its_line(tmp_path, monkeypatch):
     """Blocks are parsed by NumPy; a block with a fault is re-read line by line, with the file's
     line numbers (comments and a byte-order mark included)."""

@@ -302,12 +302,15 @@ def _is_plain(data: bytes) -> bool:
 def _parse_block(data: bytes, text: str, first_number: int, after_shots: bool, shots: ShotsDescription) -> np.ndarray:
     """Shots of a block of whole lines (``data`` and its ``text``): parsed by NumPy's C reader when
     the block is plain (:func:`_is_plain`) and every shot passes the checks, else line by line by
-    :func:`_parse_lines` (which names the fault)."""
+    :func:`_parse_lines` (which names the fault). Lines end at ``\\r\\n``, ``\\r`` or ``\\n``."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _is_plain(data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": a block of comments
             try:
-                block = np.loadtxt(io.StringIO(text.replace("\r", "")), dtype=np.int64, delimiter=",",
+                block = np.loadtxt(io.StringIO(text), dtype=np.int64, delimiter=",",
                                    comments="#", ndmin=2)
             except ValueError:  # rows of different lengths
                 block = None
@@ -348,7 +351,9 @@ def _read_counts(shots: ShotsDescription, max_shots: int | None, min_detected: i
                     break
                 continue
             data = pending + block if block else pending + b"\n" * bool(pending)
-            cut = data.rfind(b"\n") + 1
+            # a line ends at "\r\n", "\r" or "\n"; a final "\r" may be the first half of a "\r\n"
+            ends = data[:-1] if block and data.endswith(b"\r") else data
+            cut = max(ends.rfind(b"\n"), ends.rfind(b"\r")) + 1
             data, pending = data[:cut], data[cut:]
             start, parsed = parsed, parsed + len(data)  # where ``data`` starts in the file
             n_bytes += len(block)
