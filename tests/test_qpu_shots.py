@@ -383,6 +383,28 @@ def test_a_rewritten_shots_file_is_not_answered_with_the_old_shots(shots_file, t
         get_or_sample(request, store=store, progress=False)
 
 
+@pytest.mark.parametrize("replace", ["format", "broken", "fifo"])
+def test_a_stored_set_is_not_replayed_once_its_file_no_longer_reads_as_shots(shots_file, tmp_path, replace):
+    """Only a missing file lets a set taken from shots be replayed unchecked; a file still there that
+    is no longer a shots description (another format, broken JSON, a FIFO) is refused."""
+    import os
+
+    store = tmp_path / "store"
+    request = recorded_request(shots_file, 50)
+    first = get_or_sample(request, store=store, progress=False)
+    shots_file.unlink()
+    assert get_or_sample(request, store=store, progress=False).counts.tolist() == first.counts.tolist()
+    if replace == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(shots_file)
+    else:
+        shots_file.write_text('{"format": "qlatent.shotz/1"}' if replace == "format" else "{{{")
+    with pytest.raises(ValueError, match=rf"recorded:.*pt2-run.json: stored sample set {request.request_id()} was "
+                                         r"taken from qlatent.shots/1 shots, but the file no longer reads as shots"):
+        get_or_sample(request, store=store, progress=False)
+
+
 def test_a_counts_file_too_large_to_read_whole_is_refused_before_parsing(tmp_path, monkeypatch):
     from qlatent.qpu import SamplingLimits
     from qlatent.qpu import shots as shots_module
