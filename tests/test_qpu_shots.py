@@ -252,6 +252,23 @@ def test_a_counts_file_that_is_not_text_is_named(tmp_path):
         read_shots_file(path)
 
 
+def test_a_description_too_large_for_metadata_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A description is metadata: one over MAX_DESCRIPTION_BYTES is refused by its size, not read whole."""
+    from qlatent.qpu import shots as shots_module
+    from qlatent.qpu.shots import is_shots_file
+
+    monkeypatch.setattr(shots_module, "MAX_DESCRIPTION_BYTES", 2000)
+    path = write_pair(tmp_path, {"notes": "x" * 1000})
+    assert read_shots_file(path).counts.shape == (1, N_MODES)
+    path = write_pair(tmp_path, {"notes": "x" * 3000})
+    assert is_shots_file(path)
+    with pytest.raises(ValueError, match=r"shots description .*bad.json holds \d+ bytes, more than the 2000 a "
+                                         r"description may hold"):
+        read_shots_file(path)
+    with pytest.raises(ValueError, match=r"bad.json holds \d+ bytes, more than the 2000"):
+        get_backend(f"recorded:{path}")
+
+
 def test_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="shots description .*nothing.json does not exist"):
         read_shots_file(tmp_path / "nothing.json")
