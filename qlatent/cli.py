@@ -293,11 +293,15 @@ BANK_PLANNERS = {"05_qm9": "qlatent.experiments.qm9"}
 def cmd_banks(args: argparse.Namespace) -> None:
     import importlib
 
-    from qlatent.qpu import SampleStore, get_or_sample
+    from qlatent.qpu import SampleStore, SamplingLimits, get_or_sample
     from qlatent.recording import effective_parameters
 
     if args.notebook not in BANK_PLANNERS:
         raise RunnerError(f"no bank plan for {args.notebook!r}; chapters with one: {', '.join(BANK_PLANNERS)}")
+    try:
+        SamplingLimits()  # each bank is sized against these: refuse a malformed $QLATENT_MAX_* before sampling
+    except ValueError as error:
+        raise RunnerError(str(error)) from None
     parameters = effective_parameters(args.notebook, args.profile)
     requests = importlib.import_module(BANK_PLANNERS[args.notebook]).bank_requests(parameters)
     store = SampleStore(args.store) if args.store else SampleStore()

@@ -107,6 +107,22 @@ def test_every_variant_builds_centred_at_the_table1_size(tmp_path):
         assert counts.shape == (300, 16) and counts.min() >= 0
 
 
+def test_every_variant_declares_the_banks_it_asks_the_store_for(tmp_path):
+    """train_variant's bank_requests hook lists exactly the banks build_variant samples, so a sweep
+    sizes them against the sampling limits before any run starts."""
+    from qlatent.qpu import SampleStore
+
+    variants = [*mechanism.TABLE1_LATENTS, *mechanism.CHALLENGERS, "indistinguishability-0.5", "transmission-0.8"]
+    for name in variants:
+        store = SampleStore(tmp_path / name)
+        mechanism.build_variant(name, SIXTEEN, 1, store)
+        requests = mechanism.train_variant.bank_requests(dataset="hepmass", latent=name, seed=1, config=SIXTEEN,
+                                                         runs_dir=tmp_path, store=store)
+        assert {request.request_id() for request in requests if request is not None} == set(store.ids()), name
+    with pytest.raises(ValueError, match="unknown variant"):
+        mechanism.train_variant.bank_requests(dataset="hepmass", latent="bogus", seed=1, config=TINY)
+
+
 def test_statistics_and_costs_tables(tmp_path):
     variants = ["boson", "dirichlet-multinomial-haar", "indistinguishability-0.5"]
     table = mechanism.variant_statistics(SIXTEEN, [0], variants, 300, store=tmp_path)

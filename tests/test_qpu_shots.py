@@ -252,6 +252,23 @@ def test_a_counts_file_that_is_not_text_is_named(tmp_path):
         read_shots_file(path)
 
 
+def test_a_description_too_large_for_metadata_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A description is metadata: one over MAX_DESCRIPTION_BYTES is refused by its size, not read whole."""
+    from qlatent.qpu import shots as shots_module
+    from qlatent.qpu.shots import is_shots_file
+
+    monkeypatch.setattr(shots_module, "MAX_DESCRIPTION_BYTES", 2000)
+    path = write_pair(tmp_path, {"notes": "x" * 1000})
+    assert read_shots_file(path).counts.shape == (1, N_MODES)
+    path = write_pair(tmp_path, {"notes": "x" * 3000})
+    assert is_shots_file(path)
+    with pytest.raises(ValueError, match=r"shots description .*bad.json holds \d+ bytes, more than the 2000 a "
+                                         r"description may hold"):
+        read_shots_file(path)
+    with pytest.raises(ValueError, match=r"bad.json holds \d+ bytes, more than the 2000"):
+        get_backend(f"recorded:{path}")
+
+
 def test_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="shots description .*nothing.json does not exist"):
         read_shots_file(tmp_path / "nothing.json")
@@ -291,6 +308,23 @@ def test_a_request_reads_the_counts_file_only_as_far_as_it_needs(tmp_path, monke
     request = recorded_request(path, 60)
     result = get_or_sample(request, store=tmp_path / "store", progress=False)
     assert result.counts[:50].tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]] * 50
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\r\n"])
+def test_lines_ending_in_carriage_returns_are_read_only_as_far_as_needed(tmp_path, monkeypatch, end):
+    """Lines may end at "\\r" (old spreadsheets) as at "\\r\\n" or "\\n": a request stops reading
+    after the block of the shots it needs (a "\\r\\n" split between blocks is one line end), and a
+    fault past them is named by its line when the file is read whole."""
+    from qlatent.qpu import shots as shots_module
+
+    monkeypatch.setattr(shots_module, "READ_BLOCK_BYTES", 16)  # a block holds one line and its "\r"
+    path = write_pair(tmp_path)
+    lines = [b"1,1,1,1,0,0,0,0"] * 40 + [b"0,0,0,0,1,1,1,1"] * 40 + [b"x"]
+    (tmp_path / "bad.csv").write_bytes(end.join(lines) + end)
+    shots = read_shots_file(path, max_shots=50)
+    assert shots.counts.tolist() == [[1, 1, 1, 1, 0, 0, 0, 0]] * 40 + [[0, 0, 0, 0, 1, 1, 1, 1]] * 10
+    with pytest.raises(ValueError, match=r"bad.csv, line 81: expected comma-separated integers"):
+        read_shots_file(path)
 
 
 def test_a_fault_after_a_block_of_plain_lines_is_named_by_its_line(tmp_path, monkeypatch):
@@ -363,6 +397,28 @@ def test_a_rewritten_shots_file_is_not_answered_with_the_old_shots(shots_file, t
     assert recorded_request(shots_file, 50).request_id() == request.request_id()
     with pytest.raises(ValueError, match=rf"recorded:.*pt2-run.json: stored sample set {request.request_id()} was "
                                          r"taken from other shots: the counts changed since; delete its two files"):
+        get_or_sample(request, store=store, progress=False)
+
+
+@pytest.mark.parametrize("replace", ["format", "broken", "fifo"])
+def test_a_stored_set_is_not_replayed_once_its_file_no_longer_reads_as_shots(shots_file, tmp_path, replace):
+    """Only a missing file lets a set taken from shots be replayed unchecked; a file still there that
+    is no longer a shots description (another format, broken JSON, a FIFO) is refused."""
+    import os
+
+    store = tmp_path / "store"
+    request = recorded_request(shots_file, 50)
+    first = get_or_sample(request, store=store, progress=False)
+    shots_file.unlink()
+    assert get_or_sample(request, store=store, progress=False).counts.tolist() == first.counts.tolist()
+    if replace == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(shots_file)
+    else:
+        shots_file.write_text('{"format": "qlatent.shotz/1"}' if replace == "format" else "{{{")
+    with pytest.raises(ValueError, match=rf"recorded:.*pt2-run.json: stored sample set {request.request_id()} was "
+                                         r"taken from qlatent.shots/1 shots, but the file no longer reads as shots"):
         get_or_sample(request, store=store, progress=False)
 
 

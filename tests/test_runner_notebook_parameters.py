@@ -4,6 +4,7 @@ so plain papermill refuses a bad parameter in seconds, naming it, before any wor
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,18 @@ def test_the_runner_refuses_steps_at_which_no_score_is_logged(overrides, message
         check_parameters("03_mixture", path, overrides)
     with pytest.raises(ParametersRefused, match=r"is not a multiple|below compare_step"):
         _run_check_cells(path, overrides)
+
+
+@pytest.mark.parametrize("value", [5, "bogus", None])
+def test_plain_papermill_profile_must_be_a_known_profile_or_custom(value):
+    """papermill -p profile sets the label the notebook files its numbers under: only a profile of
+    profiles.yml, or the runner's custom, is accepted."""
+    path = REPO / "notebooks" / "04_discrete.ipynb"
+    for known in [*load_profiles(REPO / "notebooks" / "profiles.yml"), "custom"]:
+        _run_check_cells(path, {"profile": known})
+    with pytest.raises(ParametersRefused, match=rf"04_discrete: parameter 'profile' must be one of quick, .*custom "
+                                                rf"\(.*got {re.escape(repr(value))}"):
+        _run_check_cells(path, {"profile": value})
 
 
 def test_the_runner_accepts_logged_steps():

@@ -594,6 +594,23 @@ def test_a_dry_run_refuses_a_run_whose_bank_is_past_the_limits_naming_the_sweeps
     assert "QLATENT_MAX_MEMORY_GB" not in os.environ and not store.exists()  # nothing sampled, nothing left set
 
 
+@pytest.mark.parametrize("variable, value", [("QLATENT_MAX_HOURS", "abc"), ("QLATENT_MAX_MEMORY_GB", "-1")])
+def test_a_malformed_limit_variable_is_one_line_naming_it(tmp_path, capsys, monkeypatch, variable, value):
+    """A malformed $QLATENT_MAX_* refuses qlatent sweep (its banks are sized at load) and qlatent
+    banks in one line with status 2, not a traceback."""
+    monkeypatch.setenv(variable, value)
+    path = write_sweep(tmp_path, experiment="sweep_fakes:banked", parameters={"store": str(tmp_path / "samples")},
+                       grid={"shots": [10]}, seeds=1)
+    assert main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qlatent: error: ") and err.count("\n") == 1
+    assert f"${variable} must be a non-negative number (0: no limit), got {value!r}" in err
+    assert main(["banks", "05_qm9", "--store", str(tmp_path / "samples")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"qlatent: error: ${variable} must be a non-negative number (0: no limit), got {value!r}\n"
+    assert not (tmp_path / "samples").exists()
+
+
 @pytest.mark.parametrize("executor", [["--executor", "serial"], ["--executor", "local", "--workers", "2"]])
 def test_the_sweeps_limits_reach_its_runs(tmp_path, capsys, executor):
     path = write_sweep(tmp_path, experiment="sweep_fakes:banked", parameters={"store": str(tmp_path / "samples")},

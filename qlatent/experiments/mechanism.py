@@ -105,10 +105,11 @@ def check_variants(variants: Sequence[str]) -> list[str]:
     return list(variants)
 
 
-def _dial_latent(name: str, dial: str, value: float, config: DiscreteConfig, seed: int, store: Any) -> Any:
-    from qlatent.latent.bank import BankLatent
+def _dial_request(name: str, dial: str, value: float, config: DiscreteConfig, seed: int) -> tuple[Any, Any]:
+    """``(sample request, source)`` of dial variant ``name``'s bank in run ``seed``: the boson
+    latent's interferometer with the dialled photon model."""
     from qlatent.latent.photonic import derived_seed, latent_seeds
-    from qlatent.qpu import SampleRequest, get_or_sample
+    from qlatent.qpu import SampleRequest
 
     spec = config.latent_spec()
     circuit_seed, _ = latent_seeds("boson", spec, seed)
@@ -117,6 +118,15 @@ def _dial_latent(name: str, dial: str, value: float, config: DiscreteConfig, see
                else {"model": "indistinguishable", "transmission": value})
     request = SampleRequest(spec.backend, source.interferometer(), source.input_state(), spec.bank_size,
                             seed=derived_seed(seed, name, "bank"), **options)
+    return request, source
+
+
+def _dial_latent(name: str, dial: str, value: float, config: DiscreteConfig, seed: int, store: Any) -> Any:
+    from qlatent.latent.bank import BankLatent
+    from qlatent.qpu import get_or_sample
+
+    spec = config.latent_spec()
+    request, source = _dial_request(name, dial, value, config, seed)
     counts = np.asarray(get_or_sample(request, store=store, progress=False).counts)
     origin = {"sample_set": request.request_id(), "interferometer": source.interferometer().to_dict(),
               "dial": dial, "value": value}
@@ -188,6 +198,32 @@ def train_variant(dataset: str, latent: str, seed: int, *, config: DiscreteConfi
     latent_distribution = build_variant(latent, config, seed, store)
     return train_with_latent(dataset, latent, latent_distribution, seed, config=config, runs_dir=runs_dir,
                              store=store, progress=progress)
+
+
+def variant_banks(dataset: str, latent: str, seed: int, *, config: DiscreteConfig, **_: Any) -> list[Any]:
+    """The sample requests of the photon-count banks :func:`build_variant` asks the store for in one
+    run (None: a variant without one), so a sweep sizes them before any run starts.
+
+    Raises
+    ------
+    ValueError
+        On an unknown variant.
+    """
+    from qlatent.latent.photonic import bank_request
+
+    check_variants([latent])
+    dial = parse_dial(latent)
+    if dial is not None:
+        return [_dial_request(latent, *dial, config, seed)[0]]
+    if latent == "dirichlet-multinomial-haar":
+        return [None]
+    spec = config.latent_spec()
+    if latent in TABLE1_LATENTS or latent in ("shuffled-counts", "independent-counts"):
+        return [bank_request(latent, spec, seed)]
+    return [bank_request("boson", spec, seed)]  # the challengers are fitted to the boson bank
+
+
+train_variant.bank_requests = variant_banks  # type: ignore[attr-defined]
 
 
 def reusable_table1_runs(recording: Any, config: DiscreteConfig) -> pd.DataFrame:

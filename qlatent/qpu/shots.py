@@ -78,6 +78,9 @@ _COUNT = re.compile(r"[0-9]+")  # a count in the CSV: ASCII digits only (int() w
 READ_BLOCK_BYTES = 1 << 20
 #: Memory parsing one block may hold beside the kept shots (the text, NumPy's int64 array, copies).
 PARSE_MEMORY_BYTES = 24 * READ_BLOCK_BYTES
+#: The largest shots description read (bytes): it is metadata (a circuit of a few hundred modes
+#: fits many times over); a larger file is refused before it is read.
+MAX_DESCRIPTION_BYTES = 16 << 20
 #: What a block of counts lines in the plain form holds besides comment lines: NumPy's C reader
 #: parses such a block; any other is read line by line, naming the fault.
 _PLAIN_BYTES = b"0123456789, \t\r\n"
@@ -239,9 +242,13 @@ def _read_description(path: Path) -> tuple[Any, str]:
     with os.fdopen(fd, "rb") as handle:
         before = os.fstat(fd)
         try:
-            data = handle.read()
+            data = handle.read(MAX_DESCRIPTION_BYTES + 1)
         except OSError as error:
             raise ValueError(f"shots description {path} cannot be read ({error.strerror})") from None
+        if max(len(data), before.st_size) > MAX_DESCRIPTION_BYTES:
+            raise ValueError(f"shots description {path} holds {max(len(data), before.st_size)} bytes, more than "
+                             f"the {MAX_DESCRIPTION_BYTES} a description may hold (it is metadata; the shots go "
+                             "in its counts file)")
         if _changed_while_read(handle, path, before, len(data)):
             raise ValueError(f"shots description {path} changed while it was read (is it still being written?); "
                              "read it again once it is complete")
@@ -302,12 +309,15 @@ def _is_plain(data: bytes) -> bool:
 def _parse_block(data: bytes, text: str, first_number: int, after_shots: bool, shots: ShotsDescription) -> np.ndarray:
     """Shots of a block of whole lines (``data`` and its ``text``): parsed by NumPy's C reader when
     the block is plain (:func:`_is_plain`) and every shot passes the checks, else line by line by
-    :func:`_parse_lines` (which names the fault)."""
+    :func:`_parse_lines` (which names the fault). Lines end at ``\\r\\n``, ``\\r`` or ``\\n``."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _is_plain(data):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": a block of comments
             try:
-                block = np.loadtxt(io.StringIO(text.replace("\r", "")), dtype=np.int64, delimiter=",",
+                block = np.loadtxt(io.StringIO(text), dtype=np.int64, delimiter=",",
                                    comments="#", ndmin=2)
             except ValueError:  # rows of different lengths
                 block = None
@@ -348,7 +358,9 @@ def _read_counts(shots: ShotsDescription, max_shots: int | None, min_detected: i
                     break
                 continue
             data = pending + block if block else pending + b"\n" * bool(pending)
-            cut = data.rfind(b"\n") + 1
+            # a line ends at "\r\n", "\r" or "\n"; a final "\r" may be the first half of a "\r\n"
+            ends = data[:-1] if block and data.endswith(b"\r") else data
+            cut = max(ends.rfind(b"\n"), ends.rfind(b"\r")) + 1
             data, pending = data[:cut], data[cut:]
             start, parsed = parsed, parsed + len(data)  # where ``data`` starts in the file
             n_bytes += len(block)
@@ -508,12 +520,18 @@ def shots_checksums(path: str | os.PathLike[str]) -> dict[str, str]:
 
 def is_shots_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a JSON file declaring a ``qlatent.shots/…`` format (any version: another
-    version is then refused by :func:`read_shots_file` by name, not read as a sample store's file)."""
+    version is then refused by :func:`read_shots_file` by name, not read as a sample store's file).
+    A file over :data:`MAX_DESCRIPTION_BYTES` is not parsed: it counts as one when its first
+    64 KiB name the format (and :func:`read_shots_file` then refuses it by its size)."""
     path = Path(path)
     if path.suffix.lower() != ".json" or not path.is_file():
         return False
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DESCRIPTION_BYTES + 1)
+        if len(data) > MAX_DESCRIPTION_BYTES:
+            return f'"{FORMAT.rsplit("/", 1)[0]}/'.encode() in data[: 1 << 16]
+        meta = json.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(meta, dict) and str(meta.get("format", "")).startswith(FORMAT.rsplit("/", 1)[0] + "/")

@@ -48,9 +48,10 @@ from typing import Any
 
 from qlatent.interrupts import stop_on_interrupt
 from qlatent.io import atomic_path, atomic_write_json
-from qlatent.paths import build_dir, executed_dir, notebooks_dir, project_root, results_dir
+from qlatent.paths import build_dir, executed_dir, notebooks_dir, profiles_file, project_root, results_dir
 from qlatent.provenance import code_fingerprint
 from qlatent.runner.errors import Interrupted, KernelDied, NotebookFailed, ParametersRefused, RunnerError
+from qlatent.runner.profiles import load_profiles
 
 # papermill's inferred type names → the Python types a value may have (bool is not a number here).
 _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
@@ -279,7 +280,8 @@ def check_notebook_parameters(name: str, namespace: dict[str, Any]) -> None:
     breaking a rule (:data:`PARAMETER_RULES`). Every public name of ``namespace`` bound to data
     (not a module, function or class: papermill injects literals) other than the interpreter's
     own (IPython's ``In``, ``Out`` ...) counts as a parameter, so it must be called before any
-    other cell binds a value. ``profile`` is not checked: the runner sets it.
+    other cell binds a value. ``profile`` (which the runner sets) must name a profile of
+    ``notebooks/profiles.yml`` or be ``"custom"``, the runner's label of parameters of one's own.
 
     Parameters
     ----------
@@ -302,8 +304,18 @@ def check_notebook_parameters(name: str, namespace: dict[str, Any]) -> None:
                   and not isinstance(value, types.ModuleType) and not callable(value)}
     try:
         check_parameters(name, path, parameters)
+        if PROFILE_PARAMETER in namespace:
+            _check_profile_label(name, namespace[PROFILE_PARAMETER])
     except RunnerError as error:
         raise ParametersRefused(str(error)) from None
+
+
+def _check_profile_label(name: str, value: Any) -> None:
+    """Refuse a ``profile`` that is neither a profile of the profiles file nor ``"custom"``."""
+    known = [*load_profiles(profiles_file()), "custom"]
+    if not isinstance(value, str) or value not in known:
+        raise RunnerError(f"{name}: parameter {PROFILE_PARAMETER!r} must be one of {', '.join(known)} (a profile of "
+                          f"{profiles_file().name}, or custom for parameters of one's own), got {value!r:.60}")
 
 
 def _declared_type(declaration: dict[str, Any]) -> tuple[str, tuple[type, ...] | None]:

@@ -282,7 +282,8 @@ def check_banks(reference: str, function: Callable[..., Any],
     ------
     SweepError
         For the first run with a bank past a limit: its grid values and the estimate, with the
-        options that raise the limit.
+        options that raise the limit; or if a limit's environment variable (``$QLATENT_MAX_HOURS``,
+        ``$QLATENT_MAX_MEMORY_GB``) is not a number, naming it.
     """
     from qlatent.qpu.backends import backend_kind, get_backend
     from qlatent.qpu.errors import SampleSizeError
@@ -293,7 +294,10 @@ def check_banks(reference: str, function: Callable[..., Any],
     list_banks = getattr(function, "bank_requests", None)
     if list_banks is None:
         return
-    limits = SamplingLimits()
+    try:
+        limits = SamplingLimits()
+    except ValueError as error:  # a malformed $QLATENT_MAX_* variable
+        raise SweepError(f"the runs of experiment {reference} cannot be sized: {error}") from None
     refusals: dict[str, str | None] = {}  # request id -> the refusal (None: within the limits or stored)
     backends: dict[str, Any] = {}  # backends that run here estimate time too; others are sized by their counts
     for job, arguments in tasks:

@@ -4,6 +4,7 @@ in the plain ``qlatent.shots/1`` format (:mod:`qlatent.qpu.shots`)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,20 +153,31 @@ def check_replayed_source(request: SampleRequest, sample_set: SampleSet) -> None
 
     A ``recorded:<file>`` request is keyed by the file's path, so a file rewritten under the same
     name would otherwise be answered with the old shots. The set's provenance keeps the pair's
-    checksums (``backend.sha256``); a file that no longer exists leaves the set as it is.
+    checksums (``backend.sha256``); only a file that no longer exists leaves the set as it is.
 
     Raises
     ------
     ValueError
         Naming the file and the stored set, if the description or the counts differ from those
-        the set was taken from, or the set was stored without their checksums.
+        the set was taken from, the set was stored without their checksums, or a set taken from
+        shots names a file that is there but no longer reads as shots (another format, broken
+        JSON, a FIFO).
     """
-    from qlatent.qpu.shots import is_shots_file, shots_checksums
+    from qlatent.qpu.shots import FORMAT, is_shots_file, shots_checksums
 
     source = request.backend.removeprefix("recorded:")
-    if not request.backend.startswith("recorded:") or not is_shots_file(source):
+    if not request.backend.startswith("recorded:"):
         return
-    recorded = sample_set.provenance.get("backend", {}).get("sha256")
+    backend = sample_set.provenance.get("backend", {})
+    recorded = backend.get("sha256")
+    if not is_shots_file(source):
+        from_shots = isinstance(recorded, dict) or str(backend.get("format", "")).startswith(FORMAT.split("/")[0])
+        if from_shots and os.path.lexists(source):
+            raise ValueError(f"recorded:{source}: stored sample set {sample_set.request_id} was taken from "
+                             f"{FORMAT} shots, but the file no longer reads as shots; restore the file, or delete "
+                             f"the set's two files ({sample_set.request_id}.npz and .json in the sample store) to "
+                             "replay what it holds now")
+        return
     current = shots_checksums(source)
     if recorded == current:
         return
